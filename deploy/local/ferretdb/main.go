@@ -1,0 +1,63 @@
+// Command ferretdb-embedded runs FerretDB 1.24 with its SQLite backend for the local stack.
+//
+// `go install .../cmd/ferretdb` panics at start because that command expects a generated
+// version file; embedding the public ferretdb package avoids it. Telemetry is disabled by the
+// package itself. The process listens on loopback only and stops cleanly on SIGINT/SIGTERM.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on (loopback only)")
+	dataDir := flag.String("data-dir", "data", "directory holding the SQLite databases")
+	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	flag.Parse()
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "bad -log-level: %v\n", err)
+		os.Exit(2)
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	abs, err := filepath.Abs(*dataDir)
+	if err != nil {
+		logger.Error("bad data dir", "err", err)
+		os.Exit(2)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		logger.Error("cannot create data dir", "err", err)
+		os.Exit(1)
+	}
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + abs + "/",
+	})
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		os.Exit(1)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	logger.Warn("ferretdb listening", "addr", *listen, "data", abs)
+	if err := f.Run(ctx); err != nil {
+		logger.Error("stopped with error", "err", err)
+		os.Exit(1)
+	}
+}
