@@ -10,17 +10,20 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on (loopback only)")
 	dataDir := flag.String("data-dir", "data", "directory holding the SQLite databases")
+	metricsListen := flag.String("metrics-listen", "", "address for Prometheus /metrics (empty: off)")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	flag.Parse()
 
@@ -54,6 +57,17 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+
+	if *metricsListen != "" {
+		// Go runtime and process metrics, so the local Prometheus sees the store's memory and CPU.
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.Handler())
+		go func() {
+			if err := http.ListenAndServe(*metricsListen, mux); err != nil {
+				logger.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
 
 	logger.Warn("ferretdb listening", "addr", *listen, "data", abs)
 	if err := f.Run(ctx); err != nil {

@@ -1,0 +1,293 @@
+"""The real infrastructure of the local stack: Kafka (KRaft), FerretDB, Prometheus.
+
+Each `ensure_*` installs what is missing (Kafka's jars with Maven from Maven Central, FerretDB built
+with Go from the Go module proxy, Prometheus from Debian's packages) and caches the result, showing
+progress while it works. Each `*_process` describes how to run the component for a profile.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from devstack.layout import CACHE_DIR, REPO_ROOT, SERVICES, Profile
+from devstack.processes import ManagedProcess, http_ok, port_open
+
+KAFKA_VERSION = "4.1.1"
+LOCAL_DEPLOY = REPO_ROOT / "deploy" / "local"
+
+console = Console(stderr=True)
+
+
+def _run_with_progress(title: str, argv: Sequence[str], cwd: Path | None = None,
+                       env: dict[str, str] | None = None) -> None:
+    """Run a long install step, showing its latest output line under a spinner."""
+    with console.status(f"[bold]{title}[/]") as status:
+        proc = subprocess.Popen(
+            list(argv), cwd=cwd, env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        assert proc.stdout is not None
+        tail: list[str] = []
+        for line in proc.stdout:
+            line = line.rstrip()
+            if line:
+                tail = [*tail[-30:], line]
+                status.update(f"[bold]{title}[/]  [dim]{line[:110]}[/]")
+        if proc.wait() != 0:
+            raise SystemExit(f"{title} failed (exit {proc.returncode}):\n" + "\n".join(tail))
+    console.print(f"[green]✓[/] {title}")
+
+
+# --- Kafka -------------------------------------------------------------------------------------
+
+def kafka_lib_dir() -> Path:
+    return CACHE_DIR / f"kafka-{KAFKA_VERSION}" / "lib"
+
+
+def ensure_kafka() -> Path:
+    lib = kafka_lib_dir()
+    marker = lib / ".complete"
+    if marker.exists():
+        return lib
+    if shutil.which("mvn") is None or shutil.which("java") is None:
+        raise SystemExit("Kafka needs Java 17 and Maven on PATH (Debian: openjdk-17-jre-headless maven)")
+    lib.mkdir(parents=True, exist_ok=True)
+    _run_with_progress(
+        f"Resolving Apache Kafka {KAFKA_VERSION} from Maven Central",
+        ["mvn", "-B", "--no-transfer-progress", "-f", str(LOCAL_DEPLOY / "kafka" / "pom.xml"),
+         "dependency:copy-dependencies", f"-DoutputDirectory={lib}", "-DincludeScope=runtime"],
+    )
+    marker.touch()
+    return lib
+
+
+def _kafka_classpath(lib: Path) -> str:
+    jars = sorted(p for p in lib.glob("*.jar") if not p.name.startswith("jmx_prometheus_javaagent"))
+    return os.pathsep.join(str(j) for j in jars)
+
+
+def _write_kafka_config(profile: Profile) -> Path:
+    ports = profile.ports
+    conf_dir = profile.data_dir / "kafka-conf"
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    data = profile.data_dir / "kafka-data"
+    (conf_dir / "server.properties").write_text(
+        "\n".join([
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{ports.kafka_controller}",
+            f"listeners=PLAINTEXT://127.0.0.1:{ports.kafka},CONTROLLER://127.0.0.1:{ports.kafka_controller}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{ports.kafka}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={data}",
+            # Topics are declared in code and created by the services; a typo must not create one.
+            "auto.create.topics.enable=false",
+            "num.partitions=3",
+            # A single node: the internal topics cannot have more than one replica.
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=10",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "transaction.state.log.num.partitions=5",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "default.replication.factor=1",
+            "min.insync.replicas=1",
+            "group.initial.rebalance.delay.ms=0",
+            "log.retention.hours=168",
+            "",
+        ])
+    )
+    (conf_dir / "log4j2.properties").write_text(
+        "\n".join([
+            "status = warn",
+            "appender.out.type = Console",
+            "appender.out.name = out",
+            "appender.out.layout.type = PatternLayout",
+            "appender.out.layout.pattern = [%d] %p %m (%c)%n",
+            "rootLogger.level = WARN",
+            "rootLogger.appenderRef.out.ref = out",
+            "logger.server.name = kafka.server.KafkaRaftServer",
+            "logger.server.level = INFO",
+            "",
+        ])
+    )
+    (conf_dir / "jmx-exporter.yaml").write_text("lowercaseOutputName: true\nrules:\n  - pattern: '.*'\n")
+    return conf_dir
+
+
+def _format_kafka_storage(profile: Profile, lib: Path, conf_dir: Path) -> None:
+    data = profile.data_dir / "kafka-data"
+    if (data / "meta.properties").exists():
+        return
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    subprocess.run(
+        ["java", "-cp", _kafka_classpath(lib),
+         f"-Dlog4j2.configurationFile={conf_dir / 'log4j2.properties'}",
+         "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf_dir / "server.properties")],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+
+
+def kafka_process(profile: Profile) -> ManagedProcess:
+    lib = ensure_kafka()
+    conf_dir = _write_kafka_config(profile)
+    _format_kafka_storage(profile, lib, conf_dir)
+    agent = next(lib.glob("jmx_prometheus_javaagent-*.jar"))
+    return ManagedProcess(
+        name="kafka",
+        argv=[
+            "java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={conf_dir / 'log4j2.properties'}",
+            f"-javaagent:{agent}=127.0.0.1:{profile.ports.kafka_metrics}:{conf_dir / 'jmx-exporter.yaml'}",
+            "-cp", _kafka_classpath(lib), "kafka.Kafka", str(conf_dir / "server.properties"),
+        ],
+        pid_dir=profile.pid_dir, log_dir=profile.log_dir,
+        health=lambda: port_open(profile.ports.kafka),
+    )
+
+
+# --- FerretDB ----------------------------------------------------------------------------------
+
+def ensure_ferretdb() -> Path:
+    """Build the project's FerretDB program; the binary is named by a hash of its sources."""
+    src = LOCAL_DEPLOY / "ferretdb"
+    digest = hashlib.sha256()
+    for name in ("go.mod", "go.sum", "main.go"):
+        digest.update((src / name).read_bytes())
+    binary = CACHE_DIR / "bin" / f"ferretdb-{digest.hexdigest()[:12]}"
+    if binary.exists():
+        return binary
+    if shutil.which("go") is None:
+        raise SystemExit("FerretDB is built with Go; put `go` (1.22 or newer) on PATH")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    _run_with_progress(
+        "Building FerretDB 1.24 (SQLite backend) with Go",
+        ["go", "build", "-v", "-trimpath", "-o", str(binary), "."],
+        cwd=src, env={"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"},
+    )
+    return binary
+
+
+def ferretdb_process(profile: Profile) -> ManagedProcess:
+    binary = ensure_ferretdb()
+    return ManagedProcess(
+        name="ferretdb",
+        argv=[str(binary), "-listen", f"127.0.0.1:{profile.ports.ferretdb}",
+              "-metrics-listen", f"127.0.0.1:{profile.ports.ferretdb_metrics}",
+              "-data-dir", str(profile.data_dir / "ferretdb-data")],
+        pid_dir=profile.pid_dir, log_dir=profile.log_dir,
+        health=lambda: port_open(profile.ports.ferretdb),
+    )
+
+
+# --- Prometheus --------------------------------------------------------------------------------
+
+def ensure_prometheus() -> Path:
+    found = shutil.which("prometheus")
+    if found is None:
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            raise SystemExit("Prometheus is missing: install Debian's package (apt-get install prometheus)")
+        _run_with_progress("Installing Prometheus from Debian's packages", ["apt-get", "update", "-q"])
+        _run_with_progress(
+            "Installing Prometheus from Debian's packages",
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "prometheus"],
+            env={"DEBIAN_FRONTEND": "noninteractive"},
+        )
+        found = shutil.which("prometheus")
+        if found is None:
+            raise SystemExit("apt-get installed prometheus but it is not on PATH")
+    return Path(found)
+
+
+def scrape_targets(profile: Profile) -> dict[str, list[str]]:
+    """Every process of the local stack that serves Prometheus metrics, by job name."""
+    ports = profile.ports
+    targets: dict[str, list[str]] = {
+        "prometheus": [f"127.0.0.1:{ports.prometheus}"],
+        "kafka": [f"127.0.0.1:{ports.kafka_metrics}"],
+        "ferretdb": [f"127.0.0.1:{ports.ferretdb_metrics}"],
+    }
+    for service in SERVICES:
+        targets[f"{service}-api"] = [f"127.0.0.1:{ports.api(service)}"]
+        targets[f"{service}-worker"] = [f"127.0.0.1:{ports.worker(service)}"]
+    return targets
+
+
+def write_prometheus_config(profile: Profile) -> Path:
+    conf_dir = profile.data_dir / "prometheus-conf"
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    lines = ["# Generated by devstack for the local stack; edits are overwritten.",
+             "global:", "  scrape_interval: 5s", "  evaluation_interval: 5s", "rule_files:",
+             f"  - {REPO_ROOT / 'deploy' / 'local' / 'prometheus' / 'rules.yml'}",
+             "scrape_configs:"]
+    for job, hosts in scrape_targets(profile).items():
+        lines += [f"  - job_name: {job}", "    static_configs:", "      - targets: [" +
+                  ", ".join(f"'{h}'" for h in hosts) + "]"]
+    config = conf_dir / "prometheus.yml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def prometheus_process(profile: Profile) -> ManagedProcess:
+    binary = ensure_prometheus()
+    config = write_prometheus_config(profile)
+    return ManagedProcess(
+        name="prometheus",
+        argv=[str(binary), f"--config.file={config}",
+              f"--storage.tsdb.path={profile.data_dir / 'prometheus-data'}",
+              f"--web.listen-address=127.0.0.1:{profile.ports.prometheus}",
+              "--storage.tsdb.retention.time=2d"],
+        pid_dir=profile.pid_dir, log_dir=profile.log_dir,
+        health=http_ok(f"http://127.0.0.1:{profile.ports.prometheus}/-/ready"),
+    )
+
+
+# --- The services --------------------------------------------------------------------------------
+
+def service_env(profile: Profile, service: str, **overrides: str) -> dict[str, str]:
+    """Environment for one service's processes on this profile (settings prefix = service name)."""
+    prefix = service.upper() + "_"
+    env = {
+        f"{prefix}MONGO_URL": profile.mongo_url,
+        f"{prefix}MONGO_DB": f"{service}_{profile.name}",
+        f"{prefix}KAFKA_BOOTSTRAP": profile.kafka_bootstrap,
+        f"{prefix}HTTP_PORT": str(profile.ports.api(service)),
+        f"{prefix}WORKER_PORT": str(profile.ports.worker(service)),
+        f"{prefix}JWT_SECRET": dev_jwt_secret(profile),
+    }
+    env.update({f"{prefix}{k.upper()}": v for k, v in overrides.items()})
+    return env
+
+
+def dev_jwt_secret(profile: Profile) -> str:
+    """A per-checkout development secret: generated once, kept out of git under .local/."""
+    path = profile.data_dir / "dev-jwt-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.urlsafe_b64encode(os.urandom(48)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def service_process(profile: Profile, service: str, role: str, **overrides: str) -> ManagedProcess:
+    port = profile.ports.api(service) if role == "api" else profile.ports.worker(service)
+    python = REPO_ROOT / ".venv" / "bin" / "python"
+    return ManagedProcess(
+        name=f"{service}-{role}",
+        argv=[str(python), "-m", service, role],
+        env=service_env(profile, service, **overrides),
+        pid_dir=profile.pid_dir, log_dir=profile.log_dir, cwd=REPO_ROOT,
+        health=http_ok(f"http://127.0.0.1:{port}/readyz"),
+    )

@@ -1,0 +1,94 @@
+"""Where the local stack keeps things, and which ports each profile uses.
+
+Two profiles exist so that `make run` and `make test` can run side by side on one machine: each has
+its own ports and its own data directory under `.local/<profile>/`. Downloads and builds are shared
+in `.local/cache/` because they do not change between profiles.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+LOCAL_DIR = Path(os.environ.get("IPO_LOCAL_DIR", REPO_ROOT / ".local"))
+CACHE_DIR = Path(os.environ.get("IPO_CACHE_DIR", LOCAL_DIR / "cache"))
+
+SERVICES: tuple[str, ...] = ("registry", "trading", "training", "publicity")
+
+
+@dataclass(frozen=True)
+class Ports:
+    kafka: int
+    kafka_controller: int
+    kafka_metrics: int
+    ferretdb: int
+    ferretdb_metrics: int
+    prometheus: int
+    # api port of service i is api_base + i, worker port is worker_base + i
+    api_base: int
+    worker_base: int
+
+    def api(self, service: str) -> int:
+        return self.api_base + SERVICES.index(service)
+
+    def worker(self, service: str) -> int:
+        return self.worker_base + SERVICES.index(service)
+
+
+PROFILES: dict[str, Ports] = {
+    "run": Ports(
+        kafka=19092,
+        kafka_controller=19093,
+        kafka_metrics=19094,
+        ferretdb=27117,
+        ferretdb_metrics=27118,
+        prometheus=19090,
+        api_base=8101,
+        worker_base=8201,
+    ),
+    "test": Ports(
+        kafka=29092,
+        kafka_controller=29093,
+        kafka_metrics=29094,
+        ferretdb=27217,
+        ferretdb_metrics=27218,
+        prometheus=29090,
+        api_base=8301,
+        worker_base=8401,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    ports: Ports
+
+    @property
+    def data_dir(self) -> Path:
+        return LOCAL_DIR / self.name
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def pid_dir(self) -> Path:
+        return self.data_dir / "pids"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.ports.kafka}"
+
+    @property
+    def mongo_url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.ports.ferretdb}/"
+
+
+def profile(name: str) -> Profile:
+    try:
+        return Profile(name, PROFILES[name])
+    except KeyError:
+        raise SystemExit(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}") from None
