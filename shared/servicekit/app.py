@@ -1,0 +1,83 @@
+"""The API factory: every service's FastAPI app gets the same defaults from one call.
+
+/healthz (the process is alive), /readyz (MongoDB and Kafka really reachable), /metrics, problem+json
+errors, correlation ids, request metrics by route template and a request-size limit, all as pure ASGI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from servicekit.auth import TokenVerifier
+from servicekit.logging import configure_logging
+from servicekit.metrics import render_latest
+from servicekit.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware, MetricsMiddleware
+from servicekit.problems import PROBLEM_JSON, install_problem_handlers, problem_body
+from servicekit.service import ServiceContext, ServiceDefinition
+from servicekit.settings import ServiceSettings
+
+
+def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or definition.settings_factory()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = ServiceContext(definition, settings)
+        app.state.ctx = ctx
+        await ctx.start(run_relay=True)
+        try:
+            yield
+        finally:
+            await ctx.stop()
+
+    app = FastAPI(
+        title=definition.title or f"{definition.name} service",
+        description=definition.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_url="/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings)
+    install_problem_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        ctx: ServiceContext = request.app.state.ctx
+        checks = await ctx.readiness()
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ok", "checks": checks})
+        failing = ", ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok")
+        body = problem_body(503, "Not ready", f"Dependencies not ready: {failing}", "not-ready", "/readyz",
+                            checks=checks)
+        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(render_latest(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    for router in definition.routers:
+        app.include_router(router)
+
+    # add_middleware wraps: the last added is the outermost.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=ServiceContext.metrics_for(definition))
+    app.add_middleware(CorrelationIdMiddleware)
+    return app
+
+
+def run_api(definition: ServiceDefinition, settings: ServiceSettings) -> None:
+    configure_logging(definition.name, settings.log_level)
+    uvicorn.run(create_app(definition, settings), host=settings.http_host, port=settings.http_port,
+                log_config=None, access_log=False, proxy_headers=False, timeout_graceful_shutdown=10)

@@ -1,0 +1,32 @@
+"""Each service's command line: `python -m <service> api|worker|redrive`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from servicekit.service import ServiceDefinition
+
+
+def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {definition.name}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("api", help="serve the HTTP API (and the outbox relay)")
+    sub.add_parser("worker", help="consume events (faust worker)")
+    sub.add_parser("redrive", help="re-apply the dead-letter topic's records after a fix")
+    args = parser.parse_args(argv)
+    settings = definition.settings_factory()
+    # Imported late: the api does not need faust, the worker does not need uvicorn.
+    if args.command == "api":
+        from servicekit.app import run_api
+
+        run_api(definition, settings)
+    elif args.command == "worker":
+        from servicekit.worker import run_worker
+
+        sys.argv = [sys.argv[0], "worker"]  # faust's worker parses argv itself
+        run_worker(definition, settings)
+    elif args.command == "redrive":
+        from servicekit.redrive import run_redrive
+
+        sys.exit(run_redrive(definition, settings))

@@ -1,0 +1,1 @@
+"""CloudEvents 1.0 over Kafka (structured mode), typed payloads, topic declarations."""

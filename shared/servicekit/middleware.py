@@ -1,0 +1,130 @@
+"""Pure ASGI middleware (Starlette's `@app.middleware("http")` costs ~2.8x throughput).
+
+Order, outermost first: correlation id, metrics, body-size limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicekit.correlation import correlation_id
+from servicekit.metrics import KitMetrics
+from servicekit.problems import PROBLEM_JSON, problem_body
+
+CORRELATION_HEADER = b"x-correlation-id"
+_VALID_CORRELATION = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+
+
+async def send_problem(send: Send, status: int, title: str, detail: str, kind: str, path: str) -> None:
+    body = json.dumps(problem_body(status, title, detail, kind, path)).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class CorrelationIdMiddleware:
+    """Take the caller's X-Correlation-ID (if well-formed) or make one; echo it on the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(CORRELATION_HEADER)
+        value = incoming.decode() if incoming and _VALID_CORRELATION.match(incoming) else str(uuid.uuid4())
+        token = correlation_id.set(value)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (CORRELATION_HEADER, value.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            correlation_id.reset(token)
+
+
+class MetricsMiddleware:
+    """Count and time requests by route template (never the raw path: ids would explode cardinality)."""
+
+    def __init__(self, app: ASGIApp, metrics: KitMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        self.metrics.http_in_flight.inc()
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            self.metrics.http_in_flight.dec()
+            route: Any = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope["method"]
+            self.metrics.http_requests.labels(method, template, str(status)).inc()
+            self.metrics.http_duration.labels(method, template).observe(time.perf_counter() - started)
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over the limit with 413, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        detail = f"The request body exceeds the limit of {self.max_bytes} bytes."
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await send_problem(send, 413, "Content too large", detail, "content-too-large", scope["path"])
+            return
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not response_started:
+                await send_problem(send, 413, "Content too large", detail, "content-too-large", scope["path"])
+
+
+class _BodyTooLarge(Exception):
+    pass

@@ -1,0 +1,107 @@
+"""The MongoDB client (PyMongo's asyncio API), indexes declared in code, and per-document write locks.
+
+FerretDB 1.x (the local MongoDB-protocol server) applies an update as read, modify in Go, replace by
+_id, so two updates of one document racing from the same process could lose one of them (MongoDB
+itself does not). Writers therefore go through `DocumentLocks`, which serialises writes to one
+document within a process. Each aggregate collection has a single writing process (its API, which
+also hosts the outbox relay), so this closes the gap locally and costs nothing on MongoDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeout, NetworkTimeout
+
+from servicekit.settings import ServiceSettings
+
+Document = dict[str, Any]
+Database = AsyncDatabase[Document]
+Collection = AsyncCollection[Document]
+
+# Errors that mean "the store is not reachable right now": retry later, answer 503 meanwhile.
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (ConnectionFailure, NetworkTimeout, ExecutionTimeout)
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    collection: str
+    keys: tuple[tuple[str, int], ...]
+    unique: bool = False
+
+    @property
+    def name(self) -> str:
+        return "_".join(f"{k}_{d}" for k, d in self.keys)
+
+
+def mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+    timeout = settings.mongo_timeout_ms
+    return AsyncMongoClient(
+        settings.mongo_url.get_secret_value(),
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout,
+        connectTimeoutMS=timeout,
+        socketTimeoutMS=max(timeout * 5, 10_000),
+        appname=settings.service_name,
+    )
+
+
+async def ensure_indexes(db: Database, specs: Iterable[IndexSpec]) -> None:
+    for spec in specs:
+        await db[spec.collection].create_index(list(spec.keys), unique=spec.unique, name=spec.name)
+
+
+async def ping(db: Database) -> None:
+    await db.command("ping")
+
+
+@dataclass
+class DocumentLocks:
+    _locks: dict[tuple[str, Any], asyncio.Lock] = field(default_factory=dict)
+    _users: dict[tuple[str, Any], int] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def hold(self, collection: str, doc_id: Any) -> AsyncIterator[None]:
+        key = (collection, doc_id)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if self._users[key] == 0:  # keep the map from growing with every document ever written
+                del self._users[key]
+                del self._locks[key]
+
+
+async def apply_once(
+    collection: Collection,
+    doc_id: Any,
+    event_id: str,
+    update: Mapping[str, Any],
+    *,
+    upsert: bool = True,
+) -> bool:
+    """Apply `update` and record `event_id` in the same single-document update, unless already applied.
+
+    The filter only matches while the event id is absent from `applied_events`; on redelivery it
+    matches nothing, and the upsert then collides with the existing _id, which we read as "already
+    applied". Returns True when the effect happened now.
+    """
+    merged: dict[str, Any] = {k: dict(v) for k, v in update.items()}
+    merged.setdefault("$push", {})["applied_events"] = event_id
+    try:
+        result = await collection.update_one(
+            {"_id": doc_id, "applied_events": {"$ne": event_id}}, merged, upsert=upsert
+        )
+    except DuplicateKeyError:
+        return False
+    return result.upserted_id is not None or result.modified_count > 0

@@ -1,0 +1,135 @@
+"""RFC 9457 problem details for every error a service returns, validation errors included.
+
+Each problem says what was wrong (`title`, `detail`) and where (`errors[].pointer`, a JSON Pointer
+into the request body, or `query`/`path`/`header` names), and carries the correlation id so a user
+can quote it to an operator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from servicekit.correlation import correlation_id
+from servicekit.mongo import STORE_UNAVAILABLE
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://errors.ipo.ln.cn/"
+
+
+class ProblemError(Exception):
+    """Raise from domain services or routes to answer with a problem document."""
+
+    def __init__(self, status: int, title: str, detail: str, *, kind: str | None = None,
+                 errors: Sequence[Mapping[str, Any]] = (), headers: Mapping[str, str] | None = None,
+                 **extensions: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.kind = kind or title.lower().replace(" ", "-")
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+
+
+def problem_body(status: int, title: str, detail: str, kind: str, instance: str | None = None,
+                 errors: Sequence[Mapping[str, Any]] = (), **extensions: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": PROBLEM_BASE + kind, "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = list(errors)
+    cid = correlation_id.get()
+    if cid:
+        body["correlation_id"] = cid
+    body.update(extensions)
+    return body
+
+
+def problem_response(status: int, title: str, detail: str, kind: str, request: Request | None = None,
+                     errors: Sequence[Mapping[str, Any]] = (), headers: Mapping[str, str] | None = None,
+                     **extensions: Any) -> JSONResponse:
+    instance = request.url.path if request is not None else None
+    return JSONResponse(
+        problem_body(status, title, detail, kind, instance, errors, **extensions),
+        status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}),
+    )
+
+
+def _pointer(loc: Sequence[Any]) -> dict[str, str]:
+    """Turn pydantic's error location into where the error is in the request."""
+    if not loc:
+        return {"pointer": "#"}
+    where, *rest = loc
+    if where == "body":
+        return {"pointer": "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in rest)}
+    return {str(where): ".".join(str(p) for p in rest)}
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in details):
+        first = next(e for e in details if e.get("type") == "json_invalid")
+        ctx = first.get("ctx", {})
+        return problem_response(
+            400, "Malformed JSON", f"The request body is not valid JSON: {ctx.get('error', 'parse error')}",
+            "malformed-json", request, errors=[{**_pointer(first.get("loc", ())), "detail": "invalid JSON"}],
+        )
+    errors = []
+    for error in details:
+        entry: dict[str, Any] = {**_pointer(error.get("loc", ())), "detail": error.get("msg", "invalid")}
+        if error.get("type") == "extra_forbidden":
+            entry["detail"] = "unknown field"
+        entry["code"] = error.get("type", "invalid")
+        errors.append(entry)
+    summary = "; ".join(f"{next(iter(e.values()))}: {e['detail']}" for e in errors[:5])
+    return problem_response(422, "Invalid request", summary, "validation", request, errors=errors)
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc.status, exc.title, exc.detail, exc.kind, request, exc.errors, exc.headers,
+                            **exc.extensions)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+              406: "Not acceptable", 409: "Conflict", 412: "Precondition failed", 413: "Content too large",
+              415: "Unsupported media type", 428: "Precondition required", 429: "Too many requests"}
+    title = titles.get(exc.status_code, "HTTP error")
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem_response(exc.status_code, title, detail, title.lower().replace(" ", "-"), request,
+                            headers=exc.headers)
+
+
+async def _on_store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("store unavailable: %s", exc)
+    return problem_response(503, "Store unavailable",
+                            "The database cannot be reached right now; nothing was changed. Retry shortly.",
+                            "store-unavailable", request, headers={"Retry-After": "2"})
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error")
+    return problem_response(500, "Internal error", "An unexpected error occurred; it has been logged.",
+                            "internal", request)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    for exc_type in STORE_UNAVAILABLE:
+        app.add_exception_handler(exc_type, _on_store_unavailable)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,62 @@
+"""Service settings: one pydantic-settings class per service, one environment prefix per service.
+
+Secrets (the JWT key, credentials inside the Mongo URL) come only from the environment: no settings
+file is read, so nothing secret can be committed by accident.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Defaults every service shares. Subclasses set `model_config` with their own env prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: str
+    environment: Literal["dev", "test", "prod"] = "dev"
+    log_level: str = "INFO"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    worker_host: str = "127.0.0.1"
+    worker_port: int = 8001
+    max_request_bytes: int = Field(default=1_048_576, description="Larger request bodies get 413")
+
+    mongo_url: SecretStr = SecretStr("mongodb://127.0.0.1:27017/")
+    mongo_db: str = ""
+    # Short: a store outage must turn into a quick 503, not a request hanging for 30 s.
+    mongo_timeout_ms: int = 2000
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_topic_replicas: int = 1
+    kafka_request_timeout_ms: int = 10_000
+
+    # The outbox relay runs inside the API process, woken by each write; the sweep catches whatever
+    # a crashed process left behind.
+    outbox_relay_enabled: bool = True
+    outbox_relay_notify: bool = True
+    outbox_sweep_seconds: float = 2.0
+    outbox_lease_seconds: float = 15.0
+
+    consumer_max_attempts: int = 4
+    consumer_backoff_initial_seconds: float = 0.2
+    consumer_backoff_max_seconds: float = 5.0
+
+    jwt_algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
+    jwt_secret: SecretStr | None = Field(default=None, description="HS256 key, or the public key PEM")
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str = "https://auth.ipo.local"
+    jwt_audience: str = "ipo-platform"
+
+    @property
+    def database_name(self) -> str:
+        return self.mongo_db or self.service_name
+
+    @property
+    def consumer_group(self) -> str:
+        return f"{self.service_name}-worker"
