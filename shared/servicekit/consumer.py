@@ -30,13 +30,13 @@ from pydantic import BaseModel, ValidationError
 from servicekit.correlation import causation_id, correlation_id
 from servicekit.events.envelope import CloudEvent, ConsumedPayload, MalformedEvent
 from servicekit.metrics import KitMetrics
-from servicekit.mongo import STORE_UNAVAILABLE
+from servicekit.mongo import STORE_UNAVAILABLE, Database
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[CloudEvent, Any], Awaitable[bool]]
-"""A handler gets the envelope and its validated payload; it returns False when the event had already
-been applied (a redelivery), True when it applied it now."""
+Handler = Callable[[Database, CloudEvent, Any], Awaitable[bool]]
+"""A handler gets the service's database, the envelope and its validated payload; it returns False
+when the event had already been applied (a redelivery), True when it applied it now."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,10 @@ class RetryPolicy:
 
 
 class Dispatcher:
-    def __init__(self, handlers: EventHandlers, metrics: KitMetrics, dead_letters: DeadLetterSink | None,
+    def __init__(self, db: Database, handlers: EventHandlers, metrics: KitMetrics,
+                 dead_letters: DeadLetterSink | None,
                  dead_letter_topic: str, consumer_group: str, retry: RetryPolicy) -> None:
+        self.db = db
         self.handlers = handlers
         self.metrics = metrics
         self.dead_letters = dead_letters
@@ -128,7 +130,7 @@ class Dispatcher:
         try:
             while True:
                 try:
-                    applied = await subscription.handler(event, payload)
+                    applied = await subscription.handler(self.db, event, payload)
                 except STORE_UNAVAILABLE as exc:
                     self.metrics.events_failed.labels(event.type).inc()
                     if self.stopping.is_set():

@@ -89,19 +89,23 @@ async def apply_once(
     update: Mapping[str, Any],
     *,
     upsert: bool = True,
+    newer_than: tuple[str, int] | None = None,
 ) -> bool:
     """Apply `update` and record `event_id` in the same single-document update, unless already applied.
 
     The filter only matches while the event id is absent from `applied_events`; on redelivery it
     matches nothing, and the upsert then collides with the existing _id, which we read as "already
-    applied". Returns True when the effect happened now.
+    applied". With `newer_than=(field, value)` the update also only applies while the stored `field`
+    is below `value`, so a late, older snapshot is treated like a duplicate. Returns True when the
+    effect happened now.
     """
     merged: dict[str, Any] = {k: dict(v) for k, v in update.items()}
     merged.setdefault("$push", {})["applied_events"] = event_id
+    query: dict[str, Any] = {"_id": doc_id, "applied_events": {"$ne": event_id}}
+    if newer_than is not None:
+        query[newer_than[0]] = {"$lt": newer_than[1]}
     try:
-        result = await collection.update_one(
-            {"_id": doc_id, "applied_events": {"$ne": event_id}}, merged, upsert=upsert
-        )
+        result = await collection.update_one(query, merged, upsert=upsert)
     except DuplicateKeyError:
         return False
     return result.upserted_id is not None or result.modified_count > 0

@@ -39,7 +39,7 @@ async def redrive(definition: ServiceDefinition, settings: ServiceSettings, idle
     )
     ctx = ServiceContext(definition, settings)
     # No dead-letter sink: in re-drive a failure must stop the run, not dead-letter again.
-    dispatcher = Dispatcher(definition.handlers, kit_metrics(definition.name), None, topic,
+    dispatcher = Dispatcher(ctx.db, definition.handlers, kit_metrics(definition.name), None, topic,
                             settings.consumer_group, retry_policy(settings))
     report = RedriveReport()
     await consumer.start()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -77,14 +78,49 @@ def create_worker(definition: ServiceDefinition, settings: ServiceSettings) -> f
             started.set()
         return state["ctx"]
 
+    if definition.handlers.topics:
+        _add_consumer_agent(app, definition, settings, context)
+
+    @app.page("/healthz")
+    async def healthz(self: View, request: Request) -> Response:
+        return self.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readyz(self: View, request: Request) -> Response:
+        if not started.is_set():
+            return self.json({"status": "starting"}, status=503)
+        checks = await state["ctx"].readiness()
+        ok = all(v == "ok" for v in checks.values())
+        return self.json({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
+
+    @app.page("/metrics")
+    async def metrics(self: View, request: Request) -> Response:
+        return self.bytes(render_latest(), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.on_before_shutdown.connect
+    async def close(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        if "ctx" in state:
+            await state["ctx"].stop()
+
+    # Touch metrics once so that /metrics lists the kit's series from the first scrape.
+    @app.task
+    async def warm_up() -> None:
+        await context()
+
+    return app
+
+
+def _add_consumer_agent(app: faust.App, definition: ServiceDefinition, settings: ServiceSettings,
+                        context: Callable[[], Awaitable[ServiceContext]]) -> None:
+    """One agent over every subscribed topic; it hands each record to the Dispatcher."""
     topic = app.topic(*definition.handlers.topics, key_type=bytes, value_type=bytes,
                       key_serializer="raw", value_serializer="raw")
 
-    @app.agent(topic, concurrency=1)  # type: ignore[misc]
+    @app.agent(topic, concurrency=1)
     async def consume(stream: Any) -> None:
         ctx = await context()
         await ctx.kafka_ready.wait()
-        dispatcher = Dispatcher(definition.handlers, ctx.metrics, ctx.producer,
+        dispatcher = Dispatcher(ctx.db, definition.handlers, ctx.metrics, ctx.producer,
                                 dead_letter_topic(settings.consumer_group).name, settings.consumer_group,
                                 retry_policy(settings))
         async for event in stream.events():
@@ -100,34 +136,6 @@ def create_worker(definition: ServiceDefinition, settings: ServiceSettings) -> f
             except Exception:  # lag is best-effort; never let it stop consumption
                 log.debug("no highwater yet", exc_info=True)
 
-    @app.page("/healthz")  # type: ignore[misc]
-    async def healthz(self: View, request: Request) -> Response:
-        return self.json({"status": "ok"})
-
-    @app.page("/readyz")  # type: ignore[misc]
-    async def readyz(self: View, request: Request) -> Response:
-        if not started.is_set():
-            return self.json({"status": "starting"}, status=503)
-        checks = await state["ctx"].readiness()
-        ok = all(v == "ok" for v in checks.values())
-        return self.json({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
-
-    @app.page("/metrics")  # type: ignore[misc]
-    async def metrics(self: View, request: Request) -> Response:
-        return self.bytes(render_latest(), content_type="text/plain; version=0.0.4; charset=utf-8")
-
-    @app.on_before_shutdown.connect  # type: ignore[misc]
-    async def close(app: Any, **kwargs: Any) -> None:
-        if "ctx" in state:
-            await state["ctx"].stop()
-
-    # Touch metrics once so that /metrics lists the kit's series from the first scrape.
-    @app.task  # type: ignore[misc]
-    async def warm_up() -> None:
-        await context()
-
-    return app
-
 
 def _headers(raw: Any) -> list[tuple[str, bytes]]:
     if not raw:
@@ -136,7 +144,7 @@ def _headers(raw: Any) -> list[tuple[str, bytes]]:
     return [(k, v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
 
 
-class _Worker(faust.Worker):  # type: ignore[misc]
+class _Worker(faust.Worker):
     def __init__(self, *args: Any, service: str, log_level: str, **kwargs: Any) -> None:
         self._service = service
         self._log_level = log_level

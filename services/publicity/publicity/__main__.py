@@ -1,0 +1,5 @@
+from servicekit.cli import main
+
+from publicity.definition import PUBLICITY
+
+main(PUBLICITY)

@@ -1,0 +1,5 @@
+from servicekit.cli import main
+
+from registry.definition import REGISTRY
+
+main(REGISTRY)

@@ -1,0 +1,5 @@
+from servicekit.cli import main
+
+from trading.definition import TRADING
+
+main(TRADING)

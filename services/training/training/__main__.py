@@ -1,0 +1,5 @@
+from servicekit.cli import main
+
+from training.definition import TRAINING
+
+main(TRAINING)

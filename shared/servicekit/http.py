@@ -1,0 +1,92 @@
+"""HTTP conventions shared by every service: ETags for optimistic concurrency, Idempotency-Key for
+POSTs, and cursor pagination.
+
+Optimistic concurrency: every aggregate has an integer `version`; responses carry `ETag: "<version>"`
+and updates must send `If-Match` with it (428 when missing, 412 when stale).
+
+Idempotency: a POST may carry `Idempotency-Key`. The key (scoped to the caller) is stored in the
+created document itself, under a unique index, together with a fingerprint of the request; a retry
+with the same key and body returns the same resource instead of creating a second one, and the same
+key with a different body is refused. Keeping it in the document makes "create" and "remember the
+key" one atomic insert. (FerretDB has no partial indexes, so requests without a key get a unique
+generated one rather than a missing field.)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Header, Response
+
+from servicekit.problems import ProblemError
+
+MAX_PAGE_SIZE = 100
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag(version)
+
+
+def expected_version(if_match: str | None) -> int:
+    if if_match is None:
+        raise ProblemError(428, "Precondition required",
+                           "Send If-Match with the ETag you last read, so concurrent edits are not lost.",
+                           kind="precondition-required")
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ProblemError(400, "Bad If-Match", f"If-Match must be an ETag like \"3\", got {if_match!r}.",
+                           kind="bad-if-match", errors=[{"header": "If-Match", "detail": "not an ETag"}])
+    return int(value)
+
+
+def stale(current: int) -> ProblemError:
+    return ProblemError(412, "Precondition failed",
+                        f"The resource changed since you read it; its ETag is now {etag(current)}.",
+                        kind="precondition-failed", current_etag=etag(current))
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$",
+           description="Makes a retried POST create nothing twice"),
+]
+
+
+def creation_key(caller: str, idempotency_key: str | None) -> str:
+    return f"{caller}:{idempotency_key}" if idempotency_key else f"auto:{uuid.uuid4()}"
+
+
+def fingerprint(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def key_reused() -> ProblemError:
+    return ProblemError(422, "Idempotency key reused",
+                        "This Idempotency-Key was already used with a different request body.",
+                        kind="idempotency-key-reused", errors=[{"header": "Idempotency-Key",
+                                                                "detail": "reused with another body"}])
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
+                           errors=[{"query": "cursor", "detail": "undecodable"}]) from exc
+    if not isinstance(values, list):
+        raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
+                           errors=[{"query": "cursor", "detail": "wrong shape"}])
+    return values
