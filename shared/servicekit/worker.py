@@ -54,7 +54,10 @@ def create_worker(definition: ServiceDefinition, settings: ServiceSettings) -> f
         consumer_auto_offset_reset="earliest",
         broker_commit_every=100,
         broker_commit_interval=0.5,
-        broker_request_timeout=settings.kafka_request_timeout_ms / 1000 + 20,
+        # A worker killed without leaving the group loses its partitions after this long.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
+        broker_request_timeout=30.0,
         topic_replication_factor=settings.kafka_topic_replicas,
         topic_disable_leader=True,  # no leader election needed: no timers or tables
         web_enabled=True,
@@ -97,13 +100,14 @@ def create_worker(definition: ServiceDefinition, settings: ServiceSettings) -> f
     async def metrics(self: View, request: Request) -> Response:
         return self.bytes(render_latest(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
-    @app.on_before_shutdown.connect
-    async def close(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+    # mode's signal stubs expect an un-awaited callable type; an async receiver is what it supports.
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def close(app: Any, *args: Any, **kwargs: Any) -> None:
         if "ctx" in state:
             await state["ctx"].stop()
 
     # Touch metrics once so that /metrics lists the kit's series from the first scrape.
-    @app.task
+    @app.task  # type: ignore[misc]  # faust's task decorator is untyped
     async def warm_up() -> None:
         await context()
 
