@@ -281,11 +281,14 @@ def dev_jwt_secret(profile: Profile) -> str:
     return path.read_text().strip()
 
 
-def service_process(profile: Profile, service: str, role: str, **overrides: str) -> ManagedProcess:
-    port = profile.ports.api(service) if role == "api" else profile.ports.worker(service)
+def service_process(profile: Profile, service: str, role: str, *, name: str | None = None,
+                    **overrides: str) -> ManagedProcess:
+    """One service process. `overrides` are settings (without prefix), e.g. http_port="9000"."""
+    default_port = profile.ports.api(service) if role == "api" else profile.ports.worker(service)
+    port = int(overrides.get("http_port" if role == "api" else "worker_port", default_port))
     python = REPO_ROOT / ".venv" / "bin" / "python"
     return ManagedProcess(
-        name=f"{service}-{role}",
+        name=name or f"{service}-{role}",
         argv=[str(python), "-m", service, role],
         env=service_env(profile, service, **overrides),
         pid_dir=profile.pid_dir, log_dir=profile.log_dir, cwd=REPO_ROOT,

@@ -1,0 +1,52 @@
+"""Session fixtures: the real local stack on the `test` profile (its own ports and data directory,
+so `make run` can run alongside). Kafka and FerretDB are started once per session from a clean data
+directory; the registry API, trading API and trading worker run as real processes."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from devstack.layout import Profile, profile
+from devstack.processes import ManagedProcess
+from devstack.stack import Stack
+from pymongo import MongoClient
+
+from tests.support.stack import start_service
+
+
+@pytest.fixture(scope="session")
+def test_profile() -> Profile:
+    return profile("test")
+
+
+@pytest.fixture(scope="session")
+def infra(test_profile: Profile) -> Iterator[Stack]:
+    stack = Stack(test_profile)
+    stack.stop_all_known()  # leftovers of an interrupted run of this profile (ours, by pid file)
+    for sub in ("kafka-data", "ferretdb-data", "kafka-conf", "logs", "pids"):
+        shutil.rmtree(test_profile.data_dir / sub, ignore_errors=True)
+    stack.start_infrastructure()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def services(infra: Stack, test_profile: Profile) -> Iterator[dict[str, ManagedProcess]]:
+    procs = {
+        "registry-api": start_service(test_profile, "registry", "api"),
+        "trading-api": start_service(test_profile, "trading", "api"),
+        "trading-worker": start_service(test_profile, "trading", "worker"),
+    }
+    yield procs
+    for proc in procs.values():
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo(infra: Stack, test_profile: Profile) -> Iterator[MongoClient[dict[str, object]]]:
+    client: MongoClient[dict[str, object]] = MongoClient(test_profile.mongo_url, serverSelectionTimeoutMS=3000,
+                                                         tz_aware=True)
+    yield client
+    client.close()

@@ -1,0 +1,221 @@
+"""Nothing lost, nothing applied twice: redelivery, poison records, a killed relay, re-drive."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from devstack.layout import REPO_ROOT, Profile
+from devstack.processes import ManagedProcess
+from pymongo import MongoClient
+from registry.organisations.events import OrganisationUpdated
+from servicekit.events.envelope import CloudEvent, record_headers
+
+from tests.support.probe_service import TOPIC as PROBE_TOPIC
+from tests.support.probe_service import ThingRecorded
+from tests.support.stack import api_url, auth, eventually, new_credit_code, organisation_body, projected
+
+pytestmark = pytest.mark.stack
+
+Mongo = MongoClient[dict[str, Any]]
+
+
+def snapshot(code: str, name: str, version: int) -> CloudEvent:
+    payload = OrganisationUpdated(organisation_id=code, credit_code=code, name=name, kind="enterprise",
+                                  region_code="210100", status="active", version=version,
+                                  occurred_at=datetime.now(UTC))
+    return CloudEvent.new("/ipo/registry", code, payload)
+
+
+async def publish(profile: Profile, topic: str, *records: tuple[bytes, bytes]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=profile.kafka_bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, value=value, key=key, headers=record_headers())
+    finally:
+        await producer.stop()
+
+
+async def read_all(profile: Profile, topic: str, timeout: float = 5) -> list[Any]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=profile.kafka_bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        found: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for messages in batch.values():
+                found.extend(messages)
+        return found
+    finally:
+        await consumer.stop()
+
+
+def trading_doc(mongo: Mongo, profile: Profile, code: str) -> dict[str, Any] | None:
+    return mongo[f"trading_{profile.name}"]["organisations"].find_one({"_id": code})
+
+
+async def test_event_delivered_twice_is_applied_once(services: dict[str, ManagedProcess], test_profile: Profile,
+                                                     mongo: Mongo) -> None:
+    code = new_credit_code()
+    v2 = snapshot(code, "Second name", 2)
+    v1_late = snapshot(code, "First name, arriving late", 1)
+    value = v2.to_record_value()
+    await publish(test_profile, "registry.events", (code.encode(), value), (code.encode(), value),
+                  (code.encode(), v1_late.to_record_value()))
+    # A marker after them on the same partition: once it is applied, the three before were handled.
+    marker = snapshot(code, "Third name", 3)
+    await publish(test_profile, "registry.events", (code.encode(), marker.to_record_value()))
+    doc = eventually(lambda: (d := trading_doc(mongo, test_profile, code)) and d["version"] == 3 and d,
+                     what="the marker event applied")
+    assert doc["applied_events"] == [v2.id, marker.id]  # v2 once; the stale v1 never
+    assert doc["name"] == "Third name"
+
+
+async def test_poison_record_is_dead_lettered_and_the_partition_moves_on(
+    services: dict[str, ManagedProcess], test_profile: Profile, mongo: Mongo
+) -> None:
+    code = new_credit_code()
+    good = snapshot(code, "After the poison", 1)
+    await publish(test_profile, "registry.events", (code.encode(), b"{not json at all"),
+                  (code.encode(), good.to_record_value()))
+    eventually(lambda: trading_doc(mongo, test_profile, code), what="the record after the poison")
+    dead = [m for m in await read_all(test_profile, "trading-worker.dlq") if m.key == code.encode()]
+    assert len(dead) == 1
+    headers = {k: v.decode() for k, v in dead[0].headers}
+    assert headers["dlq-original-topic"] == "registry.events"
+    assert headers["dlq-consumer-group"] == "trading-worker"
+    assert headers["dlq-error-type"] == "MalformedEvent"
+    assert int(headers["dlq-original-offset"]) >= 0 and int(headers["dlq-original-partition"]) >= 0
+    assert headers["content-type"] == "application/cloudevents+json"  # the original headers are kept
+    assert dead[0].value == b"{not json at all"
+
+
+def test_relay_killed_between_write_and_publish_loses_nothing(
+    services: dict[str, ManagedProcess], test_profile: Profile, mongo: Mongo, tmp_path: Any
+) -> None:
+    """A registry API whose relay only sweeps hourly holds accepted events unpublished; SIGKILL it
+    there, restart it normally, and every accepted organisation reaches trading exactly once."""
+    port = str(test_profile.ports.api("registry") + 50)
+    slow = _registry_api(test_profile, port, outbox_relay_notify="false", outbox_sweep_seconds="3600")
+    codes = [new_credit_code() for _ in range(5)]
+    try:
+        for code in codes:
+            response = httpx.post(f"http://127.0.0.1:{port}/v1/organisations", json=organisation_body(code),
+                                  headers=auth(test_profile))
+            assert response.status_code == 201
+        pending = mongo[f"registry_{test_profile.name}"]["organisations"].count_documents(
+            {"_id": {"$in": codes}, "outbox_count": {"$gt": 0}})
+        assert pending == len(codes), "the events should be written but not yet published"
+    finally:
+        slow.kill()
+    time.sleep(1.5)
+    assert not any(projected(test_profile, c)() for c in codes), "nothing should have been published"
+
+    restarted = _registry_api(test_profile, port)
+    try:
+        for code in codes:
+            eventually(projected(test_profile, code), what=f"{code} after the restart")
+            doc = trading_doc(mongo, test_profile, code)
+            assert doc is not None and len(doc["applied_events"]) == 1
+        eventually(lambda: mongo[f"registry_{test_profile.name}"]["organisations"].count_documents(
+            {"_id": {"$in": codes}, "outbox_count": {"$gt": 0}}) == 0, what="the outbox cleared")
+    finally:
+        restarted.stop()
+
+
+def test_relay_killed_during_a_burst_loses_nothing_and_duplicates_nothing(
+    services: dict[str, ManagedProcess], test_profile: Profile, mongo: Mongo
+) -> None:
+    port = str(test_profile.ports.api("registry") + 51)
+    api = _registry_api(test_profile, port)
+    codes = [new_credit_code() for _ in range(60)]
+    accepted: list[str] = []
+
+    def register(code: str) -> None:
+        try:
+            response = httpx.post(f"http://127.0.0.1:{port}/v1/organisations", json=organisation_body(code),
+                                  headers=auth(test_profile), timeout=10)
+        except httpx.HTTPError:
+            return  # the process died under this request: it was never acknowledged
+        if response.status_code == 201:
+            accepted.append(code)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(register, c) for c in codes]
+        time.sleep(0.4)
+        api.kill()
+        for f in futures:
+            f.result()
+    restarted = _registry_api(test_profile, port)
+    try:
+        assert accepted, "some writes should have been acknowledged before the kill"
+        for code in accepted:
+            eventually(projected(test_profile, code), what=f"accepted {code}")
+        for code in accepted:
+            doc = trading_doc(mongo, test_profile, code)
+            assert doc is not None and len(doc["applied_events"]) == 1
+    finally:
+        restarted.stop()
+
+
+def _registry_api(profile: Profile, port: str, **overrides: str) -> ManagedProcess:
+    from tests.support.stack import start_service
+
+    return start_service(profile, "registry", "api", name=f"registry-api-{port}", http_port=port, **overrides)
+
+
+def _probe_env(profile: Profile) -> dict[str, str]:
+    return {**os.environ, "PROBE_MONGO_URL": profile.mongo_url, "PROBE_MONGO_DB": "probe_test",
+            "PROBE_KAFKA_BOOTSTRAP": profile.kafka_bootstrap, "PROBE_WORKER_PORT": "8499",
+            "PROBE_CONSUMER_BACKOFF_INITIAL_SECONDS": "0.05"}
+
+
+def test_dead_letters_are_redriven_after_the_fix(infra: Any, test_profile: Profile, mongo: Mongo) -> None:
+    db = mongo["probe_test"]
+    db["faults"].replace_one({"_id": "bug"}, {"_id": "bug", "present": True}, upsert=True)
+    worker = ManagedProcess("probe-worker", [sys.executable, "-m", "tests.support.probe_service", "worker"],
+                            pid_dir=test_profile.pid_dir, log_dir=test_profile.log_dir, cwd=REPO_ROOT,
+                            env=_probe_env(test_profile))
+    from devstack.processes import http_ok
+
+    worker.health = http_ok("http://127.0.0.1:8499/readyz")
+    worker.start()
+    try:
+        worker.wait_healthy(90)
+        poison = CloudEvent.new("/probe", "k-1", ThingRecorded(thing_id="t-poison", name="poison pill"))
+        fine = CloudEvent.new("/probe", "k-1", ThingRecorded(thing_id="t-fine", name="fine"))
+        asyncio.run(publish(test_profile, PROBE_TOPIC, (b"k-1", poison.to_record_value()),
+                            (b"k-1", fine.to_record_value())))
+        eventually(lambda: db["things"].find_one({"_id": "t-fine"}), what="the record after the failing one")
+        assert db["things"].find_one({"_id": "t-poison"}) is None
+    finally:
+        worker.stop()
+
+    redrive = [sys.executable, "-m", "tests.support.probe_service", "redrive"]
+    still_broken = subprocess.run(redrive, env=_probe_env(test_profile), cwd=REPO_ROOT, capture_output=True,
+                                  text=True, timeout=120)
+    assert still_broken.returncode == 1, still_broken.stdout + still_broken.stderr
+    assert "cannot handle poison pill" in still_broken.stdout
+
+    db["faults"].update_one({"_id": "bug"}, {"$set": {"present": False}})  # the fix is deployed
+    fixed = subprocess.run(redrive, env=_probe_env(test_profile), cwd=REPO_ROOT, capture_output=True, text=True,
+                           timeout=120)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "re-driven: 1" in fixed.stdout
+    assert db["things"].find_one({"_id": "t-poison"}) is not None
+
+    again = subprocess.run(redrive, env=_probe_env(test_profile), cwd=REPO_ROOT, capture_output=True, text=True,
+                           timeout=120)
+    assert "re-driven: 0" in again.stdout, "a re-driven record must not be re-driven twice"

@@ -1,0 +1,76 @@
+"""Helpers for tests against the real local stack (Kafka and FerretDB started by tests/conftest.py)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from devstack.components import dev_jwt_secret, service_process
+from devstack.layout import Profile
+from devstack.processes import ManagedProcess
+from registry.organisations.identifiers import USCC_ALPHABET, uscc_check_character
+from servicekit.auth import mint_token
+
+T = TypeVar("T")
+
+ISSUER = "https://auth.ipo.local"
+AUDIENCE = "ipo-platform"
+
+
+def new_credit_code(region: str = "210100") -> str:
+    """A fresh, valid Unified Social Credit Code (enterprise, registered in `region`)."""
+    body = "91" + region + "".join(random.choice(USCC_ALPHABET) for _ in range(9))
+    return body + uscc_check_character(body)
+
+
+def token(profile: Profile, subject: str, *roles: str, org: str | None = None) -> str:
+    return mint_token(dev_jwt_secret(profile), subject, roles, issuer=ISSUER, audience=AUDIENCE,
+                      organisation_id=org)
+
+
+def auth(profile: Profile, subject: str = "coordinator-1", *roles: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(profile, subject, *(roles or ('coordinator',)))}"}
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 20, interval: float = 0.1,
+               what: str = "condition") -> T:
+    """Poll `probe` until it returns something other than None/False; fail with `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def organisation_body(code: str, name: str = "Dalian Membrane Tech Co., Ltd.") -> dict[str, Any]:
+    return {"credit_code": code, "name": name, "kind": "enterprise", "region_code": code[2:8]}
+
+
+def start_service(profile: Profile, service: str, role: str, *, name: str | None = None,
+                  timeout: float = 90, **overrides: str) -> ManagedProcess:
+    proc = service_process(profile, service, role, name=name, **overrides)
+    proc.start()
+    try:
+        proc.wait_healthy(timeout)
+    except Exception:
+        proc.stop()
+        raise
+    return proc
+
+
+def api_url(profile: Profile, service: str) -> str:
+    return f"http://127.0.0.1:{profile.ports.api(service)}"
+
+
+def projected(profile: Profile, organisation_id: str) -> Callable[[], dict[str, Any] | None]:
+    def probe() -> dict[str, Any] | None:
+        response = httpx.get(f"{api_url(profile, 'trading')}/v1/organisations/{organisation_id}")
+        return response.json() if response.status_code == 200 else None
+
+    return probe
