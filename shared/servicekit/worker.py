@@ -98,7 +98,8 @@ def create_worker(definition: ServiceDefinition, settings: ServiceSettings) -> f
 
     @app.page("/metrics")
     async def metrics(self: View, request: Request) -> Response:
-        return self.bytes(render_latest(), content_type="text/plain; version=0.0.4; charset=utf-8")
+        # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 by definition.
+        return self.bytes(render_latest(), content_type="text/plain; version=0.0.4")
 
     # mode's signal stubs expect an un-awaited callable type; an async receiver is what it supports.
     @app.on_before_shutdown.connect  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from servicekit.events.envelope import CloudEvent, record_headers
 
 from tests.support.probe_service import TOPIC as PROBE_TOPIC
 from tests.support.probe_service import ThingRecorded
-from tests.support.stack import api_url, auth, eventually, new_credit_code, organisation_body, projected
+from tests.support.stack import auth, eventually, new_credit_code, organisation_body, projected
 
 pytestmark = pytest.mark.stack
 
@@ -46,13 +46,13 @@ async def publish(profile: Profile, topic: str, *records: tuple[bytes, bytes]) -
         await producer.stop()
 
 
-async def read_all(profile: Profile, topic: str, timeout: float = 5) -> list[Any]:
+async def read_all(profile: Profile, topic: str, seconds: float = 5) -> list[Any]:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=profile.kafka_bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         found: list[Any] = []
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
             for messages in batch.values():
@@ -108,14 +108,16 @@ def test_relay_killed_between_write_and_publish_loses_nothing(
     """A registry API whose relay only sweeps hourly holds accepted events unpublished; SIGKILL it
     there, restart it normally, and every accepted organisation reaches trading exactly once."""
     port = str(test_profile.ports.api("registry") + 50)
-    slow = _registry_api(test_profile, port, outbox_relay_notify="false", outbox_sweep_seconds="3600")
+    # Its own database: the session's registry API would otherwise sweep these events up.
+    db = "registry_relay_kill"
+    slow = _registry_api(test_profile, port, mongo_db=db, outbox_relay_notify="false", outbox_sweep_seconds="3600")
     codes = [new_credit_code() for _ in range(5)]
     try:
         for code in codes:
             response = httpx.post(f"http://127.0.0.1:{port}/v1/organisations", json=organisation_body(code),
                                   headers=auth(test_profile))
             assert response.status_code == 201
-        pending = mongo[f"registry_{test_profile.name}"]["organisations"].count_documents(
+        pending = mongo[db]["organisations"].count_documents(
             {"_id": {"$in": codes}, "outbox_count": {"$gt": 0}})
         assert pending == len(codes), "the events should be written but not yet published"
     finally:
@@ -123,13 +125,13 @@ def test_relay_killed_between_write_and_publish_loses_nothing(
     time.sleep(1.5)
     assert not any(projected(test_profile, c)() for c in codes), "nothing should have been published"
 
-    restarted = _registry_api(test_profile, port)
+    restarted = _registry_api(test_profile, port, mongo_db=db)
     try:
         for code in codes:
             eventually(projected(test_profile, code), what=f"{code} after the restart")
             doc = trading_doc(mongo, test_profile, code)
             assert doc is not None and len(doc["applied_events"]) == 1
-        eventually(lambda: mongo[f"registry_{test_profile.name}"]["organisations"].count_documents(
+        eventually(lambda: mongo[db]["organisations"].count_documents(
             {"_id": {"$in": codes}, "outbox_count": {"$gt": 0}}) == 0, what="the outbox cleared")
     finally:
         restarted.stop()
@@ -139,7 +141,7 @@ def test_relay_killed_during_a_burst_loses_nothing_and_duplicates_nothing(
     services: dict[str, ManagedProcess], test_profile: Profile, mongo: Mongo
 ) -> None:
     port = str(test_profile.ports.api("registry") + 51)
-    api = _registry_api(test_profile, port)
+    api = _registry_api(test_profile, port, mongo_db="registry_burst_kill")
     codes = [new_credit_code() for _ in range(60)]
     accepted: list[str] = []
 
@@ -158,7 +160,7 @@ def test_relay_killed_during_a_burst_loses_nothing_and_duplicates_nothing(
         api.kill()
         for f in futures:
             f.result()
-    restarted = _registry_api(test_profile, port)
+    restarted = _registry_api(test_profile, port, mongo_db="registry_burst_kill")
     try:
         assert accepted, "some writes should have been acknowledged before the kill"
         for code in accepted:

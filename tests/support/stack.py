@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 from devstack.components import dev_jwt_secret, service_process
@@ -43,7 +43,7 @@ def eventually(probe: Callable[[], T | None], timeout: float = 20, interval: flo
     while time.monotonic() < deadline:
         last = probe()
         if last:
-            return last
+            return cast(T, last)
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
@@ -53,11 +53,11 @@ def organisation_body(code: str, name: str = "Dalian Membrane Tech Co., Ltd.") -
 
 
 def start_service(profile: Profile, service: str, role: str, *, name: str | None = None,
-                  timeout: float = 90, **overrides: str) -> ManagedProcess:
+                  **overrides: str) -> ManagedProcess:
     proc = service_process(profile, service, role, name=name, **overrides)
     proc.start()
     try:
-        proc.wait_healthy(timeout)
+        proc.wait_healthy(90)
     except Exception:
         proc.stop()
         raise

@@ -50,7 +50,9 @@ def _run_with_progress(title: str, argv: Sequence[str], cwd: Path | None = None,
 # --- Kafka -------------------------------------------------------------------------------------
 
 def kafka_lib_dir() -> Path:
-    return CACHE_DIR / f"kafka-{KAFKA_VERSION}" / "lib"
+    """Named by a hash of the pom, so changing a pinned jar resolves a fresh set."""
+    pom_hash = hashlib.sha256((LOCAL_DEPLOY / "kafka" / "pom.xml").read_bytes()).hexdigest()[:12]
+    return CACHE_DIR / f"kafka-{KAFKA_VERSION}-{pom_hash}" / "lib"
 
 
 def ensure_kafka() -> Path:
@@ -135,7 +137,7 @@ def _format_kafka_storage(profile: Profile, lib: Path, conf_dir: Path) -> None:
     subprocess.run(
         ["java", "-cp", _kafka_classpath(lib),
          f"-Dlog4j2.configurationFile={conf_dir / 'log4j2.properties'}",
-         "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf_dir / "server.properties")],
+         "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(conf_dir / "server.properties")],
         check=True, stdout=subprocess.DEVNULL,
     )
 

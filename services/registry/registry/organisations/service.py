@@ -46,11 +46,11 @@ async def register(ctx: ServiceContext, data: OrganisationCreate, caller: Princi
         async with ctx.locks.hold(store.COLLECTION, doc["_id"]):
             await store.insert(collection, doc, [event])
     except store.DuplicateOrganisation as dup:
-        existing = dup.existing
-        if dup.by_creation_key and existing is not None:
-            if existing.get("creation_fingerprint") != doc["creation_fingerprint"]:
+        earlier = dup.same_request
+        if earlier is not None:
+            if earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
                 raise key_reused() from None
-            return await _public(ctx, existing["_id"]), False
+            return await _public(ctx, earlier["_id"]), False
         raise ProblemError(409, "Organisation already registered",
                            f"An organisation with credit code {data.credit_code} is already registered.",
                            kind="duplicate-organisation", existing_id=data.credit_code,

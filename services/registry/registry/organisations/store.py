@@ -24,18 +24,20 @@ INTERNAL_FIELDS = ("outbox", "outbox_count", "outbox_since", "creation_key", "cr
 
 
 class DuplicateOrganisation(Exception):
-    def __init__(self, existing: Document | None, by_creation_key: bool) -> None:
-        self.existing = existing
-        self.by_creation_key = by_creation_key
+    """The insert collided. `same_request` is the document an earlier request with the same
+    idempotency key created (None when the collision is with someone else's organisation)."""
+
+    def __init__(self, same_request: Document | None) -> None:
+        self.same_request = same_request
 
 
 async def insert(collection: Collection, document: Document, events: Sequence[CloudEvent]) -> None:
     try:
         await collection.insert_one({**document, **initial_outbox_fields(events)})
     except DuplicateKeyError as exc:
-        by_key = "creation_key" in str(exc)
-        query = {"creation_key": document["creation_key"]} if by_key else {"_id": document["_id"]}
-        raise DuplicateOrganisation(await collection.find_one(query), by_key) from exc
+        # Which unique index fired first is the server's choice, so look the key up either way.
+        earlier = await collection.find_one({"creation_key": document["creation_key"]})
+        raise DuplicateOrganisation(earlier) from exc
 
 
 async def get(collection: Collection, organisation_id: str) -> Document | None:
