@@ -10,7 +10,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install lint typecheck pytest rules down bench clean
+.PHONY: run test install lint typecheck pytest down bench clean
 
 $(UV):
 	@echo "Installing uv $(UV_VERSION) into $(TOOLS)…"
@@ -37,17 +37,12 @@ lint: install
 typecheck: install
 	@$(VENV)/bin/mypy .
 
-rules: install
-	@promtool check rules deploy/local/prometheus/rules.yml
-	@promtool test rules deploy/local/prometheus/rules.test.yml
-
 pytest: install
 	@$(VENV)/bin/pytest -q -ra
 
 test: install
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/mypy .
-	@$(MAKE) --no-print-directory rules
 	@$(VENV)/bin/pytest -q -ra
 
 bench: install

@@ -24,6 +24,10 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
     elif args.command == "worker":
         from servicekit.worker import run_worker
 
+        if not definition.handlers.topics:
+            # Kafka will not subscribe a consumer to nothing; a worker exists once there is work.
+            sys.exit(f"{definition.name} consumes no events yet, so it has no worker process")
+
         sys.argv = [sys.argv[0], "worker"]  # faust's worker parses argv itself
         run_worker(definition, settings)
     elif args.command == "redrive":

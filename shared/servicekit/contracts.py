@@ -45,7 +45,7 @@ from types import ModuleType
 from typing import Any
 
 from servicekit.consumer import DLQ_PREFIX, Record, dead_letter_headers
-from servicekit.events.envelope import CONTENT_TYPE, EVENT_TYPE_PREFIX, CloudEvent, EventPayload
+from servicekit.events.envelope import CONTENT_TYPE, EVENT_TYPE_PREFIX, CloudEvent, ConsumedPayload, EventPayload
 from servicekit.events.topics import TopicSpec, dead_letter_topic, domain_topic
 from servicekit.service import ServiceDefinition
 from servicekit.settings import ServiceSettings
@@ -251,6 +251,22 @@ def _event_message(service: str, event_type: str, payload_doc: str | None, title
     }
 
 
+def _received_message(service: str, event_type: str, payload: type[ConsumedPayload],
+                      source: PublishedEvent | None) -> JsonObject:
+    """A message another service publishes and this one receives: the producer's schema, with what
+    this service reads of it (its ConsumedPayload) in the description."""
+    reads = ", ".join(payload.model_fields)
+    reader = f"{service} reads: {reads}." if reads else None
+    if source is not None:
+        data_ref: JsonObject = {"$ref": f"../../{source.service}/{SCHEMAS_DIR}/{EVENTS_DIR}/{event_type}.json"}
+        return _event_message(source.service, event_type, source.payload.__doc__, source.payload.__name__,
+                              data_ref, reader=reader)
+    # Nobody publishes it (consumer_problems reports that): describe the consumer's own view.
+    view = {**payload.model_json_schema(), "description": f"No service publishes this type: this is {service}'s view."}
+    return _event_message(producer_of(event_type) or "an unknown service", event_type, payload.__doc__,
+                          payload.__name__, view, reader=reader)
+
+
 def asyncapi_document(definition: ServiceDefinition, published: Sequence[PublishedEvent],
                       all_published: Mapping[str, PublishedEvent]) -> JsonObject:
     """The AsyncAPI 3.0 document of one service's topics: what it sends, dead-letters and receives.
@@ -292,7 +308,7 @@ def asyncapi_document(definition: ServiceDefinition, published: Sequence[Publish
     own_messages: JsonObject = {}
     for event in published:
         message_id = _message_id(event.event_type)
-        data_ref = {"$ref": f"./{EVENTS_DIR}/{event.event_type}.json"}
+        data_ref: JsonObject = {"$ref": f"./{EVENTS_DIR}/{event.event_type}.json"}
         messages[message_id] = _event_message(service, event.event_type, event.payload.__doc__,
                                               event.payload.__name__, data_ref)
         own_messages[message_id] = {"$ref": f"#/components/messages/{message_id}"}
@@ -357,20 +373,8 @@ def asyncapi_document(definition: ServiceDefinition, published: Sequence[Publish
             message_id = _message_id(event_type)
             received.append(message_id)
             payload = definition.handlers.by_type[event_type].payload
-            reads = ", ".join(payload.model_fields)
-            reader = f"{service} reads: {reads}." if reads else None
             if message_id not in messages:
-                source = all_published.get(event_type)
-                if source is not None:
-                    data_ref: JsonObject = {
-                        "$ref": f"../../{source.service}/{SCHEMAS_DIR}/{EVENTS_DIR}/{event_type}.json"}
-                    messages[message_id] = _event_message(source.service, event_type, source.payload.__doc__,
-                                                          source.payload.__name__, data_ref, reader=reader)
-                else:
-                    data_ref = {**payload.model_json_schema(),
-                                "description": f"No service publishes this type: this is {service}'s view of it."}
-                    messages[message_id] = _event_message(producer, event_type, payload.__doc__, payload.__name__,
-                                                          data_ref, reader=reader)
+                messages[message_id] = _received_message(service, event_type, payload, all_published.get(event_type))
         if channel_id not in channels:
             channels[channel_id] = {
                 "address": topic, "title": f"{producer} domain events",

@@ -809,7 +809,7 @@ def test_alert_rules(rendered: dict[str, list[Manifest]]) -> None:
 def _promtool() -> str:
     found = shutil.which("promtool")
     if found is None:
-        pytest.skip("promtool not installed (Debian package `prometheus`): PromQL not checked")
+        pytest.fail("promtool not installed: `make test` installs Debian's `prometheus` package, which has it")
     return found
 
 

@@ -9,7 +9,7 @@ from types import FrameType
 
 from rich.table import Table
 
-from devstack.components import console, ensure_ferretdb, ensure_kafka, ensure_prometheus
+from devstack.components import console, ensure_ferretdb, ensure_kafka, ensure_prometheus, roles_of
 from devstack.layout import SERVICES, profile
 from devstack.stack import Stack
 
@@ -49,7 +49,10 @@ def _print_urls(profile_name: str) -> None:
         api = f"http://127.0.0.1:{p.ports.api(service)}"
         table.add_row(f"{service} API docs", f"{api}/docs")
         table.add_row(f"{service} API metrics", f"{api}/metrics")
-        table.add_row(f"{service} worker metrics", f"http://127.0.0.1:{p.ports.worker(service)}/metrics")
+        if "worker" in roles_of(service):
+            table.add_row(f"{service} worker metrics", f"http://127.0.0.1:{p.ports.worker(service)}/metrics")
+        else:
+            table.add_row(f"{service} worker", "none yet: consumes no events")
     table.add_row("Prometheus", f"http://127.0.0.1:{p.ports.prometheus}")
     table.add_row("Kafka bootstrap", p.kafka_bootstrap)
     table.add_row("MongoDB protocol (FerretDB)", p.mongo_url)

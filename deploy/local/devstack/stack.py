@@ -9,6 +9,7 @@ from devstack.components import (
     ferretdb_process,
     kafka_process,
     prometheus_process,
+    roles_of,
     service_process,
 )
 from devstack.layout import SERVICES, Profile
@@ -38,7 +39,7 @@ class Stack:
         self.start(kafka, timeout=120)
 
     def start_services(self, services: Iterable[str] = SERVICES) -> None:
-        procs = [service_process(self.profile, s, role) for s in services for role in ("api", "worker")]
+        procs = [service_process(self.profile, s, role) for s in services for role in roles_of(s)]
         for proc in procs:
             proc.start()
             self.started.append(proc)
