@@ -46,7 +46,7 @@ test: install
 	@$(VENV)/bin/pytest -q -ra
 
 bench: install
-	@$(PY) tests/benchmarks/propagation.py
+	@$(PY) -m tests.benchmarks.propagation
 
 clean:
 	rm -rf .local/test .local/run

@@ -80,4 +80,4 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
 def run_api(definition: ServiceDefinition, settings: ServiceSettings) -> None:
     configure_logging(definition.name, settings.log_level)
     uvicorn.run(create_app(definition, settings), host=settings.http_host, port=settings.http_port,
-                log_config=None, access_log=False, proxy_headers=False, timeout_graceful_shutdown=10)
+                log_config=None, access_log=False, proxy_headers=False, timeout_graceful_shutdown=10, loop="asyncio")

@@ -120,11 +120,17 @@ def load_definition(service: str) -> ServiceDefinition:
     return definition
 
 
+def _raise(name: str) -> None:
+    """pkgutil would skip a subpackage that fails to import, and with it its events: fail instead."""
+    raise ContractError(f"cannot import {name} while looking for event modules")
+
+
 def _event_modules(package: ModuleType) -> list[ModuleType]:
-    """The package's modules named `events` (its integration events live there, by convention)."""
-    modules = [package] if package.__name__.rsplit(".", 1)[-1] == "events" else []
-    for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
-        if info.name.rsplit(".", 1)[-1] == "events":
+    """The package's modules named `events`, and the modules of packages named so: a service's
+    integration events live there, by convention, apart from its internal models."""
+    modules = []
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.", onerror=_raise):
+        if "events" in info.name.split(".")[1:]:
             modules.append(importlib.import_module(info.name))
     return sorted(modules, key=lambda m: m.__name__)
 

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,67 @@ def test_openapi_paths_are_versioned(service: str) -> None:
     doc = _load(f"services/{service}/schemas/openapi.json")
     assert doc["openapi"].startswith("3.")
     assert all(path.startswith("/v1/") for path in doc["paths"]), list(doc["paths"])
+
+
+def _fake_service(root: Path, name: str, files: dict[str, str]) -> None:
+    for rel, text in {"__init__.py": "", **files}.items():
+        path = root / name / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+EVENT_HEADER = """
+from typing import ClassVar
+from servicekit.events.envelope import EventPayload
+"""
+
+
+def test_discovery_reads_events_modules_and_packages_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _fake_service(tmp_path, "fakesvc_ok", {
+        "things/__init__.py": "",
+        "things/events.py": EVENT_HEADER + """
+class Base(EventPayload):
+    thing_id: str
+
+class ThingMade(Base):
+    event_type: ClassVar[str] = "cn.ipo.ln.fakesvc_ok.thing.made.v1"
+""",
+        "things/models.py": EVENT_HEADER + """
+class NotAnEvent(EventPayload):
+    event_type: ClassVar[str] = "cn.ipo.ln.fakesvc_ok.thing.internal.v1"
+""",
+        "events/__init__.py": "",
+        "events/widgets.py": EVENT_HEADER + """
+from fakesvc_ok.things.events import ThingMade  # re-exported: counted once, where it is defined
+
+class WidgetMade(EventPayload):
+    event_type: ClassVar[str] = "cn.ipo.ln.fakesvc_ok.widget.made.v2"
+""",
+    })
+    found = contracts.published_events("fakesvc_ok")
+    assert [(e.event_type, e.payload.__name__) for e in found] == [
+        ("cn.ipo.ln.fakesvc_ok.thing.made.v1", "ThingMade"), ("cn.ipo.ln.fakesvc_ok.widget.made.v2", "WidgetMade")]
+    assert contracts.event_schema(found[0])["$id"] == "cn.ipo.ln.fakesvc_ok.thing.made.v1"
+    assert contracts.event_schema(found[0])["required"] == ["thing_id"]
+
+
+@pytest.mark.parametrize(("event_types", "message"), [
+    (["cn.ipo.ln.registry.thing.made.v1"], "should look like cn.ipo.ln.{name}."),
+    (["cn.ipo.ln.{name}.thing.made"], "should look like"),
+    (["cn.ipo.ln.{name}.thing.made.v1", "cn.ipo.ln.{name}.thing.made.v1"], "both claim"),
+])
+def test_discovery_refuses_badly_named_or_duplicate_event_types(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, event_types: list[str], message: str) -> None:
+    name = f"fakesvc_{uuid.uuid4().hex[:12]}"  # a package of its own: imported modules stay cached
+    classes = "".join(f"""
+class Event{i}(EventPayload):
+    event_type: ClassVar[str] = "{t.format(name=name)}"
+""" for i, t in enumerate(event_types))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _fake_service(tmp_path, name, {"events.py": EVENT_HEADER + classes})
+    with pytest.raises(contracts.ContractError, match=re.escape(message.format(name=name))):
+        contracts.published_events(name)
 
 
 # --- the checks fail when they should ---------------------------------------------------------

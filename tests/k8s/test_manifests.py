@@ -7,8 +7,9 @@ Each overlay is rendered with the real kustomize binary, then:
   against the schemas in ``$IPO_CRD_SCHEMAS_DIR`` (default ``<repo>/../shared/crd-schemas``),
   closed so that unknown fields fail there too;
 * policy checks: probes, resources and hardened security contexts on every Deployment, a PDB,
-  an HPA and a Service for every api, the Kafka topics, network policies, monitors and alerts,
-  replica counts per overlay, and that every name a manifest refers to exists.
+  an HPA and a Service for every api, a worker exactly for the services in
+  ``SERVICES_WITH_WORKER``, the Kafka topics, network policies, monitors and alerts, replica
+  counts per overlay, and that every name a manifest refers to exists.
 
 kustomize is built once from the Go module proxy into ``$IPO_CACHE_DIR/bin``
 (default ``<repo>/.local/cache/bin``) when it is missing or not the pinned version.
@@ -40,6 +41,9 @@ KUSTOMIZE_VERSION = "v5.8.2"  # v5.8.3 needs Go >= 1.27
 KUBERNETES_VERSION = "1.31"
 
 SERVICES = ("registry", "trading", "training", "publicity")
+# Mirrors which services' ServiceDefinition subscribes to topics: only those have a worker process
+# (`python -m <service> worker` exits for the others). Every service has an api.
+SERVICES_WITH_WORKER = frozenset({"trading"})
 PROCESS_PORTS = {"api": ("http", 8000), "worker": ("metrics", 8001)}
 MONITORING_NAMESPACE = "monitoring"
 KAFKA_CLUSTER = "ipo-kafka"
@@ -228,13 +232,27 @@ def _containers(deployment: Mapping[str, Any]) -> Iterator[Manifest]:
     yield from pod.get("containers") or []
 
 
+def _processes(service: str) -> tuple[str, ...]:
+    """The processes a service runs: always the api, the worker only if it consumes events."""
+    return ("api", "worker") if service in SERVICES_WITH_WORKER else ("api",)
+
+
 def _app_deployments(docs: list[Manifest]) -> list[tuple[str, str, Manifest]]:
     """(service, process, Deployment) for every service process, failing if one is missing."""
     out = []
     for service in SERVICES:
-        for process in PROCESS_PORTS:
+        for process in _processes(service):
             out.append((service, process, _named(docs, "Deployment", f"{service}-{process}")))
     return out
+
+
+def _worker_labels(service: str) -> dict[str, str]:
+    """The pod labels a worker of `service` has (or would have, if it had one)."""
+    return {
+        "app.kubernetes.io/name": service,
+        "app.kubernetes.io/component": "worker",
+        "app.kubernetes.io/part-of": "ipo-platform",
+    }
 
 
 def _closed(schema: Any) -> Any:
@@ -432,8 +450,46 @@ def test_deployments_are_hardened(rendered: dict[str, list[Manifest]], overlay: 
 
 
 @overlays
+def test_workers_exist_exactly_for_consuming_services(rendered: dict[str, list[Manifest]], overlay: str) -> None:
+    """A worker Deployment, PDB and ingress policy for SERVICES_WITH_WORKER, none for the others."""
+    docs = rendered[overlay]
+    assert SERVICES_WITH_WORKER.issubset(SERVICES)
+
+    def workers_of(kind: str) -> set[str]:
+        return {
+            str((doc["metadata"].get("labels") or {}).get("app.kubernetes.io/name"))
+            for doc in _of_kind(docs, kind)
+            if (doc["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == "worker"
+        }
+
+    worker_deployments = {
+        str(_pod_labels(deployment).get("app.kubernetes.io/name"))
+        for deployment in _of_kind(docs, "Deployment")
+        if _pod_labels(deployment).get("app.kubernetes.io/component") == "worker"
+    }
+    assert worker_deployments == SERVICES_WITH_WORKER
+    assert workers_of("Deployment") == SERVICES_WITH_WORKER
+    assert workers_of("PodDisruptionBudget") == SERVICES_WITH_WORKER
+    assert workers_of("NetworkPolicy") == SERVICES_WITH_WORKER
+    # Nothing is left that is meant for a worker a service does not have: no PDB, policy or monitor
+    # selects its would-be worker pods without also selecting its api pods (as the namespace's
+    # default-deny and the service's egress policy do).
+    selector_keys = {"PodDisruptionBudget": "selector", "NetworkPolicy": "podSelector", "PodMonitor": "selector"}
+    problems = []
+    for service in sorted(set(SERVICES) - SERVICES_WITH_WORKER):
+        worker = _worker_labels(service)
+        api = {**worker, "app.kubernetes.io/component": "api"}
+        for kind, key in selector_keys.items():
+            for doc in _of_kind(docs, kind):
+                selector = doc["spec"].get(key)
+                if _selects(selector, worker) and not _selects(selector, api):
+                    problems.append(f"{_ref(doc)} selects a {service} worker, which does not exist")
+    assert not problems, "\n".join(problems)
+
+
+@overlays
 def test_service_processes(rendered: dict[str, list[Manifest]], overlay: str) -> None:
-    """Command, port, probes and settings of every service's api and worker."""
+    """Command, port, probes and settings of every service's api and (if it has one) worker."""
     docs = rendered[overlay]
     problems = []
     for service, process, deployment in _app_deployments(docs):
@@ -794,13 +850,19 @@ def test_alert_rules(rendered: dict[str, list[Manifest]]) -> None:
         return found[0]
 
     for service in SERVICES:
+        # The api runs the outbox relay, so every service has these two.
         assert "5.." in str(find(f"rate({service}_http_requests_total{{")["expr"])
         outbox = find(f"{service}_outbox_oldest_age_seconds")
         assert _normalise(str(outbox["expr"])).endswith("> 60")
         assert outbox["for"] == "5m"
-        find(f"increase({service}_events_dead_lettered_total[10m]) > 0")
-        lag = find(f"{service}_consumer_lag_messages > 1000")
-        assert lag["for"] == "10m"
+        if service in SERVICES_WITH_WORKER:
+            find(f"increase({service}_events_dead_lettered_total[10m]) > 0")
+            lag = find(f"{service}_consumer_lag_messages > 1000")
+            assert lag["for"] == "10m"
+        else:  # no worker, so no consumer: such alerts could never fire
+            for metric in (f"{service}_events_dead_lettered_total", f"{service}_consumer_lag_messages"):
+                stale = [rule["alert"] for rule in rules if metric in str(rule["expr"])]
+                assert not stale, f"{service} has no worker, but alerts {stale} use {metric}"
     target_down = [rule for rule in rules if re.match(r"^up\{.*\} == 0$", _normalise(str(rule["expr"])))]
     assert target_down, "no target-down alert"
     assert all(service in str(target_down[0]["expr"]) for service in SERVICES)
@@ -834,75 +896,78 @@ def test_alert_rules_pass_promtool(rendered: dict[str, list[Manifest]], tmp_path
 
 
 def test_alerts_fire(rendered: dict[str, list[Manifest]], tmp_path: Path) -> None:
-    """promtool unit test: the outbox, dead-letter, lag and target-down alerts really fire."""
+    """promtool unit test: the 5xx, outbox, dead-letter, lag and target-down alerts really fire.
+
+    The worker alerts fire for a service with a worker; a service without one has no such alerts,
+    so the same series for it stay silent.
+    """
     promtool = _promtool()
     _rule_file(rendered["prod"], tmp_path, annotations=False)
-    job = {"namespace": "ipo", "pod": "registry-worker-0"}
-    series = ",".join(f'{key}="{value}"' for key, value in job.items())
+    worker_service = sorted(SERVICES_WITH_WORKER)[0]
+    no_worker_service = sorted(set(SERVICES) - SERVICES_WITH_WORKER)[0]
+
+    def labels(**extra: str) -> str:
+        return ",".join(f'{key}="{value}"' for key, value in extra.items())
+
+    api = {"namespace": "ipo", "pod": f"{no_worker_service}-api-0"}
+    worker = {"namespace": "ipo", "pod": f"{worker_service}-worker-0"}
+    worker_api = {"namespace": "ipo", "pod": f"{worker_service}-api-0"}
+    stray = {"namespace": "ipo", "pod": f"{no_worker_service}-api-1"}
+    input_series = [
+        # api of a service without a worker: outbox relay stuck, half the requests fail
+        {"series": f"{no_worker_service}_outbox_oldest_age_seconds{{{labels(**api)}}}", "values": "120x10"},
+        {"series": f"{no_worker_service}_http_requests_total{{{labels(**api, status='500')}}}", "values": "0+10x20"},
+        {"series": f"{no_worker_service}_http_requests_total{{{labels(**api, status='200')}}}", "values": "0+10x20"},
+        # api of the service with a worker: its outbox keeps up
+        {"series": f"{worker_service}_outbox_oldest_age_seconds{{{labels(**worker_api)}}}", "values": "5x10"},
+        # the worker: dead letters, lag, and its scrape target down
+        {"series": f"{worker_service}_events_dead_lettered_total{{{labels(**worker)}}}", "values": "0 0 3x8"},
+        {"series": f"{worker_service}_consumer_lag_messages{{{labels(**worker)}}}", "values": "5000x15"},
+        {
+            "series": f"up{{{labels(**worker, ipo_service=worker_service, ipo_process='worker')}}}",
+            "values": "0x10",
+        },
+        # worker metrics under the name of a service without a worker: no rule reads them
+        {"series": f"{no_worker_service}_events_dead_lettered_total{{{labels(**stray)}}}", "values": "0 0 3x8"},
+        {"series": f"{no_worker_service}_consumer_lag_messages{{{labels(**stray)}}}", "values": "5000x15"},
+    ]
+
+    def fires(alertname: str, eval_time: str, **exp: str) -> dict[str, Any]:
+        return {"eval_time": eval_time, "alertname": alertname, "exp_alerts": [{"exp_labels": exp}] if exp else []}
+
     tests = {
         "rule_files": ["rules.yaml"],
         "evaluation_interval": "1m",
         "tests": [
             {
                 "interval": "1m",
-                "input_series": [
-                    {"series": f"registry_outbox_oldest_age_seconds{{{series}}}", "values": "120x10"},
-                    {"series": f"registry_events_dead_lettered_total{{{series}}}", "values": "0 0 3x8"},
-                    {"series": f"registry_consumer_lag_messages{{{series}}}", "values": "5000x15"},
-                    {
-                        "series": f'up{{{series},ipo_service="registry",ipo_process="worker"}}',
-                        "values": "0x10",
-                    },
-                    {"series": f"trading_outbox_oldest_age_seconds{{{series}}}", "values": "5x10"},
-                    {
-                        "series": f'registry_http_requests_total{{{series},status="500"}}',
-                        "values": "0+10x20",
-                    },
-                    {
-                        "series": f'registry_http_requests_total{{{series},status="200"}}',
-                        "values": "0+10x20",
-                    },
-                ],
+                "input_series": input_series,
                 "alert_rule_test": [
-                    {
-                        "eval_time": "6m",
-                        "alertname": "IpoOutboxBacklogStale",
-                        "exp_alerts": [
-                            {"exp_labels": {"namespace": "ipo", "severity": "warning", "ipo_service": "registry"}}
-                        ],
-                    },
-                    {
-                        "eval_time": "4m",
-                        "alertname": "IpoEventsDeadLettered",
-                        "exp_alerts": [{"exp_labels": {**job, "severity": "warning", "ipo_service": "registry"}}],
-                    },
-                    {"eval_time": "9m", "alertname": "IpoConsumerLagHigh", "exp_alerts": []},
-                    {
-                        "eval_time": "12m",
-                        "alertname": "IpoApiHighErrorRatio",
-                        "exp_alerts": [
-                            {"exp_labels": {"namespace": "ipo", "severity": "critical", "ipo_service": "registry"}}
-                        ],
-                    },
-                    {
-                        "eval_time": "11m",
-                        "alertname": "IpoConsumerLagHigh",
-                        "exp_alerts": [{"exp_labels": {**job, "severity": "warning", "ipo_service": "registry"}}],
-                    },
-                    {
-                        "eval_time": "6m",
-                        "alertname": "IpoTargetDown",
-                        "exp_alerts": [
-                            {
-                                "exp_labels": {
-                                    **job,
-                                    "ipo_service": "registry",
-                                    "ipo_process": "worker",
-                                    "severity": "critical",
-                                }
-                            }
-                        ],
-                    },
+                    fires(
+                        "IpoOutboxBacklogStale",
+                        "6m",
+                        namespace="ipo",
+                        severity="warning",
+                        ipo_service=no_worker_service,
+                    ),
+                    fires("IpoEventsDeadLettered", "4m", **worker, severity="warning", ipo_service=worker_service),
+                    fires("IpoConsumerLagHigh", "9m"),
+                    fires(
+                        "IpoApiHighErrorRatio",
+                        "12m",
+                        namespace="ipo",
+                        severity="critical",
+                        ipo_service=no_worker_service,
+                    ),
+                    fires("IpoConsumerLagHigh", "11m", **worker, severity="warning", ipo_service=worker_service),
+                    fires(
+                        "IpoTargetDown",
+                        "6m",
+                        **worker,
+                        ipo_service=worker_service,
+                        ipo_process="worker",
+                        severity="critical",
+                    ),
                 ],
             }
         ],

@@ -58,6 +58,17 @@ PROFILES: dict[str, Ports] = {
         api_base=8301,
         worker_base=8401,
     ),
+    # Benchmarks get their own stack, so they never measure (or disturb) a test run or `make run`.
+    "bench": Ports(
+        kafka=39092,
+        kafka_controller=39093,
+        kafka_metrics=39094,
+        ferretdb=37217,
+        ferretdb_metrics=37218,
+        prometheus=39090,
+        api_base=8501,
+        worker_base=8601,
+    ),
 }
 
 

@@ -1,0 +1,153 @@
+"""Benchmark (not a test): delay from the registry's 201 to the effect in trading's projection.
+
+Runs its own stack on the `bench` profile, then, in the same run:
+- baseline: a bare aiokafka produce -> consume round trip (acks=all, idempotent) at the same rate,
+  the floor any Kafka-based propagation stands on;
+- platform: organisations registered through the registry API at a steady rate; each one's delay is
+  trading's `projected_at` (written by the handler) minus the moment the 201 arrived.
+It prints percentiles for both and their ratio. Goal for the platform: p50 < 100 ms, p99 < 500 ms.
+
+    .venv/bin/python -m tests.benchmarks.propagation [--rate 50] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import time
+from datetime import UTC, datetime
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from devstack.layout import Profile, profile
+from devstack.stack import Stack
+from pymongo import MongoClient
+
+from tests.support.stack import auth, new_credit_code, organisation_body, start_service
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {"p50": q[49], "p95": q[94], "p99": q[98], "max": ordered[-1]}
+
+
+async def paced(rate: float, count: int, action: object) -> None:
+    """Start `action(i)` at a steady rate, without waiting for earlier ones (open-loop load)."""
+    assert callable(action)
+    start = time.perf_counter()
+    tasks = []
+    for i in range(count):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(action(i)))
+    await asyncio.gather(*tasks)
+
+
+async def baseline(p: Profile, rate: float, count: int) -> list[float]:
+    topic = f"bench.baseline.{int(time.time())}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=p.kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 6, 1)])
+    await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=p.kafka_bootstrap, acks="all", enable_idempotence=True)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=p.kafka_bootstrap, group_id=f"{topic}.g",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await producer.start()
+    await consumer.start()
+    sent: dict[bytes, float] = {}
+    delays: list[float] = []
+
+    async def consume() -> None:
+        while len(delays) < count:
+            batch = await consumer.getmany(timeout_ms=200)
+            now = time.perf_counter()
+            for messages in batch.values():
+                delays.extend(now - sent[m.value] for m in messages if m.value in sent)
+
+    async def send(i: int) -> None:
+        value = str(i).encode()
+        sent[value] = time.perf_counter()
+        await producer.send_and_wait(topic, value=value, key=value)
+
+    reader = asyncio.create_task(consume())
+    await asyncio.sleep(1)  # let the consumer join before timing
+    await paced(rate, count, send)
+    await asyncio.wait_for(reader, timeout=60)
+    await producer.stop()
+    await consumer.stop()
+    return delays
+
+
+async def platform(p: Profile, rate: float, count: int) -> list[float]:
+    acknowledged: dict[str, datetime] = {}
+    headers = auth(p)
+    url = f"http://127.0.0.1:{p.ports.api('registry')}/v1/organisations"
+    async with httpx.AsyncClient(timeout=10) as client:
+        async def register(i: int) -> None:
+            code = new_credit_code()
+            response = await client.post(url, json=organisation_body(code, f"Bench organisation {i}"),
+                                         headers=headers)
+            if response.status_code == 201:
+                acknowledged[code] = datetime.now(UTC)
+
+        await paced(rate, count, register)
+    mongo: MongoClient[dict[str, object]] = MongoClient(p.mongo_url, tz_aware=True)
+    projection = mongo[f"trading_{p.name}"]["organisations"]
+    deadline = time.monotonic() + 60
+    found: dict[str, datetime] = {}
+    while time.monotonic() < deadline and len(found) < len(acknowledged):
+        for doc in projection.find({"_id": {"$in": list(acknowledged)}}, {"projected_at": 1}):
+            found[str(doc["_id"])] = doc["projected_at"]  # type: ignore[assignment]
+        await asyncio.sleep(0.5)
+    mongo.close()
+    missing = len(acknowledged) - len(found)
+    if missing:
+        print(f"!! {missing} acknowledged organisations never reached trading")
+    # Mongo keeps milliseconds; a negative delay is rounding, not time travel.
+    return [max((found[c] - acknowledged[c]).total_seconds(), 0.0) for c in found]
+
+
+def report(name: str, values: list[float]) -> dict[str, float]:
+    stats = percentiles(values)
+    print(f"{name:<34} n={len(values):<5} " + "  ".join(f"{k}={v * 1000:7.1f} ms" for k, v in stats.items()))
+    return stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=50.0, help="writes per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long to write")
+    args = parser.parse_args()
+    count = int(args.rate * args.seconds)
+
+    p = profile("bench")
+    stack = Stack(p)
+    stack.stop_all_known()
+    for sub in ("kafka-data", "ferretdb-data", "logs", "pids"):
+        shutil.rmtree(p.data_dir / sub, ignore_errors=True)
+    stack.start_infrastructure()
+    procs = [start_service(p, "registry", "api"), start_service(p, "trading", "api"),
+             start_service(p, "trading", "worker")]
+    try:
+        asyncio.run(platform(p, 10, 20))  # warm-up: consumer group joined, connections open
+        base = asyncio.run(baseline(p, args.rate, count))
+        plat = asyncio.run(platform(p, args.rate, count))
+        print(f"\nPropagation at {args.rate:.0f} writes/s for {args.seconds:.0f}s ({count} writes)")
+        b = report("baseline: bare Kafka round trip", base)
+        s = report("platform: registry 201 -> trading", plat)
+        print("ratio platform/baseline          " + "  ".join(f"{k}={s[k] / b[k]:7.1f}x  " for k in s))
+        verdict = "met" if s["p50"] < 0.100 and s["p99"] < 0.500 else "NOT met"
+        print(f"goal p50 < 100 ms and p99 < 500 ms: {verdict}")
+    finally:
+        for proc in procs:
+            proc.stop()
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
