@@ -105,6 +105,13 @@ class Dispatcher:
     async def process(self, record: Record) -> str:
         """Handle one record to a final outcome: applied, duplicate, ignored or dead-lettered."""
         try:
+            return await self._process(record)
+        finally:
+            # Every outcome counts as progress, so a topic carrying only ignored types does not look stalled.
+            self.metrics.consumer_last_processed.labels(record.topic).set(time.time())
+
+    async def _process(self, record: Record) -> str:
+        try:
             event = CloudEvent.from_record_value(record.value)
         except MalformedEvent as exc:
             await self._dead_letter(record, "malformed", exc, attempts=0)
@@ -118,9 +125,7 @@ class Dispatcher:
         except ValidationError as exc:
             await self._dead_letter(record, event.type, exc, attempts=0)
             return "dead-lettered"
-        outcome = await self._apply_with_retries(record, event, subscription, payload)
-        self.metrics.consumer_last_processed.labels(record.topic).set(time.time())
-        return outcome
+        return await self._apply_with_retries(record, event, subscription, payload)
 
     async def _apply_with_retries(self, record: Record, event: CloudEvent, subscription: Subscription,
                                   payload: BaseModel) -> str:

@@ -41,7 +41,7 @@ def expected_version(if_match: str | None) -> int:
                            "Send If-Match with the ETag you last read, so concurrent edits are not lost.",
                            kind="precondition-required")
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise ProblemError(400, "Bad If-Match", f"If-Match must be an ETag like \"3\", got {if_match!r}.",
                            kind="bad-if-match", errors=[{"header": "If-Match", "detail": "not an ETag"}])
     return int(value)

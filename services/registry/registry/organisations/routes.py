@@ -15,6 +15,7 @@ from servicekit.http import (
     set_etag,
 )
 from servicekit.mongo import Document
+from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext, context_of
 
 from registry.organisations import service, store
@@ -79,7 +80,13 @@ async def list_organisations(
         filters["kind"] = kind.value
     if region_code:
         filters["region_code"] = region_code
-    after = str(decode_cursor(cursor)[0]) if cursor else None
+    after = None
+    if cursor:
+        position = decode_cursor(cursor)
+        if len(position) != 1 or not isinstance(position[0], str):
+            raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
+                               errors=[{"query": "cursor", "detail": "wrong shape"}])
+        after = position[0]
     docs = await store.page(ctx.db[store.COLLECTION], filters, after, limit + 1)
     more = len(docs) > limit
     docs = docs[:limit]
