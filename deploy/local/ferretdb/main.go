@@ -69,6 +69,8 @@ func main() {
 		}()
 	}
 
+	go keepIDLookupIndexed(ctx, abs, logger)
+
 	logger.Warn("ferretdb listening", "addr", *listen, "data", abs)
 	if err := f.Run(ctx); err != nil {
 		logger.Error("stopped with error", "err", err)
