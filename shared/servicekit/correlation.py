@@ -14,9 +14,6 @@ causation_id: ContextVar[str | None] = ContextVar("causation_id", default=None)
 
 
 def current_correlation_id() -> str:
-    """The id in force, creating one if this work started without any."""
-    value = correlation_id.get()
-    if value is None:
-        value = str(uuid.uuid4())
-        correlation_id.set(value)
-    return value
+    """The id in force, or a new one when this work started without any (not stored: work outside a
+    request or an event, such as a script, must not hand one id to everything it does later)."""
+    return correlation_id.get() or str(uuid.uuid4())

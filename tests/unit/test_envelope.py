@@ -53,7 +53,10 @@ def test_new_takes_correlation_and_causation_from_the_context() -> None:
     assert event.data == {"thing_id": "thing-1", "count": 3, "at": "2027-04-26T09:30:00Z"}
 
 
-def test_new_without_a_correlation_id_starts_one_and_keeps_it_for_the_rest_of_the_work() -> None:
+def test_new_without_a_correlation_id_starts_one_and_leaves_the_context_alone() -> None:
+    """Outside a request or an event there is no user action to follow: each event starts its own
+    correlation, and nothing is stored that would tie later, unrelated work to it."""
+
     def work() -> tuple[CloudEvent, CloudEvent, str | None]:
         first = CloudEvent.new("/ipo/unittest", "thing-1", _payload())
         second = CloudEvent.new("/ipo/unittest", "thing-2", _payload())
@@ -62,7 +65,9 @@ def test_new_without_a_correlation_id_starts_one_and_keeps_it_for_the_rest_of_th
     first, second, in_context = contextvars.Context().run(work)
     assert first.causationid is None
     uuid.UUID(first.correlationid)
-    assert second.correlationid == first.correlationid == in_context
+    uuid.UUID(second.correlationid)
+    assert first.correlationid != second.correlationid
+    assert in_context is None
     assert first.id != second.id
 
 
