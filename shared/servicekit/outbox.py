@@ -1,10 +1,12 @@
 """The single-document outbox and its relay.
 
 A state change and the events it causes are written in one single-document update: the events sit in
-the aggregate's own document under `outbox.<event id>`, with `outbox_count` and `outbox_since`
-alongside for the relay and the metrics. The relay publishes them with an idempotent producer
-(acks=all) and only then removes them. A crash anywhere loses nothing (the events are still in the
-document); a repeat publish is harmless because every consumer is idempotent.
+the aggregate's own document under `outbox.<event id>`. The relay publishes them with an idempotent
+producer (acks=all) and only then removes exactly those keys with `$unset`. A crash anywhere loses
+nothing (the events are still in the document); a repeat publish is harmless because every consumer
+is idempotent; and removing named keys can never remove an event another writer added meanwhile, so
+the clearing update needs no guard. It filters on `_id` alone on purpose: FerretDB 1.x only uses an
+index for a filter that is exactly `{_id: value}` and scans the collection for anything else.
 
 The relay lives in the API process: each write wakes it for that document at once (low latency),
 and a periodic sweep, plus one at start-up, picks up whatever a crashed process left behind.
@@ -31,21 +33,16 @@ from servicekit.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
-OUTBOX_COUNT = "outbox_count"
-OUTBOX_SINCE = "outbox_since"
 
 
 def outbox_update(events: Sequence[CloudEvent]) -> dict[str, dict[str, Any]]:
     """Update operators that add `events` to a document's outbox; merge them into the state change."""
-    now = datetime.now(UTC)
     base = time.time_ns()
     return {
         "$set": {
             f"{OUTBOX}.{event.id}": {"pos": f"{base:020d}-{i:04d}", "event": event.model_dump(mode="json")}
             for i, event in enumerate(events)
         },
-        "$inc": {OUTBOX_COUNT: len(events)},
-        "$min": {OUTBOX_SINCE: now},
     }
 
 
@@ -60,8 +57,7 @@ def merge_updates(*updates: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
 def initial_outbox_fields(events: Sequence[CloudEvent]) -> dict[str, Any]:
     """Outbox fields for a document being inserted with its first events."""
     update = outbox_update(events)
-    return {OUTBOX: {k.split(".", 1)[1]: v for k, v in update["$set"].items()},
-            OUTBOX_COUNT: len(events), OUTBOX_SINCE: update["$min"][OUTBOX_SINCE]}
+    return {OUTBOX: {k.split(".", 1)[1]: v for k, v in update["$set"].items()}}
 
 
 class EventProducer:
@@ -150,16 +146,19 @@ class OutboxRelay:
         backlog = 0
         oldest: datetime | None = None
         for name in self.collections:
-            cursor = self.db[name].find({OUTBOX_COUNT: {"$gt": 0}}, {OUTBOX_COUNT: 1, OUTBOX_SINCE: 1})
+            cursor = self.db[name].find({OUTBOX: {"$nin": [None, {}]}}, {OUTBOX: 1})
             async for doc in cursor:
-                backlog += int(doc.get(OUTBOX_COUNT, 0))
-                since = doc.get(OUTBOX_SINCE)
-                if since is not None and (oldest is None or since < oldest):
-                    oldest = since
-                published += await self.publish_document(name, doc["_id"])
+                entries = doc.get(OUTBOX) or {}
+                backlog += len(entries)
+                for entry in entries.values():
+                    written = datetime.fromtimestamp(int(str(entry["pos"]).split("-")[0]) / 1e9, UTC)
+                    if oldest is None or written < oldest:
+                        oldest = written
+                if entries:
+                    published += await self.publish_document(name, doc["_id"])
         self.metrics.outbox_backlog.set(max(backlog - published, 0))
-        age = (datetime.now(UTC) - oldest).total_seconds() if oldest and backlog > published else 0.0
-        self.metrics.outbox_oldest_age.set(age)
+        oldest_age = (datetime.now(UTC) - oldest).total_seconds() if oldest and backlog > published else 0.0
+        self.metrics.outbox_oldest_age.set(oldest_age)
         return published
 
     async def publish_document(self, collection: str, doc_id: Any) -> int:
@@ -183,16 +182,8 @@ class OutboxRelay:
             await self.producer.publish(self.topic, event)
             self.metrics.events_published.labels(event.type).inc()
         # Clear what was published, and only that: events added meanwhile stay for the next round.
-        # The $exists guard keeps a second relay that published the same events from decrementing twice.
         async with self.locks.hold(collection, doc_id):
-            await col.update_one(
-                {"_id": doc_id, f"{OUTBOX}.{events[0].id}": {"$exists": True}},
-                {"$unset": {f"{OUTBOX}.{e.id}": "" for e in events}, "$inc": {OUTBOX_COUNT: -len(events)}},
-            )
-            await col.update_one(
-                {"_id": doc_id, OUTBOX_COUNT: {"$lte": 0}},
-                {"$unset": {OUTBOX_SINCE: "", OUTBOX_COUNT: "", OUTBOX: ""}},
-            )
+            await col.update_one({"_id": doc_id}, {"$unset": {f"{OUTBOX}.{e.id}": "" for e in events}})
         return len(events)
 
 

@@ -19,7 +19,7 @@ INDEXES = (
 )
 
 # Never returned to callers: bookkeeping of the outbox, idempotency and consumers.
-INTERNAL_FIELDS = ("outbox", "outbox_count", "outbox_since", "creation_key", "creation_fingerprint",
+INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint",
                    "applied_events")
 
 
