@@ -37,38 +37,18 @@ class Ports:
         return self.worker_base + SERVICES.index(service)
 
 
+def _ports(kafka: int, ferretdb: int, prometheus: int, api_base: int) -> Ports:
+    """A profile's ports from a few bases: neighbours of a component share its base."""
+    return Ports(kafka=kafka, kafka_controller=kafka + 1, kafka_metrics=kafka + 2, ferretdb=ferretdb,
+                 ferretdb_metrics=ferretdb + 1, prometheus=prometheus, api_base=api_base,
+                 worker_base=api_base + 100)
+
+
 PROFILES: dict[str, Ports] = {
-    "run": Ports(
-        kafka=19092,
-        kafka_controller=19093,
-        kafka_metrics=19094,
-        ferretdb=27117,
-        ferretdb_metrics=27118,
-        prometheus=19090,
-        api_base=8101,
-        worker_base=8201,
-    ),
-    "test": Ports(
-        kafka=29092,
-        kafka_controller=29093,
-        kafka_metrics=29094,
-        ferretdb=27217,
-        ferretdb_metrics=27218,
-        prometheus=29090,
-        api_base=8301,
-        worker_base=8401,
-    ),
+    "run": _ports(kafka=19092, ferretdb=27117, prometheus=19090, api_base=8101),
+    "test": _ports(kafka=29092, ferretdb=27217, prometheus=29090, api_base=8301),
     # Benchmarks get their own stack, so they never measure (or disturb) a test run or `make run`.
-    "bench": Ports(
-        kafka=39092,
-        kafka_controller=39093,
-        kafka_metrics=39094,
-        ferretdb=37217,
-        ferretdb_metrics=37218,
-        prometheus=39090,
-        api_base=8501,
-        worker_base=8601,
-    ),
+    "bench": _ports(kafka=39092, ferretdb=37217, prometheus=39090, api_base=8501),
 }
 
 
