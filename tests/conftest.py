@@ -4,11 +4,13 @@ directory; the registry API, trading API and trading worker run as real processe
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
-from devstack.layout import Profile, profile
+from devstack.components import roles_of
+from devstack.layout import SERVICES, Profile, profile
 from devstack.processes import ManagedProcess
 from devstack.stack import Stack
 from pymongo import MongoClient
@@ -18,7 +20,8 @@ from tests.support.stack import start_service
 
 @pytest.fixture(scope="session")
 def test_profile() -> Profile:
-    return profile("test")
+    # IPO_TEST_PROFILE picks a spare stack (test2, test3) so two test runs on one machine do not clash.
+    return profile(os.environ.get("IPO_TEST_PROFILE", "test"))
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +37,18 @@ def infra(test_profile: Profile) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def services(infra: Stack, test_profile: Profile) -> Iterator[dict[str, ManagedProcess]]:
-    procs = {
-        "registry-api": start_service(test_profile, "registry", "api"),
-        "trading-api": start_service(test_profile, "trading", "api"),
-        "trading-worker": start_service(test_profile, "trading", "worker"),
-    }
+    """Every process `make run` starts: each service's API, and its worker when it consumes events."""
+    procs: dict[str, ManagedProcess] = {}
+    # IPO_TEST_SERVICES=registry,trading narrows it while working on some services; CI starts them all.
+    wanted = [s for s in os.environ.get("IPO_TEST_SERVICES", ",".join(SERVICES)).split(",") if s]
+    try:
+        for service in wanted:
+            for role in roles_of(service):
+                procs[f"{service}-{role}"] = start_service(test_profile, service, role)
+    except BaseException:
+        for proc in procs.values():
+            proc.stop()
+        raise
     yield procs
     for proc in procs.values():
         proc.stop()

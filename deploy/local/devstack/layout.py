@@ -49,6 +49,11 @@ PROFILES: dict[str, Ports] = {
     "test": _ports(kafka=29092, ferretdb=27217, prometheus=29090, api_base=8301),
     # Benchmarks get their own stack, so they never measure (or disturb) a test run or `make run`.
     "bench": _ports(kafka=39092, ferretdb=37217, prometheus=39090, api_base=8501),
+    # Spare test stacks, so two engineers (or agents) on one machine can run the stack tests at the same
+    # time: IPO_TEST_PROFILE=test2 make test.
+    "test2": _ports(kafka=49092, ferretdb=47217, prometheus=49090, api_base=8701),
+    "test3": _ports(kafka=59092, ferretdb=57217, prometheus=59090, api_base=8901),
+    "test4": _ports(kafka=33092, ferretdb=33217, prometheus=33090, api_base=9101),
 }
 
 
