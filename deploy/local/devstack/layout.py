@@ -54,6 +54,7 @@ PROFILES: dict[str, Ports] = {
     "test2": _ports(kafka=49092, ferretdb=47217, prometheus=49090, api_base=8701),
     "test3": _ports(kafka=59092, ferretdb=57217, prometheus=59090, api_base=8901),
     "test4": _ports(kafka=33092, ferretdb=33217, prometheus=33090, api_base=9101),
+    "test5": _ports(kafka=35092, ferretdb=35217, prometheus=35090, api_base=9301),
 }
 
 
