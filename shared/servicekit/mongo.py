@@ -82,6 +82,32 @@ class DocumentLocks:
                 del self._locks[key]
 
 
+@dataclass
+class StoreTraits:
+    """What the connected server does well, learned once per process at start-up (one store per process).
+
+    FerretDB 1.x turns a filter into SQL only when it is exactly `{_id: <value>}`; any other filter,
+    even `{_id: x, other: y}`, reads and decodes every document of the collection in Go. So on
+    FerretDB a conditional update costs a full scan, and consumers slowed down in proportion to the
+    size of their projection (30 events/s at 1,000 documents). MongoDB uses the _id index either way.
+    """
+
+    only_id_filters_use_indexes: bool = False
+
+
+STORE_TRAITS = StoreTraits()
+
+
+async def learn_store_traits(db: Database) -> StoreTraits:
+    info = await db.command("buildInfo")
+    STORE_TRAITS.only_id_filters_use_indexes = "ferretdbVersion" in info
+    return STORE_TRAITS
+
+
+# Serialises apply_once per document within the process on the read-then-write path (below).
+_APPLY_LOCKS = DocumentLocks()
+
+
 async def apply_once(
     collection: Collection,
     doc_id: Any,
@@ -98,9 +124,17 @@ async def apply_once(
     applied". With `newer_than=(field, value)` the update also only applies while the stored `field`
     is below `value`, so a late, older snapshot is treated like a duplicate. Returns True when the
     effect happened now.
+
+    On a server that indexes only `{_id}` filters (FerretDB) the same decision is taken in Python on
+    the document read by _id, and the write goes by _id, under a per-document lock. That is as safe
+    there as the conditional update: FerretDB applies every update as read, modify, replace, so the
+    conditional form is no more atomic across processes, and a partition (hence an aggregate's
+    events) has one consumer at a time.
     """
     merged: dict[str, Any] = {k: dict(v) for k, v in update.items()}
     merged.setdefault("$push", {})["applied_events"] = event_id
+    if STORE_TRAITS.only_id_filters_use_indexes:
+        return await _apply_once_by_id(collection, doc_id, event_id, merged, upsert, newer_than)
     query: dict[str, Any] = {"_id": doc_id, "applied_events": {"$ne": event_id}}
     if newer_than is not None:
         query[newer_than[0]] = {"$lt": newer_than[1]}
@@ -109,3 +143,26 @@ async def apply_once(
     except DuplicateKeyError:
         return False
     return result.upserted_id is not None or result.modified_count > 0
+
+
+async def _apply_once_by_id(collection: Collection, doc_id: Any, event_id: str, merged: dict[str, Any],
+                            upsert: bool, newer_than: tuple[str, int] | None) -> bool:
+    wanted = {"applied_events": 1, **({newer_than[0]: 1} if newer_than else {})}
+    async with _APPLY_LOCKS.hold(collection.full_name, doc_id):
+        current = await collection.find_one({"_id": doc_id}, wanted)
+        if current is None:
+            if not upsert:
+                return False
+        else:
+            if event_id in (current.get("applied_events") or []):
+                return False
+            if newer_than is not None:
+                # Same meaning as `{field: {$lt: value}}`: a document without the field does not match.
+                stored = current.get(newer_than[0])
+                if stored is None or stored >= newer_than[1]:
+                    return False
+        try:
+            await collection.update_one({"_id": doc_id}, merged, upsert=upsert)
+        except DuplicateKeyError:
+            return False
+        return True

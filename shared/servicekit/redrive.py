@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from servicekit.consumer import DeadLetterRefused, Dispatcher, Record
 from servicekit.events.topics import dead_letter_topic
 from servicekit.metrics import kit_metrics
+from servicekit.mongo import learn_store_traits
 from servicekit.service import ServiceContext, ServiceDefinition
 from servicekit.settings import ServiceSettings
 from servicekit.worker import retry_policy
@@ -38,6 +39,7 @@ async def redrive(definition: ServiceDefinition, settings: ServiceSettings, idle
         enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
     )
     ctx = ServiceContext(definition, settings)
+    await learn_store_traits(ctx.db)  # handlers write the way the store does best (see servicekit.mongo)
     # No dead-letter sink: in re-drive a failure must stop the run, not dead-letter again.
     dispatcher = Dispatcher(ctx.db, definition.handlers, kit_metrics(definition.name), None, topic,
                             settings.consumer_group, retry_policy(settings))

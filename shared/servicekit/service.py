@@ -19,7 +19,16 @@ from pymongo import AsyncMongoClient
 from servicekit.consumer import EventHandlers
 from servicekit.events.topics import TopicSpec, dead_letter_topic, domain_topic, ensure_topics
 from servicekit.metrics import KitMetrics, kit_metrics
-from servicekit.mongo import Database, Document, DocumentLocks, IndexSpec, ensure_indexes, mongo_client, ping
+from servicekit.mongo import (
+    Database,
+    Document,
+    DocumentLocks,
+    IndexSpec,
+    ensure_indexes,
+    learn_store_traits,
+    mongo_client,
+    ping,
+)
 from servicekit.outbox import EventProducer, OutboxRelay
 from servicekit.settings import ServiceSettings
 
@@ -80,6 +89,7 @@ class ServiceContext:
         delay = 0.5
         while True:
             try:
+                await learn_store_traits(self.db)
                 await ensure_indexes(self.db, self.definition.indexes)
                 self.indexes_ready.set()
                 return

@@ -124,6 +124,8 @@ def _add_consumer_agent(app: faust.App, definition: ServiceDefinition, settings:
     @app.agent(topic, concurrency=1)
     async def consume(stream: Any) -> None:
         ctx = await context()
+        # Store traits (learned with the indexes) decide how handlers write; Kafka carries dead letters.
+        await ctx.indexes_ready.wait()
         await ctx.kafka_ready.wait()
         dispatcher = Dispatcher(ctx.db, definition.handlers, ctx.metrics, ctx.producer,
                                 dead_letter_topic(settings.consumer_group).name, settings.consumer_group,

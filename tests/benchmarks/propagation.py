@@ -83,13 +83,17 @@ async def baseline(p: Profile, rate: float, count: int) -> list[float]:
     return delays
 
 
-async def platform(p: Profile, rate: float, count: int) -> list[float]:
+async def platform(p: Profile, rate: float, count: int) -> tuple[list[float], list[float]]:
+    """Delays from the 201 (the goal's definition) and from the moment the POST was sent (an upper
+    bound that includes the API's own latency: the event can reach trading before the 201 arrives)."""
+    requested: dict[str, datetime] = {}
     acknowledged: dict[str, datetime] = {}
     headers = auth(p)
     url = f"http://127.0.0.1:{p.ports.api('registry')}/v1/organisations"
     async with httpx.AsyncClient(timeout=10) as client:
         async def register(i: int) -> None:
             code = new_credit_code()
+            requested[code] = datetime.now(UTC)
             response = await client.post(url, json=organisation_body(code, f"Bench organisation {i}"),
                                          headers=headers)
             if response.status_code == 201:
@@ -108,8 +112,11 @@ async def platform(p: Profile, rate: float, count: int) -> list[float]:
     missing = len(acknowledged) - len(found)
     if missing:
         print(f"!! {missing} acknowledged organisations never reached trading")
-    # Mongo keeps milliseconds; a negative delay is rounding, not time travel.
-    return [max((found[c] - acknowledged[c]).total_seconds(), 0.0) for c in found]
+    # A negative delay from the 201 means trading had it before the client had its answer (and Mongo
+    # keeps milliseconds): counted as 0.
+    from_201 = [max((found[c] - acknowledged[c]).total_seconds(), 0.0) for c in found]
+    from_request = [max((found[c] - requested[c]).total_seconds(), 0.0) for c in found]
+    return from_201, from_request
 
 
 def report(name: str, values: list[float]) -> dict[str, float]:
@@ -136,11 +143,13 @@ def main() -> None:
     try:
         asyncio.run(platform(p, 10, 20))  # warm-up: consumer group joined, connections open
         base = asyncio.run(baseline(p, args.rate, count))
-        plat = asyncio.run(platform(p, args.rate, count))
+        plat, plat_from_request = asyncio.run(platform(p, args.rate, count))
         print(f"\nPropagation at {args.rate:.0f} writes/s for {args.seconds:.0f}s ({count} writes)")
         b = report("baseline: bare Kafka round trip", base)
         s = report("platform: registry 201 -> trading", plat)
+        r = report("platform: POST sent -> trading", plat_from_request)
         print("ratio platform/baseline          " + "  ".join(f"{k}={s[k] / b[k]:7.1f}x  " for k in s))
+        print("ratio POST sent/baseline         " + "  ".join(f"{k}={r[k] / b[k]:7.1f}x  " for k in r))
         verdict = "met" if s["p50"] < 0.100 and s["p99"] < 0.500 else "NOT met"
         print(f"goal p50 < 100 ms and p99 < 500 ms: {verdict}")
     finally:
