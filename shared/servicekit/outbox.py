@@ -124,13 +124,20 @@ class OutboxRelay:
         self._tasks = []
 
     async def _notified_loop(self) -> None:
+        retry_delays: dict[tuple[str, Any], float] = {}
         while True:
             collection, doc_id = await self._wake.get()
+            key = (collection, doc_id)
             try:
                 await self.publish_document(collection, doc_id)
+                retry_delays.pop(key, None)
             except Exception:
-                # The sweep will retry it; never lose the relay task to one bad round.
-                log.warning("outbox publish failed; the sweep will retry", exc_info=True)
+                # Kafka or the store is down: try this document again later, backing off; if the
+                # process dies meanwhile, the start-up sweep finds the events still in the document.
+                delay = min(retry_delays.get(key, 0.25) * 2, 10.0)
+                retry_delays[key] = delay
+                log.warning("outbox publish failed; retrying in %.1fs", delay, exc_info=True)
+                asyncio.get_running_loop().call_later(delay, self._wake.put_nowait, key)
 
     async def _sweep_loop(self) -> None:
         while True:

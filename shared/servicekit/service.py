@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pymongo import AsyncMongoClient
@@ -41,8 +41,11 @@ class ServiceDefinition:
     settings_factory: Callable[[], ServiceSettings]
     routers: Sequence[APIRouter] = ()
     indexes: Sequence[IndexSpec] = ()
-    # Collections whose documents carry an outbox (the service's aggregates).
+    # Collections whose documents carry an outbox (the service's aggregates), by the process that
+    # writes them: that process runs their relay, so the relay's clearing write never races another
+    # process's write of the same document (FerretDB replaces whole documents).
     outbox_collections: Sequence[str] = ()
+    worker_outbox_collections: Sequence[str] = ()
     handlers: EventHandlers = field(default_factory=EventHandlers)
     title: str = ""
     description: str = ""
@@ -59,7 +62,8 @@ class ServiceDefinition:
 class ServiceContext:
     """Live resources of one process: store, producer, outbox relay, metrics."""
 
-    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
+    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings,
+                 role: Literal["api", "worker"] = "api") -> None:
         self.definition = definition
         self.settings = settings
         self.metrics: KitMetrics = kit_metrics(definition.name)
@@ -69,7 +73,8 @@ class ServiceContext:
         self.producer = EventProducer(settings)
         self.relay = OutboxRelay(
             settings=settings, db=self.db, producer=self.producer, metrics=self.metrics, locks=self.locks,
-            topic=definition.events_topic.name, collections=definition.outbox_collections,
+            topic=definition.events_topic.name,
+            collections=definition.outbox_collections if role == "api" else definition.worker_outbox_collections,
         )
         self.indexes_ready = asyncio.Event()
         self.kafka_ready = asyncio.Event()
@@ -114,7 +119,7 @@ class ServiceContext:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
         self.kafka_ready.set()
-        if run_relay and self.settings.outbox_relay_enabled and self.definition.outbox_collections:
+        if run_relay and self.settings.outbox_relay_enabled and self.relay.collections:
             await self.relay.start()
 
     async def stop(self) -> None:

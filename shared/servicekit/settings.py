@@ -36,11 +36,13 @@ class ServiceSettings(BaseSettings):
     kafka_topic_replicas: int = 1
     kafka_request_timeout_ms: int = 10_000
 
-    # The outbox relay runs inside the API process, woken by each write; the sweep catches whatever
-    # a crashed process left behind.
+    # The outbox relay runs inside the process that writes the collection (API, or worker for what
+    # its handlers write), woken by each write; a publish that fails is retried from memory. The sweep
+    # is the safety net for what a crashed process left behind: it runs at start-up and then every
+    # `outbox_sweep_seconds`. Not more often: on FerretDB its query scans the whole collection.
     outbox_relay_enabled: bool = True
     outbox_relay_notify: bool = True
-    outbox_sweep_seconds: float = 2.0
+    outbox_sweep_seconds: float = 30.0
     outbox_lease_seconds: float = 15.0
 
     consumer_max_attempts: int = 4

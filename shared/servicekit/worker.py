@@ -75,8 +75,9 @@ def create_worker(definition: ServiceDefinition, settings: ServiceSettings) -> f
 
     async def context() -> ServiceContext:
         if "ctx" not in state:
-            ctx = ServiceContext(definition, settings)
-            await ctx.start(run_relay=False)
+            ctx = ServiceContext(definition, settings, role="worker")
+            # Relays only what the handlers write (definition.worker_outbox_collections), if anything.
+            await ctx.start(run_relay=True)
             state["ctx"] = ctx
             started.set()
         return state["ctx"]
