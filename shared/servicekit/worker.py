@@ -58,6 +58,10 @@ def create_worker(definition: ServiceDefinition, settings: ServiceSettings) -> f
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
         broker_request_timeout=30.0,
+        # After a broker restart the group may rebalance before the broker has loaded its topics; the
+        # assignment then holds no partitions until the next metadata refresh notices them. faust's
+        # default refresh is 5 minutes; 10 s bounds that stall (measured: tests/stack/test_faults.py).
+        consumer_metadata_max_age_ms=10_000,
         topic_replication_factor=settings.kafka_topic_replicas,
         topic_disable_leader=True,  # no leader election needed: no timers or tables
         web_enabled=True,

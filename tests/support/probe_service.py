@@ -1,7 +1,9 @@
-"""A test-only service built with the kit, to prove dead-letter re-drive after a fix.
+"""A test-only service built with the kit, to prove dead-letter re-drive after a fix and exactly-once
+effects across a worker crash.
 
-Its one handler fails for records named `poison…` while the `faults` collection says the bug is
-present: turning the fault off plays the part of deploying the fix. Run as
+Its `things` handler fails for records named `poison…` while the `faults` collection says the bug is
+present: turning the fault off plays the part of deploying the fix. Its `tallies` handler adds each
+event's amount to a running total, an effect that would show any event applied twice. Run as
 `python -m tests.support.probe_service worker|redrive` with PROBE_* settings.
 """
 
@@ -18,6 +20,7 @@ from servicekit.service import ServiceDefinition
 from servicekit.settings import ServiceSettings
 
 TOPIC = "probe.events"
+TALLY_TOPIC = "probetally.events"  # the kit declares `<name>.events` topics
 
 
 class ProbeSettings(ServiceSettings):
@@ -38,6 +41,18 @@ class ThingRecordedV1(ConsumedPayload):
     name: str
 
 
+class AmountCounted(EventPayload):
+    event_type: ClassVar[str] = f"{EVENT_TYPE_PREFIX}.probe.amount.counted.v1"
+    tally_id: str
+    amount: int
+
+
+class AmountCountedV1(ConsumedPayload):
+    event_type: ClassVar[str] = AmountCounted.event_type
+    tally_id: str
+    amount: int
+
+
 class SimulatedBug(RuntimeError):
     pass
 
@@ -50,6 +65,11 @@ async def record_thing(db: Database, event: CloudEvent, payload: ThingRecordedV1
     if payload.name.startswith("poison") and await db["faults"].find_one({"_id": "bug", "present": True}):
         raise SimulatedBug(f"cannot handle {payload.name} until the bug is fixed")
     return await apply_once(db["things"], payload.thing_id, event.id, {"$set": {"name": payload.name}})
+
+
+@handlers.on(TALLY_TOPIC, AmountCountedV1)
+async def count_amount(db: Database, event: CloudEvent, payload: AmountCountedV1) -> bool:
+    return await apply_once(db["tallies"], payload.tally_id, event.id, {"$inc": {"total": payload.amount}})
 
 
 PROBE = ServiceDefinition(name="probe", settings_factory=ProbeSettings, handlers=handlers)

@@ -169,8 +169,8 @@ def ensure_ferretdb() -> Path:
     """Build the project's FerretDB program; the binary is named by a hash of its sources."""
     src = LOCAL_DEPLOY / "ferretdb"
     digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum", "main.go"):
-        digest.update((src / name).read_bytes())
+    for path in sorted([src / "go.mod", src / "go.sum", *src.glob("*.go")]):
+        digest.update(path.name.encode() + path.read_bytes())
     binary = CACHE_DIR / "bin" / f"ferretdb-{digest.hexdigest()[:12]}"
     if binary.exists():
         return binary
