@@ -8,8 +8,12 @@ Each overlay is rendered with the real kustomize binary, then:
   closed so that unknown fields fail there too;
 * policy checks: probes, resources and hardened security contexts on every Deployment, a PDB,
   an HPA and a Service for every api, a worker exactly for the services in
-  ``SERVICES_WITH_WORKER``, the Kafka topics, network policies, monitors and alerts, replica
-  counts per overlay, and that every name a manifest refers to exists.
+  ``SERVICES_WITH_WORKER``, every secret setting read from the service's Secret, the Kafka
+  topics, network policies, monitors and alerts, replica counts per overlay, and that every name
+  a manifest refers to exists.
+
+Which services have a worker, and which settings are secret, is read from the services' code
+(their ``ServiceDefinition`` and settings class), so the manifests must follow the code.
 
 kustomize is built once from the Go module proxy into ``$IPO_CACHE_DIR/bin``
 (default ``<repo>/.local/cache/bin``) when it is missing or not the pinned version.
@@ -18,11 +22,13 @@ kustomize is built once from the Go module proxy into ``$IPO_CACHE_DIR/bin``
 from __future__ import annotations
 
 import base64
+import importlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +37,9 @@ import jsonschema
 import kubernetes_validate  # type: ignore[import-untyped,unused-ignore]
 import pytest
 import yaml
+from devstack.components import roles_of
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 K8S_DIR = REPO_ROOT / "deploy" / "k8s"
@@ -41,9 +50,10 @@ KUSTOMIZE_VERSION = "v5.8.2"  # v5.8.3 needs Go >= 1.27
 KUBERNETES_VERSION = "1.31"
 
 SERVICES = ("registry", "trading", "training", "publicity")
-# Mirrors which services' ServiceDefinition subscribes to topics: only those have a worker process
-# (`python -m <service> worker` exits for the others). Every service has an api.
-SERVICES_WITH_WORKER = frozenset({"trading"})
+# The services whose ServiceDefinition subscribes to topics (has event handlers), as the local stack
+# decides it: only those have a worker process (`python -m <service> worker` exits for the others).
+# Every service has an api.
+SERVICES_WITH_WORKER = frozenset(service for service in SERVICES if "worker" in roles_of(service))
 PROCESS_PORTS = {"api": ("http", 8000), "worker": ("metrics", 8001)}
 MONITORING_NAMESPACE = "monitoring"
 KAFKA_CLUSTER = "ipo-kafka"
@@ -230,6 +240,29 @@ def _containers(deployment: Mapping[str, Any]) -> Iterator[Manifest]:
     pod = deployment["spec"]["template"]["spec"]
     yield from pod.get("initContainers") or []
     yield from pod.get("containers") or []
+
+
+def _settings_class(service: str) -> type[BaseSettings]:
+    """The pydantic-settings class of `service`, from its ServiceDefinition."""
+    definition = importlib.import_module(f"{service}.definition")
+    factories = [
+        value.settings_factory for value in vars(definition).values() if type(value).__name__ == "ServiceDefinition"
+    ]
+    assert len(factories) == 1, f"{service}.definition has {len(factories)} ServiceDefinitions"
+    factory = factories[0]
+    assert isinstance(factory, type) and issubclass(factory, BaseSettings), f"{service}: {factory!r}"
+    return factory
+
+
+def _secret_settings(service: str) -> dict[str, str]:
+    """`<SERVICE>_<FIELD>` -> Secret key (`<field>` with dashes) for every SecretStr setting."""
+    prefix = service.upper() + "_"
+    out = {}
+    for name, field in _settings_class(service).model_fields.items():
+        annotation = field.annotation
+        if annotation is SecretStr or SecretStr in typing.get_args(annotation):
+            out[prefix + name.upper()] = name.replace("_", "-")
+    return out
 
 
 def _processes(service: str) -> tuple[str, ...]:
@@ -523,13 +556,16 @@ def test_service_processes(rendered: dict[str, list[Manifest]], overlay: str) ->
         for key, want in plain.items():
             if env.get(prefix + key) != want:
                 problems.append(f"{where}: {prefix}{key} is {env.get(prefix + key)!r}, want {want!r}")
-        for key, secret_key in (("MONGO_URL", "mongo-url"), ("JWT_SECRET", "jwt-secret")):
-            value = env.get(prefix + key)
+        secret_settings = _secret_settings(service)
+        for key in (prefix + "MONGO_URL", prefix + "JWT_SECRET"):
+            assert key in secret_settings, f"{service}: {key} is no longer a secret setting"
+        for key, secret_key in secret_settings.items():
+            value = env.get(key)
             ref = value.get("secretKeyRef") if isinstance(value, dict) else None
             if not ref or ref.get("key") != secret_key:
-                problems.append(f"{where}: {prefix}{key} is not read from Secret key {secret_key}")
+                problems.append(f"{where}: {key} is not read from Secret key {secret_key}")
             elif not str(ref.get("name", "")).startswith(f"{service}-secrets"):
-                problems.append(f"{where}: {prefix}{key} reads Secret {ref.get('name')}")
+                problems.append(f"{where}: {key} reads Secret {ref.get('name')}")
         stray = sorted(k for k in env if not k.startswith(prefix))
         if stray:
             problems.append(f"{where}: settings without the {prefix} prefix: {stray}")
@@ -705,6 +741,15 @@ def test_prod_is_highly_available(rendered: dict[str, list[Manifest]]) -> None:
         assert topic["spec"]["replicas"] == 3, _ref(topic)
         assert int(topic["spec"]["config"]["min.insync.replicas"]) == 2, _ref(topic)
     assert _named(docs, "MongoDBCommunity", "ipo-mongodb")["spec"]["members"] >= 3
+
+
+def test_every_process_knows_its_environment(rendered: dict[str, list[Manifest]]) -> None:
+    """Settings refuse development fallbacks only when they know they run in prod."""
+    for overlay, expected in (("prod", "prod"), ("dev", None)):
+        for service in SERVICES:
+            config = next(c for c in _of_kind(rendered[overlay], "ConfigMap")
+                          if c["metadata"]["name"].startswith(f"{service}-config"))
+            assert config["data"].get(f"{service.upper()}_ENVIRONMENT") == expected, (overlay, _ref(config))
 
 
 def test_dev_is_small(rendered: dict[str, list[Manifest]]) -> None:
@@ -898,42 +943,63 @@ def test_alert_rules_pass_promtool(rendered: dict[str, list[Manifest]], tmp_path
 def test_alerts_fire(rendered: dict[str, list[Manifest]], tmp_path: Path) -> None:
     """promtool unit test: the 5xx, outbox, dead-letter, lag and target-down alerts really fire.
 
-    The worker alerts fire for a service with a worker; a service without one has no such alerts,
-    so the same series for it stay silent.
+    The worker alerts fire for every service with a worker; a service without one has no such
+    alerts, so the same series for it stay silent.
     """
     promtool = _promtool()
     _rule_file(rendered["prod"], tmp_path, annotations=False)
-    worker_service = sorted(SERVICES_WITH_WORKER)[0]
-    no_worker_service = sorted(set(SERVICES) - SERVICES_WITH_WORKER)[0]
+    worker_services = sorted(SERVICES_WITH_WORKER)
+    no_worker_services = sorted(set(SERVICES) - SERVICES_WITH_WORKER)
+    assert worker_services, "no service has a worker: the worker alerts cannot be tested"
+    # The api alerts are exercised on one service (a worker-less one if there is any).
+    api_service = (no_worker_services or worker_services)[0]
 
     def labels(**extra: str) -> str:
         return ",".join(f'{key}="{value}"' for key, value in extra.items())
 
-    api = {"namespace": "ipo", "pod": f"{no_worker_service}-api-0"}
-    worker = {"namespace": "ipo", "pod": f"{worker_service}-worker-0"}
-    worker_api = {"namespace": "ipo", "pod": f"{worker_service}-api-0"}
-    stray = {"namespace": "ipo", "pod": f"{no_worker_service}-api-1"}
-    input_series = [
-        # api of a service without a worker: outbox relay stuck, half the requests fail
-        {"series": f"{no_worker_service}_outbox_oldest_age_seconds{{{labels(**api)}}}", "values": "120x10"},
-        {"series": f"{no_worker_service}_http_requests_total{{{labels(**api, status='500')}}}", "values": "0+10x20"},
-        {"series": f"{no_worker_service}_http_requests_total{{{labels(**api, status='200')}}}", "values": "0+10x20"},
-        # api of the service with a worker: its outbox keeps up
-        {"series": f"{worker_service}_outbox_oldest_age_seconds{{{labels(**worker_api)}}}", "values": "5x10"},
-        # the worker: dead letters, lag, and its scrape target down
-        {"series": f"{worker_service}_events_dead_lettered_total{{{labels(**worker)}}}", "values": "0 0 3x8"},
-        {"series": f"{worker_service}_consumer_lag_messages{{{labels(**worker)}}}", "values": "5000x15"},
-        {
-            "series": f"up{{{labels(**worker, ipo_service=worker_service, ipo_process='worker')}}}",
-            "values": "0x10",
-        },
-        # worker metrics under the name of a service without a worker: no rule reads them
-        {"series": f"{no_worker_service}_events_dead_lettered_total{{{labels(**stray)}}}", "values": "0 0 3x8"},
-        {"series": f"{no_worker_service}_consumer_lag_messages{{{labels(**stray)}}}", "values": "5000x15"},
-    ]
+    def worker_of(service: str) -> dict[str, str]:
+        return {"namespace": "ipo", "pod": f"{service}-worker-0"}
 
-    def fires(alertname: str, eval_time: str, **exp: str) -> dict[str, Any]:
-        return {"eval_time": eval_time, "alertname": alertname, "exp_alerts": [{"exp_labels": exp}] if exp else []}
+    api = {"namespace": "ipo", "pod": f"{api_service}-api-0"}
+    input_series = [
+        # one api: outbox relay stuck, half the requests fail
+        {"series": f"{api_service}_outbox_oldest_age_seconds{{{labels(**api)}}}", "values": "120x10"},
+        {"series": f"{api_service}_http_requests_total{{{labels(**api, status='500')}}}", "values": "0+10x20"},
+        {"series": f"{api_service}_http_requests_total{{{labels(**api, status='200')}}}", "values": "0+10x20"},
+    ]
+    for service in worker_services:
+        worker = worker_of(service)
+        if service != api_service:  # the api of a service with a worker: its outbox keeps up
+            worker_api = {"namespace": "ipo", "pod": f"{service}-api-0"}
+            input_series.append(
+                {"series": f"{service}_outbox_oldest_age_seconds{{{labels(**worker_api)}}}", "values": "5x10"}
+            )
+        input_series += [
+            # the worker: dead letters, lag, and its scrape target down
+            {"series": f"{service}_events_dead_lettered_total{{{labels(**worker)}}}", "values": "0 0 3x8"},
+            {"series": f"{service}_consumer_lag_messages{{{labels(**worker)}}}", "values": "5000x15"},
+            {
+                "series": f"up{{{labels(**worker, ipo_service=service, ipo_process='worker')}}}",
+                "values": "0x10",
+            },
+        ]
+    for service in no_worker_services:
+        # worker metrics under the name of a service without a worker: no rule reads them
+        stray = {"namespace": "ipo", "pod": f"{service}-api-1"}
+        input_series += [
+            {"series": f"{service}_events_dead_lettered_total{{{labels(**stray)}}}", "values": "0 0 3x8"},
+            {"series": f"{service}_consumer_lag_messages{{{labels(**stray)}}}", "values": "5000x15"},
+        ]
+
+    def fires(alertname: str, eval_time: str, *exp: Mapping[str, str]) -> dict[str, Any]:
+        return {
+            "eval_time": eval_time,
+            "alertname": alertname,
+            "exp_alerts": [{"exp_labels": dict(expected)} for expected in exp],
+        }
+
+    def per_worker(**extra: str) -> list[dict[str, str]]:
+        return [{**worker_of(service), **extra, "ipo_service": service} for service in worker_services]
 
     tests = {
         "rule_files": ["rules.yaml"],
@@ -946,28 +1012,17 @@ def test_alerts_fire(rendered: dict[str, list[Manifest]], tmp_path: Path) -> Non
                     fires(
                         "IpoOutboxBacklogStale",
                         "6m",
-                        namespace="ipo",
-                        severity="warning",
-                        ipo_service=no_worker_service,
+                        {"namespace": "ipo", "severity": "warning", "ipo_service": api_service},
                     ),
-                    fires("IpoEventsDeadLettered", "4m", **worker, severity="warning", ipo_service=worker_service),
+                    fires("IpoEventsDeadLettered", "4m", *per_worker(severity="warning")),
                     fires("IpoConsumerLagHigh", "9m"),
                     fires(
                         "IpoApiHighErrorRatio",
                         "12m",
-                        namespace="ipo",
-                        severity="critical",
-                        ipo_service=no_worker_service,
+                        {"namespace": "ipo", "severity": "critical", "ipo_service": api_service},
                     ),
-                    fires("IpoConsumerLagHigh", "11m", **worker, severity="warning", ipo_service=worker_service),
-                    fires(
-                        "IpoTargetDown",
-                        "6m",
-                        **worker,
-                        ipo_service=worker_service,
-                        ipo_process="worker",
-                        severity="critical",
-                    ),
+                    fires("IpoConsumerLagHigh", "11m", *per_worker(severity="warning")),
+                    fires("IpoTargetDown", "6m", *per_worker(ipo_process="worker", severity="critical")),
                 ],
             }
         ],
