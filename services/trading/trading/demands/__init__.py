@@ -1,0 +1,1 @@
+"""Technology demands: what organisations need."""

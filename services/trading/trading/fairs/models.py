@@ -1,0 +1,79 @@
+"""HTTP shapes of fairs and their statistics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trading.fairs.domain import FairStatus
+
+
+class FairCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=2, max_length=200,
+                      examples=["China International Patent Technology and Products Fair 2027"])
+    venue: str = Field(min_length=2, max_length=300, examples=["Dalian World Expo Center"])
+    region_code: str = Field(pattern=r"^\d{6}$", examples=["210200"])
+    starts_on: date
+    ends_on: date
+
+
+class ExhibitorAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    organisation_id: str = Field(min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$")
+
+
+class ExhibitAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    listing_id: str = Field(min_length=1, max_length=64)
+
+
+class ShownListing(BaseModel):
+    listing_id: str
+    organisation_id: str
+    shown_at: datetime
+
+
+class FairRead(BaseModel):
+    id: str
+    name: str
+    venue: str
+    region_code: str
+    starts_on: date
+    ends_on: date
+    status: FairStatus
+    exhibitors: list[str]
+    shown_listings: list[ShownListing]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class FairPage(BaseModel):
+    items: list[FairRead]
+    next_cursor: str | None
+
+
+class DealFigures(BaseModel):
+    count: int
+    amount_fen: int = Field(description="Upfront fees (licences), prices (transfers) or loan amounts (pledges)")
+
+
+class FairStatistics(BaseModel):
+    fair_id: str
+    status: FairStatus
+    exhibitors: int
+    listings_shown: int
+    negotiations: int
+    offers: int
+    offers_accepted: int
+    licences: DealFigures
+    licences_by_type: dict[str, DealFigures]
+    transfers: DealFigures = Field(description="Registered transfers")
+    pledges: DealFigures = Field(description="Registered pledges (released ones included)")
+    total_amount_fen: int
+    as_of: datetime

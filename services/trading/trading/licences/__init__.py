@@ -1,0 +1,1 @@
+"""Trading deals: licences."""

@@ -1,0 +1,121 @@
+"""HTTP routes for licences, their recordal and royalty reports: thin."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from servicekit.http import (
+    MAX_PAGE_SIZE,
+    IdempotencyKeyHeader,
+    decode_cursor,
+    encode_cursor,
+    expected_version,
+    set_etag,
+)
+from servicekit.mongo import Document
+from servicekit.service import ServiceContext, context_of
+
+from trading.licences import service, store
+from trading.licences.domain import RecordalStatus
+from trading.licences.models import (
+    LicencePage,
+    LicenceRead,
+    LicenceScopeRead,
+    RecordalChange,
+    RecordalRead,
+    RoyaltyReportCreate,
+    RoyaltyReportPage,
+    RoyaltyReportRead,
+)
+from trading.negotiations.idempotency import action_digest
+from trading.negotiations.parties import Anyone, Participant, is_staff
+
+router = APIRouter(prefix="/v1/licences", tags=["licences"])
+
+Context = Annotated[ServiceContext, Depends(context_of)]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _read(doc: Document) -> LicenceRead:
+    scope = doc["scope"]
+    return LicenceRead(
+        id=doc["_id"], negotiation_id=doc["negotiation_id"], listing_id=doc["listing_id"],
+        application_number=doc["application_number"], patent_title=doc["patent_title"],
+        licence_type=doc["licence_type"], licensor_organisation_id=doc["licensor_organisation_id"],
+        licensor_agent_organisation_id=doc.get("licensor_agent_organisation_id"),
+        licensee_organisation_id=doc["licensee_organisation_id"],
+        scope=LicenceScopeRead(fields_of_use=scope["fields_of_use"], territories=scope["territories"],
+                               term_start=scope["term_start"], term_end=scope["term_end"]),
+        upfront_fee_fen=doc["upfront_fee_fen"], royalty_rate_percent=doc["royalty_rate_percent"],
+        agent_organisation_id=doc.get("agent_organisation_id"), agent_talent_id=doc.get("agent_talent_id"),
+        signed_on=doc["signed_on"], recordal=RecordalRead.model_validate(service.recordal_view(doc, _today())),
+        fair_id=doc.get("fair_id"), version=doc["version"], created_at=doc["created_at"],
+        updated_at=doc["updated_at"])
+
+
+@router.get("", response_model=LicencePage)
+async def list_licences(
+    ctx: Context, caller: Anyone,
+    recordal: Annotated[RecordalStatus | None, Query(description="only `overdue` filters here")] = None,
+    application_number: Annotated[str | None, Query(pattern=r"^\d{12}[0-9X]$")] = None,
+    cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> LicencePage:
+    """Licences the caller's organisation is party to; IPO staff see all. `recordal=overdue` lists those
+    still not filed for recordal three months after signature."""
+    after = None
+    if cursor:
+        position = decode_cursor(cursor)
+        after = str(position[0]) if position else None
+    organisation = None if is_staff(caller) else (caller.organisation_id or "")
+    overdue_on = _today() if recordal is RecordalStatus.OVERDUE else None
+    docs = await store.page(ctx.db, organisation, overdue_on, application_number, after, limit + 1)
+    if recordal is not None and recordal is not RecordalStatus.OVERDUE:
+        docs = [d for d in docs if service.recordal_view(d, _today())["status"] is recordal]
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return LicencePage(items=[_read(d) for d in docs], next_cursor=encode_cursor([docs[-1]["_id"]]) if more else None)
+
+
+@router.get("/{licence_id}", response_model=LicenceRead, responses={404: {"description": "Not a party"}})
+async def get_licence(licence_id: str, ctx: Context, caller: Anyone, response: Response) -> LicenceRead:
+    doc = await service.find(ctx, licence_id, caller)
+    set_etag(response, doc["version"])
+    return _read(doc)
+
+
+@router.post("/{licence_id}/recordal", response_model=LicenceRead)
+async def change_recordal(licence_id: str, data: RecordalChange, ctx: Context, caller: Anyone, response: Response,
+                          if_match: IfMatch = None, idempotency_key: IdempotencyKeyHeader = None) -> LicenceRead:
+    """pending -> filed (a party or staff) -> recorded (an officer)."""
+    digest = action_digest(caller.subject, idempotency_key, f"recordal:{licence_id}") if idempotency_key else None
+    doc = await service.change_recordal(ctx, licence_id, data, caller, expected_version(if_match), digest)
+    set_etag(response, doc["version"])
+    return _read(doc)
+
+
+def _report(doc: Document) -> RoyaltyReportRead:
+    return RoyaltyReportRead(id=doc["_id"], **{k: v for k, v in doc.items() if k not in ("_id", "fingerprint")})
+
+
+@router.post("/{licence_id}/royalty-reports", status_code=201, response_model=RoyaltyReportRead,
+             responses={409: {"description": "The period is already reported"}})
+async def report_royalty(licence_id: str, data: RoyaltyReportCreate, ctx: Context, caller: Participant,
+                         response: Response, idempotency_key: IdempotencyKeyHeader = None) -> RoyaltyReportRead:
+    """The licensee reports a period's net sales. Idempotent by (licence, period), whatever the
+    Idempotency-Key: the same report again answers 200; a different one for a reported period is refused."""
+    doc, created = await service.report_royalty(ctx, licence_id, data, caller)
+    response.status_code = 201 if created else 200
+    return _report(doc)
+
+
+@router.get("/{licence_id}/royalty-reports", response_model=RoyaltyReportPage)
+async def royalty_reports(licence_id: str, ctx: Context, caller: Anyone) -> RoyaltyReportPage:
+    docs = await service.royalty_reports(ctx, licence_id, caller)
+    return RoyaltyReportPage(items=[_report(d) for d in docs],
+                             total_royalty_due_fen=sum(int(d["royalty_due_fen"]) for d in docs))

@@ -1,0 +1,132 @@
+"""HTTP shapes of listings: separate Create / Update / Read models, unknown fields refused.
+
+Creating a listing (deals tests and the CSV import use this too):
+
+    POST /v1/listings          (participant token whose `org` claim is the owner's credit code; the
+                                owner must be active in trading's organisation projection)
+    {
+      "application_number": "202310123456.7",     # or ZL..., check character verified
+      "patent_kind": "invention",                 # must agree with the number's type digit
+      "title": "锂离子电池隔膜", "abstract": "...",
+      "ipc_codes": ["H01M 10/0525"],              # invention / utility model: at least one
+      "locarno_classes": [],                      # designs: at least one, e.g. "12-16"
+      "co_owner_organisation_ids": [], "agent_organisation_id": null,
+      "industry": "new_energy", "region_code": "210200",
+      "legal_status": "granted", "expires_on": "2043-05-01",
+      "deal_types": ["exclusive_licence", "ordinary_licence"],
+      "price_fen": 50000000,                      # null = negotiable
+      "open_licence_terms": null                  # required when deal_types has open_licence
+    }
+
+It is created as a draft; `POST /v1/listings/{id}/publish` with `If-Match` publishes it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from trading.listings.domain import DealType, Industry, LegalStatus, ListingStatus
+from trading.patents.identifiers import (
+    PatentKind,
+    normalise_application_number,
+    normalise_ipc,
+    normalise_locarno,
+)
+from trading.patents.regions import normalise_region
+
+
+def _unique(values: list[DealType]) -> list[DealType]:
+    if len(set(values)) != len(values):
+        raise ValueError("each deal type at most once")
+    return values
+
+
+def _uscc_shape(value: str) -> str:
+    value = value.strip().upper()
+    if len(value) != 18 or not value.isalnum():
+        raise ValueError("an organisation is named by its 18-character Unified Social Credit Code")
+    return value
+
+
+ApplicationNumber = Annotated[str, Field(examples=["202310123456.7"]), AfterValidator(normalise_application_number)]
+IpcCode = Annotated[str, Field(examples=["H01M 10/0525"]), AfterValidator(normalise_ipc)]
+LocarnoClass = Annotated[str, Field(examples=["12-16"]), AfterValidator(normalise_locarno)]
+RegionCode = Annotated[str, Field(examples=["210200"]), AfterValidator(normalise_region)]
+OrganisationId = Annotated[str, Field(examples=["91210200MA0QTEXT0X"]), AfterValidator(_uscc_shape)]
+DealTypes = Annotated[list[DealType], Field(min_length=1, max_length=5), AfterValidator(_unique)]
+PriceFen = Annotated[int, Field(ge=0, le=10 ** 14, description="CNY fen (1 yuan = 100 fen)")]
+Title = Annotated[str, Field(min_length=2, max_length=200)]
+Abstract = Annotated[str, Field(max_length=5000)]
+
+
+class ListingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    application_number: ApplicationNumber = Field(description="CN application or patent (ZL) number")
+    patent_kind: PatentKind
+    title: Title
+    abstract: Abstract = ""
+    ipc_codes: Annotated[list[IpcCode], Field(max_length=20)] = []
+    locarno_classes: Annotated[list[LocarnoClass], Field(max_length=10)] = []
+    co_owner_organisation_ids: Annotated[list[OrganisationId], Field(max_length=10)] = []
+    agent_organisation_id: OrganisationId | None = None
+    industry: Industry
+    region_code: RegionCode
+    legal_status: LegalStatus
+    expires_on: date = Field(description="When the patent right ends")
+    deal_types: DealTypes
+    price_fen: PriceFen | None = Field(default=None, description="Asking price in fen; null = negotiable")
+    open_licence_terms: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class ListingUpdate(BaseModel):
+    """Changes to a draft or published listing; the patent's identity (number, kind) cannot change."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: Title | None = None
+    abstract: Abstract | None = None
+    ipc_codes: Annotated[list[IpcCode], Field(max_length=20)] | None = None
+    locarno_classes: Annotated[list[LocarnoClass], Field(max_length=10)] | None = None
+    co_owner_organisation_ids: Annotated[list[OrganisationId], Field(max_length=10)] | None = None
+    agent_organisation_id: OrganisationId | None = None
+    industry: Industry | None = None
+    region_code: RegionCode | None = None
+    legal_status: LegalStatus | None = None
+    expires_on: date | None = None
+    deal_types: DealTypes | None = None
+    price_fen: PriceFen | None = None
+    open_licence_terms: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class ListingRead(BaseModel):
+    id: str
+    application_number: str
+    patent_kind: PatentKind
+    title: str
+    abstract: str
+    ipc_codes: list[str]
+    locarno_classes: list[str]
+    owner_organisation_id: str
+    co_owner_organisation_ids: list[str]
+    agent_organisation_id: str | None
+    industry: Industry
+    region_code: str
+    legal_status: LegalStatus
+    expires_on: date
+    deal_types: list[DealType]
+    price_fen: int | None
+    open_licence_terms: str | None
+    status: ListingStatus
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+class ListingPage(BaseModel):
+    items: list[ListingRead]
+    next_cursor: str | None

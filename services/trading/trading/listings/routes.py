@@ -1,0 +1,199 @@
+"""HTTP routes for listings: thin, they translate between HTTP and the use cases."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from servicekit.auth import Principal, Role, require_roles
+from servicekit.http import (
+    MAX_PAGE_SIZE,
+    IdempotencyKeyHeader,
+    decode_cursor,
+    encode_cursor,
+    expected_version,
+    set_etag,
+)
+from servicekit.mongo import Document
+from servicekit.problems import ProblemError
+from servicekit.service import ServiceContext, context_of
+
+from trading.listings import locks, search_store, service, store
+from trading.listings.domain import DealType, Industry, ListingStatus
+from trading.listings.metrics import LISTING_METRICS
+from trading.listings.models import ListingCreate, ListingPage, ListingRead, ListingUpdate
+from trading.listings.search import SearchQuery, SearchSort, sort_key
+from trading.listings.tokens import query_tokens
+from trading.patents.identifiers import IdentifierError, normalise_ipc_prefix
+from trading.patents.regions import normalise_region
+
+log = logging.getLogger(__name__)
+
+async def _background(ctx: ServiceContext) -> None:
+    """Repair postings a crash left pending, and refresh the listings-by-status gauge."""
+    while True:
+        try:
+            await ctx.indexes_ready.wait()
+            await search_store.reconcile_pending(ctx.db)
+            counts = await store.count_by_status(ctx.db)
+            for status in ListingStatus:
+                LISTING_METRICS.by_status.labels(status.value).set(counts.get(status.value, 0))
+        except Exception:
+            log.warning("listing background round failed; retrying", exc_info=True)
+        await asyncio.sleep(float(getattr(ctx.settings, "catalogue_sweep_seconds", 30.0)))
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    ctx: ServiceContext = app.state.ctx
+    locks.register(ctx.locks)  # share the relay's per-document locks (see locks.py)
+    search_store.configure_cache(int(getattr(ctx.settings, "search_cache_mb", 64)))
+    task = asyncio.create_task(_background(ctx), name="listings-background")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+router = APIRouter(prefix="/v1/listings", tags=["listings"], lifespan=lifespan)
+
+Context = Annotated[ServiceContext, Depends(context_of)]
+Participant = Annotated[Principal, Depends(require_roles(Role.PARTICIPANT))]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def optional_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """Public routes: anonymous callers are fine, but a token that is sent must be valid."""
+    if credentials is None:
+        return None
+    principal: Principal = request.app.state.token_verifier.verify(credentials.credentials)
+    return principal
+
+
+MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def read_model(doc: Document) -> ListingRead:
+    return ListingRead(id=doc["_id"], **{k: v for k, v in doc.items() if k != "_id"})
+
+
+def _answer(response: Response, doc: Document) -> ListingRead:
+    set_etag(response, doc["version"])
+    return read_model(doc)
+
+
+def _parsed(parse: Callable[[str], str], value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except IdentifierError as exc:
+        raise ProblemError(422, "Invalid request", f"{name}: {exc}", kind="validation",
+                           errors=[{"query": name, "detail": str(exc)}]) from None
+
+
+@router.post("", status_code=201, response_model=ListingRead,
+             responses={403: {"description": "No active organisation"}, 422: {"description": "Invalid input"}})
+async def create_listing(data: ListingCreate, ctx: Context, caller: Participant, response: Response,
+                         idempotency_key: IdempotencyKeyHeader = None) -> ListingRead:
+    """Create a draft listing owned by the caller's organisation (`org` claim)."""
+    doc, created = await service.create(ctx, data, caller, idempotency_key)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/v1/listings/{doc['_id']}"
+    return _answer(response, doc)
+
+
+@router.get("", response_model=ListingPage)
+async def search_listings(
+    ctx: Context,
+    q: Annotated[str | None, Query(max_length=200, description="Keywords in title and abstract (all must match)")]
+    = None,
+    ipc: Annotated[str | None, Query(max_length=20, description="IPC prefix: H, H01, H01M, H01M 10 or full")] = None,
+    industry: Industry | None = None,
+    region: Annotated[str | None, Query(description="GB/T 2260 code; a province or city includes its parts")]
+    = None,
+    deal_type: Annotated[list[DealType] | None, Query(description="Any of these deal types")] = None,
+    price_min: Annotated[int | None, Query(ge=0, description="fen")] = None,
+    price_max: Annotated[int | None, Query(ge=0, description="fen")] = None,
+    sort: SearchSort = SearchSort.NEWEST,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> ListingPage:
+    """Public search over published listings (listings under negotiation, closed or withdrawn are not
+    offered; a listing under negotiation stays readable by id)."""
+    keywords: tuple[str, ...] = ()
+    if q is not None:
+        keywords = tuple(query_tokens(q))
+        if not keywords:
+            raise ProblemError(422, "Invalid request", "The keywords contain nothing searchable.",
+                               kind="validation", errors=[{"query": "q", "detail": "no searchable words"}])
+    ipc_prefix = _parsed(normalise_ipc_prefix, ipc, "ipc")
+    region_code = _parsed(normalise_region, region, "region")
+    if price_min is not None and price_max is not None and price_min > price_max:
+        raise ProblemError(422, "Invalid request", "price_min is above price_max.", kind="validation",
+                           errors=[{"query": "price_min", "detail": "above price_max"}])
+    after = None
+    if cursor:
+        position = decode_cursor(cursor)
+        if len(position) < 2 or position[0] != sort.value or not all(isinstance(v, int) for v in position[1:]):
+            raise ProblemError(400, "Bad cursor", "The cursor is not one this search issued.", kind="bad-cursor",
+                               errors=[{"query": "cursor", "detail": "wrong shape or another sort"}])
+        after = tuple(int(v) for v in position[1:])
+    query = SearchQuery(keywords=keywords, ipc_prefix=ipc_prefix, industry=industry.value if industry else None,
+                        region_code=region_code, deal_types=tuple(d.value for d in deal_type or ()),
+                        price_min=price_min, price_max=price_max, sort=sort, after=after, limit=limit)
+    postings, more = await search_store.search(ctx.db, query)
+    found = await search_store.cards(ctx.db, [p.listing_id for p in postings])
+    items = [found[p.listing_id] for p in postings if p.listing_id in found]
+    LISTING_METRICS.searches.inc()
+    next_cursor = encode_cursor([sort.value, *sort_key(sort, postings[-1])]) if more and postings else None
+    return ListingPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/mine", response_model=ListingPage)
+async def my_listings(ctx: Context, caller: Participant) -> ListingPage:
+    """The caller's organisation's listings in every status (as owner or agent), oldest first."""
+    if not caller.organisation_id:
+        return ListingPage(items=[], next_cursor=None)
+    return ListingPage(items=[read_model(d) for d in await store.by_owner(ctx.db, caller.organisation_id)],
+                       next_cursor=None)
+
+
+@router.get("/{listing_id}", response_model=ListingRead)
+async def get_listing(listing_id: str, ctx: Context, caller: MaybeCaller, response: Response) -> ListingRead:
+    """Public for published and under-negotiation listings; otherwise only the owner, its agent and
+    co-owners (anyone else gets 404)."""
+    return _answer(response, await service.find(ctx, listing_id, caller))
+
+
+@router.patch("/{listing_id}", response_model=ListingRead)
+async def update_listing(listing_id: str, data: ListingUpdate, ctx: Context, caller: Participant,
+                         response: Response, if_match: IfMatch = None) -> ListingRead:
+    doc = await service.change(ctx, listing_id, data, caller, expected_version(if_match))
+    return _answer(response, doc)
+
+
+@router.post("/{listing_id}/publish", response_model=ListingRead,
+             responses={409: {"description": "Not a draft, or the patent has expired"}})
+async def publish_listing(listing_id: str, ctx: Context, caller: Participant, response: Response,
+                          if_match: IfMatch = None) -> ListingRead:
+    doc = await service.publish(ctx, listing_id, caller, expected_version(if_match))
+    return _answer(response, doc)
+
+
+@router.post("/{listing_id}/withdraw", response_model=ListingRead)
+async def withdraw_listing(listing_id: str, ctx: Context, caller: Participant, response: Response,
+                           if_match: IfMatch = None) -> ListingRead:
+    doc = await service.withdraw(ctx, listing_id, caller, expected_version(if_match))
+    return _answer(response, doc)

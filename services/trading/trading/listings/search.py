@@ -1,0 +1,175 @@
+"""The search read model's rules (pure): which terms a published listing is filed under, how a query
+becomes groups of terms, how results are ordered, and how cursors encode a position.
+
+Why a read model of our own: FerretDB 1.x answers only an exact `{_id: value}` filter from an index;
+any other filter (including `$in` on `_id`) is evaluated in Go over the whole collection, which at
+100,000 listings costs far more than the 50 ms a search may take. So every search read is an `_id`
+read: an inverted index whose documents are keyed by term and block.
+
+- A *term* is `kw:<token>` (title and abstract tokens, see tokens.py), `ipc:<level>` (every level of
+  every IPC code: H, H01, H01M, H01M10, H01M10/0525), `ind:<industry>`, `reg:<code>` (province, city
+  and the code itself), `deal:<deal type>`, `pb:<price bucket>`, and `all` (every published listing).
+- Each published listing gets a *search sequence number* (`seq`, growing with publication). Seqs are
+  grouped in *blocks* of BLOCK_SIZE. The postings of one term in one block are one document
+  `p|<term>|<block>` holding parallel arrays of seq, price and listing id; a *head* document
+  `h|<term>` counts the postings per block, so a query only reads blocks where every term occurs.
+- A query is groups of terms: AND between groups, OR inside a group (several deal types, the price
+  buckets a range covers). Blocks are read in sort order, newest first by default, and the search
+  stops as soon as a page is full, so a broad query reads one or two blocks and a narrow one reads only
+  the few blocks its rarest term occurs in. Price order reads every block that can match (the price
+  travels in the postings, so it needs no listing reads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from trading.listings.tokens import tokens
+from trading.patents.identifiers import ipc_levels
+from trading.patents.regions import region_levels
+
+BLOCK_SIZE = 2048
+NEGOTIABLE = -1  # the price stored in postings for "negotiable"
+ALL = "all"
+
+# Price buckets in fen on a 1-2-5 series from 100 yuan (1e4 fen) to 50 billion yuan.
+PRICE_BOUNDS: tuple[int, ...] = (0, *(m * 10 ** e for e in range(4, 13) for m in (1, 2, 5)))
+
+
+class SearchSort(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    PRICE_ASC = "price_asc"
+    PRICE_DESC = "price_desc"
+
+
+def price_bucket(price_fen: int | None) -> str:
+    if price_fen is None:
+        return "n"
+    index = 0
+    for i, bound in enumerate(PRICE_BOUNDS):
+        if price_fen >= bound:
+            index = i
+    return str(index)
+
+
+def buckets_for_range(low: int | None, high: int | None) -> list[str]:
+    """The buckets that can hold a price in [low, high] (negotiable listings have no price: excluded)."""
+    out = []
+    for i, bound in enumerate(PRICE_BOUNDS):
+        upper = PRICE_BOUNDS[i + 1] - 1 if i + 1 < len(PRICE_BOUNDS) else None
+        if high is not None and bound > high:
+            break
+        if low is not None and upper is not None and upper < low:
+            continue
+        out.append(str(i))
+    return out
+
+
+def listing_terms(doc: Mapping[str, Any]) -> list[str]:
+    """Every term a published listing is filed under (distinct, stable order)."""
+    terms: dict[str, None] = {ALL: None}
+    for token in tokens(f"{doc['title']} {doc.get('abstract') or ''}"):
+        terms[f"kw:{token}"] = None
+    for code in doc.get("ipc_codes") or ():
+        for level in ipc_levels(code):
+            terms[f"ipc:{level}"] = None
+    terms[f"ind:{doc['industry']}"] = None
+    for level in region_levels(doc["region_code"]):
+        terms[f"reg:{level}"] = None
+    for deal in doc["deal_types"]:
+        terms[f"deal:{deal}"] = None
+    terms[f"pb:{price_bucket(doc.get('price_fen'))}"] = None
+    return list(terms)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    keywords: tuple[str, ...] = ()         # tokens, all required
+    ipc_prefix: str | None = None          # compact level, e.g. H01M10
+    industry: str | None = None
+    region_code: str | None = None
+    deal_types: tuple[str, ...] = ()       # any of
+    price_min: int | None = None
+    price_max: int | None = None
+    sort: SearchSort = SearchSort.NEWEST
+    after: tuple[int, ...] | None = None   # the sort key of the last item of the previous page
+    limit: int = 20
+
+    def groups(self) -> list[list[str]]:
+        """AND of ORs. Always at least one group, so 'everything' reads the `all` postings."""
+        groups: list[list[str]] = [[f"kw:{t}"] for t in self.keywords]
+        if self.ipc_prefix:
+            groups.append([f"ipc:{self.ipc_prefix}"])
+        if self.industry:
+            groups.append([f"ind:{self.industry}"])
+        if self.region_code:
+            groups.append([f"reg:{self.region_code}"])
+        if self.deal_types:
+            groups.append([f"deal:{d}" for d in self.deal_types])
+        if self.price_min is not None or self.price_max is not None:
+            groups.append([f"pb:{b}" for b in buckets_for_range(self.price_min, self.price_max)])
+        return groups or [[ALL]]
+
+    def price_ok(self, price: int) -> bool:
+        if self.price_min is None and self.price_max is None:
+            return True
+        if price == NEGOTIABLE:
+            return False
+        return (self.price_min is None or price >= self.price_min) and (
+            self.price_max is None or price <= self.price_max)
+
+
+@dataclass(frozen=True)
+class Posting:
+    seq: int
+    price: int  # NEGOTIABLE when none
+    listing_id: str
+
+
+_LAST = 1 << 62  # sorts negotiable prices after every real one
+
+
+def sort_key(sort: SearchSort, posting: Posting) -> tuple[int, ...]:
+    """Ascending key of a posting in the given order; the cursor is the last key of a page."""
+    if sort == SearchSort.NEWEST:
+        return (-posting.seq,)
+    if sort == SearchSort.OLDEST:
+        return (posting.seq,)
+    if posting.price == NEGOTIABLE:
+        return (_LAST, -posting.seq)
+    return (posting.price if sort == SearchSort.PRICE_ASC else -posting.price, -posting.seq)
+
+
+def block_order(sort: SearchSort, blocks: Sequence[int]) -> list[int]:
+    return sorted(blocks, reverse=sort != SearchSort.OLDEST)
+
+
+def block_can_follow(sort: SearchSort, block: int, after: tuple[int, ...] | None) -> bool:
+    """Whether a block can hold anything after the cursor (seq orders only; price orders read all)."""
+    if after is None:
+        return True
+    if sort == SearchSort.NEWEST:
+        return block * BLOCK_SIZE < -after[0]
+    if sort == SearchSort.OLDEST:
+        return (block + 1) * BLOCK_SIZE - 1 > after[0]
+    return True
+
+
+def stops_early(sort: SearchSort) -> bool:
+    """Seq orders follow block order, so a full page from the first blocks is final."""
+    return sort in (SearchSort.NEWEST, SearchSort.OLDEST)
+
+
+def intersect(groups: Sequence[Sequence[Sequence[Posting]]]) -> list[Posting]:
+    """`groups[g][t]` are the postings of term t of group g in one block: OR inside, AND across."""
+    result: dict[int, Posting] | None = None
+    for group in sorted(groups, key=lambda g: sum(len(t) for t in g)):
+        union = {p.seq: p for term in group for p in term}
+        result = union if result is None else {s: p for s, p in result.items() if s in union}
+        if not result:
+            return []
+    return list((result or {}).values())

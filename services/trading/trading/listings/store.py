@@ -1,0 +1,170 @@
+"""Store access for listings: the one place that knows their document shape, and the seam the deals
+code uses to read and move listings (see briefs/trading-interface.md).
+
+Every change is one single-document update guarded by the version it read, the version bumped, and
+any event in the same update (the outbox). Each change that can affect search also sets
+`search_pending`, and the search read model is reconciled right after (search_store.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+from servicekit.events.envelope import CloudEvent
+from servicekit.mongo import Collection, Database, Document, IndexSpec
+from servicekit.outbox import initial_outbox_fields, merge_updates, outbox_update
+
+from trading.listings import search_store
+from trading.listings.domain import DealType, ListingStatus, ListingTerms
+from trading.listings.locks import listing_locks
+
+COLLECTION = "listings"
+
+INDEXES = (
+    IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
+    IndexSpec(COLLECTION, (("owner_organisation_id", 1), ("_id", 1))),
+    IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))),
+)
+
+# Never returned to callers: bookkeeping of the outbox, idempotency and the search read model.
+INTERNAL_FIELDS = ("outbox", "outbox_count", "outbox_since", "creation_key", "creation_fingerprint",
+                   "search_seq", "search_terms", "search_price", "search_pending")
+
+
+class DuplicateListing(Exception):
+    """The insert collided with an earlier request's creation key; `earlier` is what it created."""
+
+    def __init__(self, earlier: Document | None) -> None:
+        self.earlier = earlier
+
+
+def _col(db: Database) -> Collection:
+    return db[COLLECTION]
+
+
+async def insert(db: Database, document: Document, events: Sequence[CloudEvent] = ()) -> None:
+    try:
+        await _col(db).insert_one({**document, **initial_outbox_fields(events)})
+    except DuplicateKeyError as exc:
+        earlier = await _col(db).find_one({"creation_key": document["creation_key"]})
+        raise DuplicateListing(earlier) from exc
+
+
+async def get(db: Database, listing_id: str) -> Document | None:
+    return await _col(db).find_one({"_id": listing_id}, {f: 0 for f in INTERNAL_FIELDS})
+
+
+async def get_many(db: Database, listing_ids: Sequence[str]) -> list[Document]:
+    """By _id one at a time, concurrently: FerretDB serves only exact `{_id: value}` from its index."""
+    found = await asyncio.gather(*(get(db, i) for i in listing_ids))
+    return [d for d in found if d is not None]
+
+
+async def update(db: Database, listing_id: str, expected_version: int, changes: dict[str, Any],
+                 events: Sequence[CloudEvent] = ()) -> bool:
+    """Apply `changes` if the listing is still at `expected_version`; False when it is not.
+    The caller holds the listing's lock."""
+    result = await _col(db).update_one(
+        {"_id": listing_id, "version": expected_version},
+        merge_updates({"$set": {**changes, "search_pending": True}, "$inc": {"version": 1}},
+                      outbox_update(events)),
+    )
+    return result.modified_count == 1
+
+
+async def by_owner(db: Database, organisation_id: str, limit: int = 200) -> list[Document]:
+    """An organisation's own listings (a scan on FerretDB; an index on MongoDB)."""
+    cursor = _col(db).find({"$or": [{"owner_organisation_id": organisation_id},
+                                    {"agent_organisation_id": organisation_id}]},
+                           {f: 0 for f in INTERNAL_FIELDS}).sort("_id", 1).limit(limit)
+    return [d async for d in cursor]
+
+
+async def count_by_status(db: Database) -> dict[str, int]:
+    cursor = await _col(db).aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])
+    return {str(d["_id"]): int(d["n"]) async for d in cursor}
+
+
+# --- the seam for the deals code --------------------------------------------------------------------
+
+
+def terms_of(doc: Document) -> ListingTerms:
+    return ListingTerms(
+        listing_id=doc["_id"],
+        application_number=doc["application_number"],
+        patent_kind=doc["patent_kind"],
+        title=doc["title"],
+        owner_organisation_id=doc["owner_organisation_id"],
+        co_owner_organisation_ids=tuple(doc.get("co_owner_organisation_ids") or ()),
+        agent_organisation_id=doc.get("agent_organisation_id"),
+        status=ListingStatus(doc["status"]),
+        deal_types=tuple(DealType(d) for d in doc["deal_types"]),
+        price_fen=doc.get("price_fen"),
+        expires_on=date.fromisoformat(doc["expires_on"]),
+        version=int(doc["version"]),
+    )
+
+
+async def listing_terms(db: Database, listing_id: str) -> ListingTerms | None:
+    doc = await get(db, listing_id)
+    return terms_of(doc) if doc is not None else None
+
+
+async def _move(db: Database, listing_id: str, allowed_from: set[ListingStatus], to: ListingStatus) -> bool:
+    """Move a listing between statuses if it is in one of `allowed_from`; no-op (False) otherwise."""
+    async with listing_locks().hold(COLLECTION, listing_id):
+        doc = await get(db, listing_id)
+        if doc is None or ListingStatus(doc["status"]) not in allowed_from:
+            return False
+        moved = await update(db, listing_id, doc["version"],
+                             {"status": to.value, "updated_at": datetime.now(UTC)})
+    if moved:
+        await search_store.reconcile(db, listing_id)
+    return moved
+
+
+async def mark_under_negotiation(db: Database, listing_id: str) -> None:
+    """published -> under_negotiation (it leaves the search); a no-op in any other status."""
+    await _move(db, listing_id, {ListingStatus.PUBLISHED}, ListingStatus.UNDER_NEGOTIATION)
+
+
+async def reopen_after_negotiation(db: Database, listing_id: str) -> None:
+    """under_negotiation -> published (back in the search); a no-op otherwise."""
+    await _move(db, listing_id, {ListingStatus.UNDER_NEGOTIATION}, ListingStatus.PUBLISHED)
+
+
+async def close_listing(db: Database, listing_id: str) -> None:
+    """A deal concluded: -> closed from published or under_negotiation; a no-op if already closed."""
+    await _move(db, listing_id, {ListingStatus.PUBLISHED, ListingStatus.UNDER_NEGOTIATION}, ListingStatus.CLOSED)
+
+
+async def patent_has_open_licence(db: Database, application_number: str) -> bool:
+    """Whether a published (or negotiating) listing of the patent offers an open licence."""
+    found = await _col(db).find_one({
+        "application_number": application_number,
+        "status": {"$in": [ListingStatus.PUBLISHED.value, ListingStatus.UNDER_NEGOTIATION.value]},
+        "deal_types": DealType.OPEN_LICENCE.value,
+    }, {"_id": 1})
+    return found is not None
+
+
+async def change_owner(db: Database, application_number: str, new_owner_organisation_id: str) -> int:
+    """A registered assignment moved the patent: every listing of it gets the new owner. The old owner's
+    agent no longer acts for it, so the agent is cleared. Returns how many listings changed."""
+    ids = [d["_id"] async for d in _col(db).find({"application_number": application_number}, {"_id": 1})]
+    changed = 0
+    for listing_id in ids:
+        async with listing_locks().hold(COLLECTION, listing_id):
+            doc = await get(db, listing_id)
+            if doc is None or doc["owner_organisation_id"] == new_owner_organisation_id:
+                continue
+            if await update(db, listing_id, doc["version"],
+                            {"owner_organisation_id": new_owner_organisation_id, "agent_organisation_id": None,
+                             "updated_at": datetime.now(UTC)}):
+                changed += 1
+        await search_store.reconcile(db, listing_id)
+    return changed

@@ -1,0 +1,1 @@
+"""Matchmaking between published listings and posted demands."""

@@ -1,0 +1,59 @@
+"""Store access for match suggestions.
+
+A match is written once, by the worker, with its `match.suggested` event in the same insert (the
+outbox; the worker's relay publishes it, woken by `announce_written`). Its `_id` is derived from the
+pair, so however often a listing or demand event is redelivered, each pair is suggested once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from pymongo.errors import DuplicateKeyError
+from servicekit.events.envelope import CloudEvent
+from servicekit.mongo import Database, Document, IndexSpec
+from servicekit.outbox import announce_written, initial_outbox_fields
+
+COLLECTION = "matches"
+RUNS = "match_runs"  # event ids the matchmaker has finished, so a redelivery counts as a duplicate
+
+INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),)
+INTERNAL_FIELDS = ("outbox", "outbox_count", "outbox_since")
+
+
+def match_id(listing_id: str, demand_id: str) -> str:
+    return f"mt-{listing_id}-{demand_id}"
+
+
+async def insert_once(db: Database, document: Document, event: CloudEvent) -> bool:
+    """Insert the match and its event; False when this pair was suggested before."""
+    try:
+        await db[COLLECTION].insert_one({**document, **initial_outbox_fields([event])})
+    except DuplicateKeyError:
+        return False
+    announce_written(COLLECTION, document["_id"])
+    return True
+
+
+async def run_done(db: Database, event_id: str) -> bool:
+    return await db[RUNS].find_one({"_id": event_id}) is not None
+
+
+async def mark_run_done(db: Database, event_id: str) -> None:
+    with contextlib.suppress(DuplicateKeyError):  # a redelivery raced us here: done either way
+        await db[RUNS].insert_one({"_id": event_id})
+
+
+async def get(db: Database, match: str) -> Document | None:
+    return await db[COLLECTION].find_one({"_id": match}, {f: 0 for f in INTERNAL_FIELDS})
+
+
+async def for_party(db: Database, organisation_id: str, listing_id: str | None, demand_id: str | None,
+                    limit: int = 200) -> list[Document]:
+    query: dict[str, str] = {"parties": organisation_id}
+    if listing_id:
+        query["listing_id"] = listing_id
+    if demand_id:
+        query["demand_id"] = demand_id
+    cursor = db[COLLECTION].find(query, {f: 0 for f in INTERNAL_FIELDS}).sort("score", -1).limit(limit)
+    return [d async for d in cursor]

@@ -1,0 +1,1 @@
+"""Patent identifiers and classifications: pure rules, no I/O."""

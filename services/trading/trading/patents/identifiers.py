@@ -1,0 +1,145 @@
+"""Chinese patent identifiers and technology classifications. Pure functions, no I/O.
+
+Application numbers (ZC 0006-2003, in use since 1 October 2003): `YYYY` filing year, one type digit
+(1 invention, 2 utility model, 3 design, 8 PCT invention entering the national phase, 9 PCT utility
+model), a 7-digit serial, then `.` and a check character. The check character is the sum of the 12
+digits weighted 2,3,4,5,6,7,8,9,2,3,4,5, modulo 11, written `X` when it is 10. The granted patent
+number is `ZL` + the application number. The older 8-digit numbers are not accepted: every patent
+filed before 2003 has expired (20 years at most), so none can be traded.
+
+We normalise to the 13 characters without the dot (`2023101234567`), the form other modules and the
+deals code use as a key.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+
+
+class PatentKind(StrEnum):
+    INVENTION = "invention"
+    UTILITY_MODEL = "utility_model"
+    DESIGN = "design"
+
+
+class IdentifierError(ValueError):
+    """Raised with a message a user can act on."""
+
+
+APPLICATION_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+KIND_OF_TYPE_DIGIT = {
+    "1": PatentKind.INVENTION, "8": PatentKind.INVENTION,
+    "2": PatentKind.UTILITY_MODEL, "9": PatentKind.UTILITY_MODEL,
+    "3": PatentKind.DESIGN,
+}
+FIRST_YEAR = 2003
+
+_APPLICATION = re.compile(r"^(?:ZL|CN)?(\d{12})\.?([0-9X])$")
+
+
+def application_check_character(first12: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first12, APPLICATION_WEIGHTS, strict=True))
+    remainder = total % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+def normalise_application_number(raw: str) -> str:
+    """Return the 13-character form (12 digits + check character) of an application or patent number.
+
+    Accepts `202310123456.7`, `ZL202310123456.7`, `CN 2023 1 0123456.7`, full-width digits and
+    spaces; refuses a wrong check character, an unknown type digit or an impossible year.
+    """
+    text = unicodedata.normalize("NFKC", raw).upper().replace(" ", "").replace("\u3000", "")
+    match = _APPLICATION.match(text)
+    if match is None:
+        raise IdentifierError(
+            "an application number looks like 202310123456.7 (year, type digit, 7-digit serial, check "
+            "character), optionally prefixed ZL")
+    digits, check = match.groups()
+    year = int(digits[:4])
+    if year < FIRST_YEAR:
+        raise IdentifierError(f"{year} is before 2003; only 12-digit (ZC 0006-2003) numbers are accepted")
+    if digits[4] not in KIND_OF_TYPE_DIGIT:
+        raise IdentifierError(f"type digit {digits[4]} is not one of 1, 2, 3, 8, 9")
+    expected = application_check_character(digits)
+    if check != expected:
+        raise IdentifierError(f"check character is {check!r} but should be {expected!r}")
+    return digits + check
+
+
+def kind_of_application(normalised: str) -> PatentKind:
+    return KIND_OF_TYPE_DIGIT[normalised[4]]
+
+
+def filing_year(normalised: str) -> int:
+    return int(normalised[:4])
+
+
+def display_application_number(normalised: str) -> str:
+    return f"{normalised[:12]}.{normalised[12]}"
+
+
+# --- IPC ------------------------------------------------------------------------------------------
+# International Patent Classification: section A-H, 2-digit class, subclass letter, then optionally
+# main group (1-4 digits) / subgroup (2-6 digits), e.g. "H01M 10/0525".
+
+_IPC = re.compile(r"^([A-H])(\d{2})([A-Z])(?:(\d{1,4})/(\d{2,6}))?$")
+
+
+def normalise_ipc(raw: str) -> str:
+    """Canonical form `H01M 10/0525` (or `H01M` for a subclass alone)."""
+    text = unicodedata.normalize("NFKC", raw).upper().replace(" ", "")
+    match = _IPC.match(text)
+    if match is None:
+        raise IdentifierError(f"{raw!r} is not an IPC code like H01M 10/0525 (or a subclass like H01M)")
+    section, klass, subclass, group, subgroup = match.groups()
+    head = f"{section}{klass}{subclass}"
+    if group is None:
+        return head
+    return f"{head} {int(group)}/{subgroup}"
+
+
+def ipc_levels(code: str) -> list[str]:
+    """The code at every level, broadest first: H, H01, H01M, H01M10, H01M10/0525 (no spaces)."""
+    compact = code.replace(" ", "")
+    levels = [compact[:1], compact[:3], compact[:4]]
+    if "/" in compact:
+        levels.append(compact.split("/", 1)[0])
+        levels.append(compact)
+    return levels
+
+
+_IPC_PREFIX = re.compile(r"^([A-H])(?:(\d{2})(?:([A-Z])(?:(\d{1,4})(?:/(\d{2,6}))?)?)?)?$")
+
+
+def normalise_ipc_prefix(raw: str) -> str:
+    """A search prefix at one of the IPC levels: `H`, `H01`, `H01M`, `H01M10`, `H01M10/0525` (compact)."""
+    text = unicodedata.normalize("NFKC", raw).upper().replace(" ", "")
+    match = _IPC_PREFIX.match(text)
+    if match is None:
+        raise IdentifierError(
+            f"{raw!r} is not an IPC prefix: give a section (H), class (H01), subclass (H01M), main group "
+            "(H01M 10) or full code (H01M 10/0525)")
+    section, klass, subclass, group, subgroup = match.groups()
+    out = section + (klass or "") + (subclass or "")
+    if group is not None:
+        out += str(int(group))
+        if subgroup is not None:
+            out += "/" + subgroup
+    return out
+
+
+# --- Locarno (industrial designs) -----------------------------------------------------------------
+
+_LOCARNO = re.compile(r"^(\d{2})-(\d{2})$")
+
+
+def normalise_locarno(raw: str) -> str:
+    """A Locarno class-subclass like `12-16`; classes run 01-32."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    match = _LOCARNO.match(text)
+    if match is None or not 1 <= int(match.group(1)) <= 32:
+        raise IdentifierError(f"{raw!r} is not a Locarno class like 12-16 (class 01-32, subclass)")
+    return text

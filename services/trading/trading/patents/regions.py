@@ -1,0 +1,26 @@
+"""GB/T 2260 region codes as trading uses them (pure). Trading keeps its own copy of this small rule
+rather than importing the registry: services share contracts, not code."""
+
+from __future__ import annotations
+
+from trading.patents.identifiers import IdentifierError
+
+PROVINCE_CODES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
+    "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
+})
+
+
+def normalise_region(code: str) -> str:
+    code = code.strip()
+    if len(code) != 6 or not code.isdigit():
+        raise IdentifierError("a GB/T 2260 region code is six digits, e.g. 210200 for Dalian")
+    if code[:2] not in PROVINCE_CODES:
+        raise IdentifierError(f"{code[:2]} is not a GB/T 2260 province code")
+    return code
+
+
+def region_levels(code: str) -> list[str]:
+    """Province, city and the code itself (deduplicated): a search for 210000 finds Dalian's 210200."""
+    levels = [code[:2] + "0000", code[:4] + "00", code]
+    return list(dict.fromkeys(levels))

@@ -1,0 +1,77 @@
+"""HTTP routes for pledges: thin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Response
+from servicekit.http import IdempotencyKeyHeader, expected_version, set_etag
+from servicekit.mongo import Document
+from servicekit.service import ServiceContext, context_of
+
+from trading.negotiations.idempotency import action_digest
+from trading.negotiations.parties import Anyone, Officer, Participant
+from trading.pledges import service
+from trading.pledges.domain import missing_consents
+from trading.pledges.models import PledgeCreate, PledgeRead, PledgeRegistration
+
+router = APIRouter(prefix="/v1/pledges", tags=["pledges"])
+
+Context = Annotated[ServiceContext, Depends(context_of)]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def _read(response: Response, doc: Document) -> PledgeRead:
+    set_etag(response, doc["version"])
+    fields = {k: v for k, v in doc.items() if k not in ("_id", "parties")}
+    return PledgeRead(id=doc["_id"], **fields,
+                      missing_consents=missing_consents(doc["co_owner_organisation_ids"], doc["consents"]))
+
+
+def _digest(subject: str, key: str | None, action: str) -> str | None:
+    return action_digest(subject, key, action) if key else None
+
+
+@router.post("", status_code=201, response_model=PledgeRead)
+async def request_pledge(data: PledgeCreate, ctx: Context, caller: Participant, response: Response,
+                         idempotency_key: IdempotencyKeyHeader = None) -> PledgeRead:
+    """The patent owner (or its agent) requests a pledge; co-owners then consent; an officer registers it."""
+    doc, created = await service.request(ctx, data, caller, idempotency_key)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/v1/pledges/{doc['_id']}"
+    return _read(response, doc)
+
+
+@router.get("/{pledge_id}", response_model=PledgeRead, responses={404: {"description": "Not a party"}})
+async def get_pledge(pledge_id: str, ctx: Context, caller: Anyone, response: Response) -> PledgeRead:
+    return _read(response, await service.find(ctx, pledge_id, caller))
+
+
+@router.post("/{pledge_id}/consents", response_model=PledgeRead)
+async def consent_to_pledge(pledge_id: str, ctx: Context, caller: Participant, response: Response,
+                            if_match: IfMatch = None, idempotency_key: IdempotencyKeyHeader = None) -> PledgeRead:
+    """A co-owner (the token's organisation) consents."""
+    doc = await service.consent(ctx, pledge_id, caller, expected_version(if_match),
+                                _digest(caller.subject, idempotency_key, f"consent:{pledge_id}"))
+    return _read(response, doc)
+
+
+@router.post("/{pledge_id}/registration", response_model=PledgeRead,
+             responses={409: {"description": "A co-owner has not consented"}})
+async def register_pledge(pledge_id: str, ctx: Context, caller: Officer, response: Response,
+                          data: PledgeRegistration | None = None, if_match: IfMatch = None,
+                          idempotency_key: IdempotencyKeyHeader = None) -> PledgeRead:
+    doc = await service.register_pledge(ctx, pledge_id, data or PledgeRegistration(), caller,
+                                        expected_version(if_match),
+                                        _digest(caller.subject, idempotency_key, f"register:{pledge_id}"))
+    return _read(response, doc)
+
+
+@router.post("/{pledge_id}/release", response_model=PledgeRead)
+async def release_pledge(pledge_id: str, ctx: Context, caller: Anyone, response: Response,
+                         data: PledgeRegistration | None = None, if_match: IfMatch = None,
+                         idempotency_key: IdempotencyKeyHeader = None) -> PledgeRead:
+    """The pledgee or an IPO officer releases a registered pledge."""
+    doc = await service.release(ctx, pledge_id, data or PledgeRegistration(), caller, expected_version(if_match),
+                                _digest(caller.subject, idempotency_key, f"release:{pledge_id}"))
+    return _read(response, doc)

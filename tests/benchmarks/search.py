@@ -1,0 +1,249 @@
+"""Benchmark (not a test): listing search through the API with 100,000 published listings.
+
+Runs its own stack on the `bench` profile (FerretDB, Kafka, the trading API), bulk-loads 100,000
+published listings straight into the listings collection and the search read model (insert_many of
+documents built in memory by the same code the API uses: listing_terms, postings_for_bulk_load), then
+times varied typical queries through the HTTP API twice: with the API's read-model cache off (every
+search reads FerretDB) and on (the default). Side by side, in the same run:
+
+- floor: a bare FerretDB `{_id: value}` read of one listing (pymongo, no HTTP): the cheapest read
+  the store can do; every search costs some multiple of it;
+- naive: the same kind of query as a plain filter on the listings collection (status, term array,
+  sort, limit), which FerretDB 1.x evaluates by scanning every document in Go.
+
+It prints p50/p95/p99 per query and overall, and the ratios. Goal: typical query p95 < 50 ms.
+
+    .venv/bin/python -m tests.benchmarks.search [--listings 100000] [--rounds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import statistics
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from devstack.layout import Profile, profile
+from devstack.stack import Stack
+from pymongo import MongoClient
+from trading.listings.search import NEGOTIABLE, listing_terms
+from trading.listings.search_store import POSTINGS, SEQ_ID, postings_for_bulk_load
+from trading.patents.identifiers import application_check_character
+
+from tests.support.stack import start_service
+
+# A small technical vocabulary: titles and abstracts are drawn from it, so common and rare words exist.
+WORDS = (  # noqa: SIM905 - one readable block of words
+    "锂离子 电池 隔膜 正极 负极 材料 电解液 储能 光伏 组件 逆变器 风电 叶片 氢能 燃料电池 催化剂 石墨烯 "
+    "碳纤维 复合材料 涂层 陶瓷 合金 钢铁 冶炼 轧制 焊接 机器人 数控 机床 轴承 齿轮 减速器 传感器 芯片 半导体 "
+    "封装 集成电路 显示 面板 通信 天线 射频 算法 图像 识别 无人机 自动驾驶 导航 雷达 激光 光学 镜头 医疗 器械 "
+    "药物 疫苗 抗体 基因 检测 试剂 中药 提取 发酵 农业 种子 育种 灌溉 肥料 食品 保鲜 包装 化工 聚合物 塑料 "
+    "橡胶 炼油 石化 管道 阀门 泵 压缩机 换热器 锅炉 节能 环保 污水 处理 脱硫 除尘 固废 回收 建筑 混凝土 桥梁 "
+    "隧道 船舶 海洋 港口 物流 仓储 纺织 服装 家具 智能 控制 系统 方法 装置 结构 工艺 设备 模块 平台"
+).split()
+IPC = ("H01M 10/0525", "H01M 4/505", "H01M 8/10", "H02J 7/00", "H02S 40/32", "F03D 1/06", "C01B 32/184",
+       "C08J 5/04", "C23C 14/34", "B22F 3/105", "B23K 26/38", "B25J 9/16", "G05B 19/418", "F16C 33/58",
+       "F16H 1/32", "G01N 21/64", "H01L 21/02", "H01L 23/31", "G06F 18/24", "G06T 7/00", "G06N 3/08",
+       "H04W 72/04", "H01Q 1/38", "B64C 39/02", "G01S 13/93", "A61B 5/00", "A61K 31/4745", "A61K 39/12",
+       "C12N 15/11", "C12Q 1/68", "A01H 1/02", "A01G 25/02", "C05G 3/00", "A23L 3/3463", "B65D 81/28",
+       "C08F 210/16", "C10G 45/02", "F16K 1/42", "F04B 39/00", "F28D 7/16", "F22B 37/02", "C02F 9/00",
+       "B01D 53/50", "B09B 3/00", "E04B 1/98", "E01D 19/00", "B63B 35/44", "D01F 6/62", "A47B 13/00")
+INDUSTRIES = ("equipment_manufacturing", "new_materials", "new_energy", "electronics_information", "biomedicine",
+              "petrochemicals", "agriculture_food", "energy_saving_environment", "other")
+REGIONS = ("210100", "210102", "210200", "210211", "210300", "210400", "210500", "210600", "210700", "210800",
+           "211100", "211200", "110000", "310000", "320500", "440300")
+DEALS = ("assignment", "exclusive_licence", "sole_licence", "ordinary_licence", "open_licence")
+
+CITIES = ("210100", "210200", "210300", "210400", "211100", "211200")
+
+
+def typical_queries(rounds: int, seed: int = 426) -> list[tuple[str, dict[str, Any]]]:
+    """`rounds` instances of each kind of query a fair visitor makes, with varied values."""
+    rng = random.Random(seed)
+    kinds: dict[str, Any] = {
+        "keyword": lambda: {"q": rng.choice(WORDS)},
+        "two keywords": lambda: {"q": " ".join(rng.sample(WORDS, 2))},
+        "keyword + city": lambda: {"q": rng.choice(WORDS), "region": rng.choice(CITIES)},
+        "IPC subclass + deal": lambda: {"ipc": rng.choice(IPC)[:4], "deal_type": rng.choice(DEALS)},
+        "IPC group + province": lambda: {"ipc": rng.choice(IPC).split("/")[0], "region": "210000"},
+        "industry + price range": lambda: (lambda low: {"industry": rng.choice(INDUSTRIES), "price_min": low,
+                                                        "price_max": low * 10})(10 ** rng.randint(5, 8)),
+        "everything, newest": lambda: {},
+        "keyword, price ascending": lambda: {"q": rng.choice(WORDS), "sort": "price_asc"},
+        "deal + price desc": lambda: {"deal_type": rng.choice(DEALS), "sort": "price_desc"},
+        "3 filters": lambda: {"q": rng.choice(WORDS), "region": rng.choice(CITIES), "deal_type": rng.choice(DEALS)},
+    }
+    return [(name, make()) for _ in range(rounds) for name, make in kinds.items()]
+
+
+def generate(count: int, seed: int = 26) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    expires = (date.today() + timedelta(days=3000)).isoformat()
+    docs = []
+    for i in range(count):
+        title = "".join(rng.sample(WORDS, 3)) + rng.choice(("方法", "装置", "系统"))
+        abstract = "一种" + "".join(rng.sample(WORDS, 6)) + "\uff0c提高" + rng.choice(WORDS) + "性能。"
+        deals = sorted(set(rng.sample(DEALS[:4], rng.randint(1, 2))))
+        if rng.random() < 0.1:
+            deals = ["open_licence", "ordinary_licence"]
+        price = None if rng.random() < 0.15 else int(10 ** rng.uniform(5, 10)) // 100 * 100
+        serial = f"{rng.randint(2010, 2024)}1{i:07d}"
+        doc: dict[str, Any] = {
+            "_id": f"lst-{i:020x}", "application_number": serial + application_check_character(serial),
+            "patent_kind": "invention", "title": title, "abstract": abstract,
+            "ipc_codes": rng.sample(IPC, rng.randint(1, 2)), "locarno_classes": [],
+            "owner_organisation_id": "91210200MA0BENCH0X", "co_owner_organisation_ids": [],
+            "agent_organisation_id": None, "industry": rng.choice(INDUSTRIES), "region_code": rng.choice(REGIONS),
+            "legal_status": "granted", "expires_on": expires, "deal_types": deals, "price_fen": price,
+            "open_licence_terms": "3% of net sales" if "open_licence" in deals else None,
+            "status": "published", "version": 2, "created_at": now, "updated_at": now, "published_at": now,
+            "creation_key": f"bench:{i}", "creation_fingerprint": "bench", "search_seq": i + 1,
+            "search_pending": False, "search_price": NEGOTIABLE if price is None else price,
+        }
+        doc["search_terms"] = listing_terms(doc)
+        docs.append(doc)
+    return docs
+
+
+def load(p: Profile, count: int) -> None:
+    started = time.perf_counter()
+    docs = generate(count)
+    mongo: MongoClient[dict[str, Any]] = MongoClient(p.mongo_url, tz_aware=True)
+    db = mongo[f"trading_{p.name}"]
+    db["listings"].drop()
+    db[POSTINGS].drop()
+    for start in range(0, len(docs), 2000):
+        db["listings"].insert_many(docs[start:start + 2000], ordered=False)
+    postings = postings_for_bulk_load(docs)
+    for start in range(0, len(postings), 2000):
+        db[POSTINGS].insert_many(postings[start:start + 2000], ordered=False)
+    db[POSTINGS].insert_one({"_id": SEQ_ID, "n": count})
+    mongo.close()
+    print(f"loaded {count} listings and {len(postings)} read-model documents in "
+          f"{time.perf_counter() - started:.0f}s")
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {"p50": q[49], "p95": q[94], "p99": q[98]}
+
+
+def line(name: str, values: list[float]) -> dict[str, float]:
+    stats = percentiles(values)
+    print(f"{name:<32} n={len(values):<5} " + "  ".join(f"{k}={v * 1000:7.1f} ms" for k, v in stats.items()))
+    return stats
+
+
+async def through_api(p: Profile, queries: list[tuple[str, dict[str, Any]]]) -> dict[str, list[float]]:
+    url = f"http://127.0.0.1:{p.ports.api('trading')}/v1/listings"
+    timings: dict[str, list[float]] = {name: [] for name, _ in queries}
+    timings["next page (cursor)"] = []
+    found = 0
+    async with httpx.AsyncClient(timeout=60) as client:
+        assert (await client.get(url)).status_code == 200  # connection open, process warm
+        for name, params in queries:
+            t0 = time.perf_counter()
+            response = await client.get(url, params=params)
+            timings[name].append(time.perf_counter() - t0)
+            assert response.status_code == 200, response.text
+            found += len(response.json()["items"])
+            cursor = response.json()["next_cursor"]
+            if cursor and name in ("keyword", "everything, newest"):
+                t0 = time.perf_counter()
+                assert (await client.get(url, params={**params, "cursor": cursor})).status_code == 200
+                timings["next page (cursor)"].append(time.perf_counter() - t0)
+    print(f"  ({len(queries)} queries returned {found} items in all)")
+    return timings
+
+
+def report(title: str, timings: dict[str, list[float]]) -> dict[str, float]:
+    print(f"\n{title}")
+    every: list[float] = []
+    for name, values in timings.items():
+        line(f"  {name}", values)
+        every += values
+    return line("all typical queries (API)", every)
+
+
+def floor(p: Profile, rounds: int) -> list[float]:
+    mongo: MongoClient[dict[str, Any]] = MongoClient(p.mongo_url, tz_aware=True)
+    listings = mongo[f"trading_{p.name}"]["listings"]
+    values = []
+    for i in range(rounds * 10):
+        t0 = time.perf_counter()
+        listings.find_one({"_id": f"lst-{(i * 7919) % 100_000:020x}"})
+        values.append(time.perf_counter() - t0)
+    mongo.close()
+    return values
+
+
+def naive(p: Profile, rounds: int) -> list[float]:
+    """The keyword query as a plain filter on the listings' own term array (a scan on FerretDB)."""
+    mongo: MongoClient[dict[str, Any]] = MongoClient(p.mongo_url, tz_aware=True, socketTimeoutMS=120_000)
+    listings = mongo[f"trading_{p.name}"]["listings"]
+    values = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        list(listings.find({"status": "published", "search_terms": {"$all": ["kw:电池", "reg:210200"]}},
+                           {"title": 1}).sort("search_seq", -1).limit(20))
+        values.append(time.perf_counter() - t0)
+    mongo.close()
+    return values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=30, help="times each query runs")
+    parser.add_argument("--naive-rounds", type=int, default=2, help="plain-filter runs (each scans everything)")
+    args = parser.parse_args()
+
+    p = profile("bench")
+    stack = Stack(p)
+    stack.stop_all_known()
+    for sub in ("kafka-data", "ferretdb-data", "logs", "pids"):
+        shutil.rmtree(p.data_dir / sub, ignore_errors=True)
+    stack.start_infrastructure()
+    procs = []
+    queries = typical_queries(args.rounds)
+    try:
+        load(p, args.listings)
+        # The kit's outbox sweep (every 2 s) and the catalogue's repair/gauge sweep find their documents by
+        # a filter, which FerretDB answers by scanning all 100,000 listings (seconds of its CPU each
+        # time). Nothing here has pending events, so slow both down to measure search alone; see the
+        # README for that sweep's cost.
+        quiet = {"outbox_sweep_seconds": "3600", "catalogue_sweep_seconds": "3600"}
+        procs.append(start_service(p, "trading", "api", search_cache_mb="0", **quiet))
+        cold = asyncio.run(through_api(p, queries))
+        procs.pop().stop()
+        procs.append(start_service(p, "trading", "api", **quiet))
+        warm = asyncio.run(through_api(p, queries))
+        base = floor(p, args.rounds)
+        scan = naive(p, args.naive_rounds)
+        print(f"\nSearch over {args.listings} published listings: {len(queries)} varied queries "
+              f"({args.rounds} of each kind), through the API")
+        c = report("cache off: every search reads the read model from FerretDB", cold)
+        w = report("cache on (default): read-model documents reused while its generation is unchanged", warm)
+        b = line("floor: bare FerretDB _id read", base)
+        n = line("naive: plain filter + sort", scan)
+        for label, stats in (("cache off", c), ("cache on", w)):
+            print(f"ratio {label:<9} / _id read       " + "  ".join(f"{k}={stats[k] / b[k]:7.1f}x  " for k in stats))
+        print("ratio naive / cache-off search  " + "  ".join(f"{k}={n[k] / c[k]:7.1f}x  " for k in c))
+        for label, stats in (("cache off", c), ("cache on", w)):
+            verdict = "met" if stats["p95"] < 0.050 else "NOT met"
+            print(f"goal typical query p95 < 50 ms, {label}: {verdict} (p95 {stats['p95'] * 1000:.1f} ms)")
+    finally:
+        for proc in procs:
+            proc.stop()
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

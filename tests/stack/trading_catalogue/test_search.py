@@ -1,0 +1,170 @@
+"""Public search over the real API: every filter, sorting and cursor pagination. Each test scopes its
+queries with a keyword only its own listings carry, since the session's store is shared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from devstack.layout import Profile
+from devstack.processes import ManagedProcess
+
+from tests.stack.trading_catalogue.support import (
+    create_listing,
+    participant,
+    publish,
+    register_organisation,
+    search,
+    trading,
+    unique_word,
+)
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def catalogue(services: dict[str, ManagedProcess], test_profile: Profile) -> dict[str, Any]:
+    """Six published listings and one draft, all carrying one unique word."""
+    word = unique_word()
+    owner = register_organisation(test_profile, "210200")
+    headers = participant(test_profile, owner)
+    specs: dict[str, dict[str, Any]] = {
+        "battery": dict(title=f"锂离子电池隔膜 {word}", ipc_codes=["H01M 10/0525"], industry="new_energy",
+                        region_code="210200", deal_types=["exclusive_licence"], price_fen=50_000_000),
+        "electrode": dict(title=f"电池正极材料 {word}", ipc_codes=["H01M 4/505"], industry="new_materials",
+                          region_code="210100", deal_types=["assignment"], price_fen=2_000_000),
+        "robot": dict(title=f"焊接机器人控制系统 {word}", abstract="welding robot trajectory control",
+                      ipc_codes=["B25J 9/16"], industry="equipment_manufacturing", region_code="210100",
+                      deal_types=["ordinary_licence", "open_licence"], open_licence_terms="3% of net sales",
+                      price_fen=None),
+        "drug": dict(title=f"抗肿瘤化合物 {word}", ipc_codes=["A61K 31/4745"], industry="biomedicine",
+                     region_code="110000", deal_types=["sole_licence"], price_fen=900_000_000),
+        "valve": dict(title=f"高压阀门密封结构 {word}", patent_kind="utility_model", ipc_codes=["F16K 1/42"],
+                      industry="equipment_manufacturing", region_code="210211", deal_types=["assignment"],
+                      price_fen=800_000),
+        "seed": dict(title=f"耐盐碱水稻育种方法 {word}", ipc_codes=["A01H 1/02"], industry="agriculture_food",
+                     region_code="211100", deal_types=["ordinary_licence"], price_fen=30_000_000),
+    }
+    from tests.stack.trading_catalogue.support import application_number
+
+    ids: dict[str, str] = {}
+    for name, spec in specs.items():
+        spec.setdefault("application_number", application_number(str(spec.get("patent_kind", "invention"))))
+        spec.setdefault("abstract", "")
+        ids[name] = publish(test_profile, headers, create_listing(test_profile, headers, **spec))["id"]
+    ids["draft"] = create_listing(test_profile, headers, title=f"未发布的草稿 {word}")["id"]
+    return {"word": word, "ids": ids}
+
+
+def names(catalogue: dict[str, Any], page: dict[str, Any]) -> set[str]:
+    by_id = {v: k for k, v in catalogue["ids"].items()}
+    return {by_id[i["id"]] for i in page["items"] if i["id"] in by_id}
+
+
+def find(profile: Profile, catalogue: dict[str, Any], **params: Any) -> set[str]:
+    return names(catalogue, search(profile, q=catalogue["word"], limit=100, **params))
+
+
+def test_keywords_in_title_and_abstract(catalogue: dict[str, Any], test_profile: Profile) -> None:
+    everything = {"battery", "electrode", "robot", "drug", "valve", "seed"}
+    assert find(test_profile, catalogue) == everything, "the draft is not public"
+    assert names(catalogue, search(test_profile, q=f"电池 {catalogue['word']}")) == {"battery", "electrode"}
+    assert names(catalogue, search(test_profile, q=f"{catalogue['word']} 锂离子电池")) == {"battery"}
+    assert names(catalogue, search(test_profile, q=f"{catalogue['word']} Welding ROBOT")) == {"robot"}
+    assert names(catalogue, search(test_profile, q=f"{catalogue['word']} 飞机")) == set()
+
+
+def test_ipc_prefix_at_every_level(catalogue: dict[str, Any], test_profile: Profile) -> None:
+    assert find(test_profile, catalogue, ipc="H") == {"battery", "electrode"}
+    assert find(test_profile, catalogue, ipc="H01M") == {"battery", "electrode"}
+    assert find(test_profile, catalogue, ipc="H01M 10") == {"battery"}
+    assert find(test_profile, catalogue, ipc="h01m10/0525") == {"battery"}
+    assert find(test_profile, catalogue, ipc="A") == {"drug", "seed"}
+    bad = httpx.get(trading(test_profile, "/v1/listings"), params={"ipc": "X12"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["query"] == "ipc"
+
+
+def test_industry_region_deal_type_filters(catalogue: dict[str, Any], test_profile: Profile) -> None:
+    assert find(test_profile, catalogue, industry="equipment_manufacturing") == {"robot", "valve"}
+    assert find(test_profile, catalogue, region="210000") == {"battery", "electrode", "robot", "valve", "seed"}
+    assert find(test_profile, catalogue, region="210200") == {"battery", "valve"}, "a city includes its districts"
+    assert find(test_profile, catalogue, region="210211") == {"valve"}
+    assert find(test_profile, catalogue, deal_type="assignment") == {"electrode", "valve"}
+    assert find(test_profile, catalogue, deal_type=["open_licence", "sole_licence"]) == {"robot", "drug"}
+    assert find(test_profile, catalogue, industry="equipment_manufacturing", deal_type="assignment") == {"valve"}
+    bad = httpx.get(trading(test_profile, "/v1/listings"), params={"industry": "piracy"})
+    assert bad.status_code == 422
+
+
+def test_price_range(catalogue: dict[str, Any], test_profile: Profile) -> None:
+    # 8,000 yuan .. 500,000 yuan (in fen); negotiable listings have no price and drop out of price filters.
+    assert find(test_profile, catalogue, price_min=800_000, price_max=50_000_000) == {
+        "battery", "electrode", "valve", "seed"}
+    assert find(test_profile, catalogue, price_min=800_001, price_max=49_999_999) == {"electrode", "seed"}
+    assert find(test_profile, catalogue, price_min=100_000_000) == {"drug"}
+    assert find(test_profile, catalogue, price_max=1_000_000) == {"valve"}
+    bad = httpx.get(trading(test_profile, "/v1/listings"), params={"price_min": 5, "price_max": 1})
+    assert bad.status_code == 422
+
+
+def test_sorting(catalogue: dict[str, Any], test_profile: Profile) -> None:
+    by_id = {v: k for k, v in catalogue["ids"].items()}
+    order = [by_id[i["id"]] for i in search(test_profile, q=catalogue["word"], sort="price_asc")["items"]]
+    assert order == ["valve", "electrode", "seed", "battery", "drug", "robot"], "negotiable last"
+    order = [by_id[i["id"]] for i in search(test_profile, q=catalogue["word"], sort="price_desc")["items"]]
+    assert order == ["drug", "battery", "seed", "electrode", "valve", "robot"]
+    newest = [by_id[i["id"]] for i in search(test_profile, q=catalogue["word"])["items"]]
+    assert newest == ["seed", "valve", "drug", "robot", "electrode", "battery"], "published last comes first"
+    oldest = [by_id[i["id"]] for i in search(test_profile, q=catalogue["word"], sort="oldest")["items"]]
+    assert oldest == list(reversed(newest))
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "price_asc", "price_desc"])
+def test_cursor_pagination_visits_each_listing_once_in_order(catalogue: dict[str, Any], test_profile: Profile,
+                                                             sort: str) -> None:
+    full = [i["id"] for i in search(test_profile, q=catalogue["word"], sort=sort)["items"]]
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        params: dict[str, Any] = {"q": catalogue["word"], "sort": sort, "limit": 4 if sort == "newest" else 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = search(test_profile, **params)
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == full and len(seen) == 6
+    other = search(test_profile, q=catalogue["word"], sort=sort, limit=2)["next_cursor"]
+    mismatch = httpx.get(trading(test_profile, "/v1/listings"),
+                         params={"q": catalogue["word"], "sort": "oldest" if sort != "oldest" else "newest",
+                                 "cursor": other})
+    assert mismatch.status_code == 400 and mismatch.json()["type"].endswith("bad-cursor")
+
+
+def test_a_listing_under_negotiation_leaves_the_search(catalogue: dict[str, Any], test_profile: Profile) -> None:
+    """Through the seam the deals code uses (same database, direct call)."""
+    import asyncio
+
+    from pymongo import AsyncMongoClient
+    from trading.listings import store
+
+    async def move(action: str) -> None:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(test_profile.mongo_url, tz_aware=True)
+        db = client[f"trading_{test_profile.name}"]
+        if action == "negotiate":
+            await store.mark_under_negotiation(db, catalogue["ids"]["seed"])
+        else:
+            await store.reopen_after_negotiation(db, catalogue["ids"]["seed"])
+        terms = await store.listing_terms(db, catalogue["ids"]["seed"])
+        assert terms is not None and terms.status.value == ("under_negotiation" if action == "negotiate"
+                                                             else "published")
+        await client.close()
+
+    asyncio.run(move("negotiate"))
+    assert "seed" not in find(test_profile, catalogue)
+    public = httpx.get(trading(test_profile, f"/v1/listings/{catalogue['ids']['seed']}"))
+    assert public.status_code == 200 and public.json()["status"] == "under_negotiation"
+    asyncio.run(move("reopen"))
+    assert "seed" in find(test_profile, catalogue)

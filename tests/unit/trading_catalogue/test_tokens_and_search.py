@@ -1,0 +1,106 @@
+"""Tokenising, the search read model's terms, buckets, ordering, intersection and packing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from trading.listings.models import ListingRead
+from trading.listings.search import (
+    ALL,
+    BLOCK_SIZE,
+    NEGOTIABLE,
+    Posting,
+    SearchQuery,
+    SearchSort,
+    block_can_follow,
+    block_order,
+    buckets_for_range,
+    intersect,
+    listing_terms,
+    price_bucket,
+    sort_key,
+)
+from trading.listings.search_store import pack, postings_for_bulk_load, unpack
+from trading.listings.tokens import tokens
+
+
+def test_chinese_runs_become_bigrams_and_latin_words_stay_whole() -> None:
+    assert tokens("锂离子电池") == ["锂离", "离子", "子电", "电池"]
+    assert tokens("The Welding-ROBOT of 2024") == ["welding", "robot", "2024"]
+    assert tokens("\uff21\uff22\uff23\uff11\uff12\uff13") == ["abc123"], "full-width folds to ASCII"
+    assert tokens("锂电池, a 电 x") == ["锂电", "电池", "电"], "lone Han kept, 1-letter words and stop words dropped"
+    assert tokens("电池 电池") == ["电池"]
+
+
+def test_listing_terms_cover_every_filter() -> None:
+    doc = {"title": "锂电池", "abstract": "safe separator", "ipc_codes": ["H01M 10/0525"], "industry": "new_energy",
+           "region_code": "210211", "deal_types": ["assignment"], "price_fen": 2_500_000}
+    assert listing_terms(doc) == [
+        ALL, "kw:锂电", "kw:电池", "kw:safe", "kw:separator", "ipc:H", "ipc:H01", "ipc:H01M", "ipc:H01M10",
+        "ipc:H01M10/0525", "ind:new_energy", "reg:210000", "reg:210200", "reg:210211", "deal:assignment",
+        f"pb:{price_bucket(2_500_000)}"]
+
+
+def test_price_buckets_cover_a_range_exactly() -> None:
+    assert price_bucket(None) == "n"
+    assert price_bucket(0) == "0" and price_bucket(9_999) == "0" and price_bucket(10_000) == "1"
+    for low, high in ((0, 5), (9_999, 10_000), (1_234_567, 98_765_432), (10 ** 12, None), (None, 30_000)):
+        allowed = set(buckets_for_range(low, high))
+        for price in (0, 1, 9_999, 10_000, 1_234_567, 5_000_000, 98_765_432, 10 ** 12, 10 ** 13):
+            inside = (low is None or price >= low) and (high is None or price <= high)
+            if inside:
+                assert price_bucket(price) in allowed, (low, high, price)
+    assert buckets_for_range(20_000_000, 20_000_000) == [price_bucket(20_000_000)]
+
+
+def test_query_groups_and_price_check() -> None:
+    query = SearchQuery(keywords=("电池",), ipc_prefix="H01M", region_code="210200",
+                        deal_types=("assignment", "sole_licence"), price_min=1, price_max=10_000)
+    assert query.groups() == [["kw:电池"], ["ipc:H01M"], ["reg:210200"], ["deal:assignment", "deal:sole_licence"],
+                              ["pb:0", "pb:1"]]
+    assert SearchQuery().groups() == [[ALL]]
+    assert query.price_ok(10_000) and not query.price_ok(10_001) and not query.price_ok(NEGOTIABLE)
+    assert SearchQuery().price_ok(NEGOTIABLE)
+
+
+def test_intersect_is_and_of_ors() -> None:
+    a, b, c = Posting(1, 5, "a"), Posting(2, 6, "b"), Posting(3, NEGOTIABLE, "c")
+    assert {p.seq for p in intersect([[[a, b, c]], [[a], [c]]])} == {1, 3}
+    assert intersect([[[a, b]], [[c]]]) == []
+    assert intersect([[[a]], [[]]]) == []
+
+
+def test_sort_keys_and_block_pruning() -> None:
+    cheap, dear, free = Posting(10, 100, "x"), Posting(11, 900, "y"), Posting(12, NEGOTIABLE, "z")
+    postings = [cheap, dear, free]
+    assert [p.seq for p in sorted(postings, key=lambda p: sort_key(SearchSort.NEWEST, p))] == [12, 11, 10]
+    assert [p.seq for p in sorted(postings, key=lambda p: sort_key(SearchSort.OLDEST, p))] == [10, 11, 12]
+    assert [p.seq for p in sorted(postings, key=lambda p: sort_key(SearchSort.PRICE_ASC, p))] == [10, 11, 12]
+    assert [p.seq for p in sorted(postings, key=lambda p: sort_key(SearchSort.PRICE_DESC, p))] == [11, 10, 12]
+    assert block_order(SearchSort.NEWEST, [0, 2, 1]) == [2, 1, 0]
+    assert block_order(SearchSort.OLDEST, [0, 2, 1]) == [0, 1, 2]
+    after = sort_key(SearchSort.NEWEST, Posting(BLOCK_SIZE + 5, 0, "q"))
+    assert block_can_follow(SearchSort.NEWEST, 0, after) and block_can_follow(SearchSort.NEWEST, 1, after)
+    assert not block_can_follow(SearchSort.NEWEST, 2, after)
+    assert not block_can_follow(SearchSort.OLDEST, 0, sort_key(SearchSort.OLDEST, Posting(BLOCK_SIZE - 1, 0, "q")))
+
+
+def test_postings_pack_and_bulk_load() -> None:
+    postings = [Posting(1, NEGOTIABLE, "lst-aaaaaaaaaaaaaaaaaaaa"), Posting(2 ** 31, 10 ** 14, "x")]
+    assert unpack(pack(postings)) == postings
+    now = datetime.now(UTC)
+    listing = {"application_number": "2021100000013", "patent_kind": "invention", "title": "x", "abstract": "",
+               "ipc_codes": ["H01M"], "locarno_classes": [], "owner_organisation_id": "o",
+               "co_owner_organisation_ids": [], "agent_organisation_id": None, "industry": "other",
+               "region_code": "210200", "legal_status": "granted", "expires_on": "2040-01-01",
+               "deal_types": ["assignment"], "price_fen": None, "open_licence_terms": None, "status": "published",
+               "version": 2, "created_at": now, "updated_at": now, "published_at": now}
+    docs = postings_for_bulk_load([
+        {**listing, "_id": "b", "search_seq": BLOCK_SIZE, "search_terms": ["all", "kw:x"], "search_price": 5},
+        {**listing, "_id": "a", "search_seq": 1, "search_terms": ["all"], "search_price": NEGOTIABLE},
+    ])
+    by_id = {d["_id"]: d for d in docs}
+    assert unpack(bytes(by_id["p|all|0"]["d"])) == [Posting(1, NEGOTIABLE, "a")]
+    assert unpack(bytes(by_id["p|kw:x|1"]["d"])) == [Posting(BLOCK_SIZE, 5, "b")]
+    assert by_id["h|all"]["b"] == {"0": 1, "1": 1} and by_id["h|kw:x"]["b"] == {"1": 1}
+    assert ListingRead.model_validate_json(by_id["c|a"]["j"]).id == "a", "a result card per listing"
