@@ -1,0 +1,145 @@
+"""HTTP routes for eligibility, evaluations and the certification rules: thin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from servicekit.auth import Principal, Role, current_principal, require_roles
+from servicekit.http import (
+    MAX_PAGE_SIZE,
+    IdempotencyKeyHeader,
+    decode_cursor,
+    encode_cursor,
+    expected_version,
+    set_etag,
+)
+from servicekit.mongo import Document
+from servicekit.problems import ProblemError
+from servicekit.service import ServiceContext, context_of
+
+from registry.certification import service, store
+from registry.certification.domain import EvaluationStatus
+from registry.certification.models import (
+    EligibilityRead,
+    EvaluationCreate,
+    EvaluationPage,
+    EvaluationRead,
+    Refusal,
+    RuleSetRead,
+)
+from registry.certification.rules import RuleSetBody
+from registry.talents import service as talents
+from registry.talents.domain import TalentCategory, TalentLevel
+
+router = APIRouter(prefix="/v1", tags=["certification"])
+
+Context = Annotated[ServiceContext, Depends(context_of)]
+Caller = Annotated[Principal, Depends(current_principal)]
+Staff = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.OFFICER))]
+Officer = Annotated[Principal, Depends(require_roles(Role.OFFICER))]
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def _read(doc: Document) -> EvaluationRead:
+    return EvaluationRead.model_validate({**doc, "id": doc["_id"]})
+
+
+def _rules(doc: Document) -> RuleSetRead:
+    return RuleSetRead.model_validate(doc)
+
+
+@router.get("/talents/{talent_id}/eligibility", response_model=EligibilityRead)
+async def talent_eligibility(talent_id: str, level: TalentLevel, category: TalentCategory, ctx: Context,
+                             caller: Caller) -> EligibilityRead:
+    """What the talent still lacks for a level in a category (staff, or the talent itself)."""
+    talent = await talents.find_for(ctx, talent_id, caller)
+    result, rules_version = await service.assess(ctx, talent, level, category)
+    return EligibilityRead.of(talent_id, result, rules_version)
+
+
+@router.post("/evaluations", status_code=201, response_model=EvaluationRead)
+async def apply_for_evaluation(data: EvaluationCreate, ctx: Context, caller: Caller, response: Response,
+                               idempotency_key: IdempotencyKeyHeader = None) -> EvaluationRead:
+    """Apply for certification at a level in a category: staff for any talent, a talent for itself."""
+    doc, created = await service.apply(ctx, data, caller, idempotency_key)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/v1/evaluations/{doc['_id']}"
+    set_etag(response, doc["version"])
+    return _read(doc)
+
+
+@router.get("/evaluations/{evaluation_id}", response_model=EvaluationRead)
+async def get_evaluation(evaluation_id: str, ctx: Context, caller: Caller, response: Response) -> EvaluationRead:
+    doc = await service.find_for(ctx, evaluation_id, caller)
+    set_etag(response, doc["version"])
+    return _read(doc)
+
+
+@router.get("/evaluations", response_model=EvaluationPage)
+async def list_evaluations(
+    ctx: Context, caller: Staff, talent_id: str | None = None, status: EvaluationStatus | None = None,
+    cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> EvaluationPage:
+    filters: dict[str, str] = {}
+    if talent_id:
+        filters["talent_id"] = talent_id
+    if status:
+        filters["status"] = status.value
+    after = None
+    if cursor:
+        position = decode_cursor(cursor)
+        if len(position) != 1 or not isinstance(position[0], str):
+            raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
+                               errors=[{"query": "cursor", "detail": "wrong shape"}])
+        after = position[0]
+    docs = await store.page(ctx.db[store.EVALUATIONS], filters, after, limit + 1)
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return EvaluationPage(items=[_read(d) for d in docs],
+                          next_cursor=encode_cursor([docs[-1]["_id"]]) if more and docs else None)
+
+
+@router.post("/evaluations/{evaluation_id}/review", response_model=EvaluationRead)
+async def start_review(evaluation_id: str, ctx: Context, caller: Officer, response: Response,
+                       if_match: IfMatch = None) -> EvaluationRead:
+    doc = await service.start_review(ctx, evaluation_id, expected_version(if_match), caller)
+    set_etag(response, doc["version"])
+    return _read(doc)
+
+
+@router.post("/evaluations/{evaluation_id}/grant", response_model=EvaluationRead,
+             responses={409: {"description": "Not eligible (the problem lists what is missing), or wrong step"}})
+async def grant_evaluation(evaluation_id: str, ctx: Context, caller: Officer, response: Response,
+                           if_match: IfMatch = None) -> EvaluationRead:
+    """Grant the level: needs the talent to be eligible under the current rules; sets the talent's
+    level, issues a certificate number and publishes talent.certified."""
+    doc = await service.grant(ctx, evaluation_id, expected_version(if_match), caller)
+    set_etag(response, doc["version"])
+    return _read(doc)
+
+
+@router.post("/evaluations/{evaluation_id}/refuse", response_model=EvaluationRead)
+async def refuse_evaluation(evaluation_id: str, data: Refusal, ctx: Context, caller: Officer, response: Response,
+                            if_match: IfMatch = None) -> EvaluationRead:
+    doc = await service.refuse(ctx, evaluation_id, data, expected_version(if_match), caller)
+    set_etag(response, doc["version"])
+    return _read(doc)
+
+
+@router.get("/certification-rules", response_model=RuleSetRead)
+async def get_rules(ctx: Context, response: Response) -> RuleSetRead:
+    """Public: the rules a certification is decided by."""
+    _, doc = await service.current_rules(ctx)
+    set_etag(response, doc["version"])
+    return _rules(doc)
+
+
+@router.put("/certification-rules", response_model=RuleSetRead)
+async def replace_rules(data: RuleSetBody, ctx: Context, caller: Admin, response: Response,
+                        if_match: IfMatch = None) -> RuleSetRead:
+    """Replace the rules (admins), guarded by If-Match. Evaluations record the version they were decided under."""
+    doc = await service.replace_rules(ctx, data, expected_version(if_match), caller)
+    set_etag(response, doc["version"])
+    return _rules(doc)

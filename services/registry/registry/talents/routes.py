@@ -1,0 +1,128 @@
+"""HTTP routes for talents: thin, they translate between HTTP and the use cases.
+
+Reading a talent needs a token: staff (coordinator, officer) see any record in full, a talent sees
+its own (the login bound at registration), anyone else gets 404. The public view is served without
+a token by the credential check (`/v1/public/...`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from servicekit.auth import Principal, Role, current_principal, require_roles
+from servicekit.http import (
+    MAX_PAGE_SIZE,
+    IdempotencyKeyHeader,
+    decode_cursor,
+    encode_cursor,
+    expected_version,
+    set_etag,
+)
+from servicekit.problems import ProblemError
+from servicekit.service import ServiceContext, context_of
+
+from registry.credits import service as credit_service
+from registry.credits.models import LedgerRead
+from registry.talents import service, store
+from registry.talents.domain import TalentCategory, TalentLevel, TalentStatus
+from registry.talents.models import StatusChange, TalentCreate, TalentPage, TalentRead, TalentUpdate, full_view
+
+router = APIRouter(prefix="/v1", tags=["talents"])
+
+Context = Annotated[ServiceContext, Depends(context_of)]
+Staff = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.OFFICER))]
+Officer = Annotated[Principal, Depends(require_roles(Role.OFFICER))]
+Caller = Annotated[Principal, Depends(current_principal)]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+@router.post("/talents", status_code=201, response_model=TalentRead,
+             responses={409: {"description": "Already registered"}, 422: {"description": "Invalid input"}})
+async def register_talent(data: TalentCreate, ctx: Context, caller: Staff, response: Response,
+                          idempotency_key: IdempotencyKeyHeader = None) -> TalentRead:
+    """Register a talent (coordinators and officers). The registry assigns the registration number,
+    which is also the talent's id."""
+    doc, created = await service.register(ctx, data, caller, idempotency_key)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/v1/talents/{doc['_id']}"
+    set_etag(response, doc["version"])
+    return full_view(doc)
+
+
+@router.get("/talents/me", response_model=TalentRead)
+async def my_talent_record(ctx: Context, caller: Caller, response: Response) -> TalentRead:
+    """The talent record bound to the caller's login."""
+    doc = await service.find_own(ctx, caller)
+    set_etag(response, doc["version"])
+    return full_view(doc)
+
+
+@router.get("/talents/{talent_id}", response_model=TalentRead)
+async def get_talent(talent_id: str, ctx: Context, caller: Caller, response: Response) -> TalentRead:
+    doc = await service.find_for(ctx, talent_id, caller)
+    set_etag(response, doc["version"])
+    return full_view(doc)
+
+
+@router.get("/talents/{talent_id}/credits", response_model=LedgerRead)
+async def get_credits(talent_id: str, ctx: Context, caller: Caller) -> LedgerRead:
+    """The talent's continuing-education ledger (staff, or the talent itself)."""
+    await service.find_for(ctx, talent_id, caller)
+    return await credit_service.ledger(ctx, talent_id)
+
+
+@router.patch("/talents/{talent_id}", response_model=TalentRead)
+async def update_talent(talent_id: str, data: TalentUpdate, ctx: Context, caller: Staff, response: Response,
+                        if_match: IfMatch = None) -> TalentRead:
+    doc = await service.change(ctx, talent_id, data, expected_version(if_match))
+    set_etag(response, doc["version"])
+    return full_view(doc)
+
+
+@router.post("/talents/{talent_id}/status", response_model=TalentRead,
+             responses={409: {"description": "The status machine does not allow this change"}})
+async def change_talent_status(talent_id: str, data: StatusChange, ctx: Context, caller: Officer,
+                               response: Response, if_match: IfMatch = None) -> TalentRead:
+    """Suspend, reinstate, deactivate or remove a talent (officers), with a reason for the public history."""
+    doc = await service.change_status(ctx, talent_id, data, expected_version(if_match), caller)
+    set_etag(response, doc["version"])
+    return full_view(doc)
+
+
+@router.get("/talents", response_model=TalentPage)
+async def list_talents(
+    ctx: Context,
+    caller: Staff,
+    category: TalentCategory | None = None,
+    level: TalentLevel | None = None,
+    status: TalentStatus | None = None,
+    city_code: Annotated[str | None, Query(pattern=r"^\d{4}00$")] = None,
+    employer_organisation_id: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> TalentPage:
+    """Staff listing, ordered by registration number, with a cursor to the next page."""
+    filters: dict[str, str] = {}
+    if category:
+        filters["categories"] = category.value
+    if level:
+        filters["level"] = level.value
+    if status:
+        filters["status"] = status.value
+    if city_code:
+        filters["city_code"] = city_code
+    if employer_organisation_id:
+        filters["employer_organisation_id"] = employer_organisation_id
+    after = None
+    if cursor:
+        position = decode_cursor(cursor)
+        if len(position) != 1 or not isinstance(position[0], str):
+            raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
+                               errors=[{"query": "cursor", "detail": "wrong shape"}])
+        after = position[0]
+    docs = await store.page(ctx.db[store.COLLECTION], filters, after, limit + 1)
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return TalentPage(items=[full_view(d) for d in docs],
+                      next_cursor=encode_cursor([docs[-1]["_id"]]) if more and docs else None)

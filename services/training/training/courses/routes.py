@@ -1,0 +1,93 @@
+"""HTTP routes for courses: thin, they translate between HTTP and the use cases. The curriculum is
+public to read; coordinators change their own base's courses, officers any."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from servicekit.auth import Principal, Role, require_roles
+from servicekit.http import (
+    MAX_PAGE_SIZE,
+    IdempotencyKeyHeader,
+    decode_cursor,
+    encode_cursor,
+    expected_version,
+    set_etag,
+)
+from servicekit.mongo import Document
+from servicekit.problems import ProblemError
+from servicekit.service import ServiceContext, context_of
+
+from training.courses import service, store
+from training.courses.domain import Audience
+from training.courses.models import CourseCreate, CoursePage, CourseRead, CourseUpdate
+from training.talents.domain import TalentCategory
+
+router = APIRouter(prefix="/v1/courses", tags=["courses"])
+
+Context = Annotated[ServiceContext, Depends(context_of)]
+Planner = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.OFFICER))]
+
+
+def read_course(doc: Document) -> CourseRead:
+    return CourseRead(id=doc["_id"], **{k: v for k, v in doc.items() if k in CourseRead.model_fields and k != "id"})
+
+
+@router.post("", status_code=201, response_model=CourseRead,
+             responses={403: {"description": "Another training base"}, 422: {"description": "Invalid input"}})
+async def create_course(data: CourseCreate, ctx: Context, caller: Planner, response: Response,
+                        idempotency_key: IdempotencyKeyHeader = None) -> CourseRead:
+    doc, created = await service.create(ctx, data, caller, idempotency_key)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/v1/courses/{doc['_id']}"
+    set_etag(response, doc["version"])
+    return read_course(doc)
+
+
+@router.get("/{course_id}", response_model=CourseRead)
+async def get_course(course_id: str, ctx: Context, response: Response) -> CourseRead:
+    """Public: the curriculum is open."""
+    doc = await service.find(ctx, course_id)
+    set_etag(response, doc["version"])
+    return read_course(doc)
+
+
+@router.patch("/{course_id}", response_model=CourseRead,
+              responses={403: {"description": "Another training base"}, 412: {"description": "Stale If-Match"}})
+async def update_course(course_id: str, data: CourseUpdate, ctx: Context, caller: Planner, response: Response,
+                        if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> CourseRead:
+    doc = await service.change(ctx, course_id, data, caller, expected_version(if_match))
+    set_etag(response, doc["version"])
+    return read_course(doc)
+
+
+@router.get("", response_model=CoursePage)
+async def list_courses(
+    ctx: Context,
+    training_base_id: str | None = None,
+    audience: Audience | None = None,
+    category: TalentCategory | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> CoursePage:
+    """Public listing, ordered by id, filtered by base, audience or the category a course counts toward."""
+    filters: dict[str, str] = {}
+    if training_base_id:
+        filters["training_base_id"] = training_base_id
+    if audience:
+        filters["audience"] = audience.value
+    if category:
+        filters["categories"] = category.value
+    after = None
+    if cursor:
+        position = decode_cursor(cursor)
+        if len(position) != 1 or not isinstance(position[0], str):
+            raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
+                               errors=[{"query": "cursor", "detail": "wrong shape"}])
+        after = position[0]
+    docs = await store.page(ctx.db[store.COLLECTION], filters, after, limit + 1)
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return CoursePage(items=[read_course(d) for d in docs],
+                      next_cursor=encode_cursor([docs[-1]["_id"]]) if more and docs else None)

@@ -1,0 +1,93 @@
+"""HTTP routes for sessions: thin. Sessions are public to read (their enrolments are not);
+coordinators change their own base's sessions, officers any."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from servicekit.auth import Principal, Role, require_roles
+from servicekit.http import (
+    MAX_PAGE_SIZE,
+    IdempotencyKeyHeader,
+    decode_cursor,
+    encode_cursor,
+    expected_version,
+    set_etag,
+)
+from servicekit.mongo import Document
+from servicekit.problems import ProblemError
+from servicekit.service import ServiceContext, context_of
+
+from training.sessions import service, store
+from training.sessions.models import SessionCreate, SessionPage, SessionRead, SessionUpdate
+
+router = APIRouter(tags=["sessions"])
+
+Context = Annotated[ServiceContext, Depends(context_of)]
+Planner = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.OFFICER))]
+
+
+def read_session(doc: Document) -> SessionRead:
+    waitlisted = int(doc.get("counts", {}).get("waitlisted", 0))
+    fields = {k: v for k, v in doc.items() if k in SessionRead.model_fields}
+    return SessionRead(id=doc["_id"], **fields, seats_free=max(doc["capacity"] - doc["seats_taken"], 0),
+                       waitlisted=waitlisted)
+
+
+@router.post("/v1/courses/{course_id}/sessions", status_code=201, response_model=SessionRead,
+             responses={403: {"description": "Another training base"}, 404: {"description": "No such course"}})
+async def create_session(course_id: str, data: SessionCreate, ctx: Context, caller: Planner, response: Response,
+                         idempotency_key: IdempotencyKeyHeader = None) -> SessionRead:
+    doc, created = await service.create(ctx, course_id, data, caller, idempotency_key)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/v1/sessions/{doc['_id']}"
+    set_etag(response, doc["version"])
+    return read_session(doc)
+
+
+@router.get("/v1/sessions/{session_id}", response_model=SessionRead)
+async def get_session(session_id: str, ctx: Context, response: Response) -> SessionRead:
+    """Public: schedule, venue and free seats."""
+    doc = await service.find(ctx, session_id)
+    set_etag(response, doc["version"])
+    return read_session(doc)
+
+
+@router.patch("/v1/sessions/{session_id}", response_model=SessionRead,
+              responses={403: {"description": "Another training base"}, 409: {"description": "Capacity too small"},
+                         412: {"description": "Stale If-Match"}})
+async def update_session(session_id: str, data: SessionUpdate, ctx: Context, caller: Planner, response: Response,
+                         if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> SessionRead:
+    """Change schedule, venue, coordinator or capacity; a larger capacity books the waitlist at once."""
+    doc = await service.change(ctx, session_id, data, caller, expected_version(if_match))
+    set_etag(response, doc["version"])
+    return read_session(doc)
+
+
+@router.get("/v1/sessions", response_model=SessionPage)
+async def list_sessions(
+    ctx: Context,
+    course_id: str | None = None,
+    training_base_id: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> SessionPage:
+    """Public listing, ordered by id, filtered by course or training base."""
+    filters: dict[str, str] = {}
+    if course_id:
+        filters["course_id"] = course_id
+    if training_base_id:
+        filters["training_base_id"] = training_base_id
+    after = None
+    if cursor:
+        position = decode_cursor(cursor)
+        if len(position) != 1 or not isinstance(position[0], str):
+            raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
+                               errors=[{"query": "cursor", "detail": "wrong shape"}])
+        after = position[0]
+    docs = await store.page(ctx.db[store.COLLECTION], filters, after, limit + 1)
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return SessionPage(items=[read_session(d) for d in docs],
+                       next_cursor=encode_cursor([docs[-1]["_id"]]) if more and docs else None)
