@@ -112,10 +112,15 @@ class OutboxRelay:
             self._wake.put_nowait((collection, doc_id))
 
     async def start(self) -> None:
+        global _PROCESS_RELAY
+        _PROCESS_RELAY = self
         self._tasks = [asyncio.create_task(self._notified_loop(), name="outbox-notified"),
                        asyncio.create_task(self._sweep_loop(), name="outbox-sweep")]
 
     async def stop(self) -> None:
+        global _PROCESS_RELAY
+        if _PROCESS_RELAY is self:
+            _PROCESS_RELAY = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -192,6 +197,20 @@ class OutboxRelay:
         async with self.locks.hold(collection, doc_id):
             await col.update_one({"_id": doc_id}, {"$unset": {f"{OUTBOX}.{e.id}": "" for e in events}})
         return len(events)
+
+
+# The relay this process runs, if any (one per process: the API's, or the worker's for what its
+# handlers write).
+_PROCESS_RELAY: OutboxRelay | None = None
+
+
+def announce_written(collection: str, doc_id: Any) -> None:
+    """Tell this process's relay that a write put events in `doc_id`'s outbox, so they go out now, not
+    at the next sweep. For code with no ServiceContext at hand, such as event handlers (which get only
+    the database). A collection this process does not relay is left to its owner's sweep."""
+    relay = _PROCESS_RELAY
+    if relay is not None and collection in relay.collections:
+        relay.notify(collection, doc_id)
 
 
 def is_store_outage(exc: BaseException) -> bool:

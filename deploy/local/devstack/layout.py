@@ -44,17 +44,20 @@ def _ports(kafka: int, ferretdb: int, prometheus: int, api_base: int) -> Ports:
                  worker_base=api_base + 100)
 
 
+# Every listening port stays below 32768, outside Linux's ephemeral range (32768-60999): a port in
+# that range can be held by some client's outgoing connection (even in TIME-WAIT), and a server
+# started there then fails with "address already in use".
 PROFILES: dict[str, Ports] = {
     "run": _ports(kafka=19092, ferretdb=27117, prometheus=19090, api_base=8101),
     "test": _ports(kafka=29092, ferretdb=27217, prometheus=29090, api_base=8301),
     # Benchmarks get their own stack, so they never measure (or disturb) a test run or `make run`.
-    "bench": _ports(kafka=39092, ferretdb=37217, prometheus=39090, api_base=8501),
+    "bench": _ports(kafka=26092, ferretdb=26217, prometheus=26090, api_base=8501),
     # Spare test stacks, so two engineers (or agents) on one machine can run the stack tests at the same
     # time: IPO_TEST_PROFILE=test2 make test.
-    "test2": _ports(kafka=49092, ferretdb=47217, prometheus=49090, api_base=8701),
-    "test3": _ports(kafka=59092, ferretdb=57217, prometheus=59090, api_base=8901),
-    "test4": _ports(kafka=33092, ferretdb=33217, prometheus=33090, api_base=9101),
-    "test5": _ports(kafka=35092, ferretdb=35217, prometheus=35090, api_base=9301),
+    "test2": _ports(kafka=21092, ferretdb=21217, prometheus=21090, api_base=8701),
+    "test3": _ports(kafka=22092, ferretdb=22217, prometheus=22090, api_base=8901),
+    "test4": _ports(kafka=23092, ferretdb=23217, prometheus=23090, api_base=9101),
+    "test5": _ports(kafka=24092, ferretdb=24217, prometheus=24090, api_base=9301),
 }
 
 
