@@ -90,3 +90,23 @@ def decode_cursor(cursor: str) -> list[Any]:
         raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
                            errors=[{"query": "cursor", "detail": "wrong shape"}])
     return values
+
+
+def id_after(cursor: str | None) -> str | None:
+    """Where a page ordered by `_id` starts: the last `_id` of the previous page, from a cursor that
+    `next_page` issued (400 problem+json for anything else)."""
+    if cursor is None:
+        return None
+    position = decode_cursor(cursor)
+    if len(position) != 1 or not isinstance(position[0], str):
+        raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
+                           errors=[{"query": "cursor", "detail": "wrong shape"}])
+    return position[0]
+
+
+def next_page(docs: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    """A page read with `limit + 1` documents ordered by `_id`: the page, and the cursor to the next
+    page (None on the last one)."""
+    page = docs[:limit]
+    more = len(docs) > limit
+    return page, encode_cursor([page[-1]["_id"]]) if more and page else None

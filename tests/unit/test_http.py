@@ -14,7 +14,9 @@ from servicekit.http import (
     etag,
     expected_version,
     fingerprint,
+    id_after,
     key_reused,
+    next_page,
     stale,
 )
 from servicekit.problems import ProblemError
@@ -127,3 +129,23 @@ def test_key_reused_is_422() -> None:
     problem = key_reused()
     assert problem.status == 422
     assert problem.kind == "idempotency-key-reused"
+
+
+def test_pages_by_id_follow_each_other() -> None:
+    docs = [{"_id": f"id-{i}"} for i in range(5)]
+    first, cursor = next_page(docs[:3], 2)  # read with limit + 1
+    assert [d["_id"] for d in first] == ["id-0", "id-1"]
+    assert id_after(cursor) == "id-1"
+    last, none = next_page(docs[2:4], 2)
+    assert [d["_id"] for d in last] == ["id-2", "id-3"]
+    assert none is None
+    assert next_page([], 2) == ([], None)
+    assert id_after(None) is None
+
+
+@pytest.mark.parametrize("values", [[1], ["a", "b"], []])
+def test_an_id_cursor_of_another_shape_is_refused(values: list[object]) -> None:
+    with pytest.raises(ProblemError) as caught:
+        id_after(encode_cursor(values))
+    assert caught.value.status == 400
+    assert caught.value.kind == "bad-cursor"

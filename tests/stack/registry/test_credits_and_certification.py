@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -322,3 +323,17 @@ def test_worker_killed_mid_stream_credits_everything_exactly_once(
     assert len(found["entries"]) == len(burst)
     assert {e["enrolment_id"] for e in found["entries"]} == {e.subject for e in burst}
     assert Decimal(found["total_hours"]) == Decimal("1.5") * len(burst)
+
+
+def test_simultaneous_applications_open_one_evaluation(services: dict[str, ManagedProcess],
+                                                       test_profile: Profile) -> None:
+    talent = register_talent(test_profile, register_organisation(test_profile), categories=["ip_services"])
+    application = {"talent_id": talent["talent_id"], "level": "assistant", "category": "ip_services"}
+    url = f"{registry(test_profile)}/v1/evaluations"
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: httpx.post(url, json=application, headers=coordinator(test_profile),
+                                                     timeout=15), range(6)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 409, 409, 409, 409, 409], [a.text for a in answers]
+    opened = next(a.json()["id"] for a in answers if a.status_code == 201)
+    assert all(a.json()["existing_id"] == opened for a in answers if a.status_code == 409)

@@ -79,31 +79,34 @@ async def apply(ctx: ServiceContext, data: EvaluationCreate, caller: Principal,
     body = data.model_dump(mode="json")
     key = creation_key(caller.subject, idempotency_key)
     request_print = fingerprint(body)
-    if idempotency_key is None or await collection.find_one({"creation_key": key}, {"_id": 1}) is None:
-        pending = await store.open_for(collection, data.talent_id, data.level.value, data.category.value,
-                                       [s.value for s in OPEN_STATUSES])
-        if pending is not None:
-            raise ProblemError(409, "Evaluation already open",
-                               f"Evaluation {pending['_id']} for this level and category is still open.",
-                               kind="evaluation-open", existing_id=pending["_id"])
-    now = datetime.now(UTC)
-    sequence = await counters.next_value(ctx.db, ctx.locks, "evaluation", now.year)
-    doc: Document = {
-        "_id": evaluation_id(now.year, sequence), "year": now.year, "sequence": sequence, **body,
-        "status": EvaluationStatus.APPLIED.value,
-        "history": [{"status": EvaluationStatus.APPLIED.value, "at": now, "by": caller.subject, "reasons": []}],
-        "refusal_reasons": [], "certificate_number": None, "eligibility_at_decision": None,
-        "version": 1, "applied_at": now, "updated_at": now, "applied_by": caller.subject,
-        "creation_key": key, "creation_fingerprint": request_print,
-    }
-    try:
-        await store.insert(collection, doc)
-    except store.DuplicateEvaluation as dup:
-        if dup.same_request is None:
-            raise
-        if dup.same_request.get("creation_fingerprint") != request_print:
-            raise key_reused() from None
-        return await _get(ctx, dup.same_request["_id"]), False
+    # One open evaluation per talent, level and category: the check and the insert hold a lock on that
+    # triple, so two simultaneous applications cannot both pass the check (the API is the one writer).
+    async with ctx.locks.hold("open-evaluation", (data.talent_id, data.level.value, data.category.value)):
+        if idempotency_key is None or await collection.find_one({"creation_key": key}, {"_id": 1}) is None:
+            pending = await store.open_for(collection, data.talent_id, data.level.value, data.category.value,
+                                           [s.value for s in OPEN_STATUSES])
+            if pending is not None:
+                raise ProblemError(409, "Evaluation already open",
+                                   f"Evaluation {pending['_id']} for this level and category is still open.",
+                                   kind="evaluation-open", existing_id=pending["_id"])
+        now = datetime.now(UTC)
+        sequence = await counters.next_value(ctx.db, ctx.locks, "evaluation", now.year)
+        doc: Document = {
+            "_id": evaluation_id(now.year, sequence), "year": now.year, "sequence": sequence, **body,
+            "status": EvaluationStatus.APPLIED.value,
+            "history": [{"status": EvaluationStatus.APPLIED.value, "at": now, "by": caller.subject, "reasons": []}],
+            "refusal_reasons": [], "certificate_number": None, "eligibility_at_decision": None,
+            "version": 1, "applied_at": now, "updated_at": now, "applied_by": caller.subject,
+            "creation_key": key, "creation_fingerprint": request_print,
+        }
+        try:
+            await store.insert(collection, doc)
+        except store.DuplicateEvaluation as dup:
+            if dup.same_request is None:
+                raise
+            if dup.same_request.get("creation_fingerprint") != request_print:
+                raise key_reused() from None
+            return await _get(ctx, dup.same_request["_id"]), False
     return await _get(ctx, doc["_id"]), True
 
 

@@ -9,13 +9,12 @@ from servicekit.auth import Principal, Role, require_roles
 from servicekit.http import (
     MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
-    decode_cursor,
-    encode_cursor,
     expected_version,
+    id_after,
+    next_page,
     set_etag,
 )
 from servicekit.mongo import Document
-from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext, context_of
 
 from registry.organisations import service, store
@@ -80,15 +79,7 @@ async def list_organisations(
         filters["kind"] = kind.value
     if region_code:
         filters["region_code"] = region_code
-    after = None
-    if cursor:
-        position = decode_cursor(cursor)
-        if len(position) != 1 or not isinstance(position[0], str):
-            raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
-                               errors=[{"query": "cursor", "detail": "wrong shape"}])
-        after = position[0]
+    after = id_after(cursor)
     docs = await store.page(ctx.db[store.COLLECTION], filters, after, limit + 1)
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return OrganisationPage(items=[_read(d) for d in docs],
-                            next_cursor=encode_cursor([docs[-1]["_id"]]) if more and docs else None)
+    docs, next_cursor = next_page(docs, limit)
+    return OrganisationPage(items=[_read(d) for d in docs], next_cursor=next_cursor)

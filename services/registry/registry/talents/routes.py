@@ -14,12 +14,11 @@ from servicekit.auth import Principal, Role, current_principal, require_roles
 from servicekit.http import (
     MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
-    decode_cursor,
-    encode_cursor,
     expected_version,
+    id_after,
+    next_page,
     set_etag,
 )
-from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext, context_of
 
 from registry.credits import service as credit_service
@@ -114,15 +113,7 @@ async def list_talents(
         filters["city_code"] = city_code
     if employer_organisation_id:
         filters["employer_organisation_id"] = employer_organisation_id
-    after = None
-    if cursor:
-        position = decode_cursor(cursor)
-        if len(position) != 1 or not isinstance(position[0], str):
-            raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
-                               errors=[{"query": "cursor", "detail": "wrong shape"}])
-        after = position[0]
+    after = id_after(cursor)
     docs = await store.page(ctx.db[store.COLLECTION], filters, after, limit + 1)
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return TalentPage(items=[full_view(d) for d in docs],
-                      next_cursor=encode_cursor([docs[-1]["_id"]]) if more and docs else None)
+    docs, next_cursor = next_page(docs, limit)
+    return TalentPage(items=[full_view(d) for d in docs], next_cursor=next_cursor)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from servicekit.http import MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from servicekit.http import MAX_PAGE_SIZE, id_after, next_page
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext, context_of
 
@@ -104,15 +104,7 @@ async def pool_talents(
         filters["region_code"] = {"$regex": "^21"}
     else:
         filters["city_code"] = pool_code
-    after = None
-    if cursor:
-        position = decode_cursor(cursor)
-        if len(position) != 1 or not isinstance(position[0], str):
-            raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
-                               errors=[{"query": "cursor", "detail": "wrong shape"}])
-        after = position[0]
+    after = id_after(cursor)
     docs = await talent_store.page(ctx.db[talent_store.COLLECTION], filters, after, limit + 1)
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return PoolTalentsPage(items=[public_view(d) for d in docs],
-                           next_cursor=encode_cursor([docs[-1]["_id"]]) if more and docs else None)
+    docs, next_cursor = next_page(docs, limit)
+    return PoolTalentsPage(items=[public_view(d) for d in docs], next_cursor=next_cursor)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from servicekit.http import (
     MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
-    decode_cursor,
-    encode_cursor,
     expected_version,
+    id_after,
+    next_page,
     set_etag,
 )
 from servicekit.mongo import Document
@@ -54,14 +54,10 @@ async def plan_fair(data: FairCreate, ctx: Context, caller: Staff, response: Res
 async def list_fairs(ctx: Context, status: FairStatus | None = None, cursor: str | None = None,
                      limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20) -> FairPage:
     """Public: the fair calendar."""
-    after = None
-    if cursor:
-        position = decode_cursor(cursor)
-        after = str(position[0]) if position else None
+    after = id_after(cursor)
     docs = await store.page(ctx.db, status.value if status else None, after, limit + 1)
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return FairPage(items=[_read(d) for d in docs], next_cursor=encode_cursor([docs[-1]["_id"]]) if more else None)
+    docs, next_cursor = next_page(docs, limit)
+    return FairPage(items=[_read(d) for d in docs], next_cursor=next_cursor)
 
 
 @router.get("/{fair_id}", response_model=FairRead)

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from servicekit.http import (
     MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
-    decode_cursor,
-    encode_cursor,
     expected_version,
+    id_after,
+    next_page,
     set_etag,
 )
 from servicekit.mongo import Document
@@ -68,18 +68,14 @@ async def list_licences(
 ) -> LicencePage:
     """Licences the caller's organisation is party to; IPO staff see all. `recordal=overdue` lists those
     still not filed for recordal three months after signature."""
-    after = None
-    if cursor:
-        position = decode_cursor(cursor)
-        after = str(position[0]) if position else None
+    after = id_after(cursor)
     organisation = None if is_staff(caller) else (caller.organisation_id or "")
     overdue_on = _today() if recordal is RecordalStatus.OVERDUE else None
     docs = await store.page(ctx.db, organisation, overdue_on, application_number, after, limit + 1)
     if recordal is not None and recordal is not RecordalStatus.OVERDUE:
         docs = [d for d in docs if service.recordal_view(d, _today())["status"] is recordal]
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return LicencePage(items=[_read(d) for d in docs], next_cursor=encode_cursor([docs[-1]["_id"]]) if more else None)
+    docs, next_cursor = next_page(docs, limit)
+    return LicencePage(items=[_read(d) for d in docs], next_cursor=next_cursor)
 
 
 @router.get("/{licence_id}", response_model=LicenceRead, responses={404: {"description": "Not a party"}})

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from servicekit.http import (
     MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
-    decode_cursor,
-    encode_cursor,
     expected_version,
+    id_after,
+    next_page,
     set_etag,
 )
 from servicekit.mongo import Document
@@ -84,15 +84,10 @@ async def list_negotiations(ctx: Context, caller: Participant, status: Negotiati
                             cursor: str | None = None,
                             limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20) -> NegotiationPage:
     """The caller's organisation's negotiations, on either side."""
-    after = None
-    if cursor:
-        position = decode_cursor(cursor)
-        after = str(position[0]) if position else None
+    after = id_after(cursor)
     docs = await service.page(ctx, str(caller.organisation_id), status, after, limit + 1)
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return NegotiationPage(items=[_read(d, caller.organisation_id) for d in docs],
-                           next_cursor=encode_cursor([docs[-1]["_id"]]) if more else None)
+    docs, next_cursor = next_page(docs, limit)
+    return NegotiationPage(items=[_read(d, caller.organisation_id) for d in docs], next_cursor=next_cursor)
 
 
 @router.get("/{negotiation_id}", response_model=NegotiationRead, responses={404: {"description": "Not a party"}})

@@ -10,13 +10,12 @@ from servicekit.auth import Principal, Role, require_roles
 from servicekit.http import (
     MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
-    decode_cursor,
-    encode_cursor,
     expected_version,
+    id_after,
+    next_page,
     set_etag,
 )
 from servicekit.mongo import Document
-from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext, context_of
 
 from training.sessions import service, store
@@ -79,15 +78,7 @@ async def list_sessions(
         filters["course_id"] = course_id
     if training_base_id:
         filters["training_base_id"] = training_base_id
-    after = None
-    if cursor:
-        position = decode_cursor(cursor)
-        if len(position) != 1 or not isinstance(position[0], str):
-            raise ProblemError(400, "Bad cursor", "The cursor is not one this service issued.", kind="bad-cursor",
-                               errors=[{"query": "cursor", "detail": "wrong shape"}])
-        after = position[0]
+    after = id_after(cursor)
     docs = await store.page(ctx.db[store.COLLECTION], filters, after, limit + 1)
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return SessionPage(items=[read_session(d) for d in docs],
-                       next_cursor=encode_cursor([docs[-1]["_id"]]) if more and docs else None)
+    docs, next_cursor = next_page(docs, limit)
+    return SessionPage(items=[read_session(d) for d in docs], next_cursor=next_cursor)
