@@ -20,6 +20,7 @@ class ListingMetrics:
     import_rows: Counter
     demands_posted: Counter
     searches: Counter
+    background_rounds: Counter
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ def _listing_metrics() -> ListingMetrics:
         import_rows=Counter("trading_listing_import_rows_total", "CSV import rows, by outcome", ["outcome"]),
         demands_posted=Counter("trading_demands_posted_total", "Technology demands posted by this process"),
         searches=Counter("trading_listing_searches_total", "Listing searches answered"),
+        # A round that keeps failing (e.g. its scans time out on a large catalogue) leaves the gauge stale.
+        background_rounds=Counter("trading_listing_background_rounds_total",
+                                  "Catalogue background rounds (repair pending postings, recount), by outcome",
+                                  ["outcome"]),
     )
 
 

@@ -44,7 +44,9 @@ async def _background(ctx: ServiceContext) -> None:
             counts = await store.count_by_status(ctx.db)
             for status in ListingStatus:
                 LISTING_METRICS.by_status.labels(status.value).set(counts.get(status.value, 0))
+            LISTING_METRICS.background_rounds.labels("ok").inc()
         except Exception:
+            LISTING_METRICS.background_rounds.labels("failed").inc()
             log.warning("listing background round failed; retrying", exc_info=True)
         await asyncio.sleep(float(getattr(ctx.settings, "catalogue_sweep_seconds", 30.0)))
 
