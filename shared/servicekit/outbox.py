@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pymongo
 from aiokafka import AIOKafkaProducer
 
 from servicekit.events.envelope import CloudEvent, record_headers
@@ -158,8 +159,9 @@ class OutboxRelay:
         backlog = 0
         oldest: datetime | None = None
         for name in self.collections:
-            cursor = self.db[name].find({OUTBOX: {"$nin": [None, {}]}}, {OUTBOX: 1})
-            async for doc in cursor:
+            with pymongo.timeout(self.settings.outbox_sweep_timeout_seconds):
+                pending = [doc async for doc in self.db[name].find({OUTBOX: {"$nin": [None, {}]}}, {OUTBOX: 1})]
+            for doc in pending:
                 entries = doc.get(OUTBOX) or {}
                 backlog += len(entries)
                 for entry in entries.values():

@@ -43,6 +43,10 @@ class ServiceSettings(BaseSettings):
     outbox_relay_enabled: bool = True
     outbox_relay_notify: bool = True
     outbox_sweep_seconds: float = 30.0
+    # The sweep's query may take far longer than a request may (a scan on FerretDB: over 10 s at
+    # 100,000 documents); it gets its own budget instead of the client's socket timeout, or the safety
+    # net would never finish on a large collection.
+    outbox_sweep_timeout_seconds: float = 300.0
     outbox_lease_seconds: float = 15.0
 
     consumer_max_attempts: int = 4

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import pymongo
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from servicekit.auth import Principal, Role, require_roles
@@ -35,13 +36,18 @@ from trading.patents.regions import normalise_region
 
 log = logging.getLogger(__name__)
 
+BACKGROUND_ROUND_TIMEOUT_SECONDS = 300.0
+
 async def _background(ctx: ServiceContext) -> None:
     """Repair postings a crash left pending, and refresh the listings-by-status gauge."""
     while True:
         try:
             await ctx.indexes_ready.wait()
-            await search_store.reconcile_pending(ctx.db)
-            counts = await store.count_by_status(ctx.db)
+            # Both passes scan the listings on FerretDB (over 10 s at 100,000): their own time budget,
+            # not the client's socket timeout, or the round would never finish on a large catalogue.
+            with pymongo.timeout(BACKGROUND_ROUND_TIMEOUT_SECONDS):
+                await search_store.reconcile_pending(ctx.db)
+                counts = await store.count_by_status(ctx.db)
             for status in ListingStatus:
                 LISTING_METRICS.by_status.labels(status.value).set(counts.get(status.value, 0))
             LISTING_METRICS.background_rounds.labels("ok").inc()
