@@ -92,6 +92,13 @@ def decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
+def mark_created(response: Response, location: str, created: bool) -> None:
+    """Answer a create: 201 with its Location, or 200 (same Location) when an Idempotency-Key retry
+    found what the first request created."""
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = location
+
+
 def id_after(cursor: str | None) -> str | None:
     """Where a page ordered by `_id` starts: the last `_id` of the previous page, from a cursor that
     `next_page` issued (400 problem+json for anything else)."""

@@ -11,6 +11,7 @@ from servicekit.http import (
     IdempotencyKeyHeader,
     expected_version,
     id_after,
+    mark_created,
     next_page,
     set_etag,
 )
@@ -63,8 +64,7 @@ async def apply_for_evaluation(data: EvaluationCreate, ctx: Context, caller: Cal
                                idempotency_key: IdempotencyKeyHeader = None) -> EvaluationRead:
     """Apply for certification at a level in a category: staff for any talent, a talent for itself."""
     doc, created = await service.apply(ctx, data, caller, idempotency_key)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/evaluations/{doc['_id']}"
+    mark_created(response, f"/v1/evaluations/{doc['_id']}", created)
     set_etag(response, doc["version"])
     return _read(doc)
 

@@ -11,6 +11,7 @@ from servicekit.http import (
     IdempotencyKeyHeader,
     expected_version,
     id_after,
+    mark_created,
     next_page,
     set_etag,
 )
@@ -42,8 +43,7 @@ def _read(doc: Document) -> OrganisationRead:
 async def register_organisation(data: OrganisationCreate, ctx: Context, caller: Registrar, response: Response,
                                 idempotency_key: IdempotencyKeyHeader = None) -> OrganisationRead:
     doc, created = await service.register(ctx, data, caller, idempotency_key)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/organisations/{doc['_id']}"
+    mark_created(response, f"/v1/organisations/{doc['_id']}", created)
     set_etag(response, doc["version"])
     return _read(doc)
 

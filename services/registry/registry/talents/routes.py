@@ -16,6 +16,7 @@ from servicekit.http import (
     IdempotencyKeyHeader,
     expected_version,
     id_after,
+    mark_created,
     next_page,
     set_etag,
 )
@@ -43,8 +44,7 @@ async def register_talent(data: TalentCreate, ctx: Context, caller: Staff, respo
     """Register a talent (coordinators and officers). The registry assigns the registration number,
     which is also the talent's id."""
     doc, created = await service.register(ctx, data, caller, idempotency_key)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/talents/{doc['_id']}"
+    mark_created(response, f"/v1/talents/{doc['_id']}", created)
     set_etag(response, doc["version"])
     return full_view(doc)
 

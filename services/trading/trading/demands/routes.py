@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 from servicekit.auth import Principal, Role, require_roles
-from servicekit.http import IdempotencyKeyHeader, expected_version, set_etag
+from servicekit.http import IdempotencyKeyHeader, expected_version, mark_created, set_etag
 from servicekit.mongo import Document
 from servicekit.service import ServiceContext, context_of
 
@@ -28,8 +28,7 @@ async def post_demand(data: DemandCreate, ctx: Context, caller: Participant, res
                       idempotency_key: IdempotencyKeyHeader = None) -> DemandRead:
     """Post a technology need for the caller's organisation; matchmaking starts at once."""
     doc, created = await service.post(ctx, data, caller, idempotency_key)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/demands/{doc['_id']}"
+    mark_created(response, f"/v1/demands/{doc['_id']}", created)
     set_etag(response, doc["version"])
     return read_model(doc)
 

@@ -10,6 +10,7 @@ from servicekit.http import (
     IdempotencyKeyHeader,
     expected_version,
     id_after,
+    mark_created,
     next_page,
     set_etag,
 )
@@ -45,8 +46,7 @@ def _answer(response: Response, doc: Document) -> FairRead:
 async def plan_fair(data: FairCreate, ctx: Context, caller: Staff, response: Response,
                     idempotency_key: IdempotencyKeyHeader = None) -> FairRead:
     doc, created = await service.plan(ctx, data, caller, idempotency_key)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/fairs/{doc['_id']}"
+    mark_created(response, f"/v1/fairs/{doc['_id']}", created)
     return _answer(response, doc)
 
 

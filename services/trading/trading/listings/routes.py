@@ -19,6 +19,7 @@ from servicekit.http import (
     decode_cursor,
     encode_cursor,
     expected_version,
+    mark_created,
     set_etag,
 )
 from servicekit.mongo import Document
@@ -117,8 +118,7 @@ async def create_listing(data: ListingCreate, ctx: Context, caller: Participant,
                          idempotency_key: IdempotencyKeyHeader = None) -> ListingRead:
     """Create a draft listing owned by the caller's organisation (`org` claim)."""
     doc, created = await service.create(ctx, data, caller, idempotency_key)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/listings/{doc['_id']}"
+    mark_created(response, f"/v1/listings/{doc['_id']}", created)
     return _answer(response, doc)
 
 

@@ -14,6 +14,7 @@ from servicekit.http import (
     IdempotencyKeyHeader,
     expected_version,
     id_after,
+    mark_created,
     next_page,
     set_etag,
 )
@@ -74,8 +75,7 @@ async def open_negotiation(data: NegotiationCreate, ctx: Context, caller: Partic
     """Open a negotiation on a published listing with a first offer (the caller's organisation is the
     counterparty)."""
     doc, created = await service.open_negotiation(ctx, data, caller, idempotency_key)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/negotiations/{doc['_id']}"
+    mark_created(response, f"/v1/negotiations/{doc['_id']}", created)
     return _answer(response, doc, caller.organisation_id)
 
 
@@ -142,6 +142,5 @@ async def sign_agreement(negotiation_id: str, ctx: Context, caller: Participant,
     a retry (with or without an Idempotency-Key) can never create a second one."""
     deal, created = await signing.sign(ctx, negotiation_id, caller, expected_version(if_match),
                                        data.signed_on if data else None)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = deal["href"]
+    mark_created(response, deal["href"], created)
     return DealRef.model_validate(deal)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
-from servicekit.http import IdempotencyKeyHeader, expected_version, set_etag
+from servicekit.http import IdempotencyKeyHeader, expected_version, mark_created, set_etag
 from servicekit.mongo import Document
 from servicekit.service import ServiceContext, context_of
 
@@ -37,8 +37,7 @@ async def request_pledge(data: PledgeCreate, ctx: Context, caller: Participant, 
                          idempotency_key: IdempotencyKeyHeader = None) -> PledgeRead:
     """The patent owner (or its agent) requests a pledge; co-owners then consent; an officer registers it."""
     doc, created = await service.request(ctx, data, caller, idempotency_key)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/pledges/{doc['_id']}"
+    mark_created(response, f"/v1/pledges/{doc['_id']}", created)
     return _read(response, doc)
 
 

@@ -12,6 +12,7 @@ from servicekit.http import (
     IdempotencyKeyHeader,
     expected_version,
     id_after,
+    mark_created,
     next_page,
     set_etag,
 )
@@ -38,8 +39,7 @@ def read_course(doc: Document) -> CourseRead:
 async def create_course(data: CourseCreate, ctx: Context, caller: Planner, response: Response,
                         idempotency_key: IdempotencyKeyHeader = None) -> CourseRead:
     doc, created = await service.create(ctx, data, caller, idempotency_key)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/courses/{doc['_id']}"
+    mark_created(response, f"/v1/courses/{doc['_id']}", created)
     set_etag(response, doc["version"])
     return read_course(doc)
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 from servicekit.auth import Principal, current_principal
-from servicekit.http import IdempotencyKeyHeader, expected_version, set_etag
+from servicekit.http import IdempotencyKeyHeader, expected_version, mark_created, set_etag
 from servicekit.mongo import Document
 from servicekit.service import ServiceContext, context_of
 
@@ -65,8 +65,7 @@ async def request_enrolment(session_id: str, data: EnrolmentCreate, ctx: Context
                             response: Response, idempotency_key: IdempotencyKeyHeader = None) -> EnrolmentRead:
     """A talent asks for a place (participants for themselves, coordinators of the session's base for anyone)."""
     eid, created = await service.request(ctx, session_id, data.talent_id, caller, idempotency_key)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/enrolments/{eid}"
+    mark_created(response, f"/v1/enrolments/{eid}", created)
     return await _answer(ctx, eid, caller, response)
 
 

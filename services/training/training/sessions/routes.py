@@ -12,6 +12,7 @@ from servicekit.http import (
     IdempotencyKeyHeader,
     expected_version,
     id_after,
+    mark_created,
     next_page,
     set_etag,
 )
@@ -39,8 +40,7 @@ def read_session(doc: Document) -> SessionRead:
 async def create_session(course_id: str, data: SessionCreate, ctx: Context, caller: Planner, response: Response,
                          idempotency_key: IdempotencyKeyHeader = None) -> SessionRead:
     doc, created = await service.create(ctx, course_id, data, caller, idempotency_key)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/sessions/{doc['_id']}"
+    mark_created(response, f"/v1/sessions/{doc['_id']}", created)
     set_etag(response, doc["version"])
     return read_session(doc)
 
