@@ -32,7 +32,7 @@ from devstack.layout import Profile, profile
 from devstack.processes import ManagedProcess
 from devstack.stack import Stack
 from pymongo import MongoClient
-from trading.listings.search import NEGOTIABLE, listing_terms
+from trading.listings.search import LAYOUT, NEGOTIABLE, listing_terms
 from trading.listings.search_store import POSTINGS, SEQ_ID, postings_for_bulk_load
 from trading.patents.identifiers import application_check_character
 
@@ -106,6 +106,7 @@ def generate(count: int, seed: int = 26) -> list[dict[str, Any]]:
             "status": "published", "version": 2, "created_at": now, "updated_at": now, "published_at": now,
             "creation_key": f"bench:{i}", "creation_fingerprint": "bench", "search_seq": i + 1,
             "search_pending": False, "search_price": NEGOTIABLE if price is None else price,
+            "search_layout": LAYOUT,
         }
         doc["search_terms"] = listing_terms(doc)
         docs.append(doc)

@@ -168,3 +168,84 @@ def test_a_listing_under_negotiation_leaves_the_search(catalogue: dict[str, Any]
     assert public.status_code == 200 and public.json()["status"] == "under_negotiation"
     asyncio.run(move("reopen"))
     assert "seed" in find(test_profile, catalogue)
+
+
+def test_a_price_change_moves_the_listing_in_price_order(services: dict[str, ManagedProcess],
+                                                         test_profile: Profile) -> None:
+    """Price order reads postings filed by price bucket: an edit must move the listing between them."""
+    word = unique_word()
+    headers = participant(test_profile, register_organisation(test_profile))
+    cheap, dear = (publish(test_profile, headers, create_listing(test_profile, headers, title=f"阀门 {word}",
+                                                                  price_fen=price))
+                   for price in (1_000_000, 90_000_000))
+
+    def ids(**params: Any) -> list[str]:
+        return [i["id"] for i in search(test_profile, q=word, **params)["items"]]
+
+    assert ids(sort="price_asc") == [cheap["id"], dear["id"]]
+    moved = httpx.patch(trading(test_profile, f"/v1/listings/{cheap['id']}"), json={"price_fen": 500_000_000},
+                        headers={**headers, "If-Match": f'"{cheap["version"]}"'})
+    assert moved.status_code == 200, moved.text
+    assert ids(sort="price_asc") == [dear["id"], cheap["id"]]
+    assert ids(sort="price_desc") == [cheap["id"], dear["id"]]
+    assert ids(sort="price_asc", price_max=2_000_000) == [], "gone from its old bucket"
+    assert ids(sort="price_desc", price_min=100_000_000) == [cheap["id"]]
+
+    negotiable = httpx.patch(trading(test_profile, f"/v1/listings/{dear['id']}"), json={"price_fen": None},
+                             headers={**headers, "If-Match": f'"{dear["version"]}"'})
+    assert negotiable.status_code == 200, negotiable.text
+    assert ids(sort="price_desc") == [cheap["id"], dear["id"]], "negotiable last"
+    assert ids(sort="price_asc", price_min=1) == [cheap["id"]]
+
+    withdrawn = httpx.post(trading(test_profile, f"/v1/listings/{cheap['id']}/withdraw"),
+                           headers={**headers, "If-Match": f'"{moved.json()["version"]}"'})
+    assert withdrawn.status_code == 200
+    assert ids(sort="price_asc") == [dear["id"]]
+
+
+def test_the_background_round_refiles_listings_left_behind(services: dict[str, ManagedProcess],
+                                                           test_profile: Profile) -> None:
+    """Two ways a listing's postings fall behind the listing: a crash between the listing's update and
+    its postings (`search_pending` stays set), and a read model whose LAYOUT changed since the listing
+    was filed. reconcile_pending (the API's background round) files both again."""
+    import asyncio
+
+    from pymongo import AsyncMongoClient
+    from trading.listings import search_store
+
+    word = unique_word()
+    headers = participant(test_profile, register_organisation(test_profile))
+    crashed, old_layout = (publish(test_profile, headers, create_listing(test_profile, headers, title=f"泵 {word}",
+                                                                         price_fen=price))
+                           for price in (3_000_000, 7_000_000))
+
+    async def fall_behind_and_repair() -> int:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(test_profile.mongo_url, tz_aware=True)
+        db = client[f"trading_{test_profile.name}"]
+        # The crash: the price changed in the listing, its postings never followed.
+        await db["listings"].update_one({"_id": crashed["id"]},
+                                        {"$set": {"price_fen": 900_000_000, "search_pending": True},
+                                         "$inc": {"version": 1}})
+        # The old layout: filed before price cells existed (none of its price-cell postings).
+        listing = await db["listings"].find_one({"_id": old_layout["id"]})
+        assert listing is not None
+        await search_store._remove(db, listing["search_seq"], listing["search_terms"], listing["search_price"])
+        await search_store._rewrite(db, listing["search_seq"],
+                                    [s for s in search_store._slots(listing["search_seq"], listing["search_terms"],
+                                                                    listing["search_price"]) if s.doc_id[0] == "p"],
+                                    search_store.Posting(listing["search_seq"], listing["search_price"],
+                                                         listing["_id"]))
+        await db["listings"].update_one({"_id": old_layout["id"]}, {"$unset": {"search_layout": ""}})
+        await db[search_store.POSTINGS].update_one({"_id": search_store.GENERATION_ID}, {"$inc": {"n": 1}})
+        repaired = await search_store.reconcile_pending(db)
+        await client.close()
+        return repaired
+
+    def by_price(**params: Any) -> list[str]:
+        return [i["id"] for i in search(test_profile, q=word, sort="price_asc", **params)["items"]]
+
+    assert by_price() == [crashed["id"], old_layout["id"]]
+    assert asyncio.run(fall_behind_and_repair()) >= 2
+    assert by_price() == [old_layout["id"], crashed["id"]], "the crashed change is in the postings now"
+    assert by_price(price_min=100_000_000) == [crashed["id"]]
+    assert [i["id"] for i in search(test_profile, q=word, sort="oldest")["items"]] == [crashed["id"], old_layout["id"]]

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from trading.listings.search_store import GENERATION_ID, POSTINGS, ReadCache
+from bson import Binary
+from trading.listings.search import Posting
+from trading.listings.search_store import GENERATION_ID, POSTINGS, ReadCache, pack
 
 
 class FakeCollection:
@@ -62,5 +64,20 @@ def test_size_bound_and_off() -> None:
         await off.read(db, ["c|1"])  # type: ignore[arg-type]
         await off.read(db, ["c|1"])  # type: ignore[arg-type]
         assert db.collection.reads == ["c|1", "c|1"]
+
+    asyncio.run(scenario())
+
+
+def test_postings_are_kept_decoded() -> None:
+    posting = Posting(7, 100, "lst-a")
+    db = FakeDb({GENERATION_ID: {"n": 1}, "p|kw:x|0": {"d": Binary(pack([posting]))}})
+    cache = ReadCache(1024 * 1024)
+
+    async def scenario() -> None:
+        await cache.validate(db)  # type: ignore[arg-type]
+        first = await cache.postings(db, ["p|kw:x|0", "p|kw:y|0"])  # type: ignore[arg-type]
+        again = await cache.postings(db, ["p|kw:x|0"])  # type: ignore[arg-type]
+        assert first == [{7: posting}, None] and again[0] is first[0], "decoded once, then reused"
+        assert db.collection.reads == [GENERATION_ID, "p|kw:x|0", "p|kw:y|0"]
 
     asyncio.run(scenario())

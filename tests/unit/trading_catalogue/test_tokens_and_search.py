@@ -8,16 +8,22 @@ from trading.listings.models import ListingRead
 from trading.listings.search import (
     ALL,
     BLOCK_SIZE,
+    EPOCH_SIZE,
     NEGOTIABLE,
     Posting,
     SearchQuery,
     SearchSort,
     block_can_follow,
     block_order,
+    bucket_can_follow,
+    bucket_order,
     buckets_for_range,
+    cell_bucket,
     intersect,
     listing_terms,
     price_bucket,
+    price_cell,
+    price_terms,
     sort_key,
 )
 from trading.listings.search_store import pack, postings_for_bulk_load, unpack
@@ -59,15 +65,24 @@ def test_query_groups_and_price_check() -> None:
     assert query.groups() == [["kw:电池"], ["ipc:H01M"], ["reg:210200"], ["deal:assignment", "deal:sole_licence"],
                               ["pb:0", "pb:1"]]
     assert SearchQuery().groups() == [[ALL]]
+    assert query.price_groups() == query.groups()[:-1], "price cells say the bucket: no pb: group"
+    assert SearchQuery(price_min=1).price_groups() == [[ALL]]
+    assert query.buckets() == {"0", "1"} and SearchQuery().buckets() is None
     assert query.price_ok(10_000) and not query.price_ok(10_001) and not query.price_ok(NEGOTIABLE)
     assert SearchQuery().price_ok(NEGOTIABLE)
 
 
 def test_intersect_is_and_of_ors() -> None:
     a, b, c = Posting(1, 5, "a"), Posting(2, 6, "b"), Posting(3, NEGOTIABLE, "c")
-    assert {p.seq for p in intersect([[[a, b, c]], [[a], [c]]])} == {1, 3}
-    assert intersect([[[a, b]], [[c]]]) == []
-    assert intersect([[[a]], [[]]]) == []
+
+    def d(*postings: Posting) -> dict[int, Posting]:
+        return {p.seq: p for p in postings}
+
+    assert {p.seq for p in intersect([[d(a, b, c)], [d(a), d(c)]])} == {1, 3}
+    assert [p.seq for p in intersect([[d(a), d(a, b)], [d(a, c)]])] == [1], "under two ORed terms, counted once"
+    assert intersect([[d(a, b)], [d(c)]]) == []
+    assert intersect([[d(a)], [d()]]) == []
+    assert intersect([]) == []
 
 
 def test_sort_keys_and_block_pruning() -> None:
@@ -103,4 +118,40 @@ def test_postings_pack_and_bulk_load() -> None:
     assert unpack(bytes(by_id["p|all|0"]["d"])) == [Posting(1, NEGOTIABLE, "a")]
     assert unpack(bytes(by_id["p|kw:x|1"]["d"])) == [Posting(BLOCK_SIZE, 5, "b")]
     assert by_id["h|all"]["b"] == {"0": 1, "1": 1} and by_id["h|kw:x"]["b"] == {"1": 1}
+    cheap = price_cell(5, BLOCK_SIZE)
+    assert unpack(bytes(by_id["q|all|n:0"]["d"])) == [Posting(1, NEGOTIABLE, "a")], "filed by price cell too"
+    assert unpack(bytes(by_id[f"q|kw:x|{cheap}"]["d"])) == [Posting(BLOCK_SIZE, 5, "b")]
+    assert by_id["hq|all"]["b"] == {"n:0": 1, cheap: 1}
     assert ListingRead.model_validate_json(by_id["c|a"]["j"]).id == "a", "a result card per listing"
+
+
+def test_price_cells_file_by_bucket_and_epoch() -> None:
+    assert price_cell(2_500_000, 5) == f"{price_bucket(2_500_000)}:0"
+    assert price_cell(NEGOTIABLE, EPOCH_SIZE * 3 + 1) == "n:3"
+    assert cell_bucket("12:7") == "12" and cell_bucket("n:0") == "n"
+    assert price_terms([ALL, "kw:x", "pb:3", "deal:assignment"]) == [ALL, "kw:x", "deal:assignment"]
+
+
+def test_buckets_walk_in_price_order_with_negotiable_last() -> None:
+    buckets = {"10", "2", "n", "9"}
+    assert bucket_order(SearchSort.PRICE_ASC, buckets) == ["2", "9", "10", "n"]
+    assert bucket_order(SearchSort.PRICE_DESC, buckets) == ["10", "9", "2", "n"]
+    assert bucket_order(SearchSort.PRICE_ASC, {"3"}) == ["3"]
+
+
+def test_buckets_before_the_cursor_are_skipped() -> None:
+    price = 2_500_000
+    here = price_bucket(price)
+    below, above = str(int(here) - 1), str(int(here) + 1)
+    asc = sort_key(SearchSort.PRICE_ASC, Posting(7, price, "x"))
+    assert not bucket_can_follow(SearchSort.PRICE_ASC, below, asc)
+    assert bucket_can_follow(SearchSort.PRICE_ASC, here, asc) and bucket_can_follow(SearchSort.PRICE_ASC, above, asc)
+    assert bucket_can_follow(SearchSort.PRICE_ASC, "n", asc)
+    desc = sort_key(SearchSort.PRICE_DESC, Posting(7, price, "x"))
+    assert not bucket_can_follow(SearchSort.PRICE_DESC, above, desc)
+    assert bucket_can_follow(SearchSort.PRICE_DESC, here, desc)
+    assert bucket_can_follow(SearchSort.PRICE_DESC, below, desc)
+    negotiable = sort_key(SearchSort.PRICE_DESC, Posting(7, NEGOTIABLE, "x"))
+    assert bucket_can_follow(SearchSort.PRICE_DESC, "n", negotiable)
+    assert not bucket_can_follow(SearchSort.PRICE_DESC, "0", negotiable)
+    assert bucket_can_follow(SearchSort.PRICE_ASC, "0", None)

@@ -16,13 +16,20 @@ read: an inverted index whose documents are keyed by term and block.
 - A query is groups of terms: AND between groups, OR inside a group (several deal types, the price
   buckets a range covers). Blocks are read in sort order, newest first by default, and the search
   stops as soon as a page is full, so a broad query reads one or two blocks and a narrow one reads only
-  the few blocks its rarest term occurs in. Price order reads every block that can match (the price
-  travels in the postings, so it needs no listing reads).
+  the few blocks its rarest term occurs in.
+- Price order has postings of its own, because in seq blocks the cheapest match may sit in any block
+  (reading them all cost 130-170 ms at 100,000 listings). The same postings are filed a second time
+  by *price cell*: the listing's price bucket and its *epoch* (seq // EPOCH_SIZE, a coarse seq range
+  that keeps a cell's document bounded however large the catalogue grows), in documents
+  `q|<term>|<bucket>:<epoch>` counted by a head `hq|<term>`. A price-ordered query walks the buckets
+  cheapest (or dearest) first, reads only that bucket's cells, sorts them exactly, and stops as soon
+  as the buckets it has finished hold a full page: buckets never overlap, so nothing later can come
+  earlier. Negotiable listings are bucket `n`, after every priced bucket in both directions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -31,7 +38,11 @@ from trading.listings.tokens import tokens
 from trading.patents.identifiers import ipc_levels
 from trading.patents.regions import region_levels
 
+# The shape of the read model's documents. Bump it when that shape changes: a published listing filed
+# under an older layout counts as pending, and the API's background round files it again (2: price cells).
+LAYOUT = 2
 BLOCK_SIZE = 2048
+EPOCH_SIZE = 16 * BLOCK_SIZE  # seqs per price-cell epoch
 NEGOTIABLE = -1  # the price stored in postings for "negotiable"
 ALL = "all"
 
@@ -54,6 +65,20 @@ def price_bucket(price_fen: int | None) -> str:
         if price_fen >= bound:
             index = i
     return str(index)
+
+
+def price_cell(price: int, seq: int) -> str:
+    """The price cell a posting is filed under (`price` is NEGOTIABLE when none)."""
+    return f"{price_bucket(None if price == NEGOTIABLE else price)}:{seq // EPOCH_SIZE}"
+
+
+def cell_bucket(cell: str) -> str:
+    return cell.split(":", 1)[0]
+
+
+def price_terms(terms: Sequence[str]) -> list[str]:
+    """The terms filed by price cell: all but the price buckets themselves (the cell says the bucket)."""
+    return [t for t in terms if not t.startswith("pb:")]
 
 
 def buckets_for_range(low: int | None, high: int | None) -> list[str]:
@@ -114,6 +139,16 @@ class SearchQuery:
             groups.append([f"pb:{b}" for b in buckets_for_range(self.price_min, self.price_max)])
         return groups or [[ALL]]
 
+    def price_groups(self) -> list[list[str]]:
+        """The groups for the price cells: the price range narrows the buckets walked instead."""
+        return [g for g in self.groups() if not g[0].startswith("pb:")] or [[ALL]]
+
+    def buckets(self) -> set[str] | None:
+        """The buckets a price-ordered query may read (None: all of them, negotiable included)."""
+        if self.price_min is None and self.price_max is None:
+            return None
+        return set(buckets_for_range(self.price_min, self.price_max))
+
     def price_ok(self, price: int) -> bool:
         if self.price_min is None and self.price_max is None:
             return True
@@ -149,7 +184,7 @@ def block_order(sort: SearchSort, blocks: Sequence[int]) -> list[int]:
 
 
 def block_can_follow(sort: SearchSort, block: int, after: tuple[int, ...] | None) -> bool:
-    """Whether a block can hold anything after the cursor (seq orders only; price orders read all)."""
+    """Whether a seq block can hold anything after the cursor of a newest/oldest page."""
     if after is None:
         return True
     if sort == SearchSort.NEWEST:
@@ -159,17 +194,39 @@ def block_can_follow(sort: SearchSort, block: int, after: tuple[int, ...] | None
     return True
 
 
-def stops_early(sort: SearchSort) -> bool:
-    """Seq orders follow block order, so a full page from the first blocks is final."""
-    return sort in (SearchSort.NEWEST, SearchSort.OLDEST)
+def is_price_order(sort: SearchSort) -> bool:
+    return sort in (SearchSort.PRICE_ASC, SearchSort.PRICE_DESC)
 
 
-def intersect(groups: Sequence[Sequence[Sequence[Posting]]]) -> list[Posting]:
-    """`groups[g][t]` are the postings of term t of group g in one block: OR inside, AND across."""
-    result: dict[int, Posting] | None = None
-    for group in sorted(groups, key=lambda g: sum(len(t) for t in g)):
-        union = {p.seq: p for term in group for p in term}
-        result = union if result is None else {s: p for s, p in result.items() if s in union}
-        if not result:
-            return []
-    return list((result or {}).values())
+def bucket_order(sort: SearchSort, buckets: Collection[str]) -> list[str]:
+    """Priced buckets cheapest (or dearest) first, then the negotiable bucket."""
+    priced = sorted((int(b) for b in buckets if b != "n"), reverse=sort == SearchSort.PRICE_DESC)
+    return [str(b) for b in priced] + (["n"] if "n" in buckets else [])
+
+
+def bucket_can_follow(sort: SearchSort, bucket: str, after: tuple[int, ...] | None) -> bool:
+    """Whether a bucket can hold anything after the cursor of a price-ordered page."""
+    if after is None:
+        return True
+    if after[0] == _LAST:  # the cursor is already among the negotiable listings
+        return bucket == "n"
+    if bucket == "n":
+        return True
+    cursor_bucket = int(price_bucket(after[0] if sort == SearchSort.PRICE_ASC else -after[0]))
+    return int(bucket) >= cursor_bucket if sort == SearchSort.PRICE_ASC else int(bucket) <= cursor_bucket
+
+
+def intersect(groups: Sequence[Sequence[Mapping[int, Posting]]]) -> list[Posting]:
+    """`groups[g][t]` maps seq to posting for term t of group g in one block: OR inside, AND across.
+
+    Walks the smallest group and probes the others, so a common term (a deal type, a province) costs
+    lookups for the few candidates of the rare one, not a pass over its thousands of postings."""
+    if not groups:
+        return []
+    smallest, *others = sorted(groups, key=lambda g: sum(len(t) for t in g))
+    found: dict[int, Posting] = {}
+    for term in smallest:
+        for seq, posting in term.items():
+            if seq not in found and all(any(seq in t for t in group) for group in others):
+                found[seq] = posting
+    return list(found.values())

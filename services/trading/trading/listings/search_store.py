@@ -14,35 +14,46 @@ import asyncio
 import logging
 import struct
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from bson import Binary
 from pymongo import UpdateOne
-from servicekit.mongo import Database, Document
+from servicekit.mongo import Database, Document, bulk_write_in_batches
 
 from trading.listings.domain import ListingStatus
 from trading.listings.locks import listing_locks
 from trading.listings.models import ListingRead
 from trading.listings.search import (
     BLOCK_SIZE,
+    LAYOUT,
     NEGOTIABLE,
     Posting,
     SearchQuery,
+    SearchSort,
     block_can_follow,
     block_order,
+    bucket_can_follow,
+    bucket_order,
+    cell_bucket,
     intersect,
+    is_price_order,
     listing_terms,
+    price_cell,
+    price_terms,
     sort_key,
-    stops_early,
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 POSTINGS = "listing_postings"
 LISTINGS = "listings"  # the listings collection (listings/store.py owns it)
 SEQ_ID = "seq"
-# The most blocks a newest/oldest search reads in one round trip (it starts with one and doubles).
-MAX_BLOCKS_PER_ROUND = 8
+# The most stages (seq blocks, or price buckets) a search reads in one round trip (it starts with one and
+# doubles).
+MAX_STAGES_PER_ROUND = 8
 
 # One posting: search seq, price in fen (NEGOTIABLE when none), listing id (at most 32 ASCII bytes).
 # Packed into one binary value per document: FerretDB decodes array elements one by one (about 4 us
@@ -60,13 +71,14 @@ class ReadCache:
     reads that one document first and drops the cache when it moved. So a repeated or overlapping query
     costs one `_id` read instead of dozens, every process stays coherent with every writer, and a change
     is visible to the next search (a search racing a change may miss it by milliseconds, as without the
-    cache). Bounded by approximate size, least recently used out first.
+    cache). Postings are kept decoded, so a popular block (a deal type's, a province's) is unpacked
+    once, not per query. Bounded by approximate size, least recently used out first.
     """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.generation: int | None = None
-        self._docs: OrderedDict[str, Document | None] = OrderedDict()
+        self._values: OrderedDict[str, Any] = OrderedDict()
         self._sizes: dict[str, int] = {}
         self._bytes = 0
 
@@ -76,35 +88,59 @@ class ReadCache:
         doc = await db[POSTINGS].find_one({"_id": GENERATION_ID})
         generation = int(doc["n"]) if doc else 0
         if generation != self.generation:
-            self._docs.clear()
+            self._values.clear()
             self._sizes.clear()
             self._bytes = 0
             self.generation = generation
 
     async def read(self, db: Database, ids: Sequence[str]) -> list[Document | None]:
-        known: dict[str, Document | None] = {}
+        """Documents as stored (heads, cards)."""
+        return await self._through(db, ids, _as_stored, _stored_size)
+
+    async def postings(self, db: Database, ids: Sequence[str]) -> list[dict[int, Posting] | None]:
+        """Postings documents, decoded to seq -> posting."""
+        return await self._through(db, ids, _decoded, _decoded_size)
+
+    async def _through(self, db: Database, ids: Sequence[str], decode: Callable[[Document | None], T],
+                       size_of: Callable[[T], int]) -> list[T]:
+        known: dict[str, T] = {}
         for doc_id in dict.fromkeys(ids):
-            if doc_id in self._docs:
-                self._docs.move_to_end(doc_id)
-                known[doc_id] = self._docs[doc_id]
+            if doc_id in self._values:
+                self._values.move_to_end(doc_id)
+                known[doc_id] = self._values[doc_id]
         missing = [i for i in dict.fromkeys(ids) if i not in known]
         fetched = await asyncio.gather(*(db[POSTINGS].find_one({"_id": i}) for i in missing))
         for doc_id, doc in zip(missing, fetched, strict=True):
-            known[doc_id] = doc
+            value = known[doc_id] = decode(doc)
             if self.max_bytes > 0:
-                self._put(doc_id, doc)
+                self._put(doc_id, value, size_of(value))
         return [known[i] for i in ids]
 
-    def _put(self, doc_id: str, doc: Document | None) -> None:
-        size = 100 + (len(doc["d"]) if doc and "d" in doc else 0) + (len(doc["j"]) if doc and "j" in doc else 0)
-        if doc_id in self._docs:
+    def _put(self, doc_id: str, value: object, size: int) -> None:
+        if doc_id in self._values:
             self._bytes -= self._sizes[doc_id]
-        self._docs[doc_id] = doc
+        self._values[doc_id] = value
         self._sizes[doc_id] = size
         self._bytes += size
-        while self._bytes > self.max_bytes and len(self._docs) > 1:
-            old, _ = self._docs.popitem(last=False)
+        while self._bytes > self.max_bytes and len(self._values) > 1:
+            old, _ = self._values.popitem(last=False)
             self._bytes -= self._sizes.pop(old)
+
+
+def _as_stored(doc: Document | None) -> Document | None:
+    return doc
+
+
+def _stored_size(doc: Document | None) -> int:
+    return 100 + (len(doc["j"]) if doc and "j" in doc else 0) + 16 * len((doc or {}).get("b") or ())
+
+
+def _decoded(doc: Document | None) -> dict[int, Posting] | None:
+    return None if doc is None else {p.seq: p for p in unpack(bytes(doc["d"]))}
+
+
+def _decoded_size(postings: dict[int, Posting] | None) -> int:
+    return 100 + 200 * len(postings or ())  # a Posting, its id string and the dict slot: about 200 bytes
 
 
 _cache = ReadCache(64 * 1024 * 1024)
@@ -116,7 +152,7 @@ def configure_cache(megabytes: int) -> None:
     _cache = ReadCache(megabytes * 1024 * 1024)
 
 
-def posting_id(term: str, block: int) -> str:
+def posting_id(term: str, block: int | str) -> str:
     return f"p|{term}|{block}"
 
 
@@ -150,12 +186,35 @@ def unpack(blob: bytes) -> list[Posting]:
     return [Posting(seq, price, raw.rstrip(b"\0").decode()) for seq, price, raw in RECORD.iter_unpack(blob)]
 
 
-async def _rewrite(db: Database, seq: int, terms: Sequence[str], adding: Posting | None) -> None:
-    """Remove `seq` from (and, when `adding`, add that posting to) the term's block of `seq`."""
+def price_posting_id(term: str, cell: str) -> str:
+    return f"q|{term}|{cell}"
+
+
+def price_head_id(term: str) -> str:
+    return f"hq|{term}"
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Where one posting of a listing is filed: its postings document and the head entry counting it."""
+    doc_id: str
+    head_id: str
+    head_key: str
+
+
+def _slots(seq: int, terms: Sequence[str], price: int) -> list[_Slot]:
+    """Every document a listing's postings live in: by seq block for every term, and by price cell."""
     block = seq // BLOCK_SIZE
-    docs = await asyncio.gather(*(db[POSTINGS].find_one({"_id": posting_id(t, block)}) for t in terms))
+    cell = price_cell(price, seq)
+    return ([_Slot(posting_id(t, block), head_id(t), str(block)) for t in terms]
+            + [_Slot(price_posting_id(t, cell), price_head_id(t), cell) for t in price_terms(terms)])
+
+
+async def _rewrite(db: Database, seq: int, slots: Sequence[_Slot], adding: Posting | None) -> None:
+    """Remove `seq` from (and, when `adding`, add that posting to) each slot's postings document."""
+    docs = await asyncio.gather(*(db[POSTINGS].find_one({"_id": s.doc_id}) for s in slots))
     ops: list[UpdateOne] = []
-    for term, doc in zip(terms, docs, strict=True):
+    for slot, doc in zip(slots, docs, strict=True):
         current = unpack(bytes(doc["d"])) if doc is not None else []
         kept = [p for p in current if p.seq != seq]
         if adding is not None:
@@ -163,19 +222,18 @@ async def _rewrite(db: Database, seq: int, terms: Sequence[str], adding: Posting
         delta = len(kept) - len(current)
         if delta == 0 and adding is None:
             continue
-        ops.append(UpdateOne({"_id": posting_id(term, block)}, {"$set": {"d": Binary(pack(kept))}}, upsert=True))
+        ops.append(UpdateOne({"_id": slot.doc_id}, {"$set": {"d": Binary(pack(kept))}}, upsert=True))
         if delta:
-            ops.append(UpdateOne({"_id": head_id(term)}, {"$inc": {f"b.{block}": delta}}, upsert=True))
-    if ops:
-        await db[POSTINGS].bulk_write(ops, ordered=False)
+            ops.append(UpdateOne({"_id": slot.head_id}, {"$inc": {f"b.{slot.head_key}": delta}}, upsert=True))
+    await bulk_write_in_batches(db[POSTINGS], ops)
 
 
 async def _add(db: Database, seq: int, terms: Sequence[str], price: int, listing_id: str) -> None:
-    await _rewrite(db, seq, terms, Posting(seq, price, listing_id))
+    await _rewrite(db, seq, _slots(seq, terms, price), Posting(seq, price, listing_id))
 
 
-async def _remove(db: Database, seq: int, terms: Sequence[str]) -> None:
-    await _rewrite(db, seq, terms, None)
+async def _remove(db: Database, seq: int, terms: Sequence[str], price: int) -> None:
+    await _rewrite(db, seq, _slots(seq, terms, price), None)
 
 
 def _price(doc: Document) -> int:
@@ -196,10 +254,11 @@ async def reconcile(db: Database, listing_id: str) -> None:
         new_terms = listing_terms(doc) if searchable else []
         new_price = _price(doc)
         seq = old_seq
-        unchanged = searchable and old_seq is not None and old_terms == new_terms and old_price == new_price
+        unchanged = (searchable and old_seq is not None and old_terms == new_terms and old_price == new_price
+                     and doc.get("search_layout") == LAYOUT)
         if not unchanged:
             if old_seq is not None and old_terms:
-                await _remove(db, old_seq, old_terms)
+                await _remove(db, old_seq, old_terms, NEGOTIABLE if old_price is None else old_price)
             if searchable:
                 # A listing returning to the market (or newly published) counts as new for "newest".
                 seq = old_seq if old_seq is not None else await _next_seq(db)
@@ -218,12 +277,15 @@ async def reconcile(db: Database, listing_id: str) -> None:
             await db[LISTINGS].update_one(
                 {"_id": listing_id, "version": doc["version"]},
                 {"$set": {"search_seq": seq, "search_terms": new_terms, "search_price": new_price,
-                          "search_pending": False}})
+                          "search_layout": LAYOUT, "search_pending": False}})
 
 
 async def reconcile_pending(db: Database) -> int:
-    """Repair listings whose postings a crash left behind (a scan; runs in the background)."""
-    ids = [d["_id"] async for d in db[LISTINGS].find({"search_pending": True}, {"_id": 1})]
+    """Repair listings whose postings a crash left behind, and file again the published listings filed
+    under an older LAYOUT (a scan; runs in the background)."""
+    behind = {"$or": [{"search_pending": True},
+                      {"status": ListingStatus.PUBLISHED.value, "search_layout": {"$ne": LAYOUT}}]}
+    ids = [d["_id"] async for d in db[LISTINGS].find(behind, {"_id": 1})]
     for listing_id in ids:
         await reconcile(db, listing_id)
     return len(ids)
@@ -232,47 +294,67 @@ async def reconcile_pending(db: Database) -> int:
 # --- queries ----------------------------------------------------------------------------------------
 
 
-async def _heads(db: Database, terms: Sequence[str]) -> dict[str, dict[int, int]]:
-    docs = await _cache.read(db, [head_id(t) for t in terms])
-    out: dict[str, dict[int, int]] = {}
+async def _heads(db: Database, terms: Sequence[str], head_of: Callable[[str], str]) -> dict[str, dict[str, int]]:
+    """Per term, the blocks (or price cells) it has postings in, with their counts."""
+    docs = await _cache.read(db, [head_of(t) for t in terms])
+    out: dict[str, dict[str, int]] = {}
     for term, doc in zip(terms, docs, strict=True):
         counts = (doc or {}).get("b") or {}
-        out[term] = {int(b): int(n) for b, n in counts.items() if int(n) > 0}
+        out[term] = {key: int(n) for key, n in counts.items() if int(n) > 0}
     return out
 
 
-async def _block_postings(db: Database, groups: list[list[str]], block: int,
-                          present: dict[str, dict[int, int]]) -> list[Posting]:
-    wanted = [t for g in groups for t in g if block in present[t]]
-    docs = await _cache.read(db, [posting_id(t, block) for t in wanted])
-    by_term: dict[str, list[Posting]] = {}
-    for term, doc in zip(wanted, docs, strict=True):
-        if doc is not None:
-            by_term[term] = unpack(bytes(doc["d"]))
-    return intersect([[by_term.get(t, []) for t in g] for g in groups])
+def _shared_keys(groups: list[list[str]], present: dict[str, dict[str, int]]) -> set[str]:
+    """The blocks (or cells) where every group has a term with postings: the only ones worth reading."""
+    keys: set[str] | None = None
+    for group in groups:
+        union = {k for t in group for k in present[t]}
+        keys = union if keys is None else keys & union
+    return keys or set()
+
+
+async def _matches_in(db: Database, groups: list[list[str]], present: dict[str, dict[str, int]], key: str,
+                      document_of: Callable[[str, str], str]) -> list[Posting]:
+    """The postings of one block (or cell) that satisfy every group."""
+    wanted = [t for g in groups for t in g if key in present[t]]
+    by_term = dict(zip(wanted, await _cache.postings(db, [document_of(t, key) for t in wanted]), strict=True))
+    return intersect([[by_term.get(t) or {} for t in g] for g in groups])
 
 
 async def search(db: Database, query: SearchQuery) -> tuple[list[Posting], bool]:
-    """One page of postings in the query's order, and whether more follow."""
-    groups = query.groups()
+    """One page of postings in the query's order, and whether more follow.
+
+    The read is planned as *stages* in the query's order (a seq block, or every cell of one price
+    bucket), each one's postings sorting wholly before the next stage's; so once the stages read hold
+    more than a page, the page is final. Stages are read one, then two, four... per round trip: a
+    broad query is done after the first, a narrow one needs few round trips.
+    """
     await _cache.validate(db)
-    present = await _heads(db, [t for g in groups for t in g])
-    blocks: set[int] | None = None
-    for group in groups:
-        union = {b for t in group for b in present[t]}
-        blocks = union if blocks is None else blocks & union
-    ordered = [b for b in block_order(query.sort, sorted(blocks or ())) if block_can_follow(query.sort, b, query.after)]
+    stages: list[list[str]]
+    document_of: Callable[[str, str], str]
+    if is_price_order(query.sort):
+        groups = query.price_groups()
+        present = await _heads(db, [t for g in groups for t in g], price_head_id)
+        allowed = query.buckets()
+        by_bucket: dict[str, list[str]] = {}
+        for cell in sorted(_shared_keys(groups, present)):
+            if allowed is None or cell_bucket(cell) in allowed:
+                by_bucket.setdefault(cell_bucket(cell), []).append(cell)
+        stages = [by_bucket[b] for b in bucket_order(query.sort, by_bucket)
+                  if bucket_can_follow(query.sort, b, query.after)]
+        document_of = price_posting_id
+    else:
+        groups = query.groups()
+        present = await _heads(db, [t for g in groups for t in g], head_id)
+        blocks = block_order(query.sort, [int(k) for k in _shared_keys(groups, present)])
+        stages = [[str(b)] for b in blocks if block_can_follow(query.sort, b, query.after)]
+        document_of = posting_id
     found: list[tuple[tuple[int, ...], Posting]] = []
-    # Seq orders read one block, then two, four...: a broad query is done after the first, a narrow one
-    # needs few round trips. Price orders need every candidate block anyway, so they read them at once.
-    size = 1 if stops_early(query.sort) else max(len(ordered), 1)
-    start = 0
-    while start < len(ordered):
-        rounds = await asyncio.gather(*(_block_postings(db, groups, b, present)
-                                        for b in ordered[start:start + size]))
-        start += size
-        size = min(size * 2, MAX_BLOCKS_PER_ROUND) if stops_early(query.sort) else size
-        for postings in rounds:
+    start, size = 0, 1
+    while start < len(stages) and len(found) <= query.limit:
+        keys = [k for stage in stages[start:start + size] for k in stage]
+        start, size = start + size, min(size * 2, MAX_STAGES_PER_ROUND)
+        for postings in await asyncio.gather(*(_matches_in(db, groups, present, k, document_of) for k in keys)):
             for posting in postings:
                 if not query.price_ok(posting.price):
                     continue
@@ -280,8 +362,6 @@ async def search(db: Database, query: SearchQuery) -> tuple[list[Posting], bool]
                 if query.after is not None and key <= query.after:
                     continue
                 found.append((key, posting))
-        if stops_early(query.sort) and len(found) > query.limit:
-            break
     found.sort(key=lambda kp: kp[0])
     page = [p for _, p in found[:query.limit]]
     return page, len(found) > query.limit
@@ -291,11 +371,11 @@ async def candidates(db: Database, terms: Sequence[str], limit: int) -> list[str
     """Listing ids filed under ANY of `terms`, newest first, at most `limit` (for matchmaking)."""
     groups = [list(dict.fromkeys(terms))]
     await _cache.validate(db)
-    present = await _heads(db, groups[0])
-    blocks = sorted({b for t in groups[0] for b in present[t]}, reverse=True)
+    present = await _heads(db, groups[0], head_id)
+    blocks = block_order(SearchSort.NEWEST, [int(k) for k in _shared_keys(groups, present)])
     out: dict[str, None] = {}
     for block in blocks:
-        for posting in sorted(await _block_postings(db, groups, block, present), key=lambda p: -p.seq):
+        for posting in sorted(await _matches_in(db, groups, present, str(block), posting_id), key=lambda p: -p.seq):
             out[posting.listing_id] = None
         if len(out) >= limit:
             break
@@ -308,13 +388,11 @@ def postings_for_bulk_load(listings: Sequence[Document]) -> list[Document]:
     postings: dict[str, list[Posting]] = {}
     heads: dict[str, dict[str, int]] = {}
     for doc in sorted(listings, key=lambda d: int(d["search_seq"])):
-        seq = int(doc["search_seq"])
-        block = seq // BLOCK_SIZE
-        for term in doc["search_terms"]:
-            postings.setdefault(posting_id(term, block), []).append(
-                Posting(seq, int(doc["search_price"]), doc["_id"]))
-            counts = heads.setdefault(head_id(term), {})
-            counts[str(block)] = counts.get(str(block), 0) + 1
+        seq, price = int(doc["search_seq"]), int(doc["search_price"])
+        for slot in _slots(seq, doc["search_terms"], price):
+            postings.setdefault(slot.doc_id, []).append(Posting(seq, price, doc["_id"]))
+            counts = heads.setdefault(slot.head_id, {})
+            counts[slot.head_key] = counts.get(slot.head_key, 0) + 1
     return ([{"_id": k, "d": Binary(pack(v))} for k, v in postings.items()]
             + [{"_id": k, "b": v} for k, v in heads.items()]
             + [{"_id": card_id(d["_id"]), "j": card(d)} for d in listings])
