@@ -229,12 +229,9 @@ def test_the_background_round_refiles_listings_left_behind(services: dict[str, M
         # The old layout: filed before price cells existed (none of its price-cell postings).
         listing = await db["listings"].find_one({"_id": old_layout["id"]})
         assert listing is not None
-        await search_store._remove(db, listing["search_seq"], listing["search_terms"], listing["search_price"])
-        await search_store._rewrite(db, listing["search_seq"],
-                                    [s for s in search_store._slots(listing["search_seq"], listing["search_terms"],
-                                                                    listing["search_price"]) if s.doc_id[0] == "p"],
-                                    search_store.Posting(listing["search_seq"], listing["search_price"],
-                                                         listing["_id"]))
+        seq, terms, price = listing["search_seq"], listing["search_terms"], listing["search_price"]
+        price_cells = [s for s in search_store._slots(seq, terms, price) if s.doc_id.startswith("q|")]
+        await search_store._rewrite(db, seq, price_cells, adding=None)
         await db["listings"].update_one({"_id": old_layout["id"]}, {"$unset": {"search_layout": ""}})
         await db[search_store.POSTINGS].update_one({"_id": search_store.GENERATION_ID}, {"$inc": {"n": 1}})
         repaired = await search_store.reconcile_pending(db)
