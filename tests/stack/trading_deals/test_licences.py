@@ -3,8 +3,9 @@ with, a race of two signings, recordal with its deadline and overdue list, royal
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -53,8 +54,8 @@ CASES = [
 
 @pytest.mark.parametrize(("first_type", "second_scope", "second_type", "refused"), CASES)
 def test_licence_conflicts_are_refused_naming_the_licence(
-    cast: Cast, test_profile: Profile, first_type: str, second_scope: dict[str, Any], second_type: str,
-    refused: bool,
+    cast: Cast, test_profile: Profile, mongo: Mongo, first_type: str, second_scope: dict[str, Any],
+    second_type: str, refused: bool,
 ) -> None:
     listing = published_listing(test_profile, cast.owner)
     first = licence_from(test_profile, cast.owner, cast.buyer, listing, terms(first_type))
@@ -78,6 +79,8 @@ def test_licence_conflicts_are_refused_naming_the_licence(
     again = httpx.get(url(test_profile, f"/v1/negotiations/{negotiation['id']}"),
                       headers=party(test_profile, cast.rival))
     assert again.json()["status"] == "accepted" and again.json()["deal"] is None
+    stored = mongo[f"trading_{test_profile.name}"]["negotiations"].find_one({"_id": negotiation["id"]})
+    assert stored is not None and stored["signing"] is None, "a refused signing leaves nothing to resume"
     on_patent = httpx.get(url(test_profile, "/v1/licences"), headers=officer(test_profile),
                           params={"application_number": listing["application_number"]})
     assert [lic["id"] for lic in on_patent.json()["items"]] == [first_id]
@@ -105,6 +108,33 @@ def test_two_signings_racing_on_one_patent_grant_one_licence(cast: Cast, test_pr
     winner = next(r for r in results if r.status_code == 201).json()["id"]
     loser = next(r for r in results if r.status_code == 409).json()
     assert loser["conflicting_licence_id"] == winner
+
+
+def test_an_interrupted_signing_is_completed_by_the_sweep(cast: Cast, test_profile: Profile, mongo: Mongo) -> None:
+    """A signing that crashed after its marker (and perhaps after reserving the licence's scope in the
+    patent's register) and was never retried: the deals sweep completes it as the request would have."""
+    listing = published_listing(test_profile, cast.owner)
+    negotiation = accepted_negotiation(test_profile, cast.owner, cast.buyer, listing, terms(EX))
+    signed_on = (date.today() - timedelta(days=2)).isoformat()
+    negotiations = mongo[f"trading_{test_profile.name}"]["negotiations"]
+    negotiations.update_one({"_id": negotiation["id"]}, {"$set": {"signing": {
+        "signed_on": signed_on, "since": datetime.now(UTC) - timedelta(minutes=2), "by": cast.buyer}}})
+    deadline = time.monotonic() + 30
+    seen = negotiation
+    while time.monotonic() < deadline and seen["status"] != "signed":
+        time.sleep(0.5)
+        seen = httpx.get(url(test_profile, f"/v1/negotiations/{negotiation['id']}"),
+                         headers=party(test_profile, cast.buyer)).json()
+    assert seen["status"] == "signed" and seen["deal"]["kind"] == "licence", seen
+    assert "signing" not in seen, "bookkeeping stays internal"
+    licence = httpx.get(url(test_profile, seen["deal"]["href"]), headers=party(test_profile, cast.owner))
+    assert licence.status_code == 200 and licence.json()["signed_on"] == signed_on
+    assert negotiations.find_one({"_id": negotiation["id"]})["signing"] is None  # type: ignore[index]
+    # A retry of the original request now gets the same licence.
+    retry = sign(test_profile, cast.buyer, negotiation)
+    assert retry.status_code == 200 and retry.json()["id"] == seen["deal"]["id"], retry.text
+    rival = licence_from(test_profile, cast.owner, cast.rival, listing, terms(EX))
+    assert rival.status_code == 409 and rival.json()["conflicting_licence_id"] == seen["deal"]["id"]
 
 
 def test_signing_twice_returns_the_same_licence(cast: Cast, test_profile: Profile, mongo: Mongo) -> None:

@@ -254,7 +254,8 @@ async def answer(ctx: ServiceContext, negotiation_id: str, action: Action, calle
 async def mark_signed(ctx: ServiceContext, negotiation_id: str, expected_version: int, deal: Document) -> None:
     """The deal exists: the negotiation is signed (called by the signing use case, lock held by it)."""
     if not await store.update(ctx.db, negotiation_id, expected_version,
-                              {"status": NegotiationStatus.SIGNED.value, "deal": deal, "updated_at": _now()}, []):
+                              {"status": NegotiationStatus.SIGNED.value, "deal": deal, "signing": None,
+                               "updated_at": _now()}, []):
         raise stale(expected_version + 1)
 
 

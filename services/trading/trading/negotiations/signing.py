@@ -1,18 +1,27 @@
 """Signing an accepted offer: it becomes a licence, or for an assignment a transfer application.
 
-Order of writes, each single-document: (1) the deal (licence via the per-patent register, where the
-exclusivity rules are checked; or transfer application) with its events, (2) the negotiation marked
-signed with a reference to the deal. The deal's id is derived from the negotiation's, so a retry
-after a crash between (1) and (2) finds the deal and only does (2); a retry after (2) gets the deal.
+Order of writes, each single-document: (0) a *signing marker* on the negotiation (the day signed and
+when), (1) the deal (licence via the per-patent register, where the exclusivity rules are checked; or
+transfer application) with its events, (2) the negotiation marked signed with a reference to the
+deal, which clears the marker. The deal's id is derived from the negotiation's, so a retry after a
+crash between (1) and (2) finds the deal and only does (2); a retry after (2) gets the deal.
+
+A crash after (0) with no retry would leave the licence's scope reserved in the patent's register
+(refusing other licences in its name) with no licence to show for it. So the deals sweep resumes every
+signing whose marker is older than RESUME_AFTER: both parties had agreed and one of them asked to
+sign, so it completes the signing as that request would have (or, if the scope was taken meanwhile,
+drops the marker: the request would have been refused with 409).
 """
 
 from __future__ import annotations
 
-from datetime import date
+import logging
+from datetime import UTC, date, datetime, timedelta
 
 from servicekit.auth import Principal
 from servicekit.http import stale
 from servicekit.mongo import Document
+from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
 
 from trading.licences import service as licences
@@ -20,8 +29,15 @@ from trading.licences import store as licence_store
 from trading.listings.domain import DealType
 from trading.negotiations import service, store
 from trading.negotiations.domain import NegotiationStatus
+from trading.negotiations.models import DealTerms
 from trading.transfers import service as transfers
 from trading.transfers import store as transfer_store
+
+log = logging.getLogger(__name__)
+
+# How old a signing marker must be before the sweep resumes it: far longer than a signing request takes,
+# so a request still in flight (in this or another replica) is never raced.
+RESUME_AFTER = timedelta(seconds=60)
 
 
 def _deal_ref(kind: str, deal_id: str) -> Document:
@@ -41,18 +57,71 @@ async def sign(ctx: ServiceContext, negotiation_id: str, caller: Principal, expe
         service.apply_sign_rule(doc, side)
         day = service.signed_on_or_today(signed_on)
         terms = await service.agent_still_eligible(ctx.db, service.accepted_terms(doc))
-        if terms.deal_type is DealType.ASSIGNMENT:
-            transfer = await transfers.apply_from(ctx, doc, terms, day)
-            deal = _deal_ref("transfer", transfer["_id"])
-        else:
-            licence = await licences.grant_from(ctx, doc, terms, day)
-            deal = _deal_ref("licence", licence["_id"])
-        await service.mark_signed(ctx, negotiation_id, expected_version, deal)
+        await store.mark_signing(ctx.db, negotiation_id, {"signed_on": day.isoformat(), "since": _now(),
+                                                          "by": organisation_id})
+        try:
+            deal = await _complete(ctx, doc, terms, day)
+        except ProblemError:
+            # Answered (a conflict, or busy: retry): nothing for the sweep to complete. Any other failure
+            # (store unreachable, a crash) keeps the marker, and the sweep finishes what was begun.
+            await store.mark_signing(ctx.db, negotiation_id, None)
+            raise
+    await _after_signing(ctx, doc, deal)
+    return deal, True
+
+
+async def _complete(ctx: ServiceContext, doc: Document, terms: DealTerms, day: date) -> Document:
+    """Steps (1) and (2) (the caller holds the negotiation's lock)."""
+    if terms.deal_type is DealType.ASSIGNMENT:
+        transfer = await transfers.apply_from(ctx, doc, terms, day)
+        deal = _deal_ref("transfer", transfer["_id"])
+    else:
+        licence = await licences.grant_from(ctx, doc, terms, day)
+        deal = _deal_ref("licence", licence["_id"])
+    await service.mark_signed(ctx, doc["_id"], doc["version"], deal)
+    return deal
+
+
+async def _after_signing(ctx: ServiceContext, doc: Document, deal: Document) -> None:
     if deal["kind"] == "licence":
         # A licence leaves the patent with its owner, who may license it further: back in the search
         # unless another negotiation is open. (An assignment closes the listing once registered.)
         await service.reopen_listing_if_idle(ctx, doc["listing_id"])
-    return deal, True
+
+
+async def resume_interrupted(ctx: ServiceContext) -> int:
+    """Complete the signings a crash interrupted (see the module's docstring); returns how many."""
+    resumed = 0
+    for negotiation_id, marker in (await store.signing_markers(ctx.db)).items():
+        if _now() - _aware(marker["since"]) < RESUME_AFTER:
+            continue  # possibly still in flight in another replica
+        async with ctx.locks.hold(store.COLLECTION, negotiation_id):
+            doc = await store.get(ctx.db, negotiation_id)
+            if doc is None or doc["status"] != NegotiationStatus.ACCEPTED.value:
+                if doc is not None:
+                    await store.mark_signing(ctx.db, negotiation_id, None)
+                continue
+            try:
+                deal = await _complete(ctx, doc, service.accepted_terms(doc), date.fromisoformat(marker["signed_on"]))
+            except ProblemError as exc:
+                if exc.status >= 500:
+                    continue  # the register was busy: the next sweep tries again
+                log.warning("interrupted signing refused; marker dropped",
+                            extra={"negotiation_id": negotiation_id, "reason": exc.detail})
+                await store.mark_signing(ctx.db, negotiation_id, None)
+                continue
+        await _after_signing(ctx, doc, deal)
+        log.info("resumed an interrupted signing", extra={"negotiation_id": negotiation_id, "deal": deal["id"]})
+        resumed += 1
+    return resumed
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def deal_document(ctx: ServiceContext, deal: Document) -> Document | None:

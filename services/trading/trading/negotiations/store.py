@@ -27,7 +27,7 @@ INDEXES = (
     IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))),
 )
 
-INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "action_keys")
+INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "action_keys", "signing")
 
 
 class DuplicateNegotiation(Exception):
@@ -78,3 +78,16 @@ async def lapsed_ids(db: Database, now: datetime, limit: int = 500) -> list[str]
 
 async def open_on_listing(db: Database, listing_id: str) -> int:
     return await db[COLLECTION].count_documents({"listing_id": listing_id, "status": "open"})
+
+
+async def mark_signing(db: Database, negotiation_id: str, signing: Document | None) -> None:
+    """Set (or clear) the interrupted-signing marker. Bookkeeping, not a change of the negotiation:
+    the version, and so the parties' ETags, stay as they are. The caller holds the lock."""
+    await db[COLLECTION].update_one({"_id": negotiation_id}, {"$set": {"signing": signing}})
+
+
+async def signing_markers(db: Database, limit: int = 100) -> dict[str, Document]:
+    """Negotiation id -> signing marker, for those carrying one (a scan on FerretDB; the collection is
+    small next to listings)."""
+    cursor = db[COLLECTION].find({"signing": {"$ne": None}}, {"signing": 1}).limit(limit)
+    return {d["_id"]: d["signing"] async for d in cursor}

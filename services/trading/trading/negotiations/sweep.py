@@ -1,9 +1,10 @@
 """The deals sweep: a periodic task in the API process (the deals collections' single writer).
 
 Every few seconds it expires negotiations whose current offer lapsed (reads and actions also apply
-expiry themselves, so nobody acts on a lapsed offer between sweeps) and recomputes the deal gauges
-from the store. It runs as the negotiations router's lifespan, which FastAPI nests inside the kit's
-(so the ServiceContext exists); the worker process never includes routers, so it never sweeps.
+expiry themselves, so nobody acts on a lapsed offer between sweeps), completes signings a crash
+interrupted (negotiations/signing.py) and recomputes the deal gauges from the store. It runs as the
+negotiations router's lifespan, which FastAPI nests inside the kit's (so the ServiceContext exists);
+the worker process never includes routers, so it never sweeps.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from servicekit.mongo import STORE_UNAVAILABLE
 from servicekit.service import ServiceContext
 
 from trading.fairs import metrics
-from trading.negotiations import service
+from trading.negotiations import service, signing
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ DEFAULT_SWEEP_SECONDS = 5.0
 
 async def sweep_once(ctx: ServiceContext) -> int:
     expired = await service.expire_lapsed(ctx)
+    await signing.resume_interrupted(ctx)
     await metrics.refresh(ctx.db)
     return expired
 
