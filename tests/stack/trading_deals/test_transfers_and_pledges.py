@@ -13,6 +13,7 @@ from tests.stack.trading_deals.support import (
     accepted_negotiation,
     if_match,
     officer,
+    open_negotiation,
     party,
     published_listing,
     register_organisation,
@@ -121,3 +122,30 @@ def test_a_pledge_registered_after_the_assignment_blocks_its_registration(cast: 
     assert moved.json()["status"] == "closed"
     # Registering again (a retry with the old ETag) is a precondition failure, not a second registration.
     assert post(test_profile, f"{transfer_path}/registration", officer(test_profile), transfer).status_code == 412
+
+
+def test_negotiations_with_the_former_owner_cannot_become_deals(cast: Cast, test_profile: Profile) -> None:
+    """After a registered assignment the former owner can no longer license or assign the patent: its
+    other negotiations on it can still be ended, but not accepted, countered or signed."""
+    listing = published_listing(test_profile, cast.owner)
+    opened = open_negotiation(test_profile, cast.rival, listing, terms("ordinary_licence"))
+    assert opened.status_code == 201, opened.text
+    still_open = opened.json()
+    agreed = accepted_negotiation(test_profile, cast.owner, cast.outsider, listing, terms("ordinary_licence"))
+    assignment = accepted_negotiation(test_profile, cast.owner, cast.buyer, listing, terms("assignment",
+                                                                                             fee=90_000_000))
+    signed = sign(test_profile, cast.owner, assignment)
+    assert signed.status_code == 201, signed.text
+    transfer = httpx.get(url(test_profile, signed.json()["href"]), headers=party(test_profile, cast.buyer)).json()
+    done = post(test_profile, f"{signed.json()['href']}/registration", officer(test_profile), transfer)
+    assert done.status_code == 200, done.text
+
+    for refused in (sign(test_profile, cast.outsider, agreed),
+                    post(test_profile, f"/v1/negotiations/{still_open['id']}/acceptance",
+                         party(test_profile, cast.owner), still_open)):
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["type"].endswith("/owner-changed")
+        assert refused.json()["current_owner_organisation_id"] == cast.buyer
+    withdrawn = post(test_profile, f"/v1/negotiations/{still_open['id']}/withdrawal",
+                     party(test_profile, cast.rival), still_open)
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn", withdrawn.text

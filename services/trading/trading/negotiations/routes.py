@@ -133,7 +133,8 @@ async def withdraw_offer(negotiation_id: str, ctx: Context, caller: Participant,
 
 
 @router.post("/{negotiation_id}/signature", status_code=201, response_model=DealRef,
-             responses={409: {"description": "Conflicts with a licence on the patent, or the patent is pledged"}})
+             responses={409: {"description": "Conflicts with a licence on the patent, the patent is pledged, or it "
+                                               "changed hands since the negotiation began"}})
 async def sign_agreement(negotiation_id: str, ctx: Context, caller: Participant, response: Response,
                          data: Signature | None = None, if_match: IfMatch = None,
                          idempotency_key: IdempotencyKeyHeader = None) -> DealRef:

@@ -206,6 +206,7 @@ async def counter(ctx: ServiceContext, negotiation_id: str, data: CounterOffer, 
         # The rule first: "it expired / was accepted meanwhile" says more than "it changed" (412).
         _apply_rule(Action.COUNTER, doc, side)
         _at_version(doc, expected_version)
+        await owner_unchanged(ctx.db, doc)
         listing = await listings.listing_terms(ctx.db, doc["listing_id"])
         if listing is None:
             raise rule_refused(f"the listing {doc['listing_id']} no longer exists")
@@ -222,6 +223,17 @@ async def counter(ctx: ServiceContext, negotiation_id: str, data: CounterOffer, 
     return await _visible(ctx, negotiation_id, organisation_id)
 
 
+async def owner_unchanged(db: Database, doc: Document) -> None:
+    """A registered assignment moves the patent (and its listings) to the assignee. A negotiation begun
+    with the former owner can then still be rejected or withdrawn, but no longer advanced to a deal:
+    the former owner can no longer license or assign what it does not own."""
+    listing = await listings.get(db, doc["listing_id"])
+    if listing is not None and listing["owner_organisation_id"] != doc["owner_organisation_id"]:
+        raise rule_refused(f"The patent {doc['application_number']} has changed hands since this negotiation "
+                           f"began; its owner is now {listing['owner_organisation_id']}.", kind="owner-changed",
+                           current_owner_organisation_id=listing["owner_organisation_id"])
+
+
 async def answer(ctx: ServiceContext, negotiation_id: str, action: Action, caller: Principal,
                  expected_version: int, digest: str | None) -> Document:
     """Accept, reject or withdraw the current offer."""
@@ -235,6 +247,7 @@ async def answer(ctx: ServiceContext, negotiation_id: str, action: Action, calle
         _at_version(doc, expected_version)
         events = []
         if action is Action.ACCEPT:
+            await owner_unchanged(ctx.db, doc)
             offer = doc["offers"][-1]
             # The agent must still be in good standing at the moment of agreement.
             await agent_still_eligible(ctx.db, DealTerms.model_validate(offer["terms"]))

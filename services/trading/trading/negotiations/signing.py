@@ -55,6 +55,7 @@ async def sign(ctx: ServiceContext, negotiation_id: str, caller: Principal, expe
         if doc["version"] != expected_version:
             raise stale(doc["version"])
         service.apply_sign_rule(doc, side)
+        await service.owner_unchanged(ctx.db, doc)
         day = service.signed_on_or_today(signed_on)
         terms = await service.agent_still_eligible(ctx.db, service.accepted_terms(doc))
         await store.mark_signing(ctx.db, negotiation_id, {"signed_on": day.isoformat(), "since": _now(),
