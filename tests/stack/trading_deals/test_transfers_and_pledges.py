@@ -149,3 +149,32 @@ def test_negotiations_with_the_former_owner_cannot_become_deals(cast: Cast, test
     withdrawn = post(test_profile, f"/v1/negotiations/{still_open['id']}/withdrawal",
                      party(test_profile, cast.rival), still_open)
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn", withdrawn.text
+
+
+def test_parties_and_officers_list_transfers_and_pledges(cast: Cast, test_profile: Profile) -> None:
+    bank = register_organisation(test_profile, "210200", "Bank of Yingkou")
+    listing = published_listing(test_profile, cast.owner)
+    number = listing["application_number"]
+    pledge = request_pledge(test_profile, cast.owner, listing, bank)
+    assignment = accepted_negotiation(test_profile, cast.owner, cast.buyer, listing, terms("assignment",
+                                                                                             fee=60_000_000))
+    transfer_id = sign(test_profile, cast.owner, assignment).json()["id"]
+
+    def ids(path: str, organisation: str | None, **params: str) -> list[str]:
+        headers = party(test_profile, organisation) if organisation else officer(test_profile)
+        response = httpx.get(url(test_profile, path), headers=headers, params={"application_number": number, **params})
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    for organisation in (cast.owner, cast.buyer, None):
+        assert ids("/v1/transfers", organisation) == [transfer_id], organisation
+    assert ids("/v1/transfers", cast.outsider) == [], "not a party: not listed"
+    assert ids("/v1/transfers", None, status="applied") == [transfer_id]
+    assert ids("/v1/transfers", None, status="registered") == []
+    for organisation in (cast.owner, bank, None):
+        assert ids("/v1/pledges", organisation) == [pledge["id"]], organisation
+    assert ids("/v1/pledges", cast.buyer) == []
+    assert ids("/v1/pledges", None, status="requested") == [pledge["id"]]
+    assert ids("/v1/pledges", None, status="registered") == []
+    bad = httpx.get(url(test_profile, "/v1/pledges"), headers=officer(test_profile), params={"status": "lost"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"

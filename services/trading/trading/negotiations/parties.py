@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import Depends
 from servicekit.auth import Principal, Role, require_roles
+from servicekit.mongo import Collection, Document
 from servicekit.problems import ProblemError
 
 STAFF = (Role.OFFICER, Role.COORDINATOR)
@@ -33,3 +35,16 @@ Officer = Annotated[Principal, Depends(require_roles(Role.OFFICER))]
 
 def is_staff(principal: Principal) -> bool:
     return principal.has_any(STAFF)
+
+
+async def page_for_caller(collection: Collection, caller: Principal, filters: dict[str, Any], after: str | None,
+                          limit: int, hidden: Sequence[str]) -> list[Document]:
+    """One page by `_id` of the deal documents (each with its `parties`) the caller may see: those its
+    organisation is party to, or all of them for IPO staff. `filters` are equality filters; None drops one."""
+    query: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
+    if not is_staff(caller):
+        query["parties"] = caller.organisation_id or ""
+    if after is not None:
+        query["_id"] = {"$gt": after}
+    cursor = collection.find(query, {f: 0 for f in hidden}).sort("_id", 1).limit(limit)
+    return [d async for d in cursor]

@@ -47,3 +47,8 @@ class PledgeRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class PledgePage(BaseModel):
+    items: list[PledgeRead]
+    next_cursor: str | None

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
-from servicekit.http import IdempotencyKeyHeader, expected_version, mark_created, set_etag
+from fastapi import APIRouter, Depends, Header, Query, Response
+from servicekit.http import (
+    MAX_PAGE_SIZE,
+    IdempotencyKeyHeader,
+    expected_version,
+    id_after,
+    mark_created,
+    next_page,
+    set_etag,
+)
 from servicekit.mongo import Document
 from servicekit.service import ServiceContext, context_of
 
 from trading.negotiations.idempotency import action_digest
-from trading.negotiations.parties import Anyone, Officer, Participant
-from trading.pledges import service
-from trading.pledges.domain import missing_consents
-from trading.pledges.models import PledgeCreate, PledgeRead, PledgeRegistration
+from trading.negotiations.parties import Anyone, Officer, Participant, page_for_caller
+from trading.pledges import service, store
+from trading.pledges.domain import PledgeStatus, missing_consents
+from trading.pledges.models import PledgeCreate, PledgePage, PledgeRead, PledgeRegistration
 
 router = APIRouter(prefix="/v1/pledges", tags=["pledges"])
 
@@ -21,11 +29,30 @@ Context = Annotated[ServiceContext, Depends(context_of)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
-def _read(response: Response, doc: Document) -> PledgeRead:
-    set_etag(response, doc["version"])
+def _model(doc: Document) -> PledgeRead:
     fields = {k: v for k, v in doc.items() if k not in ("_id", "parties")}
     return PledgeRead(id=doc["_id"], **fields,
                       missing_consents=missing_consents(doc["co_owner_organisation_ids"], doc["consents"]))
+
+
+def _read(response: Response, doc: Document) -> PledgeRead:
+    set_etag(response, doc["version"])
+    return _model(doc)
+
+
+@router.get("", response_model=PledgePage)
+async def list_pledges(
+    ctx: Context, caller: Anyone, status: PledgeStatus | None = None,
+    application_number: Annotated[str | None, Query(pattern=r"^\d{12}[0-9X]$")] = None,
+    cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> PledgePage:
+    """Pledges the caller's organisation is party to (pledgor, co-owner, pledgee); IPO staff see all,
+    e.g. `status=registered` for the pledges in force."""
+    filters = {"status": status.value if status else None, "application_number": application_number}
+    docs = await page_for_caller(ctx.db[store.COLLECTION], caller, filters, id_after(cursor), limit + 1,
+                                 store.INTERNAL_FIELDS)
+    docs, next_cursor = next_page(docs, limit)
+    return PledgePage(items=[_model(d) for d in docs], next_cursor=next_cursor)
 
 
 def _digest(subject: str, key: str | None, action: str) -> str | None:

@@ -36,3 +36,8 @@ class TransferRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class TransferPage(BaseModel):
+    items: list[TransferRead]
+    next_cursor: str | None

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
-from servicekit.http import IdempotencyKeyHeader, expected_version, set_etag
+from fastapi import APIRouter, Depends, Header, Query, Response
+from servicekit.http import MAX_PAGE_SIZE, IdempotencyKeyHeader, expected_version, id_after, next_page, set_etag
 from servicekit.mongo import Document
 from servicekit.service import ServiceContext, context_of
 
 from trading.negotiations.idempotency import action_digest
-from trading.negotiations.parties import Anyone, Officer
-from trading.transfers import service
-from trading.transfers.models import TransferRead, TransferRegistration
+from trading.negotiations.parties import Anyone, Officer, page_for_caller
+from trading.transfers import service, store
+from trading.transfers.domain import TransferStatus
+from trading.transfers.models import TransferPage, TransferRead, TransferRegistration
 
 router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
 
@@ -20,9 +21,28 @@ Context = Annotated[ServiceContext, Depends(context_of)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
+def _model(doc: Document) -> TransferRead:
+    return TransferRead(id=doc["_id"], **{k: v for k, v in doc.items() if k not in ("_id", "parties")})
+
+
 def _read(response: Response, doc: Document) -> TransferRead:
     set_etag(response, doc["version"])
-    return TransferRead(id=doc["_id"], **{k: v for k, v in doc.items() if k not in ("_id", "parties")})
+    return _model(doc)
+
+
+@router.get("", response_model=TransferPage)
+async def list_transfers(
+    ctx: Context, caller: Anyone, status: TransferStatus | None = None,
+    application_number: Annotated[str | None, Query(pattern=r"^\d{12}[0-9X]$")] = None,
+    cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> TransferPage:
+    """Transfers the caller's organisation is party to (assignor, assignee, agent); IPO staff see all,
+    e.g. `status=applied` for the assignments awaiting registration."""
+    filters = {"status": status.value if status else None, "application_number": application_number}
+    docs = await page_for_caller(ctx.db[store.COLLECTION], caller, filters, id_after(cursor), limit + 1,
+                                 store.INTERNAL_FIELDS)
+    docs, next_cursor = next_page(docs, limit)
+    return TransferPage(items=[_model(d) for d in docs], next_cursor=next_cursor)
 
 
 @router.get("/{transfer_id}", response_model=TransferRead, responses={404: {"description": "Not a party"}})
