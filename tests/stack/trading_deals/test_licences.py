@@ -117,6 +117,12 @@ def test_an_interrupted_signing_is_completed_by_the_sweep(cast: Cast, test_profi
     negotiation = accepted_negotiation(test_profile, cast.owner, cast.buyer, listing, terms(EX))
     signed_on = (date.today() - timedelta(days=2)).isoformat()
     negotiations = mongo[f"trading_{test_profile.name}"]["negotiations"]
+    # Write the marker only once the relay has cleared the acceptance event from the negotiation's outbox:
+    # FerretDB applies each update as read-modify-replace, so the relay's clearing update, racing with this
+    # write from outside the API's per-document lock, could put the document back without the marker.
+    deadline = time.monotonic() + 15
+    while (negotiations.find_one({"_id": negotiation["id"]}) or {}).get("outbox") and time.monotonic() < deadline:
+        time.sleep(0.1)
     negotiations.update_one({"_id": negotiation["id"]}, {"$set": {"signing": {
         "signed_on": signed_on, "since": datetime.now(UTC) - timedelta(minutes=2), "by": cast.buyer}}})
     deadline = time.monotonic() + 30

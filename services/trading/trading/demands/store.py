@@ -19,7 +19,7 @@ INDEXES = (
     IndexSpec(COLLECTION, (("organisation_id", 1), ("_id", 1))),
 )
 
-INTERNAL_FIELDS = ("outbox", "outbox_count", "outbox_since", "creation_key", "creation_fingerprint")
+INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint")
 
 
 class DuplicateDemand(Exception):

@@ -31,7 +31,7 @@ INDEXES = (
 )
 
 # Never returned to callers: bookkeeping of the outbox, idempotency and the search read model.
-INTERNAL_FIELDS = ("outbox", "outbox_count", "outbox_since", "creation_key", "creation_fingerprint",
+INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint",
                    "search_seq", "search_terms", "search_price", "search_pending", "search_layout")
 
 

@@ -18,7 +18,7 @@ COLLECTION = "matches"
 RUNS = "match_runs"  # event ids the matchmaker has finished, so a redelivery counts as a duplicate
 
 INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),)
-INTERNAL_FIELDS = ("outbox", "outbox_count", "outbox_since")
+INTERNAL_FIELDS = ("outbox",)
 
 
 def match_id(listing_id: str, demand_id: str) -> str:

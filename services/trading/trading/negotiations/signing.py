@@ -94,7 +94,7 @@ async def resume_interrupted(ctx: ServiceContext) -> int:
     """Complete the signings a crash interrupted (see the module's docstring); returns how many."""
     resumed = 0
     for negotiation_id, marker in (await store.signing_markers(ctx.db)).items():
-        if _now() - _aware(marker["since"]) < RESUME_AFTER:
+        if _now() - marker["since"] < RESUME_AFTER:  # the kit's client reads datetimes tz-aware
             continue  # possibly still in flight in another replica
         async with ctx.locks.hold(store.COLLECTION, negotiation_id):
             doc = await store.get(ctx.db, negotiation_id)
@@ -119,10 +119,6 @@ async def resume_interrupted(ctx: ServiceContext) -> int:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def deal_document(ctx: ServiceContext, deal: Document) -> Document | None:
