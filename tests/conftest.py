@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from devstack.components import roles_of
@@ -16,6 +18,7 @@ from devstack.stack import Stack
 from pymongo import MongoClient
 
 from tests.support.stack import start_service
+from tests.support.store_audit import audit_dir, recorded_since, unexpected_scans
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +31,7 @@ def test_profile() -> Profile:
 def infra(test_profile: Profile) -> Iterator[Stack]:
     stack = Stack(test_profile)
     stack.stop_all_known()  # leftovers of an interrupted run of this profile (ours, by pid file)
-    for sub in ("kafka-data", "ferretdb-data", "kafka-conf", "logs", "pids"):
+    for sub in ("kafka-data", "ferretdb-data", "kafka-conf", "logs", "pids", audit_dir(Path()).name):
         shutil.rmtree(test_profile.data_dir / sub, ignore_errors=True)
     stack.start_infrastructure()
     yield stack
@@ -44,7 +47,8 @@ def services(infra: Stack, test_profile: Profile) -> Iterator[dict[str, ManagedP
     try:
         for service in wanted:
             for role in roles_of(service):
-                procs[f"{service}-{role}"] = start_service(test_profile, service, role)
+                procs[f"{service}-{role}"] = start_service(
+                    test_profile, service, role, store_filter_audit_dir=str(audit_dir(test_profile.data_dir)))
     except BaseException:
         for proc in procs.values():
             proc.stop()
@@ -60,3 +64,16 @@ def mongo(infra: Stack, test_profile: Profile) -> Iterator[MongoClient[dict[str,
                                                          tz_aware=True)
     yield client
     client.close()
+
+
+@pytest.fixture
+def store_scans_checked(services: dict[str, ManagedProcess], test_profile: Profile) -> Iterator[None]:
+    """Fail the test if any service process sent the store a scanning filter (anything but an exact
+    `{_id: value}`, see servicekit.store_audit) that tests/stack/store_scans.py does not list as a
+    deliberate exception. Background tasks running meanwhile are checked too."""
+    started = time.time()
+    yield
+    found = recorded_since(audit_dir(test_profile.data_dir), started)
+    unexpected = unexpected_scans(found)
+    assert not unexpected, ("scanning store filters not listed in tests/stack/store_scans.py:\n"
+                            + "\n".join(unexpected))

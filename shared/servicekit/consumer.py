@@ -31,6 +31,7 @@ from servicekit.correlation import causation_id, correlation_id
 from servicekit.events.envelope import CloudEvent, ConsumedPayload, MalformedEvent
 from servicekit.metrics import KitMetrics
 from servicekit.mongo import STORE_UNAVAILABLE, Database
+from servicekit.store_audit import reset_origin, set_origin
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ class Dispatcher:
         attempt = 0
         outage_delay = self.retry.initial_backoff
         cid, caus = correlation_id.set(event.correlationid), causation_id.set(event.id)
+        origin = set_origin(f"consume {event.type}")
         try:
             while True:
                 try:
@@ -163,6 +165,7 @@ class Dispatcher:
         finally:
             correlation_id.reset(cid)
             causation_id.reset(caus)
+            reset_origin(origin)
 
     async def _dead_letter(self, record: Record, event_type: str, error: BaseException, attempts: int) -> None:
         log.error("dead-lettering %s:%d@%d (%s): %s", record.topic, record.partition, record.offset,

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicekit.correlation import correlation_id
 from servicekit.metrics import KitMetrics
 from servicekit.problems import PROBLEM_JSON, problem_body
+from servicekit.store_audit import reset_origin, set_origin
 
 CORRELATION_HEADER = b"x-correlation-id"
 _VALID_CORRELATION = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -41,6 +42,7 @@ class CorrelationIdMiddleware:
         incoming = dict(scope["headers"]).get(CORRELATION_HEADER)
         value = incoming.decode() if incoming and _VALID_CORRELATION.match(incoming) else str(uuid.uuid4())
         token = correlation_id.set(value)
+        origin = set_origin(scope)  # the store audit names the route template (servicekit.store_audit)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -51,6 +53,7 @@ class CorrelationIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             correlation_id.reset(token)
+            reset_origin(origin)
 
 
 class MetricsMiddleware:

@@ -21,6 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeout, NetworkTimeout
 
 from servicekit.settings import ServiceSettings
+from servicekit.store_audit import FilterAudit
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
@@ -43,8 +44,11 @@ class IndexSpec:
 
 def mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
     timeout = settings.mongo_timeout_ms
+    audit = ([FilterAudit(settings.store_filter_audit_dir, settings.service_name)]
+             if settings.store_filter_audit_dir else [])
     return AsyncMongoClient(
         settings.mongo_url.get_secret_value(),
+        event_listeners=audit,
         tz_aware=True,
         serverSelectionTimeoutMS=timeout,
         connectTimeoutMS=timeout,
@@ -119,8 +123,10 @@ async def bulk_write_in_batches(collection: Collection, operations: list[Any], o
         await collection.bulk_write(operations[start:start + WRITE_BATCH], ordered=ordered)
 
 
-# Serialises apply_once per document within the process on the read-then-write path (below).
-_APPLY_LOCKS = DocumentLocks()
+# The process's one set of per-document write locks: the aggregate seam (servicekit.aggregates), the
+# outbox relay's clearing write and apply_once all hold these, so no two writes of one document from
+# this process interleave, whoever makes them.
+PROCESS_LOCKS = DocumentLocks()
 
 
 async def apply_once(
@@ -163,7 +169,7 @@ async def apply_once(
 async def _apply_once_by_id(collection: Collection, doc_id: Any, event_id: str, merged: dict[str, Any],
                             upsert: bool, newer_than: tuple[str, int] | None) -> bool:
     wanted = {"applied_events": 1, **({newer_than[0]: 1} if newer_than else {})}
-    async with _APPLY_LOCKS.hold(collection.full_name, doc_id):
+    async with PROCESS_LOCKS.hold(collection.name, doc_id):
         current = await collection.find_one({"_id": doc_id}, wanted)
         if current is None:
             if not upsert:

@@ -30,6 +30,7 @@ from servicekit.events.envelope import CloudEvent, record_headers
 from servicekit.metrics import KitMetrics
 from servicekit.mongo import STORE_UNAVAILABLE, Database, DocumentLocks
 from servicekit.settings import ServiceSettings
+from servicekit.store_audit import set_origin
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ class OutboxRelay:
         self._tasks = []
 
     async def _notified_loop(self) -> None:
+        set_origin("outbox relay")
         retry_delays: dict[tuple[str, Any], float] = {}
         while True:
             collection, doc_id = await self._wake.get()
@@ -146,6 +148,7 @@ class OutboxRelay:
                 asyncio.get_running_loop().call_later(delay, self._wake.put_nowait, key)
 
     async def _sweep_loop(self) -> None:
+        set_origin("outbox sweep")
         while True:
             try:
                 await self.sweep()

@@ -16,13 +16,14 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pymongo import AsyncMongoClient
 
+from servicekit.background import BackgroundRunner, BackgroundTask
 from servicekit.consumer import EventHandlers
 from servicekit.events.topics import TopicSpec, dead_letter_topic, domain_topic, ensure_topics
 from servicekit.metrics import KitMetrics, kit_metrics
 from servicekit.mongo import (
+    PROCESS_LOCKS,
     Database,
     Document,
-    DocumentLocks,
     IndexSpec,
     ensure_indexes,
     learn_store_traits,
@@ -47,6 +48,8 @@ class ServiceDefinition:
     outbox_collections: Sequence[str] = ()
     worker_outbox_collections: Sequence[str] = ()
     handlers: EventHandlers = field(default_factory=EventHandlers)
+    # Periodic work, each task in the process it names (servicekit.background).
+    background_tasks: Sequence[BackgroundTask] = ()
     title: str = ""
     description: str = ""
 
@@ -69,13 +72,13 @@ class ServiceContext:
         self.metrics: KitMetrics = kit_metrics(definition.name)
         self.client: AsyncMongoClient[Document] = mongo_client(settings)
         self.db: Database = self.client[settings.database_name]
-        self.locks = DocumentLocks()
         self.producer = EventProducer(settings)
         self.relay = OutboxRelay(
-            settings=settings, db=self.db, producer=self.producer, metrics=self.metrics, locks=self.locks,
+            settings=settings, db=self.db, producer=self.producer, metrics=self.metrics, locks=PROCESS_LOCKS,
             topic=definition.events_topic.name,
             collections=definition.outbox_collections if role == "api" else definition.worker_outbox_collections,
         )
+        self.background = BackgroundRunner(self, [t for t in definition.background_tasks if t.process == role])
         self.indexes_ready = asyncio.Event()
         self.kafka_ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -89,6 +92,7 @@ class ServiceContext:
         the process comes up (and /readyz can say what is missing) instead of crashing."""
         self._tasks.append(asyncio.create_task(self._prepare_store(), name="prepare-store"))
         self._tasks.append(asyncio.create_task(self._prepare_kafka(run_relay), name="prepare-kafka"))
+        self.background.start()
 
     async def _prepare_store(self) -> None:
         delay = 0.5
@@ -126,6 +130,7 @@ class ServiceContext:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.background.stop()
         await self.relay.stop()
         await self.producer.stop()
         await self.client.close()

@@ -49,6 +49,10 @@ class ServiceSettings(BaseSettings):
     outbox_sweep_timeout_seconds: float = 300.0
     outbox_lease_seconds: float = 15.0
 
+    # Tests only: record every store command whose filter FerretDB would answer by scanning
+    # (servicekit.store_audit), one JSON line each, in this directory.
+    store_filter_audit_dir: str | None = None
+
     consumer_max_attempts: int = 4
     consumer_backoff_initial_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 5.0

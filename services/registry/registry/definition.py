@@ -14,6 +14,7 @@ from registry.settings import RegistrySettings
 from registry.talents import routes as talent_routes
 from registry.talents import store as talent_store
 from registry.targets import routes as target_routes
+from registry.targets.refresh import TALENT_TALLY
 
 REGISTRY = ServiceDefinition(
     name="registry",
@@ -26,4 +27,5 @@ REGISTRY = ServiceDefinition(
     indexes=[*organisation_store.INDEXES, *talent_store.INDEXES, *certification_store.INDEXES],
     outbox_collections=[organisation_store.COLLECTION, talent_store.COLLECTION],
     handlers=HANDLERS,
+    background_tasks=[TALENT_TALLY],
 )

@@ -10,10 +10,12 @@ from trading.demands import store as demand_store
 from trading.imports import routes as import_routes
 from trading.listings import routes as listing_routes
 from trading.listings import store as listing_store
+from trading.listings.background import CATALOGUE_ROUND
 from trading.matching import handlers as matchmaker
 from trading.matching import routes as match_routes
 from trading.matching import store as match_store
 from trading.negotiations import deals
+from trading.negotiations.sweep import DEALS_SWEEP
 from trading.organisations import projection as organisation_projection
 from trading.organisations import routes as organisation_routes
 from trading.settings import TradingSettings
@@ -33,8 +35,9 @@ TRADING = ServiceDefinition(
     indexes=[*organisation_projection.INDEXES, *listing_store.INDEXES, *demand_store.INDEXES, *match_store.INDEXES,
              *deals.INDEXES],
     outbox_collections=[listing_store.COLLECTION, demand_store.COLLECTION, *deals.OUTBOX_COLLECTIONS],
-    # Matches are written by the worker's matchmaker, so the worker relays their events (by its sweep:
-    # handlers cannot wake the relay, so match.suggested leaves within outbox_sweep_seconds).
+    # Matches are written by the worker's matchmaker, so the worker relays their events (woken by the
+    # kit's unit of work when a match is inserted).
     worker_outbox_collections=[match_store.COLLECTION],
     handlers=handlers,
+    background_tasks=[CATALOGUE_ROUND, DEALS_SWEEP],
 )

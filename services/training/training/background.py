@@ -1,4 +1,5 @@
-"""Work the training API process does in the background: removal follow-ups and operator metrics.
+"""Work the training API process does in the background (declared in the service definition, run by
+the kit): removal follow-ups and operator metrics.
 
 It runs in the API process because that process is the only writer of sessions (see
 talents/projection.py): the worker notes that a talent was removed, and this loop cancels the talent's
@@ -8,29 +9,23 @@ domain gauges from the store, so they are right after a restart and whatever pro
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, FastAPI
 from prometheus_client import Gauge
+from servicekit.background import BackgroundTask
 from servicekit.service import ServiceContext
 
 from training.enrolments import service as enrolments
 from training.enrolments.domain import EnrolmentState
 from training.sessions import store as session_store
+from training.settings import TrainingSettings
 from training.talents import projection as talents
 from training.talents.domain import cancels_open_enrolments
 
 log = logging.getLogger(__name__)
-
-FOLLOW_UP_SECONDS = 1.0
-METRICS_SECONDS = 5.0
 
 
 
@@ -77,7 +72,7 @@ async def refresh_metrics(ctx: ServiceContext) -> None:
     by_state = dict.fromkeys((s.value for s in EnrolmentState), 0)
     phases = {"upcoming": 0, "running": 0, "ended": 0}
     free = 0
-    for session in await session_store.summaries(ctx.db[session_store.COLLECTION]):
+    for session in await session_store.summaries(ctx.db):
         for state, count in session.get("counts", {}).items():
             by_state[state] = by_state.get(state, 0) + int(count)
         if session["ends_at"] <= now:
@@ -92,33 +87,21 @@ async def refresh_metrics(ctx: ServiceContext) -> None:
     gauges().seats_free.set(free)
 
 
-async def _loop(ctx: ServiceContext) -> None:
-    await ctx.indexes_ready.wait()
-    last_metrics = 0.0
-    loop = asyncio.get_running_loop()
-    while True:
-        try:
-            await run_follow_ups(ctx)
-            if loop.time() - last_metrics >= METRICS_SECONDS:
-                await refresh_metrics(ctx)
-                last_metrics = loop.time()
-        except Exception:
-            log.warning("training background round failed; retrying", exc_info=True)
-        await asyncio.sleep(FOLLOW_UP_SECONDS)
+def _follow_ups_every(settings: TrainingSettings) -> float:
+    return settings.follow_up_seconds
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Runs inside the kit's lifespan (FastAPI nests a router's lifespan), so app.state.ctx exists.
-    ctx: ServiceContext = app.state.ctx
+def _gauges_every(settings: TrainingSettings) -> float:
+    return settings.metrics_refresh_seconds
+
+
+def _export_gauges(_ctx: ServiceContext) -> None:
     gauges()
-    task = asyncio.create_task(_loop(ctx), name="training-background")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
-router = APIRouter(lifespan=lifespan)
+async def _run_follow_ups(ctx: ServiceContext) -> None:
+    await run_follow_ups(ctx)
+
+
+REMOVAL_FOLLOW_UPS = BackgroundTask("removal-follow-ups", _run_follow_ups, _follow_ups_every, prepare=_export_gauges)
+DOMAIN_GAUGES = BackgroundTask("domain-gauges", refresh_metrics, _gauges_every, prepare=_export_gauges)

@@ -25,10 +25,10 @@ TRAINING = ServiceDefinition(
     title="IP talent training",
     description="Courses, sessions, enrolments, attendance, assessment and certificates.",
     settings_factory=TrainingSettings,
-    routers=[course_routes.router, session_routes.router, enrolment_routes.router, talent_routes.router,
-             background.router],
+    routers=[course_routes.router, session_routes.router, enrolment_routes.router, talent_routes.router],
     indexes=(*course_store.INDEXES, *session_store.INDEXES, *enrolment_service.INDEXES,
              *talent_projection.INDEXES),
     outbox_collections=[session_store.COLLECTION],
     handlers=handlers,
+    background_tasks=[background.REMOVAL_FOLLOW_UPS, background.DOMAIN_GAUGES],
 )

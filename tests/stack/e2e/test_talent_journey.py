@@ -25,7 +25,8 @@ from registry.talents.identity import identity_check_character
 
 from tests.support.stack import api_url, eventually, new_credit_code, organisation_body, token
 
-pytestmark = pytest.mark.stack
+# The journeys also check that nothing on their path scans a collection (servicekit.store_audit).
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("store_scans_checked")]
 
 
 def bearer(profile: Profile, subject: str, *roles: str, org: str | None = None) -> dict[str, str]:

@@ -30,7 +30,8 @@ from tests.stack.trading_deals.support import (
 )
 from tests.support.stack import eventually
 
-pytestmark = pytest.mark.stack
+# The journeys also check that nothing on their path scans a collection (servicekit.store_audit).
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("store_scans_checked")]
 
 
 def matches_for(profile: Profile, organisation: str, **params: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.http import creation_key, fingerprint, key_reused, stale
 from servicekit.mongo import Document
@@ -53,10 +54,10 @@ async def current_rules(ctx: ServiceContext) -> tuple[RuleSetBody, Document]:
 async def replace_rules(ctx: ServiceContext, body: RuleSetBody, expected_version: int, caller: Principal) -> Document:
     await current_rules(ctx)  # seeded, so there is a version to match
     update = {**body.model_dump(mode="json"), "updated_at": datetime.now(UTC), "updated_by": caller.subject}
-    async with ctx.locks.hold(store.RULES, store.CURRENT_RULES):
-        if not await store.replace_rules(ctx.db[store.RULES], expected_version, update):
-            _, doc = await current_rules(ctx)
-            raise stale(doc["version"])
+    await aggregates.change_at_version(ctx.db, store.RULES_AGGREGATE, store.CURRENT_RULES, expected_version,
+                                       lambda _current: ({"$set": update}, []),
+                                       not_found=lambda: ProblemError(404, "Not found", "No rules.",
+                                                                      kind="not-found"))
     return (await current_rules(ctx))[1]
 
 
@@ -81,7 +82,7 @@ async def apply(ctx: ServiceContext, data: EvaluationCreate, caller: Principal,
     request_print = fingerprint(body)
     # One open evaluation per talent, level and category: the check and the insert hold a lock on that
     # triple, so two simultaneous applications cannot both pass the check (the API is the one writer).
-    async with ctx.locks.hold("open-evaluation", (data.talent_id, data.level.value, data.category.value)):
+    async with aggregates.exclusive("open-evaluation", (data.talent_id, data.level.value, data.category.value)):
         if idempotency_key is None or await collection.find_one({"creation_key": key}, {"_id": 1}) is None:
             pending = await store.open_for(collection, data.talent_id, data.level.value, data.category.value,
                                            [s.value for s in OPEN_STATUSES])
@@ -90,7 +91,7 @@ async def apply(ctx: ServiceContext, data: EvaluationCreate, caller: Principal,
                                    f"Evaluation {pending['_id']} for this level and category is still open.",
                                    kind="evaluation-open", existing_id=pending["_id"])
         now = datetime.now(UTC)
-        sequence = await counters.next_value(ctx.db, ctx.locks, "evaluation", now.year)
+        sequence = await counters.next_value(ctx.db, "evaluation", now.year)
         doc: Document = {
             "_id": evaluation_id(now.year, sequence), "year": now.year, "sequence": sequence, **body,
             "status": EvaluationStatus.APPLIED.value,
@@ -100,13 +101,13 @@ async def apply(ctx: ServiceContext, data: EvaluationCreate, caller: Principal,
             "creation_key": key, "creation_fingerprint": request_print,
         }
         try:
-            await store.insert(collection, doc)
-        except store.DuplicateEvaluation as dup:
-            if dup.same_request is None:
+            await store.insert(ctx.db, doc)
+        except aggregates.DuplicateCreation as dup:
+            if dup.earlier is None:
                 raise
-            if dup.same_request.get("creation_fingerprint") != request_print:
+            if dup.earlier.get("creation_fingerprint") != request_print:
                 raise key_reused() from None
-            return await _get(ctx, dup.same_request["_id"]), False
+            return await _get(ctx, dup.earlier["_id"]), False
     return await _get(ctx, doc["_id"]), True
 
 
@@ -162,19 +163,14 @@ async def grant(ctx: ServiceContext, evaluation: str, expected_version: int, cal
 
 async def _step(ctx: ServiceContext, evaluation: str, expected_version: int, wanted: EvaluationStatus,
                 caller: Principal, changes: dict[str, Any], reasons: list[str] | None = None) -> Document:
-    collection = ctx.db[store.EVALUATIONS]
-    async with ctx.locks.hold(store.EVALUATIONS, evaluation):
-        current = await _get(ctx, evaluation)
-        if current["version"] != expected_version:
-            raise stale(current["version"])
+    def decide(current: Document) -> aggregates.Decision:
         _check_step(current, wanted)
         now = datetime.now(UTC)
         step = {"status": wanted.value, "at": now, "by": caller.subject, "reasons": reasons or []}
-        ops = {"$set": {**changes, "status": wanted.value, "updated_at": now}, "$push": {"history": step}}
-        if not await store.update(collection, evaluation, expected_version, ops):
-            latest = await store.get(collection, evaluation)
-            raise stale(latest["version"] if latest else expected_version)
-    return await _get(ctx, evaluation)
+        return {"$set": {**changes, "status": wanted.value, "updated_at": now}, "$push": {"history": step}}, []
+
+    return await aggregates.change_at_version(ctx.db, store.AGGREGATE, evaluation, expected_version, decide,
+                                              not_found=lambda: not_found(evaluation))
 
 
 def _check_step(current: Document, wanted: EvaluationStatus) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint, key_reused, stale
+from servicekit.http import creation_key, fingerprint, key_reused
 from servicekit.mongo import Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
@@ -32,7 +33,6 @@ def _snapshot_event(kind: type[OrganisationSnapshot], doc: Document) -> CloudEve
 async def register(ctx: ServiceContext, data: OrganisationCreate, caller: Principal,
                    idempotency_key: str | None) -> tuple[Document, bool]:
     """Register an organisation; returns it and whether it was created now (False: a replayed request)."""
-    collection = ctx.db[store.COLLECTION]
     now = datetime.now(UTC)
     body = data.model_dump(mode="json")
     doc: Document = {
@@ -43,10 +43,9 @@ async def register(ctx: ServiceContext, data: OrganisationCreate, caller: Princi
     }
     event = _snapshot_event(OrganisationRegistered, doc)
     try:
-        async with ctx.locks.hold(store.COLLECTION, doc["_id"]):
-            await store.insert(collection, doc, [event])
-    except store.DuplicateOrganisation as dup:
-        earlier = dup.same_request
+        await aggregates.create(ctx.db, store.AGGREGATE, doc, [event])
+    except aggregates.DuplicateCreation as dup:
+        earlier = dup.earlier
         if earlier is not None:
             if earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
                 raise key_reused() from None
@@ -55,28 +54,20 @@ async def register(ctx: ServiceContext, data: OrganisationCreate, caller: Princi
                            f"An organisation with credit code {data.credit_code} is already registered.",
                            kind="duplicate-organisation", existing_id=data.credit_code,
                            errors=[{"pointer": "#/credit_code", "detail": "already registered"}]) from None
-    ctx.relay.notify(store.COLLECTION, doc["_id"])
     return await _public(ctx, doc["_id"]), True
 
 
 async def change(ctx: ServiceContext, organisation_id: str, data: OrganisationUpdate,
                  expected_version: int) -> Document:
-    collection = ctx.db[store.COLLECTION]
     changes: dict[str, Any] = data.model_dump(mode="json", exclude_unset=True)
-    async with ctx.locks.hold(store.COLLECTION, organisation_id):
-        current = await store.get(collection, organisation_id)
-        if current is None:
-            raise not_found(organisation_id)
-        if current["version"] != expected_version:
-            raise stale(current["version"])
-        changes["updated_at"] = datetime.now(UTC)
-        after = {**current, **changes, "version": expected_version + 1}
-        event = _snapshot_event(OrganisationUpdated, after)
-        if not await store.update(collection, organisation_id, expected_version, changes, [event]):
-            latest = await store.get(collection, organisation_id)
-            raise stale(latest["version"] if latest else expected_version)
-    ctx.relay.notify(store.COLLECTION, organisation_id)
-    return await _public(ctx, organisation_id)
+
+    def decide(current: Document) -> aggregates.Decision:
+        now = datetime.now(UTC)
+        after = {**current, **changes, "updated_at": now, "version": current["version"] + 1}
+        return {"$set": {**changes, "updated_at": now}}, [_snapshot_event(OrganisationUpdated, after)]
+
+    return await aggregates.change_at_version(ctx.db, store.AGGREGATE, organisation_id, expected_version, decide,
+                                              not_found=lambda: not_found(organisation_id))
 
 
 async def _public(ctx: ServiceContext, organisation_id: str) -> Document:

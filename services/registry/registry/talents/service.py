@@ -6,9 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from servicekit import aggregates
 from servicekit.auth import Principal, Role
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint, key_reused, stale
+from servicekit.http import creation_key, fingerprint, key_reused
 from servicekit.mongo import Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
@@ -90,7 +91,6 @@ async def _account_free(ctx: ServiceContext, subject: str, talent_id: str | None
 async def register(ctx: ServiceContext, data: TalentCreate, caller: Principal,
                    idempotency_key: str | None) -> tuple[Document, bool]:
     """Register a talent; returns it and whether it was created now (False: a replayed request)."""
-    collection = ctx.db[store.COLLECTION]
     hashed = identity_hash(_settings(ctx).identity_key(), data.identity_number.get_secret_value())
     # The fingerprint is of the body with the identity number replaced by its keyed hash: a plain
     # SHA-256 of a resident ID could be reversed by trying every plausible number.
@@ -102,7 +102,7 @@ async def register(ctx: ServiceContext, data: TalentCreate, caller: Principal,
         await _account_free(ctx, data.account_subject, None)
     now = datetime.now(UTC)
     for _ in range(_NUMBER_ATTEMPTS):
-        number = registration_number(now.year, await counters.next_value(ctx.db, ctx.locks, "talent", now.year))
+        number = registration_number(now.year, await counters.next_value(ctx.db, "talent", now.year))
         doc: Document = {
             "_id": number, "registration_number": number, **body,
             "employer_kind": employer["kind"], "city_code": city_of(data.region_code),
@@ -113,8 +113,7 @@ async def register(ctx: ServiceContext, data: TalentCreate, caller: Principal,
             "creation_key": key, "creation_fingerprint": request_print,
         }
         try:
-            async with ctx.locks.hold(store.COLLECTION, number):
-                await store.insert(collection, doc, [_event(TalentRegistered, doc)])
+            await store.insert(ctx.db, doc, [_event(TalentRegistered, doc)])
         except store.DuplicateTalent as dup:
             if dup.same_request is not None:
                 if dup.same_request.get("creation_fingerprint") != request_print:
@@ -127,7 +126,6 @@ async def register(ctx: ServiceContext, data: TalentCreate, caller: Principal,
                                    errors=[{"pointer": "#/identity_number", "detail": "already registered"}]
                                    ) from None
             continue  # the number itself was taken: take the next one
-        ctx.relay.notify(store.COLLECTION, number)
         mark_stale()
         return await _get(ctx, number), True
     raise ProblemError(503, "Numbering unavailable", "No free registration number could be taken; retry.",
@@ -143,7 +141,7 @@ async def change(ctx: ServiceContext, talent_id: str, data: TalentUpdate, expect
     if changes.get("account_subject"):
         await _account_free(ctx, changes["account_subject"], talent_id)
 
-    def mutate(current: Document) -> tuple[dict[str, Any], list[CloudEvent]]:
+    def mutate(current: Document) -> aggregates.Decision:
         if current["status"] == TalentStatus.REMOVED.value:
             raise ProblemError(409, "Talent removed", f"Talent {talent_id} was removed; its record is closed.",
                                kind="talent-removed")
@@ -156,7 +154,7 @@ async def change(ctx: ServiceContext, talent_id: str, data: TalentUpdate, expect
 
 async def change_status(ctx: ServiceContext, talent_id: str, data: StatusChange, expected_version: int,
                         caller: Principal) -> Document:
-    def mutate(current: Document) -> tuple[dict[str, Any], list[CloudEvent]]:
+    def mutate(current: Document) -> aggregates.Decision:
         previous = TalentStatus(current["status"])
         try:
             check_status_change(previous, data.status)
@@ -168,7 +166,8 @@ async def change_status(ctx: ServiceContext, talent_id: str, data: StatusChange,
         entry = {"status": data.status.value, "previous_status": previous.value, "reason": data.reason,
                  "changed_at": now, "changed_by": caller.subject}
         after = {**current, "status": data.status.value, "updated_at": now, "version": current["version"] + 1}
-        ops = {"$set": {"status": data.status.value, "updated_at": now}, "$push": {"status_history": entry}}
+        ops: dict[str, dict[str, Any]] = {"$set": {"status": data.status.value, "updated_at": now},
+                                          "$push": {"status_history": entry}}
         return ops, [_event(TalentStatusChanged, after, reason=data.reason)]
 
     return await _write(ctx, talent_id, expected_version, mutate)
@@ -178,10 +177,12 @@ async def certify(ctx: ServiceContext, talent_id: str, level: TalentLevel, categ
                   certificate: str, evaluation_id: str) -> Document:
     """Record a granted certification on the talent and publish talent.certified, once: re-running it
     for the same evaluation (a grant interrupted half-way and retried) changes nothing."""
-    async with ctx.locks.hold(store.COLLECTION, talent_id):
-        current = await _get(ctx, talent_id)
+    async with aggregates.change(ctx.db, store.AGGREGATE, talent_id) as unit:
+        current = unit.document
+        if current is None:
+            raise not_found(talent_id)
         if any(c.get("evaluation_id") == evaluation_id for c in current.get("certifications", [])):
-            return current
+            return await _get(ctx, talent_id)
         now = datetime.now(UTC)
         entry = {"level": level.value, "category": category.value, "certificate_number": certificate,
                  "evaluation_id": evaluation_id, "granted_at": now}
@@ -190,31 +191,25 @@ async def certify(ctx: ServiceContext, talent_id: str, level: TalentLevel, categ
         after = {**current, "level": new_level.value, "updated_at": now, "version": current["version"] + 1}
         event = _event(TalentCertified, after, certified_level=level, certified_category=category,
                        certificate_number=certificate)
-        ops = {"$set": {"level": new_level.value, "updated_at": now}, "$push": {"certifications": entry}}
-        if not await store.update(ctx.db[store.COLLECTION], talent_id, current["version"], ops, [event]):
+        try:
+            await unit.write({"$set": {"level": new_level.value, "updated_at": now},
+                              "$push": {"certifications": entry}}, [event])
+        except aggregates.StaleVersion:
             raise ProblemError(409, "Talent changed", "The talent changed while it was being certified; retry.",
-                               kind="concurrent-change")
-    ctx.relay.notify(store.COLLECTION, talent_id)
+                               kind="concurrent-change") from None
     mark_stale()
     return await _get(ctx, talent_id)
 
 
-Mutation = Callable[[Document], tuple[dict[str, Any], list[CloudEvent]]]
+Mutation = Callable[[Document], aggregates.Decision]
 
 
 async def _write(ctx: ServiceContext, talent_id: str, expected_version: int, mutate: Mutation) -> Document:
     """Read, check the version the caller saw, apply `mutate`'s update and events in one write."""
-    async with ctx.locks.hold(store.COLLECTION, talent_id):
-        current = await _get(ctx, talent_id)
-        if current["version"] != expected_version:
-            raise stale(current["version"])
-        ops, events = mutate(current)
-        if not await store.update(ctx.db[store.COLLECTION], talent_id, expected_version, ops, events):
-            latest = await store.get(ctx.db[store.COLLECTION], talent_id)
-            raise stale(latest["version"] if latest else expected_version)
-    ctx.relay.notify(store.COLLECTION, talent_id)
+    doc = await aggregates.change_at_version(ctx.db, store.AGGREGATE, talent_id, expected_version, mutate,
+                                             not_found=lambda: not_found(talent_id))
     mark_stale()
-    return await _get(ctx, talent_id)
+    return doc
 
 
 async def _get(ctx: ServiceContext, talent_id: str) -> Document:

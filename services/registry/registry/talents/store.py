@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from servicekit import aggregates
+from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
-from servicekit.mongo import Collection, Document, IndexSpec
-from servicekit.outbox import initial_outbox_fields, merge_updates, outbox_update
+from servicekit.mongo import Collection, Database, Document, IndexSpec
 
 COLLECTION = "talents"
 
@@ -25,7 +25,9 @@ INDEXES = (
 )
 
 INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "identity_hash", "applied_events")
-HIDDEN = {f: 0 for f in INTERNAL_FIELDS}
+# Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
+AGGREGATE = Aggregate(COLLECTION, internal_fields=INTERNAL_FIELDS)
+HIDDEN = AGGREGATE.hidden()
 
 # The few fields the target and pool tallies need.
 TALLY_FIELDS = {"status": 1, "region_code": 1, "categories": 1, "level": 1, "certifications": 1,
@@ -42,12 +44,13 @@ class DuplicateTalent(Exception):
         self.same_person = same_person
 
 
-async def insert(collection: Collection, document: Document, events: Sequence[CloudEvent]) -> None:
+async def insert(db: Database, document: Document, events: Sequence[CloudEvent]) -> None:
     try:
-        await collection.insert_one({**document, **initial_outbox_fields(events)})
-    except DuplicateKeyError as exc:
+        await aggregates.create(db, AGGREGATE, document, events, find_earlier=False)
+    except aggregates.DuplicateCreation as exc:
         # Which unique index fired is the server's choice: look each key up (a rare path; these
         # filters scan on FerretDB).
+        collection = db[COLLECTION]
         earlier = await collection.find_one({"creation_key": document["creation_key"]}, {"_id": 1,
                                             "creation_fingerprint": 1})
         person = await collection.find_one({"identity_hash": document["identity_hash"]}, {"_id": 1})
@@ -56,16 +59,6 @@ async def insert(collection: Collection, document: Document, events: Sequence[Cl
 
 async def get(collection: Collection, talent_id: str) -> Document | None:
     return await collection.find_one({"_id": talent_id}, HIDDEN)
-
-
-async def update(collection: Collection, talent_id: str, expected_version: int, update_ops: dict[str, Any],
-                 events: Sequence[CloudEvent]) -> bool:
-    """Apply `update_ops` (plus a version bump and the events) if still at `expected_version`."""
-    result = await collection.update_one(
-        {"_id": talent_id, "version": expected_version},
-        merge_updates(update_ops, {"$inc": {"version": 1}}, outbox_update(events)),
-    )
-    return result.modified_count == 1
 
 
 async def exists(collection: Collection, talent_id: str) -> bool:

@@ -1,24 +1,23 @@
 """Live tallies of talents and plan targets, recomputed by the API process from the store.
 
 The API is the only process that changes talents, so it keeps the gauges: a background task
-recomputes the tally every `targets_refresh_seconds` and right after any talent change (the
-services call `mark_stale`). The gauges are served from that last tally by a custom collector, so
-a scrape never touches the store, and label sets that drop to zero disappear instead of lingering.
+(declared in the service definition, run by the kit) recomputes the tally every
+`targets_refresh_seconds` and right after any talent change (the services call `mark_stale`). The
+gauges are served from that last tally by a custom collector, so a scrape never touches the store,
+and label sets that drop to zero disappear instead of lingering.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 
-from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+from servicekit.background import BackgroundTask, request_run
 from servicekit.service import ServiceContext
 
 from registry.settings import RegistrySettings
@@ -27,7 +26,7 @@ from registry.targets.domain import Tally, tally
 
 log = logging.getLogger(__name__)
 
-_stale: asyncio.Event | None = None
+TALLY_TASK = "talent-tally"
 # Bumped by every talent change in this process: a tally computed at the current generation is exact
 # for this process's writes. Other API replicas' writes are picked up within MAX_AGE_SECONDS.
 _generation = 0
@@ -38,8 +37,7 @@ def mark_stale() -> None:
     """A talent changed: recompute the tallies soon (the event only exists in the API process)."""
     global _generation
     _generation += 1
-    if _stale is not None:
-        _stale.set()
+    request_run(TALLY_TASK)
 
 
 async def current_tally(ctx: ServiceContext) -> Tally:
@@ -100,36 +98,19 @@ GAUGES = TalentGauges()
 _registered = False
 
 
-async def _refresh_loop(ctx: ServiceContext, stale: asyncio.Event, every: float) -> None:
-    while True:
-        stale.clear()
-        try:
-            await ctx.indexes_ready.wait()
-            await recount(ctx)
-        except Exception:
-            log.warning("talent tally failed; retrying", exc_info=True)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stale.wait(), timeout=every)
-        await asyncio.sleep(0.2)  # a burst of changes costs one recount, not one each
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Merged into the API's lifespan by FastAPI (the router carries it), after the kit's own has
-    put the ServiceContext on app.state."""
-    global _stale, _registered
-    ctx: ServiceContext = app.state.ctx
-    settings = ctx.settings
-    every = settings.targets_refresh_seconds if isinstance(settings, RegistrySettings) else 15.0
+def _register_gauges(_ctx: ServiceContext) -> None:
+    global _registered
     if not _registered:
         REGISTRY.register(GAUGES)
         _registered = True
-    _stale = asyncio.Event()
-    task = asyncio.create_task(_refresh_loop(ctx, _stale, every), name="talent-tally")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        _stale = None
+
+
+async def _recount(ctx: ServiceContext) -> None:
+    await recount(ctx)
+
+
+def _every(settings: RegistrySettings) -> float:
+    return settings.targets_refresh_seconds
+
+
+TALENT_TALLY = BackgroundTask(TALLY_TASK, _recount, _every, prepare=_register_gauges)

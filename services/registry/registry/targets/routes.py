@@ -17,9 +17,9 @@ from registry.talents import store as talent_store
 from registry.talents.domain import TalentStatus
 from registry.talents.models import TalentPublic, public_view
 from registry.targets.domain import PROVINCE_CODE, PoolSummary
-from registry.targets.refresh import current_tally, lifespan
+from registry.targets.refresh import current_tally
 
-router = APIRouter(prefix="/v1", tags=["targets and pools"], lifespan=lifespan)
+router = APIRouter(prefix="/v1", tags=["targets and pools"])
 
 Context = Annotated[ServiceContext, Depends(context_of)]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import creation_key, fingerprint, key_reused, stale
@@ -41,7 +42,7 @@ async def post(ctx: ServiceContext, data: DemandCreate, caller: Principal,
                          occurred_at=now)
     try:
         await store.insert(ctx.db, doc, [CloudEvent.new(SOURCE, doc["_id"], event)])
-    except store.DuplicateDemand as dup:
+    except aggregates.DuplicateCreation as dup:
         if dup.earlier is None:
             raise
         if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
@@ -49,7 +50,6 @@ async def post(ctx: ServiceContext, data: DemandCreate, caller: Principal,
         earlier = await store.get(ctx.db, dup.earlier["_id"])
         assert earlier is not None
         return earlier, False
-    ctx.relay.notify(store.COLLECTION, doc["_id"])
     LISTING_METRICS.demands_posted.inc()
     created = await store.get(ctx.db, doc["_id"])
     assert created is not None
@@ -64,15 +64,13 @@ async def find(ctx: ServiceContext, demand_id: str, caller: Principal) -> Docume
 
 
 async def close(ctx: ServiceContext, demand_id: str, caller: Principal, expected_version: int) -> Document:
-    async with ctx.locks.hold(store.COLLECTION, demand_id):
-        doc = await store.get(ctx.db, demand_id)
+    async with aggregates.change(ctx.db, store.AGGREGATE, demand_id) as unit:
+        doc = unit.document
         if doc is None or doc["organisation_id"] != caller.organisation_id:
             raise not_found(demand_id)
         if doc["version"] != expected_version:
             raise stale(doc["version"])
         if doc["status"] != DemandStatus.OPEN.value:
             raise ProblemError(409, "Demand closed", "This demand is already closed.", kind="demand-closed")
-        if not await store.update(ctx.db, demand_id, expected_version,
-                                  {"status": DemandStatus.CLOSED.value, "updated_at": datetime.now(UTC)}):
-            raise stale(expected_version + 1)
+        await unit.write({"$set": {"status": DemandStatus.CLOSED.value, "updated_at": datetime.now(UTC)}})
     return await find(ctx, demand_id, caller)

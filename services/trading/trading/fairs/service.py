@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
+from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import creation_key, fingerprint, key_reused, stale
@@ -55,7 +57,7 @@ async def plan(ctx: ServiceContext, data: FairCreate, caller: Principal,
     }
     try:
         await store.insert(ctx.db, doc)
-    except store.DuplicateFair as dup:
+    except aggregates.DuplicateCreation as dup:
         if dup.earlier is None:
             raise
         if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
@@ -81,8 +83,8 @@ async def change_status(ctx: ServiceContext, fair_id: str, to: FairStatus, expec
                         digest: str | None) -> Document:
     """Open or close the fair (IPO staff), with its event in the same update."""
     body = {"status": to.value}
-    async with ctx.locks.hold(store.COLLECTION, fair_id):
-        doc = await store.get(ctx.db, fair_id, with_keys=True)
+    async with aggregates.change(ctx.db, store.AGGREGATE, fair_id, keep=("action_keys",)) as unit:
+        doc = unit.document
         if doc is None:
             raise not_found("fair", fair_id)
         if replayed(doc, digest, body):
@@ -101,10 +103,7 @@ async def change_status(ctx: ServiceContext, fair_id: str, to: FairStatus, expec
                                licences=figures["licences"]["count"], transfers=figures["transfers"]["count"],
                                pledges=figures["pledges"]["count"], total_amount_fen=figures["total_amount_fen"])
         changes = {"status": to.value, "updated_at": _now(), **remember(digest, body)}
-        if not await store.update(ctx.db, fair_id, expected_version, changes,
-                                  [CloudEvent.new(SOURCE, fair_id, event)]):
-            raise stale(expected_version + 1)
-    ctx.relay.notify(store.COLLECTION, fair_id)
+        await unit.write({"$set": changes}, [CloudEvent.new(SOURCE, fair_id, event)])
     return await find(ctx, fair_id)
 
 
@@ -117,12 +116,11 @@ async def add_exhibitor(ctx: ServiceContext, fair_id: str, data: ExhibitorAdd, c
                            kind="forbidden")
     if not may_list_patents(await ctx.db[ORGANISATIONS].find_one({"_id": data.organisation_id})):
         raise invalid("#/organisation_id", f"{data.organisation_id} is not an active organisation known to trading")
-    async with ctx.locks.hold(store.COLLECTION, fair_id):
-        doc = await find(ctx, fair_id)
+    async with _changing(ctx, fair_id) as (unit, doc):
         _rule(lambda: check_joinable(FairStatus(doc["status"])))
         if data.organisation_id not in doc["exhibitors"]:
-            await store.update(ctx.db, fair_id, doc["version"],
-                               {f"exhibitors.{data.organisation_id}": {"joined_at": _now()}, "updated_at": _now()})
+            await unit.write({"$set": {f"exhibitors.{data.organisation_id}": {"joined_at": _now()},
+                                       "updated_at": _now()}})
     return await find(ctx, fair_id)
 
 
@@ -134,18 +132,23 @@ async def show_listing(ctx: ServiceContext, fair_id: str, data: ExhibitAdd, call
         raise invalid("#/listing_id", f"no listing {data.listing_id} of yours")
     if listing.status.value not in ("published", "under_negotiation"):
         raise invalid("#/listing_id", f"the listing is {listing.status.value}; only published listings are shown")
-    async with ctx.locks.hold(store.COLLECTION, fair_id):
-        doc = await find(ctx, fair_id)
+    async with _changing(ctx, fair_id) as (unit, doc):
         _rule(lambda: check_joinable(FairStatus(doc["status"])))
         if listing.owner_organisation_id not in doc["exhibitors"] and caller.organisation_id not in doc["exhibitors"]:
             raise rule_refused(f"{caller.organisation_id} does not exhibit at {fair_id}; join it first",
                                kind="not-an-exhibitor")
         if data.listing_id not in doc["shown_listings"]:
-            await store.update(ctx.db, fair_id, doc["version"],
-                               {f"shown_listings.{data.listing_id}": {"organisation_id": listing.owner_organisation_id,
-                                                                      "shown_at": _now()},
-                                "updated_at": _now()})
+            await unit.write({"$set": {f"shown_listings.{data.listing_id}": {
+                "organisation_id": listing.owner_organisation_id, "shown_at": _now()}, "updated_at": _now()}})
     return await find(ctx, fair_id)
+
+
+@asynccontextmanager
+async def _changing(ctx: ServiceContext, fair_id: str) -> AsyncIterator[tuple[aggregates.Change, Document]]:
+    async with aggregates.change(ctx.db, store.AGGREGATE, fair_id) as unit:
+        if unit.document is None:
+            raise not_found("fair", fair_id)
+        yield unit, unit.document
 
 
 async def figures(ctx: ServiceContext, fair_id: str) -> dict[str, Any]:

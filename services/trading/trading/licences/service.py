@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from servicekit import aggregates
 from servicekit.auth import Principal, Role
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import fingerprint, stale
@@ -54,7 +55,7 @@ async def grant_from(ctx: ServiceContext, negotiation: Document, terms: DealTerm
     application_number = negotiation["application_number"]
     open_licence = await listings.patent_has_open_licence(ctx.db, application_number)
     try:
-        conflict = await register.reserve_licence(ctx.db, ctx.locks, application_number, licence_id, licence_type,
+        conflict = await register.reserve_licence(ctx.db, application_number, licence_id, licence_type,
                                                   scope, patent_has_open_licence=open_licence)
     except register.RegisterBusy as exc:
         raise busy() from exc
@@ -92,10 +93,7 @@ async def grant_from(ctx: ServiceContext, negotiation: Document, terms: DealTerm
         upfront_fee_fen=terms.upfront_fee_fen, royalty_rate_percent=terms.royalty_rate_percent,
         agent_talent_id=terms.agent_talent_id, signed_on=signed_on, recordal_deadline=deadline,
         fair_id=negotiation.get("fair_id"), occurred_at=now))
-    async with ctx.locks.hold(store.COLLECTION, licence_id):
-        created = await store.insert(ctx.db, doc, [event])
-    if created:
-        ctx.relay.notify(store.COLLECTION, licence_id)
+    if await store.insert(ctx.db, doc, [event]):
         deal_metrics().licences_signed.labels(licence_type.value).inc()
     found = await store.get(ctx.db, licence_id)
     assert found is not None
@@ -118,8 +116,8 @@ async def change_recordal(ctx: ServiceContext, licence_id: str, data: RecordalCh
     """pending -> filed (by a party or staff) -> recorded (by an officer: the office's confirmation)."""
     body = data.model_dump(mode="json")
     events: list[CloudEvent] = []
-    async with ctx.locks.hold(store.COLLECTION, licence_id):
-        doc = await store.get(ctx.db, licence_id, with_keys=True)
+    async with aggregates.change(ctx.db, store.AGGREGATE, licence_id, keep=("action_keys",)) as unit:
+        doc = unit.document
         if doc is None or not may_see(doc, caller):
             raise not_found("licence", licence_id)
         if replayed(doc, digest, body):
@@ -151,10 +149,10 @@ async def change_recordal(ctx: ServiceContext, licence_id: str, data: RecordalCh
                 licensee_organisation_id=doc["licensee_organisation_id"],
                 recordal_reference=changes["recordal_reference"], recorded_on=on, fair_id=doc.get("fair_id"),
                 occurred_at=_now())))
-        if not await store.update(ctx.db, licence_id, expected_version, changes, events):
-            raise stale(expected_version + 1)
-    if events:
-        ctx.relay.notify(store.COLLECTION, licence_id)
+        try:
+            await unit.write({"$set": changes}, events)
+        except aggregates.StaleVersion as moved:
+            raise stale(moved.current_version or expected_version) from None
     return await find(ctx, licence_id, caller)
 
 

@@ -7,9 +7,10 @@ from datetime import date
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
+from servicekit import aggregates
+from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
-from servicekit.outbox import initial_outbox_fields, merge_updates, outbox_update
 
 COLLECTION = "licences"
 ROYALTY_REPORTS = "royalty_reports"
@@ -22,28 +23,21 @@ INDEXES = (
 )
 
 INTERNAL_FIELDS = ("outbox", "action_keys")
+# Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",))
 
 
-async def insert(db: Database, document: Document, events: Sequence[CloudEvent]) -> bool:
-    """Insert the licence with its events; False when it already exists (a retried signing)."""
+async def insert(db: Database, document: Document, events: Sequence[CloudEvent] = ()) -> bool:
+    """Insert it with its events; False when it already exists (a retried signing)."""
     try:
-        await db[COLLECTION].insert_one({**document, **initial_outbox_fields(events)})
-    except DuplicateKeyError:
+        await aggregates.create(db, AGGREGATE, document, events, find_earlier=False)
+    except aggregates.DuplicateCreation:
         return False
     return True
 
 
 async def get(db: Database, licence_id: str, *, with_keys: bool = False) -> Document | None:
-    hidden = [f for f in INTERNAL_FIELDS if not (with_keys and f == "action_keys")]
-    return await db[COLLECTION].find_one({"_id": licence_id}, {f: 0 for f in hidden})
-
-
-async def update(db: Database, licence_id: str, expected_version: int, changes: dict[str, Any],
-                 events: Sequence[CloudEvent]) -> bool:
-    result = await db[COLLECTION].update_one(
-        {"_id": licence_id, "version": expected_version},
-        merge_updates({"$set": changes, "$inc": {"version": 1}}, outbox_update(events)))
-    return result.modified_count == 1
+    return await aggregates.read(db, AGGREGATE, licence_id, keep=("action_keys",) if with_keys else ())
 
 
 async def page(db: Database, organisation_id: str | None, overdue_on: date | None, application_number: str | None,
@@ -60,7 +54,7 @@ async def page(db: Database, organisation_id: str | None, overdue_on: date | Non
         query["application_number"] = application_number
     if after is not None:
         query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, {f: 0 for f in INTERNAL_FIELDS}).sort("_id", 1).limit(limit)
+    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
     return [d async for d in cursor]
 
 

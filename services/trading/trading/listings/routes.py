@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Annotated
 
-import pymongo
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from servicekit.auth import Principal, Role, require_roles
 from servicekit.http import (
@@ -26,8 +22,8 @@ from servicekit.mongo import Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext, context_of
 
-from trading.listings import locks, search_store, service, store
-from trading.listings.domain import DealType, Industry, ListingStatus
+from trading.listings import search_store, service, store
+from trading.listings.domain import DealType, Industry
 from trading.listings.metrics import LISTING_METRICS
 from trading.listings.models import ListingCreate, ListingPage, ListingRead, ListingUpdate
 from trading.listings.search import SearchQuery, SearchSort, sort_key
@@ -37,42 +33,7 @@ from trading.patents.regions import normalise_region
 
 log = logging.getLogger(__name__)
 
-BACKGROUND_ROUND_TIMEOUT_SECONDS = 300.0
-
-async def _background(ctx: ServiceContext) -> None:
-    """Repair postings a crash left pending, and refresh the listings-by-status gauge."""
-    while True:
-        try:
-            await ctx.indexes_ready.wait()
-            # Both passes scan the listings on FerretDB (over 10 s at 100,000): their own time budget,
-            # not the client's socket timeout, or the round would never finish on a large catalogue.
-            with pymongo.timeout(BACKGROUND_ROUND_TIMEOUT_SECONDS):
-                await search_store.reconcile_pending(ctx.db)
-                counts = await store.count_by_status(ctx.db)
-            for status in ListingStatus:
-                LISTING_METRICS.by_status.labels(status.value).set(counts.get(status.value, 0))
-            LISTING_METRICS.background_rounds.labels("ok").inc()
-        except Exception:
-            LISTING_METRICS.background_rounds.labels("failed").inc()
-            log.warning("listing background round failed; retrying", exc_info=True)
-        await asyncio.sleep(float(getattr(ctx.settings, "catalogue_sweep_seconds", 30.0)))
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    ctx: ServiceContext = app.state.ctx
-    locks.register(ctx.locks)  # share the relay's per-document locks (see locks.py)
-    search_store.configure_cache(int(getattr(ctx.settings, "search_cache_mb", 64)))
-    task = asyncio.create_task(_background(ctx), name="listings-background")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-router = APIRouter(prefix="/v1/listings", tags=["listings"], lifespan=lifespan)
+router = APIRouter(prefix="/v1/listings", tags=["listings"])
 
 Context = Annotated[ServiceContext, Depends(context_of)]
 Participant = Annotated[Principal, Depends(require_roles(Role.PARTICIPANT))]

@@ -20,10 +20,11 @@ from typing import Any, TypeVar
 
 from bson import Binary
 from pymongo import UpdateOne
+from servicekit import aggregates
 from servicekit.mongo import Database, Document, bulk_write_in_batches
 
+from trading.listings.aggregate import LISTING
 from trading.listings.domain import ListingStatus
-from trading.listings.locks import listing_locks
 from trading.listings.models import ListingRead
 from trading.listings.search import (
     BLOCK_SIZE,
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 POSTINGS = "listing_postings"
-LISTINGS = "listings"  # the listings collection (listings/store.py owns it)
+LISTINGS = LISTING.collection
 SEQ_ID = "seq"
 # The most stages (seq blocks, or price buckets) a search reads in one round trip (it starts with one and
 # doubles).
@@ -273,11 +274,11 @@ async def reconcile(db: Database, listing_id: str) -> None:
         await db[POSTINGS].update_one({"_id": GENERATION_ID}, {"$inc": {"n": 1}}, upsert=True)
         # Guarded by the version we indexed: if the listing changed meanwhile, it stays pending and the
         # caller of that change reconciles again.
-        async with listing_locks().hold(LISTINGS, listing_id):
-            await db[LISTINGS].update_one(
-                {"_id": listing_id, "version": doc["version"]},
-                {"$set": {"search_seq": seq, "search_terms": new_terms, "search_price": new_price,
-                          "search_layout": LAYOUT, "search_pending": False}})
+        async with aggregates.change(db, LISTING, listing_id) as unit:
+            if unit.version == doc["version"]:
+                await unit.write({"$set": {"search_seq": seq, "search_terms": new_terms, "search_price": new_price,
+                                           "search_layout": LAYOUT, "search_pending": False}},
+                                 bump_version=False)
 
 
 async def reconcile_pending(db: Database) -> int:

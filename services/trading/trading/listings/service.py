@@ -7,17 +7,18 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from servicekit import aggregates
 from servicekit.auth import Principal, Role
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint, key_reused, stale
+from servicekit.http import creation_key, fingerprint, key_reused
 from servicekit.mongo import Database, Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
 
 from trading.listings import domain, search_store, store
+from trading.listings.aggregate import LISTING
 from trading.listings.domain import DealType, ListingStatus, RuleViolation
 from trading.listings.events import ListingPublished, ListingWithdrawn
-from trading.listings.locks import listing_locks
 from trading.listings.metrics import LISTING_METRICS
 from trading.listings.models import ListingCreate, ListingUpdate
 from trading.organisations.projection import COLLECTION as ORGANISATIONS
@@ -110,7 +111,7 @@ async def insert_new(ctx: ServiceContext, doc: Document) -> tuple[Document, bool
     """Insert a new draft; on a creation-key collision return what the earlier request created."""
     try:
         await store.insert(ctx.db, doc)
-    except store.DuplicateListing as dup:
+    except aggregates.DuplicateCreation as dup:
         earlier = dup.earlier
         if earlier is None:
             raise
@@ -135,16 +136,6 @@ async def find(ctx: ServiceContext, listing_id: str, caller: Principal | None) -
     return doc
 
 
-async def _changeable(ctx: ServiceContext, listing_id: str, caller: Principal) -> Document:
-    """The listing if the caller may change it. Anyone else gets 404, even for a public listing: a
-    participant learns nothing from probing someone else's listings with writes."""
-    doc = await store.get(ctx.db, listing_id)
-    if doc is None or not domain.may_change(caller.organisation_id, doc["owner_organisation_id"],
-                                            doc.get("agent_organisation_id")):
-        raise not_found(listing_id)
-    return doc
-
-
 def _published_event(doc: Document) -> CloudEvent:
     payload = ListingPublished(
         listing_id=doc["_id"], application_number=doc["application_number"], patent_kind=doc["patent_kind"],
@@ -163,26 +154,21 @@ async def _transition(ctx: ServiceContext, listing_id: str, caller: Principal | 
                       decide: Decision) -> Document:
     """Read, check the version, let `decide(doc, now)` return (changes, events), write, reindex.
     `caller` None: the platform acting for the owner (the import publishing the rows it created)."""
-    async with listing_locks().hold(store.COLLECTION, listing_id):
-        if caller is None:
-            found = await store.get(ctx.db, listing_id)
-            if found is None:
-                raise not_found(listing_id)
-            current = found
-        else:
-            current = await _changeable(ctx, listing_id, caller)
-        if current["version"] != expected_version:
-            raise stale(current["version"])
-        now = datetime.now(UTC)
+    def visible(doc: Document) -> bool:
+        # Anyone but the owner and its agent gets 404, even for a public listing: a participant learns
+        # nothing from probing someone else's listings with writes. The platform acts for the owner.
+        return caller is None or domain.may_change(caller.organisation_id, doc["owner_organisation_id"],
+                                                   doc.get("agent_organisation_id"))
+
+    def decision(current: Document) -> aggregates.Decision:
         try:
-            changes, events = decide(current, now)
+            changes, events = decide(current, datetime.now(UTC))
         except RuleViolation as violation:
             raise rule_problem(violation) from None
-        if not await store.update(ctx.db, listing_id, expected_version, changes, events):
-            latest = await store.get(ctx.db, listing_id)
-            raise stale(latest["version"] if latest else expected_version)
-    if events:
-        ctx.relay.notify(store.COLLECTION, listing_id)
+        return store.change_update(changes), events
+
+    await aggregates.change_at_version(ctx.db, LISTING, listing_id, expected_version, decision,
+                                       not_found=lambda: not_found(listing_id), visible=visible)
     await search_store.reconcile(ctx.db, listing_id)
     doc = await store.get(ctx.db, listing_id)
     assert doc is not None

@@ -1,8 +1,8 @@
 """Store access for listings: the one place that knows their document shape, and the seam the deals
 code uses to read and move listings (see briefs/trading-interface.md).
 
-Every change is one single-document update guarded by the version it read, the version bumped, and
-any event in the same update (the outbox). Each change that can affect search also sets
+Every change goes through the kit's unit of work (servicekit.aggregates): one single-document update,
+the version bumped, and any event in the same update (the outbox). Each change that can affect search also sets
 `search_pending`, and the search read model is reconciled right after (search_store.py).
 """
 
@@ -13,16 +13,14 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-from servicekit.events.envelope import CloudEvent
+from servicekit import aggregates
 from servicekit.mongo import Collection, Database, Document, IndexSpec
-from servicekit.outbox import initial_outbox_fields, merge_updates, outbox_update
 
 from trading.listings import search_store
+from trading.listings.aggregate import LISTING
 from trading.listings.domain import DealType, ListingStatus, ListingTerms
-from trading.listings.locks import listing_locks
 
-COLLECTION = "listings"
+COLLECTION = LISTING.collection
 
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
@@ -30,32 +28,20 @@ INDEXES = (
     IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))),
 )
 
-# Never returned to callers: bookkeeping of the outbox, idempotency and the search read model.
-INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint",
-                   "search_seq", "search_terms", "search_price", "search_pending", "search_layout")
-
-
-class DuplicateListing(Exception):
-    """The insert collided with an earlier request's creation key; `earlier` is what it created."""
-
-    def __init__(self, earlier: Document | None) -> None:
-        self.earlier = earlier
+HIDDEN = LISTING.hidden()
 
 
 def _col(db: Database) -> Collection:
     return db[COLLECTION]
 
 
-async def insert(db: Database, document: Document, events: Sequence[CloudEvent] = ()) -> None:
-    try:
-        await _col(db).insert_one({**document, **initial_outbox_fields(events)})
-    except DuplicateKeyError as exc:
-        earlier = await _col(db).find_one({"creation_key": document["creation_key"]})
-        raise DuplicateListing(earlier) from exc
+async def insert(db: Database, document: Document) -> None:
+    """Raises aggregates.DuplicateCreation (with what an earlier request with this key created)."""
+    await aggregates.create(db, LISTING, document)
 
 
 async def get(db: Database, listing_id: str) -> Document | None:
-    return await _col(db).find_one({"_id": listing_id}, {f: 0 for f in INTERNAL_FIELDS})
+    return await aggregates.read(db, LISTING, listing_id)
 
 
 async def get_many(db: Database, listing_ids: Sequence[str]) -> list[Document]:
@@ -64,23 +50,17 @@ async def get_many(db: Database, listing_ids: Sequence[str]) -> list[Document]:
     return [d for d in found if d is not None]
 
 
-async def update(db: Database, listing_id: str, expected_version: int, changes: dict[str, Any],
-                 events: Sequence[CloudEvent] = ()) -> bool:
-    """Apply `changes` if the listing is still at `expected_version`; False when it is not.
-    The caller holds the listing's lock."""
-    result = await _col(db).update_one(
-        {"_id": listing_id, "version": expected_version},
-        merge_updates({"$set": {**changes, "search_pending": True}, "$inc": {"version": 1}},
-                      outbox_update(events)),
-    )
-    return result.modified_count == 1
+def change_update(changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The update that applies `changes` to a listing: every change may affect search, so it also marks
+    the listing pending until the read model is reconciled (search_store.reconcile)."""
+    return {"$set": {**changes, "search_pending": True}}
 
 
 async def by_owner(db: Database, organisation_id: str, limit: int = 200) -> list[Document]:
     """An organisation's own listings (a scan on FerretDB; an index on MongoDB)."""
     cursor = _col(db).find({"$or": [{"owner_organisation_id": organisation_id},
                                     {"agent_organisation_id": organisation_id}]},
-                           {f: 0 for f in INTERNAL_FIELDS}).sort("_id", 1).limit(limit)
+                           HIDDEN).sort("_id", 1).limit(limit)
     return [d async for d in cursor]
 
 
@@ -116,15 +96,13 @@ async def listing_terms(db: Database, listing_id: str) -> ListingTerms | None:
 
 async def _move(db: Database, listing_id: str, allowed_from: set[ListingStatus], to: ListingStatus) -> bool:
     """Move a listing between statuses if it is in one of `allowed_from`; no-op (False) otherwise."""
-    async with listing_locks().hold(COLLECTION, listing_id):
-        doc = await get(db, listing_id)
+    async with aggregates.change(db, LISTING, listing_id) as unit:
+        doc = unit.document
         if doc is None or ListingStatus(doc["status"]) not in allowed_from:
             return False
-        moved = await update(db, listing_id, doc["version"],
-                             {"status": to.value, "updated_at": datetime.now(UTC)})
-    if moved:
-        await search_store.reconcile(db, listing_id)
-    return moved
+        await unit.write(change_update({"status": to.value, "updated_at": datetime.now(UTC)}))
+    await search_store.reconcile(db, listing_id)
+    return True
 
 
 async def mark_under_negotiation(db: Database, listing_id: str) -> None:
@@ -158,13 +136,12 @@ async def change_owner(db: Database, application_number: str, new_owner_organisa
     ids = [d["_id"] async for d in _col(db).find({"application_number": application_number}, {"_id": 1})]
     changed = 0
     for listing_id in ids:
-        async with listing_locks().hold(COLLECTION, listing_id):
-            doc = await get(db, listing_id)
+        async with aggregates.change(db, LISTING, listing_id) as unit:
+            doc = unit.document
             if doc is None or doc["owner_organisation_id"] == new_owner_organisation_id:
                 continue
-            if await update(db, listing_id, doc["version"],
-                            {"owner_organisation_id": new_owner_organisation_id, "agent_organisation_id": None,
-                             "updated_at": datetime.now(UTC)}):
-                changed += 1
+            await unit.write(change_update({"owner_organisation_id": new_owner_organisation_id,
+                                            "agent_organisation_id": None, "updated_at": datetime.now(UTC)}))
+            changed += 1
         await search_store.reconcile(db, listing_id)
     return changed

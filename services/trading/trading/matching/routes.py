@@ -55,7 +55,7 @@ async def my_matches(ctx: Context, caller: Participant, listing_id: str | None =
 
 @router.get("/{match_id}", response_model=MatchRead)
 async def get_match(match_id: str, ctx: Context, caller: Participant) -> MatchRead:
-    doc = await ctx.db[store.COLLECTION].find_one({"_id": match_id}, {f: 0 for f in store.INTERNAL_FIELDS})
+    doc = await store.get(ctx.db, match_id)
     if doc is None or caller.organisation_id not in doc["parties"]:
         raise ProblemError(404, "Not found", f"No match {match_id} that you may see.", kind="not-found")
     return read_model(doc)

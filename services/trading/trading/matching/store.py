@@ -1,7 +1,7 @@
 """Store access for match suggestions.
 
 A match is written once, by the worker, with its `match.suggested` event in the same insert (the
-outbox; the worker's relay publishes it, woken by `announce_written`). Its `_id` is derived from the
+outbox; the worker's relay publishes it, woken by the kit's unit of work). Its `_id` is derived from the
 pair, so however often a listing or demand event is redelivered, each pair is suggested once.
 """
 
@@ -10,15 +10,17 @@ from __future__ import annotations
 import contextlib
 
 from pymongo.errors import DuplicateKeyError
+from servicekit import aggregates
+from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
-from servicekit.outbox import announce_written, initial_outbox_fields
 
 COLLECTION = "matches"
 RUNS = "match_runs"  # event ids the matchmaker has finished, so a redelivery counts as a duplicate
 
 INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),)
-INTERNAL_FIELDS = ("outbox",)
+# Created through the kit's unit of work (servicekit.aggregates), which wakes this process's relay.
+AGGREGATE = Aggregate(COLLECTION)
 
 
 def match_id(listing_id: str, demand_id: str) -> str:
@@ -28,10 +30,9 @@ def match_id(listing_id: str, demand_id: str) -> str:
 async def insert_once(db: Database, document: Document, event: CloudEvent) -> bool:
     """Insert the match and its event; False when this pair was suggested before."""
     try:
-        await db[COLLECTION].insert_one({**document, **initial_outbox_fields([event])})
-    except DuplicateKeyError:
+        await aggregates.create(db, AGGREGATE, document, [event], find_earlier=False)
+    except aggregates.DuplicateCreation:
         return False
-    announce_written(COLLECTION, document["_id"])
     return True
 
 
@@ -45,7 +46,7 @@ async def mark_run_done(db: Database, event_id: str) -> None:
 
 
 async def get(db: Database, match: str) -> Document | None:
-    return await db[COLLECTION].find_one({"_id": match}, {f: 0 for f in INTERNAL_FIELDS})
+    return await db[COLLECTION].find_one({"_id": match}, AGGREGATE.hidden())
 
 
 async def for_party(db: Database, organisation_id: str, listing_id: str | None, demand_id: str | None,
@@ -55,5 +56,5 @@ async def for_party(db: Database, organisation_id: str, listing_id: str | None, 
         query["listing_id"] = listing_id
     if demand_id:
         query["demand_id"] = demand_id
-    cursor = db[COLLECTION].find(query, {f: 0 for f in INTERNAL_FIELDS}).sort("score", -1).limit(limit)
+    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("score", -1).limit(limit)
     return [d async for d in cursor]

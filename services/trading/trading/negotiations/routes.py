@@ -34,9 +34,8 @@ from trading.negotiations.models import (
     Signature,
 )
 from trading.negotiations.parties import Participant
-from trading.negotiations.sweep import deals_sweep
 
-router = APIRouter(prefix="/v1/negotiations", tags=["negotiations"], lifespan=deals_sweep)
+router = APIRouter(prefix="/v1/negotiations", tags=["negotiations"])
 
 Context = Annotated[ServiceContext, Depends(context_of)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]

@@ -4,10 +4,13 @@ signing, free of HTTP."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import creation_key, fingerprint, key_reused, stale
@@ -181,15 +184,13 @@ async def open_negotiation(ctx: ServiceContext, data: NegotiationCreate, caller:
     }
     event = _event(doc, OfferMade(**_offer_fields(doc, offer), valid_until=data.valid_until))
     try:
-        async with ctx.locks.hold(store.COLLECTION, doc["_id"]):
-            await store.insert(ctx.db, doc, [event])
-    except store.DuplicateNegotiation as dup:
+        await store.insert(ctx.db, doc, [event])
+    except aggregates.DuplicateCreation as dup:
         if dup.earlier is None:
             raise
         if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
             raise key_reused() from None
         return await _visible(ctx, dup.earlier["_id"], organisation_id), False
-    ctx.relay.notify(store.COLLECTION, doc["_id"])
     await listings.mark_under_negotiation(ctx.db, listing.listing_id)
     _count_offer(terms.deal_type.value, accepted=False)
     return await _visible(ctx, doc["_id"], organisation_id), True
@@ -199,8 +200,8 @@ async def counter(ctx: ServiceContext, negotiation_id: str, data: CounterOffer, 
                   expected_version: int, digest: str | None) -> Document:
     organisation_id = str(caller.organisation_id)
     body = data.model_dump(mode="json")
-    async with ctx.locks.hold(store.COLLECTION, negotiation_id):
-        doc, side = await for_action(ctx, negotiation_id, organisation_id)
+    async with changing(ctx, negotiation_id) as unit:
+        doc, side = await for_action(ctx, unit, organisation_id)
         if replayed(doc, digest, body):
             return _public(doc)
         # The rule first: "it expired / was accepted meanwhile" says more than "it changed" (412).
@@ -216,9 +217,7 @@ async def counter(ctx: ServiceContext, negotiation_id: str, data: CounterOffer, 
         event = _event(doc, OfferMade(**_offer_fields(doc, offer), valid_until=data.valid_until))
         changes = {"current_offer_by": side.value, "current_valid_until": data.valid_until, "updated_at": _now(),
                    **remember(digest, body)}
-        if not await store.update(ctx.db, negotiation_id, expected_version, changes, [event], new_offer=offer):
-            raise stale(expected_version + 1)
-    ctx.relay.notify(store.COLLECTION, negotiation_id)
+        await _write(unit, store.change_update(changes, new_offer=offer), [event])
     _count_offer(terms.deal_type.value, accepted=False)
     return await _visible(ctx, negotiation_id, organisation_id)
 
@@ -239,8 +238,8 @@ async def answer(ctx: ServiceContext, negotiation_id: str, action: Action, calle
     """Accept, reject or withdraw the current offer."""
     organisation_id = str(caller.organisation_id)
     body = {"action": action.value}
-    async with ctx.locks.hold(store.COLLECTION, negotiation_id):
-        doc, side = await for_action(ctx, negotiation_id, organisation_id)
+    async with changing(ctx, negotiation_id) as unit:
+        doc, side = await for_action(ctx, unit, organisation_id)
         if replayed(doc, digest, body):
             return _public(doc)
         status = _apply_rule(action, doc, side)
@@ -254,45 +253,57 @@ async def answer(ctx: ServiceContext, negotiation_id: str, action: Action, calle
             events.append(_event(doc, OfferAccepted(**_offer_fields(doc, offer),
                                                     accepted_by_organisation_id=organisation_id)))
         changes = {"status": status.value, "updated_at": _now(), **remember(digest, body)}
-        if not await store.update(ctx.db, negotiation_id, expected_version, changes, events):
-            raise stale(expected_version + 1)
+        await _write(unit, store.change_update(changes), events)
     if events:
-        ctx.relay.notify(store.COLLECTION, negotiation_id)
         _count_offer(doc["offers"][-1]["terms"]["deal_type"], accepted=True)
     if status in ENDED:
         await reopen_listing_if_idle(ctx, doc["listing_id"])
     return await _visible(ctx, negotiation_id, organisation_id)
 
 
-async def mark_signed(ctx: ServiceContext, negotiation_id: str, expected_version: int, deal: Document) -> None:
-    """The deal exists: the negotiation is signed (called by the signing use case, lock held by it)."""
-    if not await store.update(ctx.db, negotiation_id, expected_version,
-                              {"status": NegotiationStatus.SIGNED.value, "deal": deal, "signing": None,
-                               "updated_at": _now()}, []):
-        raise stale(expected_version + 1)
+async def mark_signed(unit: aggregates.Change, deal: Document) -> None:
+    """The deal exists: the negotiation is signed (in the signing use case's unit of work)."""
+    await _write(unit, store.change_update({"status": NegotiationStatus.SIGNED.value, "deal": deal, "signing": None,
+                                            "updated_at": _now()}), [])
 
 
 async def expire_lapsed(ctx: ServiceContext) -> int:
     """The periodic sweep: open negotiations whose offer lapsed become expired."""
     expired = 0
     for negotiation_id in await store.lapsed_ids(ctx.db, _now()):
-        async with ctx.locks.hold(store.COLLECTION, negotiation_id):
-            doc = await store.get(ctx.db, negotiation_id)
-            if doc is not None and await _expire_if_lapsed(ctx, doc):
+        async with changing(ctx, negotiation_id) as unit:
+            if unit.document is not None and await _expire_if_lapsed(ctx, unit):
                 expired += 1
     return expired
 
 
-async def _expire_if_lapsed(ctx: ServiceContext, doc: Document) -> bool:
-    """Apply expiry to a negotiation read under its lock; True when it expired now."""
+async def _expire_if_lapsed(ctx: ServiceContext, unit: aggregates.Change) -> bool:
+    """Apply expiry to the negotiation of an open unit of work; True when it expired now."""
+    doc = unit.document
+    assert doc is not None
     if not is_expired(NegotiationStatus(doc["status"]), doc["current_valid_until"], _now()):
         return False
-    if not await store.update(ctx.db, doc["_id"], doc["version"],
-                              {"status": NegotiationStatus.EXPIRED.value, "updated_at": _now()}, []):
-        return False
-    doc.update(status=NegotiationStatus.EXPIRED.value, version=doc["version"] + 1)
+    try:
+        await unit.write(store.change_update({"status": NegotiationStatus.EXPIRED.value, "updated_at": _now()}))
+    except aggregates.StaleVersion:
+        return False  # another replica changed it meanwhile: it decides
+    doc["status"] = NegotiationStatus.EXPIRED.value
     await reopen_listing_if_idle(ctx, doc["listing_id"])
     return True
+
+
+@asynccontextmanager
+async def changing(ctx: ServiceContext, negotiation_id: str) -> AsyncIterator[aggregates.Change]:
+    """A unit of work on one negotiation (with its action keys, for replay detection)."""
+    async with aggregates.change(ctx.db, store.AGGREGATE, negotiation_id, keep=("action_keys",)) as unit:
+        yield unit
+
+
+async def _write(unit: aggregates.Change, update: dict[str, dict[str, Any]], events: list[CloudEvent]) -> None:
+    try:
+        await unit.write(update, events)
+    except aggregates.StaleVersion as moved:
+        raise stale(moved.current_version or 0) from None
 
 
 async def reopen_listing_if_idle(ctx: ServiceContext, listing_id: str) -> None:
@@ -308,21 +319,20 @@ async def for_party(ctx: ServiceContext, negotiation_id: str, organisation_id: s
     if doc is None or side is None:
         raise not_found("negotiation", negotiation_id)
     if is_expired(NegotiationStatus(doc["status"]), doc["current_valid_until"], _now()):
-        async with ctx.locks.hold(store.COLLECTION, negotiation_id):
-            fresh = await store.get(ctx.db, negotiation_id, with_keys=True)
-            if fresh is not None:
-                await _expire_if_lapsed(ctx, fresh)
-                doc = fresh
+        async with changing(ctx, negotiation_id) as unit:
+            if unit.document is not None:
+                await _expire_if_lapsed(ctx, unit)
+                doc = unit.document
     return doc, side
 
 
-async def for_action(ctx: ServiceContext, negotiation_id: str, organisation_id: str) -> tuple[Document, Side]:
-    """Like for_party, for a caller already holding the negotiation's lock."""
-    doc = await store.get(ctx.db, negotiation_id, with_keys=True)
+async def for_action(ctx: ServiceContext, unit: aggregates.Change, organisation_id: str) -> tuple[Document, Side]:
+    """Like for_party, inside a unit of work on the negotiation (expiry applied first)."""
+    doc = unit.document
     side = side_in(doc, organisation_id)
     if doc is None or side is None:
-        raise not_found("negotiation", negotiation_id)
-    await _expire_if_lapsed(ctx, doc)
+        raise not_found("negotiation", unit.doc_id)
+    await _expire_if_lapsed(ctx, unit)
     return doc, side
 
 

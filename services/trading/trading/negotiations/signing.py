@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 
+from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.http import stale
 from servicekit.mongo import Document
@@ -48,8 +49,8 @@ async def sign(ctx: ServiceContext, negotiation_id: str, caller: Principal, expe
                signed_on: date | None) -> tuple[Document, bool]:
     """Returns the deal reference and whether it was made now (False: an earlier signing's)."""
     organisation_id = str(caller.organisation_id)
-    async with ctx.locks.hold(store.COLLECTION, negotiation_id):
-        doc, side = await service.for_action(ctx, negotiation_id, organisation_id)
+    async with service.changing(ctx, negotiation_id) as unit:
+        doc, side = await service.for_action(ctx, unit, organisation_id)
         if doc["status"] == NegotiationStatus.SIGNED.value and doc.get("deal"):
             return dict(doc["deal"]), False
         if doc["version"] != expected_version:
@@ -58,28 +59,29 @@ async def sign(ctx: ServiceContext, negotiation_id: str, caller: Principal, expe
         await service.owner_unchanged(ctx.db, doc)
         day = service.signed_on_or_today(signed_on)
         terms = await service.agent_still_eligible(ctx.db, service.accepted_terms(doc))
-        await store.mark_signing(ctx.db, negotiation_id, {"signed_on": day.isoformat(), "since": _now(),
-                                                          "by": organisation_id})
+        await store.mark_signing(unit, {"signed_on": day.isoformat(), "since": _now(), "by": organisation_id})
         try:
-            deal = await _complete(ctx, doc, terms, day)
+            deal = await _complete(ctx, unit, terms, day)
         except ProblemError:
             # Answered (a conflict, or busy: retry): nothing for the sweep to complete. Any other failure
             # (store unreachable, a crash) keeps the marker, and the sweep finishes what was begun.
-            await store.mark_signing(ctx.db, negotiation_id, None)
+            await store.mark_signing(unit, None)
             raise
     await _after_signing(ctx, doc, deal)
     return deal, True
 
 
-async def _complete(ctx: ServiceContext, doc: Document, terms: DealTerms, day: date) -> Document:
-    """Steps (1) and (2) (the caller holds the negotiation's lock)."""
+async def _complete(ctx: ServiceContext, unit: aggregates.Change, terms: DealTerms, day: date) -> Document:
+    """Steps (1) and (2), inside the unit of work on the negotiation."""
+    doc = unit.document
+    assert doc is not None
     if terms.deal_type is DealType.ASSIGNMENT:
         transfer = await transfers.apply_from(ctx, doc, terms, day)
         deal = _deal_ref("transfer", transfer["_id"])
     else:
         licence = await licences.grant_from(ctx, doc, terms, day)
         deal = _deal_ref("licence", licence["_id"])
-    await service.mark_signed(ctx, doc["_id"], doc["version"], deal)
+    await service.mark_signed(unit, deal)
     return deal
 
 
@@ -96,20 +98,20 @@ async def resume_interrupted(ctx: ServiceContext) -> int:
     for negotiation_id, marker in (await store.signing_markers(ctx.db)).items():
         if _now() - marker["since"] < RESUME_AFTER:  # the kit's client reads datetimes tz-aware
             continue  # possibly still in flight in another replica
-        async with ctx.locks.hold(store.COLLECTION, negotiation_id):
-            doc = await store.get(ctx.db, negotiation_id)
+        async with service.changing(ctx, negotiation_id) as unit:
+            doc = unit.document
             if doc is None or doc["status"] != NegotiationStatus.ACCEPTED.value:
                 if doc is not None:
-                    await store.mark_signing(ctx.db, negotiation_id, None)
+                    await store.mark_signing(unit, None)
                 continue
             try:
-                deal = await _complete(ctx, doc, service.accepted_terms(doc), date.fromisoformat(marker["signed_on"]))
+                deal = await _complete(ctx, unit, service.accepted_terms(doc), date.fromisoformat(marker["signed_on"]))
             except ProblemError as exc:
                 if exc.status >= 500:
                     continue  # the register was busy: the next sweep tries again
                 log.warning("interrupted signing refused; marker dropped",
                             extra={"negotiation_id": negotiation_id, "reason": exc.detail})
-                await store.mark_signing(ctx.db, negotiation_id, None)
+                await store.mark_signing(unit, None)
                 continue
         await _after_signing(ctx, doc, deal)
         log.info("resumed an interrupted signing", extra={"negotiation_id": negotiation_id, "deal": deal["id"]})

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from servicekit import aggregates
+from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
-from servicekit.outbox import initial_outbox_fields, merge_updates, outbox_update
 
 COLLECTION = "negotiations"
 
@@ -27,36 +27,28 @@ INDEXES = (
     IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))),
 )
 
-INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "action_keys", "signing")
+# Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys", "signing"))
 
 
-class DuplicateNegotiation(Exception):
-    def __init__(self, earlier: Document | None) -> None:
-        self.earlier = earlier
 
-
-async def insert(db: Database, document: Document, events: Sequence[CloudEvent]) -> None:
-    try:
-        await db[COLLECTION].insert_one({**document, **initial_outbox_fields(events)})
-    except DuplicateKeyError as exc:
-        earlier = await db[COLLECTION].find_one({"creation_key": document["creation_key"]})
-        raise DuplicateNegotiation(earlier) from exc
+async def insert(db: Database, document: Document, events: Sequence[CloudEvent] = ()) -> None:
+    """Raises aggregates.DuplicateCreation (with what an earlier request with this key created)."""
+    await aggregates.create(db, AGGREGATE, document, events)
 
 
 async def get(db: Database, negotiation_id: str, *, with_keys: bool = False) -> Document | None:
-    hidden = [f for f in INTERNAL_FIELDS if not (with_keys and f == "action_keys")]
-    return await db[COLLECTION].find_one({"_id": negotiation_id}, {f: 0 for f in hidden})
+    return await aggregates.read(db, AGGREGATE, negotiation_id, keep=("action_keys",) if with_keys else ())
 
 
-async def update(db: Database, negotiation_id: str, expected_version: int, changes: dict[str, Any],
-                 events: Sequence[CloudEvent], *, new_offer: Document | None = None) -> bool:
-    """Apply `changes` (and append `new_offer`) if still at `expected_version`. The caller holds the lock."""
-    update_ops = merge_updates({"$set": changes, "$inc": {"version": 1}}, outbox_update(events))
+def change_update(changes: dict[str, Any], *, new_offer: Document | None = None) -> dict[str, dict[str, Any]]:
+    """The update that applies `changes` (and appends `new_offer`); the unit of work adds the version bump
+    and the events."""
+    ops: dict[str, dict[str, Any]] = {"$set": changes}
     if new_offer is not None:
-        update_ops["$push"] = {"offers": new_offer}
-        update_ops["$inc"]["offer_count"] = 1  # kept beside the list so statistics need no $size
-    result = await db[COLLECTION].update_one({"_id": negotiation_id, "version": expected_version}, update_ops)
-    return result.modified_count == 1
+        ops["$push"] = {"offers": new_offer}
+        ops["$inc"] = {"offer_count": 1}  # kept beside the list so statistics need no $size
+    return ops
 
 
 async def page_for(db: Database, organisation_id: str, status: str | None, after: str | None,
@@ -66,7 +58,7 @@ async def page_for(db: Database, organisation_id: str, status: str | None, after
         query["status"] = status
     if after is not None:
         query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, {f: 0 for f in INTERNAL_FIELDS}).sort("_id", 1).limit(limit)
+    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
     return [d async for d in cursor]
 
 
@@ -80,10 +72,10 @@ async def open_on_listing(db: Database, listing_id: str) -> int:
     return await db[COLLECTION].count_documents({"listing_id": listing_id, "status": "open"})
 
 
-async def mark_signing(db: Database, negotiation_id: str, signing: Document | None) -> None:
-    """Set (or clear) the interrupted-signing marker. Bookkeeping, not a change of the negotiation:
-    the version, and so the parties' ETags, stay as they are. The caller holds the lock."""
-    await db[COLLECTION].update_one({"_id": negotiation_id}, {"$set": {"signing": signing}})
+async def mark_signing(unit: aggregates.Change, signing: Document | None) -> None:
+    """Set (or clear) the interrupted-signing marker, in the negotiation's open unit of work. Bookkeeping,
+    not a change of the negotiation: the version, and so the parties' ETags, stay as they are."""
+    await unit.write({"$set": {"signing": signing}}, bump_version=False)
 
 
 async def signing_markers(db: Database, limit: int = 100) -> dict[str, Document]:

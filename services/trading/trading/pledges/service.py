@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from servicekit import aggregates
 from servicekit.auth import Principal, Role
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import creation_key, fingerprint, key_reused, stale
@@ -73,7 +74,7 @@ async def request(ctx: ServiceContext, data: PledgeCreate, caller: Principal,
     }
     try:
         await store.insert(ctx.db, doc)
-    except store.DuplicatePledge as dup:
+    except aggregates.DuplicateCreation as dup:
         if dup.earlier is None:
             raise
         if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
@@ -119,8 +120,8 @@ async def consent(ctx: ServiceContext, pledge_id: str, caller: Principal, expect
     """A co-owner consents to the pledge (its token's organisation)."""
     organisation_id = str(caller.organisation_id)
     body = {"consent": organisation_id}
-    async with ctx.locks.hold(store.COLLECTION, pledge_id):
-        doc = await store.get(ctx.db, pledge_id, with_keys=True)
+    async with aggregates.change(ctx.db, store.AGGREGATE, pledge_id, keep=("action_keys",)) as unit:
+        doc = unit.document
         if doc is None or not may_see(doc, caller):
             raise not_found("pledge", pledge_id)
         if not replayed(doc, digest, body):
@@ -128,10 +129,8 @@ async def consent(ctx: ServiceContext, pledge_id: str, caller: Principal, expect
                 raise stale(doc["version"])
             _rule(lambda: check_consent(PledgeStatus(doc["status"]), doc["co_owner_organisation_ids"],
                                         organisation_id))
-            if not await store.update(ctx.db, pledge_id, expected_version,
-                                      {f"consents.{organisation_id}": _now(), "updated_at": _now(),
-                                       **remember(digest, body)}):
-                raise stale(expected_version + 1)
+            await unit.write({"$set": {f"consents.{organisation_id}": _now(), "updated_at": _now(),
+                                       **remember(digest, body)}})
     return await find(ctx, pledge_id, caller)
 
 
@@ -142,8 +141,8 @@ async def register_pledge(ctx: ServiceContext, pledge_id: str, data: PledgeRegis
     The per-patent register gets the pledge first, so it blocks transfers before it is announced; a
     retry after a crash in between finds it there and finishes."""
     body = data.model_dump(mode="json")
-    async with ctx.locks.hold(store.COLLECTION, pledge_id):
-        doc = await store.get(ctx.db, pledge_id, with_keys=True)
+    async with aggregates.change(ctx.db, store.AGGREGATE, pledge_id, keep=("action_keys",)) as unit:
+        doc = unit.document
         if doc is None:
             raise not_found("pledge", pledge_id)
         if not replayed(doc, digest, body):
@@ -153,15 +152,13 @@ async def register_pledge(ctx: ServiceContext, pledge_id: str, data: PledgeRegis
                                             doc["consents"]))
             on = _on(data.on, doc["created_at"].isoformat())
             try:
-                await register.add_pledge(ctx.db, ctx.locks, doc["application_number"], pledge_id, doc["amount_fen"])
+                await register.add_pledge(ctx.db, doc["application_number"], pledge_id, doc["amount_fen"])
             except register.RegisterBusy as exc:
                 raise busy() from exc
             event = CloudEvent.new(SOURCE, pledge_id, PledgeRegistered(**_event_fields(doc), registered_on=on))
             changes = {"status": PledgeStatus.REGISTERED.value, "registered_on": on.isoformat(),
                        "reference": data.reference, "updated_at": _now(), **remember(digest, body)}
-            if not await store.update(ctx.db, pledge_id, expected_version, changes, [event]):
-                raise stale(expected_version + 1)
-            ctx.relay.notify(store.COLLECTION, pledge_id)
+            await unit.write({"$set": changes}, [event])
             deal_metrics().pledges_registered.inc()
     return await find(ctx, pledge_id, caller)
 
@@ -171,8 +168,8 @@ async def release(ctx: ServiceContext, pledge_id: str, data: PledgeRegistration,
     """An officer or the pledgee releases a registered pledge. The pledge is marked released first and
     leaves the register after, so the patent stays blocked until both happened (a retry finishes)."""
     body = data.model_dump(mode="json")
-    async with ctx.locks.hold(store.COLLECTION, pledge_id):
-        doc = await store.get(ctx.db, pledge_id, with_keys=True)
+    async with aggregates.change(ctx.db, store.AGGREGATE, pledge_id, keep=("action_keys",)) as unit:
+        doc = unit.document
         if doc is None or not may_see(doc, caller):
             raise not_found("pledge", pledge_id)
         if not (caller.has_any([Role.OFFICER]) or caller.organisation_id == doc["pledgee_organisation_id"]):
@@ -186,12 +183,10 @@ async def release(ctx: ServiceContext, pledge_id: str, data: PledgeRegistration,
             event = CloudEvent.new(SOURCE, pledge_id, PledgeReleased(**_event_fields(doc), released_on=on))
             changes = {"status": PledgeStatus.RELEASED.value, "released_on": on.isoformat(), "updated_at": _now(),
                        **remember(digest, body)}
-            if not await store.update(ctx.db, pledge_id, expected_version, changes, [event]):
-                raise stale(expected_version + 1)
-            ctx.relay.notify(store.COLLECTION, pledge_id)
+            await unit.write({"$set": changes}, [event])
             deal_metrics().pledges_released.inc()
     try:
-        await register.remove_pledge(ctx.db, ctx.locks, doc["application_number"], pledge_id)
+        await register.remove_pledge(ctx.db, doc["application_number"], pledge_id)
     except register.RegisterBusy as exc:
         raise busy() from exc
     return await find(ctx, pledge_id, caller)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import stale
@@ -86,8 +87,8 @@ async def register_transfer(ctx: ServiceContext, transfer_id: str, data: Transfe
     re-applies them safely.
     """
     body = data.model_dump(mode="json")
-    async with ctx.locks.hold(store.COLLECTION, transfer_id):
-        doc = await store.get(ctx.db, transfer_id, with_keys=True)
+    async with aggregates.change(ctx.db, store.AGGREGATE, transfer_id, keep=("action_keys",)) as unit:
+        doc = unit.document
         if doc is None:
             raise not_found("transfer", transfer_id)
         if not replayed(doc, digest, body):
@@ -101,7 +102,7 @@ async def register_transfer(ctx: ServiceContext, transfer_id: str, data: Transfe
             except TransferRuleError as exc:
                 raise rule_refused(str(exc), kind="transfer-rule") from exc
             try:
-                blocked = await register.register_transfer(ctx.db, ctx.locks, doc["application_number"], transfer_id,
+                blocked = await register.register_transfer(ctx.db, doc["application_number"], transfer_id,
                                                            doc["assignee_organisation_id"])
             except register.RegisterBusy as exc:
                 raise busy() from exc
@@ -115,9 +116,7 @@ async def register_transfer(ctx: ServiceContext, transfer_id: str, data: Transfe
                 registered_on=on, fair_id=doc.get("fair_id"), occurred_at=_now()))
             changes = {"status": TransferStatus.REGISTERED.value, "registered_on": on.isoformat(),
                        "reference": data.reference, "updated_at": _now(), **remember(digest, body)}
-            if not await store.update(ctx.db, transfer_id, expected_version, changes, [event]):
-                raise stale(expected_version + 1)
-            ctx.relay.notify(store.COLLECTION, transfer_id)
+            await unit.write({"$set": changes}, [event])
             deal_metrics().transfers_registered.inc()
     await listings.change_owner(ctx.db, doc["application_number"], doc["assignee_organisation_id"])
     await listings.close_listing(ctx.db, doc["listing_id"])

@@ -79,6 +79,6 @@ async def list_courses(
     if category:
         filters["categories"] = category.value
     after = id_after(cursor)
-    docs = await store.page(ctx.db[store.COLLECTION], filters, after, limit + 1)
+    docs = await store.page(ctx.db, filters, after, limit + 1)
     docs, next_cursor = next_page(docs, limit)
     return CoursePage(items=[read_course(d) for d in docs], next_cursor=next_cursor)

@@ -6,10 +6,12 @@ string round-trips exactly on both stores.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-from servicekit.mongo import Collection, Document, IndexSpec
+from servicekit import aggregates
+from servicekit.aggregates import Aggregate
+from servicekit.mongo import Database, Document, IndexSpec
 
 COLLECTION = "courses"
 
@@ -21,44 +23,34 @@ INDEXES = (
 INTERNAL_FIELDS = ("creation_key", "creation_fingerprint")
 
 
-class DuplicateCourse(Exception):
-    def __init__(self, same_request: Document | None) -> None:
-        self.same_request = same_request
+# Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
+AGGREGATE = Aggregate(COLLECTION, internal_fields=INTERNAL_FIELDS)
 
 
-async def insert(collection: Collection, document: Document) -> None:
-    try:
-        await collection.insert_one(document)
-    except DuplicateKeyError as exc:
-        raise DuplicateCourse(await collection.find_one({"creation_key": document["creation_key"]})) from exc
+async def insert(db: Database, document: Document) -> None:
+    """Raises aggregates.DuplicateCreation (with what an earlier request with this key created)."""
+    await aggregates.create(db, AGGREGATE, document)
 
 
-async def get(collection: Collection, course_id: str) -> Document | None:
-    return await collection.find_one({"_id": course_id}, {f: 0 for f in INTERNAL_FIELDS})
+async def get(db: Database, course_id: str) -> Document | None:
+    return await db[COLLECTION].find_one({"_id": course_id}, {f: 0 for f in INTERNAL_FIELDS})
 
 
-async def get_many(collection: Collection, course_ids: list[str]) -> dict[str, Document]:
-    if not course_ids:
-        return {}
-    cursor = collection.find({"_id": {"$in": course_ids}}, {f: 0 for f in INTERNAL_FIELDS})
-    return {doc["_id"]: doc async for doc in cursor}
+async def get_many(db: Database, course_ids: list[str]) -> dict[str, Document]:
+    # One `_id` read each, concurrently: FerretDB indexes only an exact `{_id: value}` filter.
+    found = await asyncio.gather(*(get(db, c) for c in dict.fromkeys(course_ids)))
+    return {doc["_id"]: doc for doc in found if doc is not None}
 
 
-async def prerequisite_graph(collection: Collection) -> dict[str, list[str]]:
+async def prerequisite_graph(db: Database) -> dict[str, list[str]]:
     """Every course's prerequisites (small: the curriculum has hundreds of courses, not millions)."""
-    cursor = collection.find({}, {"prerequisites": 1})
+    cursor = db[COLLECTION].find({}, {"prerequisites": 1})
     return {doc["_id"]: list(doc.get("prerequisites", [])) async for doc in cursor}
 
 
-async def update(collection: Collection, course_id: str, expected_version: int, changes: dict[str, Any]) -> bool:
-    result = await collection.update_one({"_id": course_id, "version": expected_version},
-                                         {"$set": changes, "$inc": {"version": 1}})
-    return result.modified_count == 1
-
-
-async def page(collection: Collection, filters: dict[str, Any], after: str | None, limit: int) -> list[Document]:
+async def page(db: Database, filters: dict[str, Any], after: str | None, limit: int) -> list[Document]:
     query = dict(filters)
     if after is not None:
         query["_id"] = {"$gt": after}
-    cursor = collection.find(query, {f: 0 for f in INTERNAL_FIELDS}).sort("_id", 1).limit(limit)
+    cursor = db[COLLECTION].find(query, {f: 0 for f in INTERNAL_FIELDS}).sort("_id", 1).limit(limit)
     return [doc async for doc in cursor]

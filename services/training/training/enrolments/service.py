@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
+from servicekit import aggregates
 from servicekit.auth import Principal, Role
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import fingerprint, key_reused
@@ -76,7 +76,7 @@ def not_found(enrolment: str) -> ProblemError:
 
 async def _session_holding(ctx: ServiceContext, enrolment: str) -> Document:
     session_id = session_of(enrolment)
-    session = await session_store.get_full(ctx.db[session_store.COLLECTION], session_id) if session_id else None
+    session = await session_store.get_full(ctx.db, session_id) if session_id else None
     if session is None or enrolment not in session.get("enrolments", {}):
         raise not_found(enrolment)
     return session
@@ -93,7 +93,7 @@ async def find(ctx: ServiceContext, enrolment: str, caller: Principal) -> tuple[
 
 async def of_session(ctx: ServiceContext, session_id: str, caller: Principal,
                      state: EnrolmentState | None) -> tuple[Document, list[tuple[str, Document]]]:
-    session = await session_store.get_full(ctx.db[session_store.COLLECTION], session_id)
+    session = await session_store.get_full(ctx.db, session_id)
     if session is None:
         raise ProblemError(404, "Not found", f"There is no session {session_id}.", kind="not-found")
     if not manages_base(caller, session["training_base_id"]):
@@ -109,7 +109,7 @@ async def of_talent(ctx: ServiceContext, talent_id: str, caller: Principal) -> l
     if not (staff or await talents.acts_as_talent(ctx.db, caller, talent_id)):
         raise ProblemError(404, "Not found", f"There is no talent {talent_id} you may see.", kind="not-found")
     found = []
-    for session in await session_store.of_talent(ctx.db[session_store.COLLECTION], talent_id):
+    for session in await session_store.of_talent(ctx.db, talent_id):
         for eid, entry in sorted(session.get("enrolments", {}).items()):
             if entry["talent_id"] == talent_id and await may_see(ctx.db, caller, session, entry):
                 found.append((session, eid, entry))
@@ -119,7 +119,7 @@ async def of_talent(ctx: ServiceContext, talent_id: str, caller: Principal) -> l
 async def completed_courses(db: Database, talent_id: str, course_ids: list[str]) -> set[str]:
     """Which of these courses the talent completed, in training's own records."""
     done = set()
-    for session in await session_store.of_talent(db[session_store.COLLECTION], talent_id, course_ids):
+    for session in await session_store.of_talent(db, talent_id, course_ids):
         for entry in session.get("enrolments", {}).values():
             if entry["talent_id"] == talent_id and entry["state"] == EnrolmentState.COMPLETED:
                 done.add(session["course_id"])
@@ -180,8 +180,9 @@ async def _promote_waitlist(ctx: ServiceContext, change: _Change) -> None:
         change.apply(promoted, Action.PROMOTE, SYSTEM, "a seat became free")
 
 
-async def _save(ctx: ServiceContext, change: _Change, *, details: dict[str, Any] | None = None) -> None:
-    """Promote the waitlist, then store the change as one compare-and-set update of the session."""
+async def _save(ctx: ServiceContext, unit: aggregates.Change, change: _Change, *,
+                details: dict[str, Any] | None = None) -> None:
+    """Promote the waitlist, then store the change as one single-document write of the session."""
     await _promote_waitlist(ctx, change)
     merged = change.merged()
     counts: dict[str, int] = {}
@@ -193,27 +194,30 @@ async def _save(ctx: ServiceContext, change: _Change, *, details: dict[str, Any]
                    "talent_ids": sorted({e["talent_id"] for e in merged.values()})})
     fields.update(change.extra)
     fields.update(details or {})
-    session = change.session
-    written = await session_store.write(ctx.db[session_store.COLLECTION], session["_id"], session["revision"],
-                                        fields, change.events, details_changed=details is not None)
-    if not written:
+    try:
+        await unit.write(session_store.write_update(fields, details_changed=details is not None), change.events)
+    except aggregates.StaleVersion:
         # Only possible when another process wrote meanwhile (several API replicas on MongoDB).
         raise ProblemError(409, "Concurrent change", "The session changed while this request was being "
-                           "decided; nothing was stored. Retry.", kind="concurrent-change")
-    if change.events:
-        ctx.relay.notify(session_store.COLLECTION, session["_id"])
+                           "decided; nothing was stored. Retry.", kind="concurrent-change") from None
+
+
+@asynccontextmanager
+async def _session_unit(ctx: ServiceContext, session_id: str) -> AsyncIterator[tuple[aggregates.Change, Document]]:
+    async with aggregates.change(ctx.db, session_store.AGGREGATE, session_id,
+                                 keep=("creation_key", "creation_fingerprint")) as unit:
+        if unit.document is None:
+            raise ProblemError(404, "Not found", f"There is no session {session_id}.", kind="not-found")
+        yield unit, unit.document
 
 
 @asynccontextmanager
 async def _changing(ctx: ServiceContext, session_id: str) -> AsyncIterator[_Change]:
-    async with ctx.locks.hold(session_store.COLLECTION, session_id):
-        session = await session_store.get_full(ctx.db[session_store.COLLECTION], session_id)
-        if session is None:
-            raise ProblemError(404, "Not found", f"There is no session {session_id}.", kind="not-found")
+    async with _session_unit(ctx, session_id) as (unit, session):
         change = _Change(session)
         yield change
         if change.changed or change.extra:
-            await _save(ctx, change)
+            await _save(ctx, unit, change)
 
 
 async def _talent_must_take_part(ctx: ServiceContext, talent_id: str) -> Document:
@@ -262,7 +266,7 @@ async def request(ctx: ServiceContext, session_id: str, talent_id: str, caller: 
                for e in session.get("enrolments", {}).values()):
             raise ProblemError(409, "Already enrolled", f"Talent {talent_id} already has an enrolment in this "
                                "session (only a cancelled one may be replaced).", kind="already-enrolled")
-        course = await course_store.get(ctx.db[course_store.COLLECTION], session["course_id"])
+        course = await course_store.get(ctx.db, session["course_id"])
         required = list(course.get("prerequisites", [])) if course else []
         missing = missing_prerequisites(required, await completed_courses(ctx.db, talent_id, required))
         if missing:
@@ -351,7 +355,7 @@ async def assess(ctx: ServiceContext, enrolment: str, caller: Principal, score: 
             raise ProblemError(409, "Transition refused", f"Only an attended enrolment can be assessed; this one is "
                                f"{entry['state']}.", kind="transition-refused", state=entry["state"])
         talent = await _talent_must_take_part(ctx, entry["talent_id"])
-        course = await course_store.get(ctx.db[course_store.COLLECTION], change.session["course_id"])
+        course = await course_store.get(ctx.db, change.session["course_id"])
         if course is None:
             raise ProblemError(409, "Course missing", "The session's course no longer exists.", kind="course-missing")
         entry["score"] = score
@@ -385,10 +389,7 @@ async def _reserve_certificate(ctx: ServiceContext, enrolment: str, session: Doc
     """
     counter_id = f"certificates-{now.year}"
     while True:
-        async with ctx.locks.hold(COUNTERS, counter_id):
-            counter = await ctx.db[COUNTERS].find_one_and_update(
-                {"_id": counter_id}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
-        number = certificate_number(now.year, int(counter["seq"]))
+        number = certificate_number(now.year, await aggregates.next_in_sequence(ctx.db, COUNTERS, counter_id))
         try:
             await ctx.db[CERTIFICATES].insert_one({
                 "_id": number, "enrolment_id": enrolment, "session_id": session["_id"],
@@ -405,7 +406,7 @@ async def certificate(ctx: ServiceContext, number: str) -> Document:
     """A certificate, only if its enrolment really completed with this number (public)."""
     doc = await ctx.db[CERTIFICATES].find_one({"_id": number})
     if doc is not None:
-        session = await session_store.get_full(ctx.db[session_store.COLLECTION], doc["session_id"])
+        session = await session_store.get_full(ctx.db, doc["session_id"])
         entry = (session or {}).get("enrolments", {}).get(doc["enrolment_id"])
         if entry is not None and entry.get("certificate_number") == number:
             return doc
@@ -417,7 +418,7 @@ async def cancel_open_enrolments_of(ctx: ServiceContext, talent_id: str, reason:
     talents/domain.py); freed seats go to the waitlist. Idempotent: a second run finds none open."""
     cancelled = 0
     now = datetime.now(UTC)
-    for session in await session_store.of_talent(ctx.db[session_store.COLLECTION], talent_id):
+    for session in await session_store.of_talent(ctx.db, talent_id):
         if session["ends_at"] <= now:
             continue
         async with _changing(ctx, session["_id"]) as change:
@@ -432,10 +433,7 @@ async def change_details(ctx: ServiceContext, session_id: str, details: dict[str
                          check: Callable[[Document], None]) -> None:
     """Change a session's own details (capacity included) and let the waitlist take new seats at once.
     `check` sees the current session under the lock and raises to refuse the change."""
-    async with ctx.locks.hold(session_store.COLLECTION, session_id):
-        session = await session_store.get_full(ctx.db[session_store.COLLECTION], session_id)
-        if session is None:
-            raise ProblemError(404, "Not found", f"There is no session {session_id}.", kind="not-found")
+    async with _session_unit(ctx, session_id) as (unit, session):
         check(session)
         # The new details (a larger capacity, say) are what the promotion must see.
-        await _save(ctx, _Change({**session, **details}), details=details)
+        await _save(ctx, unit, _Change({**session, **details}), details=details)

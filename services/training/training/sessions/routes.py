@@ -79,6 +79,6 @@ async def list_sessions(
     if training_base_id:
         filters["training_base_id"] = training_base_id
     after = id_after(cursor)
-    docs = await store.page(ctx.db[store.COLLECTION], filters, after, limit + 1)
+    docs = await store.page(ctx.db, filters, after, limit + 1)
     docs, next_cursor = next_page(docs, limit)
     return SessionPage(items=[read_session(d) for d in docs], next_cursor=next_cursor)

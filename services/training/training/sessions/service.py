@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.http import creation_key, fingerprint, key_reused, stale
 from servicekit.mongo import Document
@@ -37,13 +38,13 @@ async def create(ctx: ServiceContext, course_id: str, data: SessionCreate, calle
         "creation_fingerprint": fingerprint({"course_id": course_id, **body}),
     }
     try:
-        await store.insert(ctx.db[store.COLLECTION], doc)
-    except store.DuplicateSession as dup:
-        if dup.same_request is None:
+        await store.insert(ctx.db, doc)
+    except aggregates.DuplicateCreation as dup:
+        if dup.earlier is None:
             raise
-        if dup.same_request.get("creation_fingerprint") != doc["creation_fingerprint"]:
+        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
             raise key_reused() from None
-        return await find(ctx, dup.same_request["_id"]), False
+        return await find(ctx, dup.earlier["_id"]), False
     return await find(ctx, doc["_id"]), True
 
 
@@ -76,7 +77,7 @@ async def change(ctx: ServiceContext, session_id: str, data: SessionUpdate, call
 
 
 async def find(ctx: ServiceContext, session_id: str) -> Document:
-    doc = await store.get_public(ctx.db[store.COLLECTION], session_id)
+    doc = await store.get_public(ctx.db, session_id)
     if doc is None:
         raise ProblemError(404, "Not found", f"There is no session {session_id}.", kind="not-found")
     return doc

@@ -16,6 +16,7 @@ follow-up: the redelivered event inserts it again (or finds it), and applying it
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -90,10 +91,10 @@ async def acts_as_talent(db: Database, caller: Principal, talent_id: str) -> boo
 
 async def statuses(db: Database, talent_ids: list[str]) -> dict[str, str]:
     """The projected status of each of these talents (absent: unknown to training)."""
-    if not talent_ids:
-        return {}
-    cursor = db[COLLECTION].find({"_id": {"$in": talent_ids}}, {"status": 1})
-    return {doc["_id"]: doc["status"] async for doc in cursor}
+    # One `_id` read each, concurrently: FerretDB serves only an exact `{_id: value}` filter from its
+    # index (`$in` on _id reads the whole collection).
+    found = await asyncio.gather(*(db[COLLECTION].find_one({"_id": t}, {"status": 1}) for t in talent_ids))
+    return {doc["_id"]: doc["status"] for doc in found if doc is not None}
 
 
 async def _note_follow_up(follow_ups: Collection, payload: TalentSnapshotV1, reason: str | None) -> None:
