@@ -50,10 +50,15 @@ def origin_label() -> str:
 
 
 def filter_shape(value: Any) -> Any:
-    """The filter without its values: field names and operators kept, every value replaced by "?"."""
+    """The filter without its values: field names and operators kept, every value replaced by "?"
+    (and a list of values by "[?]")."""
     if isinstance(value, dict):
         return {k: filter_shape(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
+        # A list of plain values ($in, $nin) is one "[?]" whatever its length, so a key does not depend
+        # on how many values a request sent; a list of filters ($or, $and) keeps each one's shape.
+        if all(not isinstance(v, (dict, list)) for v in value):
+            return "[?]"
         return [filter_shape(v) for v in value]
     return "?"
 
@@ -65,18 +70,26 @@ def is_indexed_by_id(query: Any) -> bool:
 
 
 def scanning_filters(command_name: str, command: Mapping[str, Any]) -> list[Any]:
-    """The filters of a command that would scan on FerretDB (empty when it has none)."""
+    """The shapes of a command's filters that would scan on FerretDB (empty when it has none)."""
     if command_name in _FILTER_OF:
         queries = [command.get(_FILTER_OF[command_name]) or {}]
     elif command_name in _STATEMENTS:
         queries = [s.get("q", {}) for s in command.get(_STATEMENTS[command_name], [])]
     elif command_name == "aggregate":
-        pipeline = command.get("pipeline") or [{}]
-        queries = [pipeline[0].get("$match", {"<pipeline>": pipeline[0]}) if len(pipeline) == 1
-                   else {"<pipeline>": [list(stage) for stage in pipeline]}]
+        pipeline = list(command.get("pipeline") or [])
+        first = pipeline[0] if pipeline else {}
+        if len(pipeline) == 1 and "$match" in first:
+            queries = [first["$match"]]
+        else:
+            # A pipeline reads the collection unless it starts by matching one _id; its shape is the
+            # first stage's filter (if any) and the names of its stages.
+            match = first.get("$match", {}) if isinstance(first, Mapping) else {}
+            if is_indexed_by_id(match):
+                return []
+            return [{"$match": filter_shape(match), "$stages": ",".join(next(iter(stage)) for stage in pipeline)}]
     else:
         return []
-    return [q for q in queries if not is_indexed_by_id(q)]
+    return [filter_shape(q) for q in queries if not is_indexed_by_id(q)]
 
 
 class FilterAudit(monitoring.CommandListener):
@@ -92,9 +105,9 @@ class FilterAudit(monitoring.CommandListener):
             return
         collection = event.command.get(name)
         with self._path.open("a", encoding="utf-8") as out:
-            for query in scans:
+            for shape in scans:
                 out.write(json.dumps({"at": time.time(), "service": self._service, "collection": collection,
-                                      "command": name, "shape": filter_shape(query),
+                                      "command": name, "shape": shape,
                                       "origin": origin_label()}, sort_keys=True) + "\n")
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
