@@ -137,7 +137,8 @@ class Change:
             # MongoDB: compare-and-set on what was read, atomic across processes: the version (each
             # write of this unit moves it on, so the latest), or its absence for a document that did not
             # exist (an upsert then collides with one created meanwhile and reports it as stale).
-            query[self.aggregate.version_field] = (None if self.document is None
+            # (`$exists`, not `None`: an upsert copies equality conditions into the new document.)
+            query[self.aggregate.version_field] = ({"$exists": False} if self.document is None
                                                    else self.document.get(self.aggregate.version_field))
         try:
             result = await self.db[self.aggregate.collection].update_one(query, ops, upsert=upsert)

@@ -1,0 +1,154 @@
+"""The kit's unit of work (servicekit.aggregates) against the real FerretDB, in both of its write
+strategies: by `_id` under the process lock (what FerretDB indexes) and the compare-and-set on the
+version (what MongoDB does atomically across replicas; on FerretDB it works, only slower)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import ClassVar
+
+import pytest
+from devstack.layout import Profile
+from devstack.stack import Stack
+from pymongo import AsyncMongoClient
+from servicekit import aggregates
+from servicekit.aggregates import Aggregate
+from servicekit.events.envelope import CloudEvent, EventPayload
+from servicekit.mongo import STORE_TRAITS, Database, Document, learn_store_traits
+from servicekit.problems import ProblemError
+
+pytestmark = pytest.mark.stack
+
+
+class ThingRenamed(EventPayload):
+    event_type: ClassVar[str] = "cn.ipo.ln.test.thing.renamed.v1"
+    name: str
+
+
+async def _with_strategy(profile: Profile, only_id_filters: bool) -> AsyncIterator[Database]:
+    client: AsyncMongoClient[Document] = AsyncMongoClient(profile.mongo_url, tz_aware=True)
+    database = client["kit_aggregates"]
+    learned = (await learn_store_traits(database)).only_id_filters_use_indexes
+    STORE_TRAITS.only_id_filters_use_indexes = only_id_filters
+    try:
+        yield database
+    finally:
+        STORE_TRAITS.only_id_filters_use_indexes = learned
+        await client.close()
+
+
+@pytest.fixture(params=[False, True], ids=["compare-and-set", "by-id-under-lock"])
+async def db(request: pytest.FixtureRequest, infra: Stack, test_profile: Profile) -> AsyncIterator[Database]:
+    async for database in _with_strategy(test_profile, request.param):
+        yield database
+
+
+@pytest.fixture
+async def cas_db(infra: Stack, test_profile: Profile) -> AsyncIterator[Database]:
+    """The compare-and-set strategy only: the one that can see another process's write (on FerretDB
+    the design excludes that instead: one writing process per aggregate collection)."""
+    async for database in _with_strategy(test_profile, False):
+        yield database
+
+
+def _aggregate() -> Aggregate:
+    return Aggregate(f"things_{uuid.uuid4().hex[:8]}", internal_fields=("secret",))
+
+
+def _event(subject: str) -> CloudEvent:
+    return CloudEvent.new("/test", subject, ThingRenamed(name="x"))
+
+
+async def test_a_change_writes_state_version_and_events_together(db: Database) -> None:
+    things = _aggregate()
+    await aggregates.create(db, things, {"_id": "t-1", "name": "a", "version": 1, "secret": "s",
+                                         "creation_key": "k-1"}, [_event("t-1")])
+    first = await aggregates.read(db, things, "t-1")
+    assert first == {"_id": "t-1", "name": "a", "version": 1}  # bookkeeping and internal fields hidden
+
+    def rename(current: Document) -> aggregates.Decision:
+        return {"$set": {"name": current["name"] + "b"}}, [_event("t-1")]
+
+    after = await aggregates.change_at_version(db, things, "t-1", 1, rename,
+                                               not_found=lambda: ProblemError(404, "Not found", "none"))
+    assert (after["name"], after["version"]) == ("ab", 2)
+    stored = await db[things.collection].find_one({"_id": "t-1"})
+    assert stored is not None and len(stored["outbox"]) == 2  # the create's event and the change's
+
+
+async def test_a_stale_if_match_is_412_and_changes_nothing(db: Database) -> None:
+    things = _aggregate()
+    await aggregates.create(db, things, {"_id": "t-1", "name": "a", "version": 3})
+    with pytest.raises(ProblemError) as refused:
+        await aggregates.change_at_version(db, things, "t-1", 2, lambda _doc: ({"$set": {"name": "z"}}, []),
+                                           not_found=lambda: ProblemError(404, "Not found", "none"))
+    assert refused.value.status == 412
+    assert refused.value.extensions["current_etag"] == '"3"'
+    assert await aggregates.read(db, things, "t-1") == {"_id": "t-1", "name": "a", "version": 3}
+
+
+async def test_what_the_caller_may_not_see_is_not_found(db: Database) -> None:
+    things = _aggregate()
+    await aggregates.create(db, things, {"_id": "t-1", "owner": "A", "version": 1})
+    with pytest.raises(ProblemError) as refused:
+        await aggregates.change_at_version(db, things, "t-1", 1, lambda _doc: ({"$set": {"owner": "B"}}, []),
+                                           not_found=lambda: ProblemError(404, "Not found", "none"),
+                                           visible=lambda doc: doc["owner"] == "B")
+    assert refused.value.status == 404
+
+
+async def test_a_retried_create_reports_what_the_first_created(db: Database) -> None:
+    things = _aggregate()
+    await db[things.collection].create_index([("creation_key", 1)], unique=True)
+    await aggregates.create(db, things, {"_id": "t-1", "version": 1, "creation_key": "caller:key-1"})
+    with pytest.raises(aggregates.DuplicateCreation) as duplicate:
+        await aggregates.create(db, things, {"_id": "t-2", "version": 1, "creation_key": "caller:key-1"})
+    assert duplicate.value.earlier is not None and duplicate.value.earlier["_id"] == "t-1"
+    assert await aggregates.read(db, things, "t-2") is None
+
+
+async def test_concurrent_changes_in_one_process_are_serialised(db: Database) -> None:
+    things = _aggregate()
+    await aggregates.create(db, things, {"_id": "t-1", "count": 0, "version": 1})
+
+    async def bump() -> None:
+        async with aggregates.change(db, things, "t-1") as unit:
+            assert unit.document is not None
+            await asyncio.sleep(0)  # give the others every chance to interleave
+            await unit.write({"$set": {"count": unit.document["count"] + 1}})
+
+    await asyncio.gather(*(bump() for _ in range(20)))
+    assert await aggregates.read(db, things, "t-1") == {"_id": "t-1", "count": 20, "version": 21}
+
+
+async def test_a_write_based_on_a_stale_read_is_refused_on_a_compare_and_set_store(cas_db: Database) -> None:
+    db = cas_db
+    things = _aggregate()
+    await aggregates.create(db, things, {"_id": "t-1", "name": "a", "version": 1})
+    async with aggregates.change(db, things, "t-1") as unit:
+        # Another replica changes the document between our read and our write.
+        await db[things.collection].update_one({"_id": "t-1"}, {"$set": {"name": "other"}, "$inc": {"version": 1}})
+        with pytest.raises(aggregates.StaleVersion) as moved:
+            await unit.write({"$set": {"name": "mine"}})
+    assert moved.value.current_version == 2 and moved.value.status == 412
+    assert (await aggregates.read(db, things, "t-1") or {})["name"] == "other"
+
+
+async def test_an_upsert_collides_with_a_document_created_meanwhile_on_a_compare_and_set_store(
+        cas_db: Database) -> None:
+    db = cas_db
+    things = _aggregate()
+    async with aggregates.change(db, things, "p-1") as unit:
+        assert unit.document is None
+        await db[things.collection].insert_one({"_id": "p-1", "entries": {"x": 1}, "version": 1})
+        with pytest.raises(aggregates.StaleVersion):
+            await unit.write({"$set": {"entries.y": 2}}, upsert=True)
+    assert (await aggregates.read(db, things, "p-1") or {})["entries"] == {"x": 1}
+
+
+async def test_a_sequence_never_repeats(db: Database) -> None:
+    collection = f"counters_{uuid.uuid4().hex[:8]}"
+    numbers = await asyncio.gather(*(aggregates.next_in_sequence(db, collection, "c-2026") for _ in range(30)))
+    assert sorted(numbers) == list(range(1, 31))
