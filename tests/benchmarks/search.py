@@ -33,7 +33,7 @@ from devstack.processes import ManagedProcess
 from devstack.stack import Stack
 from pymongo import MongoClient
 from trading.listings.search import LAYOUT, NEGOTIABLE, listing_terms
-from trading.listings.search_store import POSTINGS, SEQ_ID, postings_for_bulk_load
+from trading.listings.search_store import COUNTERS, POSTINGS, SEQ_ID, STATUS_COUNTS_ID, postings_for_bulk_load
 from trading.patents.identifiers import application_check_character
 
 from tests.support.stack import start_service
@@ -106,7 +106,7 @@ def generate(count: int, seed: int = 26) -> list[dict[str, Any]]:
             "status": "published", "version": 2, "created_at": now, "updated_at": now, "published_at": now,
             "creation_key": f"bench:{i}", "creation_fingerprint": "bench", "search_seq": i + 1,
             "search_pending": False, "search_price": NEGOTIABLE if price is None else price,
-            "search_layout": LAYOUT,
+            "search_layout": LAYOUT, "counted_status": "published",
         }
         doc["search_terms"] = listing_terms(doc)
         docs.append(doc)
@@ -126,6 +126,8 @@ def load(p: Profile, count: int) -> None:
     for start in range(0, len(postings), 2000):
         db[POSTINGS].insert_many(postings[start:start + 2000], ordered=False)
     db[POSTINGS].insert_one({"_id": SEQ_ID, "n": count})
+    # What the API's indexer keeps: the status counts (every loaded listing is published and counted).
+    db[COUNTERS].replace_one({"_id": STATUS_COUNTS_ID}, {"counts": {"published": count}}, upsert=True)
     mongo.close()
     print(f"loaded {count} listings and {len(postings)} read-model documents in "
           f"{time.perf_counter() - started:.0f}s")

@@ -29,8 +29,8 @@ DEALS = ('issue 10: the deals sweep (every 5 s) finds lapsed offers and interrup
     ' the deal gauges by scanning; markers and counters kept with each change will replace it')
 FAIR = ("issue 10: a fair's statistics are computed at read time from the deals carrying its id (they "
     'cannot drift); counters kept with each deal will replace it')
-CATALOGUE = ('issue 10: the catalogue round (every 2 min) repairs listings left search_pending and counts '
-    'listings by status; a pending-marker collection and counters will replace it')
+MARKERS = ('pending markers: the collection holds only work not yet done (empty when idle), so reading it '
+           'whole costs what is pending, not what the catalogue holds')
 TALLY = ('issue 10: the registry recounts talents for the plan targets and pools (every 15 s, after a '
     'change, on a stale read); thousands of talents, not millions; counters will replace it')
 GAUGES = ('issue 10: training recomputes its gauges from every session every 5 s; counters kept with each '
@@ -55,6 +55,7 @@ DEMANDS = ('the matchmaker (worker) scores every open demand against a published
 ROYALTY = "a licence's royalty reports (a handful per licence); issue 10: kept on the licence document"
 
 EXPECTED_SCANS: dict[ScanKey, str] = {
+    ScanKey('trading', 'listing_search_pending', 'find', '{}'): MARKERS,
     ScanKey('registry', 'organisations', 'find',
             '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
     ScanKey('registry', 'talents', 'find',
@@ -163,10 +164,6 @@ EXPECTED_SCANS: dict[ScanKey, str] = {
             '{"fair_id":"?","status":{"$in":"[?]"}}'): FAIR,
     ScanKey('trading', 'transfers', 'find',
             '{"fair_id":"?","status":"?"}'): FAIR,
-    ScanKey('trading', 'listings', 'aggregate',
-            '{"$match":{},"$stages":"$group"}'): CATALOGUE,
-    ScanKey('trading', 'listings', 'find',
-            '{"$or":[{"search_pending":"?"},{"search_layout":{"$ne":"?"},"status":"?"}]}'): CATALOGUE,
     ScanKey('registry', 'talents', 'find',
             '{}'): TALLY,
     ScanKey('training', 'sessions', 'find',

@@ -52,6 +52,8 @@ PROFILES: dict[str, Ports] = {
     "test": _ports(kafka=29092, ferretdb=27217, prometheus=29090, api_base=8301),
     # Benchmarks get their own stack, so they never measure (or disturb) a test run or `make run`.
     "bench": _ports(kafka=26092, ferretdb=26217, prometheus=26090, api_base=8501),
+    # A second benchmark stack, so a long benchmark can run beside another one (--profile bench2).
+    "bench2": _ports(kafka=25092, ferretdb=25217, prometheus=25090, api_base=9501),
     # Spare test stacks, so two engineers (or agents) on one machine can run the stack tests at the same
     # time: IPO_TEST_PROFILE=test2 make test.
     "test2": _ports(kafka=21092, ferretdb=21217, prometheus=21090, api_base=8701),

@@ -9,5 +9,9 @@ if sys.argv[1:2] == ["import-listings"]:
     from trading.imports.cli import main as import_listings
 
     import_listings()
+elif sys.argv[1:2] in (["refile-search"], ["recount-listings"]):
+    from trading.listings.jobs import main as run_job
+
+    run_job(sys.argv[1:2])
 else:
     main(TRADING)

@@ -10,7 +10,7 @@ from trading.demands import store as demand_store
 from trading.imports import routes as import_routes
 from trading.listings import routes as listing_routes
 from trading.listings import store as listing_store
-from trading.listings.background import CATALOGUE_ROUND
+from trading.listings.indexer import SEARCH_INDEXER
 from trading.matching import handlers as matchmaker
 from trading.matching import routes as match_routes
 from trading.matching import store as match_store
@@ -39,5 +39,5 @@ TRADING = ServiceDefinition(
     # kit's unit of work when a match is inserted).
     worker_outbox_collections=[match_store.COLLECTION],
     handlers=handlers,
-    background_tasks=[CATALOGUE_ROUND, DEALS_SWEEP],
+    background_tasks=[SEARCH_INDEXER, DEALS_SWEEP],
 )

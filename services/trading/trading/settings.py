@@ -10,9 +10,8 @@ class TradingSettings(ServiceSettings):
     service_name: str = "trading"
     # How often the API expires lapsed offers and recomputes the deal gauges (trading.negotiations.sweep).
     deals_sweep_seconds: float = 5.0
-    # How often the API repairs search postings a crash left pending and refreshes trading_listings{status}
-    # (both scan the listings collection on FerretDB: some 20 s of its CPU at 100,000 listings, so every
-    # two minutes; the `trading_listings_*_total` counters move live in between).
-    catalogue_sweep_seconds: float = 120.0
+    # The catalogue indexer (trading.listings.indexer) runs on every listing change; this is how often it
+    # also looks for markers a crash left behind (one read of the small marker collection).
+    search_index_seconds: float = 5.0
     # Per-process cache of the search read model, validated by one generation read per search (0 = off).
     search_cache_mb: int = 64

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 from devstack.layout import Profile
+from pymongo import MongoClient
+from trading.listings.search_store import PENDING
 from trading.patents.identifiers import application_check_character
 
 from tests.support.stack import api_url, auth, eventually, new_credit_code, organisation_body, projected, token
@@ -75,10 +77,25 @@ def publish(profile: Profile, headers: dict[str, str], listing: dict[str, Any]) 
                           headers={**headers, "If-Match": f'"{listing["version"]}"'})
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
+    indexed(profile)
     return result
 
 
+def indexed(profile: Profile) -> None:
+    """Wait until the catalogue indexer has filed every changed listing (search is eventually
+    consistent: trading.listings.indexer): its marker collection is empty."""
+    client: MongoClient[dict[str, Any]] = MongoClient(profile.mongo_url, serverSelectionTimeoutMS=3000)
+    try:
+        markers = client[f"trading_{profile.name}"][PENDING]
+        eventually(lambda: markers.count_documents({}) == 0, timeout=30, interval=0.05,
+                   what="the catalogue indexer to file every changed listing")
+    finally:
+        client.close()
+
+
 def search(profile: Profile, **params: Any) -> dict[str, Any]:
+    """A search once every listing change so far is filed (see `indexed`)."""
+    indexed(profile)
     response = httpx.get(trading(profile, "/v1/listings"), params=params)
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()

@@ -20,7 +20,6 @@ class ListingMetrics:
     import_rows: Counter
     demands_posted: Counter
     searches: Counter
-    background_rounds: Counter
 
 
 @dataclass(frozen=True)
@@ -30,17 +29,13 @@ class MatchMetrics:
 
 def _listing_metrics() -> ListingMetrics:
     return ListingMetrics(
-        by_status=Gauge("trading_listings", "Listings in the store, by status", ["status"]),
+        by_status=Gauge("trading_listings", "Listings in the store, by status (counted by the indexer)", ["status"]),
         created=Counter("trading_listings_created_total", "Listings created (as drafts) by this process"),
         published=Counter("trading_listings_published_total", "Listings published by this process"),
         withdrawn=Counter("trading_listings_withdrawn_total", "Listings withdrawn by this process"),
         import_rows=Counter("trading_listing_import_rows_total", "CSV import rows, by outcome", ["outcome"]),
         demands_posted=Counter("trading_demands_posted_total", "Technology demands posted by this process"),
         searches=Counter("trading_listing_searches_total", "Listing searches answered"),
-        # A round that keeps failing (e.g. its scans time out on a large catalogue) leaves the gauge stale.
-        background_rounds=Counter("trading_listing_background_rounds_total",
-                                  "Catalogue background rounds (repair pending postings, recount), by outcome",
-                                  ["outcome"]),
     )
 
 

@@ -1,11 +1,12 @@
 """Store access of the search read model (see search.py for its design). Every read and write here is
 by exact `_id`, the only filter FerretDB 1.x answers from an index.
 
-Who writes it: the process that changes listings (the API), right after the listing's own update,
-under one process-wide lock, because FerretDB applies an update as read-modify-replace and two writers
-of one posting document could lose one of them. The listing document carries `search_pending: true`
-from the same single-document update that changed it until its postings are in line, so a crash in
-between is repaired by `reconcile_pending` (run at API start-up and every few seconds).
+Who writes it: the catalogue indexer of the process that changes listings (the API; see indexer.py),
+in batches, under one process-wide lock, because FerretDB applies an update as read-modify-replace and
+two writers of one posting document could lose one of them. Every listing change first leaves a marker
+in `listing_search_pending` (in the listing's unit of work, before its write); the indexer files the
+marked listings in batches and then drops their markers, so a crash anywhere is repaired by the next
+run, and nothing ever scans the listings to find what is behind.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import struct
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bson import Binary
-from pymongo import UpdateOne
+from pymongo import DeleteOne, UpdateOne
 from servicekit import aggregates
 from servicekit.mongo import Database, Document, bulk_write_in_batches
 
@@ -50,6 +52,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 POSTINGS = "listing_postings"
+# Markers of listings waiting to be filed ({_id: listing id, version}), and the status counts.
+PENDING = "listing_search_pending"
+COUNTERS = "listing_counters"
+STATUS_COUNTS_ID = "by-status"
 LISTINGS = LISTING.collection
 SEQ_ID = "seq"
 # The most stages (seq blocks, or price buckets) a search reads in one round trip (it starts with one and
@@ -172,13 +178,6 @@ def card(doc: Document) -> str:
     return ListingRead(id=doc["_id"], **fields).model_dump_json()
 
 
-async def _next_seq(db: Database) -> int:
-    doc = await db[POSTINGS].find_one_and_update({"_id": SEQ_ID}, {"$inc": {"n": 1}}, upsert=True,
-                                                 return_document=True)
-    assert doc is not None
-    return int(doc["n"])
-
-
 def pack(postings: Sequence[Posting]) -> bytes:
     return b"".join(RECORD.pack(p.seq, p.price, p.listing_id.encode()) for p in postings)
 
@@ -213,28 +212,8 @@ def _slots(seq: int, terms: Sequence[str], price: int) -> list[_Slot]:
 
 async def _rewrite(db: Database, seq: int, slots: Sequence[_Slot], adding: Posting | None) -> None:
     """Remove `seq` from (and, when `adding`, add that posting to) each slot's postings document."""
-    docs = await asyncio.gather(*(db[POSTINGS].find_one({"_id": s.doc_id}) for s in slots))
-    ops: list[UpdateOne] = []
-    for slot, doc in zip(slots, docs, strict=True):
-        current = unpack(bytes(doc["d"])) if doc is not None else []
-        kept = [p for p in current if p.seq != seq]
-        if adding is not None:
-            kept.append(adding)
-        delta = len(kept) - len(current)
-        if delta == 0 and adding is None:
-            continue
-        ops.append(UpdateOne({"_id": slot.doc_id}, {"$set": {"d": Binary(pack(kept))}}, upsert=True))
-        if delta:
-            ops.append(UpdateOne({"_id": slot.head_id}, {"$inc": {f"b.{slot.head_key}": delta}}, upsert=True))
-    await bulk_write_in_batches(db[POSTINGS], ops)
-
-
-async def _add(db: Database, seq: int, terms: Sequence[str], price: int, listing_id: str) -> None:
-    await _rewrite(db, seq, _slots(seq, terms, price), Posting(seq, price, listing_id))
-
-
-async def _remove(db: Database, seq: int, terms: Sequence[str], price: int) -> None:
-    await _rewrite(db, seq, _slots(seq, terms, price), None)
+    await _rewrite_many(db, {s.doc_id: s for s in slots}, {s.doc_id: {seq} for s in slots},
+                        {s.doc_id: {seq: adding} for s in slots} if adding is not None else {})
 
 
 def _price(doc: Document) -> int:
@@ -242,54 +221,187 @@ def _price(doc: Document) -> int:
     return NEGOTIABLE if price is None else int(price)
 
 
+async def mark_pending(db: Database, listing_id: str, version: int) -> None:
+    """Note that the listing (at `version`, the version its change writes) is to be filed again.
+    Called inside the listing's unit of work, before its write: a crash after the marker and before
+    the write costs one needless re-filing; a crash after the write leaves the marker for the indexer."""
+    await db[PENDING].update_one({"_id": listing_id}, {"$set": {"version": version, "at": datetime.now(UTC)}},
+                                 upsert=True)
+
+
+async def pending(db: Database, limit: int) -> list[Document]:
+    """Listings waiting to be filed. The marker collection holds only pending work (empty when idle),
+    so reading it whole costs what is pending, not what the catalogue holds."""
+    return [d async for d in db[PENDING].find({}).limit(limit)]
+
+
+@dataclass
+class _Plan:
+    """What filing one listing again changes: postings to drop (old), to add (new), its card."""
+
+    doc: Document
+    old_seq: int | None
+    old_terms: list[str]
+    old_price: int
+    searchable: bool
+    new_terms: list[str]
+    new_price: int
+    seq: int | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        return (self.searchable and self.old_seq is not None and self.old_terms == self.new_terms
+                and self.old_price == self.new_price and self.doc.get("search_layout") == LAYOUT)
+
+
+def _plan(doc: Document) -> _Plan:
+    searchable = doc["status"] == ListingStatus.PUBLISHED.value
+    old_price = doc.get("search_price")
+    return _Plan(doc, doc.get("search_seq"), doc.get("search_terms") or [],
+                 NEGOTIABLE if old_price is None else int(old_price), searchable,
+                 listing_terms(doc) if searchable else [], _price(doc))
+
+
 async def reconcile(db: Database, listing_id: str) -> None:
-    """Bring the postings of one listing in line with the listing as stored now (idempotent)."""
+    """File one listing again (see reconcile_batch)."""
+    await reconcile_batch(db, [listing_id])
+
+
+async def reconcile_batch(db: Database, listing_ids: Sequence[str]) -> int:
+    """Bring the postings, cards and status counts of these listings in line with the listings as
+    stored now, in one pass (idempotent). Returns how many listings were filed.
+
+    Batching is what makes publishing cheap: listings published around the same time share most of
+    their postings documents (the same terms in the newest seq block, the same price cells), so each
+    document is read and written once per batch instead of once per listing, and the generation
+    counter moves once. Postings are written first, then each listing is stamped with what it is filed
+    under (`search_*`, `counted_status`), then the status counts move, then its marker goes (only if
+    no newer change marked it meanwhile).
+    """
     async with _write_lock:
-        doc = await db[LISTINGS].find_one({"_id": listing_id})
-        if doc is None:
-            return
-        old_seq: int | None = doc.get("search_seq")
-        old_terms: list[str] = doc.get("search_terms") or []
-        old_price: int | None = doc.get("search_price")
-        searchable = doc["status"] == ListingStatus.PUBLISHED.value
-        new_terms = listing_terms(doc) if searchable else []
-        new_price = _price(doc)
-        seq = old_seq
-        unchanged = (searchable and old_seq is not None and old_terms == new_terms and old_price == new_price
-                     and doc.get("search_layout") == LAYOUT)
-        if not unchanged:
-            if old_seq is not None and old_terms:
-                await _remove(db, old_seq, old_terms, NEGOTIABLE if old_price is None else old_price)
-            if searchable:
-                # A listing returning to the market (or newly published) counts as new for "newest".
-                seq = old_seq if old_seq is not None else await _next_seq(db)
-                await _add(db, seq, new_terms, new_price, listing_id)
+        ids = list(dict.fromkeys(listing_ids))
+        found = await asyncio.gather(*(db[LISTINGS].find_one({"_id": i}) for i in ids))
+        # A marker without its listing: the create it preceded never happened (a replayed or failed POST).
+        await asyncio.gather(*(db[PENDING].delete_one({"_id": i}) for i, doc in zip(ids, found, strict=True)
+                               if doc is None))
+        plans = [_plan(doc) for doc in found if doc is not None]
+        fresh = [p for p in plans if not p.unchanged and p.searchable and p.old_seq is None]
+        first = await _take_seqs(db, len(fresh)) if fresh else 0
+        for offset, plan in enumerate(fresh):
+            # A listing returning to the market (or newly published) counts as new for "newest".
+            plan.seq = first + offset
+        removes: dict[str, set[int]] = {}
+        adds: dict[str, dict[int, Posting]] = {}
+        slots: dict[str, _Slot] = {}
+        for plan in plans:
+            if plan.unchanged:
+                plan.seq = plan.old_seq
+                continue
+            if plan.old_seq is not None and plan.old_terms:
+                for slot in _slots(plan.old_seq, plan.old_terms, plan.old_price):
+                    slots[slot.doc_id] = slot
+                    removes.setdefault(slot.doc_id, set()).add(plan.old_seq)
+            if plan.searchable:
+                plan.seq = plan.old_seq if plan.seq is None else plan.seq
+                assert plan.seq is not None
+                posting = Posting(plan.seq, plan.new_price, plan.doc["_id"])
+                for slot in _slots(plan.seq, plan.new_terms, plan.new_price):
+                    slots[slot.doc_id] = slot
+                    adds.setdefault(slot.doc_id, {})[plan.seq] = posting
             else:
-                seq = None
-        if searchable:
-            await db[POSTINGS].replace_one({"_id": card_id(listing_id)}, {"j": card(doc)}, upsert=True)
-        else:
-            await db[POSTINGS].delete_one({"_id": card_id(listing_id)})
+                plan.seq = None
+        await _rewrite_many(db, slots, removes, adds)
+        cards: list[Any] = [UpdateOne({"_id": card_id(p.doc["_id"])}, {"$set": {"j": card(p.doc)}}, upsert=True)
+                            if p.searchable else DeleteOne({"_id": card_id(p.doc["_id"])}) for p in plans]
+        await bulk_write_in_batches(db[POSTINGS], cards)
         # After the writes: a cache that saw the old generation re-reads what changed.
         await db[POSTINGS].update_one({"_id": GENERATION_ID}, {"$inc": {"n": 1}}, upsert=True)
-        # Guarded by the version we indexed: if the listing changed meanwhile, it stays pending and the
-        # caller of that change reconciles again.
-        async with aggregates.change(db, LISTING, listing_id) as unit:
-            if unit.version == doc["version"]:
-                await unit.write({"$set": {"search_seq": seq, "search_terms": new_terms, "search_price": new_price,
-                                           "search_layout": LAYOUT, "search_pending": False}},
-                                 bump_version=False)
+        moved = await asyncio.gather(*(_stamp(db, plan) for plan in plans))
+        counts: dict[str, int] = {}
+        for before, after in (m for m in moved if m is not None):
+            if before:
+                counts[f"counts.{before}"] = counts.get(f"counts.{before}", 0) - 1
+            counts[f"counts.{after}"] = counts.get(f"counts.{after}", 0) + 1
+        if counts:
+            await db[COUNTERS].update_one({"_id": STATUS_COUNTS_ID}, {"$inc": counts}, upsert=True)
+        return len(plans)
 
 
-async def reconcile_pending(db: Database) -> int:
-    """Repair listings whose postings a crash left behind, and file again the published listings filed
-    under an older LAYOUT (a scan; runs in the background)."""
-    behind = {"$or": [{"search_pending": True},
-                      {"status": ListingStatus.PUBLISHED.value, "search_layout": {"$ne": LAYOUT}}]}
-    ids = [d["_id"] async for d in db[LISTINGS].find(behind, {"_id": 1})]
-    for listing_id in ids:
-        await reconcile(db, listing_id)
-    return len(ids)
+async def _stamp(db: Database, plan: _Plan) -> tuple[str | None, str] | None:
+    """Record on the listing what it is filed under now, and drop its marker unless a newer change
+    marked it meanwhile. Returns the status move to count (old counted status, new), if any."""
+    listing_id = plan.doc["_id"]
+    status = plan.doc["status"]
+    async with aggregates.change(db, LISTING, listing_id, keep=("counted_status",)) as unit:
+        if unit.document is None:
+            return None
+        before = unit.document.get("counted_status")
+        await unit.write({"$set": {"search_seq": plan.seq, "search_terms": plan.new_terms,
+                                   "search_price": plan.new_price, "search_layout": LAYOUT,
+                                   "counted_status": status}}, bump_version=False)
+        marker = await db[PENDING].find_one({"_id": listing_id})
+        if marker is not None and int(marker.get("version", 0)) <= int(plan.doc["version"]):
+            await db[PENDING].delete_one({"_id": listing_id})
+    return None if before == status else (before, status)
+
+
+async def _take_seqs(db: Database, count: int) -> int:
+    """Reserve `count` consecutive search seqs; returns the first."""
+    doc = await db[POSTINGS].find_one_and_update({"_id": SEQ_ID}, {"$inc": {"n": count}}, upsert=True,
+                                                 return_document=True)
+    assert doc is not None
+    return int(doc["n"]) - count + 1
+
+
+async def _rewrite_many(db: Database, slots: dict[str, _Slot], removes: dict[str, set[int]],
+                        adds: dict[str, dict[int, Posting]]) -> None:
+    """Apply every removal and addition of a batch, reading and writing each postings document once."""
+    ids = list(slots)
+    docs = await asyncio.gather(*(db[POSTINGS].find_one({"_id": i}) for i in ids))
+    ops: list[UpdateOne] = []
+    heads: dict[str, dict[str, int]] = {}
+    for doc_id, doc in zip(ids, docs, strict=True):
+        current = unpack(bytes(doc["d"])) if doc is not None else []
+        adding = adds.get(doc_id, {})
+        dropped = removes.get(doc_id, set()) | set(adding)
+        kept = [p for p in current if p.seq not in dropped] + list(adding.values())
+        delta = len(kept) - len(current)
+        if not adding and delta == 0:
+            continue  # nothing of ours was there
+        ops.append(UpdateOne({"_id": doc_id}, {"$set": {"d": Binary(pack(kept))}}, upsert=True))
+        if delta:
+            slot = slots[doc_id]
+            head = heads.setdefault(slot.head_id, {})
+            head[f"b.{slot.head_key}"] = head.get(f"b.{slot.head_key}", 0) + delta
+    ops += [UpdateOne({"_id": head}, {"$inc": fields}, upsert=True) for head, fields in heads.items()]
+    await bulk_write_in_batches(db[POSTINGS], ops)
+
+
+async def status_counts(db: Database) -> dict[str, int]:
+    """Listings by status, as counted by the indexer (one `_id` read)."""
+    doc = await db[COUNTERS].find_one({"_id": STATUS_COUNTS_ID})
+    return {str(k): int(v) for k, v in ((doc or {}).get("counts") or {}).items()}
+
+
+async def mark_all_published_for_refiling(db: Database) -> int:
+    """A bulk job, never on a timer: after a change of LAYOUT, mark every published listing filed under
+    an older layout, so the indexer files it again. Scans the listings once (run it from the command
+    line: `python -m trading refile-search`)."""
+    behind = {"status": ListingStatus.PUBLISHED.value, "search_layout": {"$ne": LAYOUT}}
+    marked = 0
+    async for doc in db[LISTINGS].find(behind, {"version": 1}):
+        await mark_pending(db, doc["_id"], int(doc["version"]))
+        marked += 1
+    return marked
+
+
+async def recount_statuses(db: Database) -> dict[str, int]:
+    """A bulk job, never on a timer: count listings by status from the listings themselves and set the
+    counters (repairs the drift a crash between a stamp and its count can leave). Scans once."""
+    cursor = await db[LISTINGS].aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])
+    counts = {str(d["_id"]): int(d["n"]) async for d in cursor}
+    await db[COUNTERS].replace_one({"_id": STATUS_COUNTS_ID}, {"counts": counts}, upsert=True)
+    return counts
 
 
 # --- queries ----------------------------------------------------------------------------------------

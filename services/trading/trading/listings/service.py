@@ -10,7 +10,7 @@ from typing import Any
 from servicekit import aggregates
 from servicekit.auth import Principal, Role
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint, key_reused
+from servicekit.http import creation_key, fingerprint, key_reused, stale
 from servicekit.mongo import Database, Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
@@ -19,6 +19,7 @@ from trading.listings import domain, search_store, store
 from trading.listings.aggregate import LISTING
 from trading.listings.domain import DealType, ListingStatus, RuleViolation
 from trading.listings.events import ListingPublished, ListingWithdrawn
+from trading.listings.indexer import request_indexing
 from trading.listings.metrics import LISTING_METRICS
 from trading.listings.models import ListingCreate, ListingUpdate
 from trading.organisations.projection import COLLECTION as ORGANISATIONS
@@ -109,6 +110,8 @@ async def create(ctx: ServiceContext, data: ListingCreate, caller: Principal,
 
 async def insert_new(ctx: ServiceContext, doc: Document) -> tuple[Document, bool]:
     """Insert a new draft; on a creation-key collision return what the earlier request created."""
+    # Marked before the insert, so the indexer counts the new draft even if the process dies right after.
+    await search_store.mark_pending(ctx.db, doc["_id"], 1)
     try:
         await store.insert(ctx.db, doc)
     except aggregates.DuplicateCreation as dup:
@@ -121,6 +124,7 @@ async def insert_new(ctx: ServiceContext, doc: Document) -> tuple[Document, bool
         assert found is not None
         return found, False
     LISTING_METRICS.created.inc()
+    request_indexing()  # counted as a draft
     created = await store.get(ctx.db, doc["_id"])
     assert created is not None
     return created, True
@@ -167,9 +171,16 @@ async def _transition(ctx: ServiceContext, listing_id: str, caller: Principal | 
             raise rule_problem(violation) from None
         return store.change_update(changes), events
 
-    await aggregates.change_at_version(ctx.db, LISTING, listing_id, expected_version, decision,
-                                       not_found=lambda: not_found(listing_id), visible=visible)
-    await search_store.reconcile(ctx.db, listing_id)
+    async with aggregates.change(ctx.db, LISTING, listing_id) as unit:
+        current = unit.document
+        if current is None or not visible(current):
+            raise not_found(listing_id)
+        if unit.version != expected_version:
+            raise stale(unit.version or 0)
+        update, events = decision(current)
+        await search_store.mark_pending(ctx.db, listing_id, expected_version + 1)
+        await unit.write(update, events)
+    request_indexing()
     doc = await store.get(ctx.db, listing_id)
     assert doc is not None
     return doc

@@ -2,8 +2,9 @@
 code uses to read and move listings (see briefs/trading-interface.md).
 
 Every change goes through the kit's unit of work (servicekit.aggregates): one single-document update,
-the version bumped, and any event in the same update (the outbox). Each change that can affect search also sets
-`search_pending`, and the search read model is reconciled right after (search_store.py).
+the version bumped, and any event in the same update (the outbox). Each change first marks the listing
+for the catalogue indexer (search_store.mark_pending), which files it into the search read model and
+the status counts shortly after (indexer.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from servicekit.mongo import Collection, Database, Document, IndexSpec
 from trading.listings import search_store
 from trading.listings.aggregate import LISTING
 from trading.listings.domain import DealType, ListingStatus, ListingTerms
+from trading.listings.indexer import request_indexing
 
 COLLECTION = LISTING.collection
 
@@ -51,9 +53,9 @@ async def get_many(db: Database, listing_ids: Sequence[str]) -> list[Document]:
 
 
 def change_update(changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The update that applies `changes` to a listing: every change may affect search, so it also marks
-    the listing pending until the read model is reconciled (search_store.reconcile)."""
-    return {"$set": {**changes, "search_pending": True}}
+    """The update that applies `changes` to a listing. (Every change may affect search and the status
+    counts: its unit of work marks the listing for the indexer first, search_store.mark_pending.)"""
+    return {"$set": changes}
 
 
 async def by_owner(db: Database, organisation_id: str, limit: int = 200) -> list[Document]:
@@ -100,8 +102,9 @@ async def _move(db: Database, listing_id: str, allowed_from: set[ListingStatus],
         doc = unit.document
         if doc is None or ListingStatus(doc["status"]) not in allowed_from:
             return False
+        await search_store.mark_pending(db, listing_id, int(doc["version"]) + 1)
         await unit.write(change_update({"status": to.value, "updated_at": datetime.now(UTC)}))
-    await search_store.reconcile(db, listing_id)
+    request_indexing()
     return True
 
 
@@ -140,8 +143,9 @@ async def change_owner(db: Database, application_number: str, new_owner_organisa
             doc = unit.document
             if doc is None or doc["owner_organisation_id"] == new_owner_organisation_id:
                 continue
+            await search_store.mark_pending(db, listing_id, int(doc["version"]) + 1)
             await unit.write(change_update({"owner_organisation_id": new_owner_organisation_id,
                                             "agent_organisation_id": None, "updated_at": datetime.now(UTC)}))
             changed += 1
-        await search_store.reconcile(db, listing_id)
+    request_indexing()
     return changed

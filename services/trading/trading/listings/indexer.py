@@ -1,0 +1,79 @@
+"""The catalogue indexer: files changed listings into the search read model, in batches, in the API.
+
+Why not in the publishing request: filing one listing rewrites some hundred postings documents (one
+per term, and again by price cell), which made a publish cost hundreds of milliseconds under load and
+serialised every publish behind one lock. Now a listing change only leaves a marker
+(`search_store.mark_pending`) and asks for a run; the indexer takes every marked listing in one batch
+and writes each postings document once for all of them (search_store.reconcile_batch). A listing
+therefore appears in search shortly after its publish answered (the delay is measured:
+`trading_search_index_delay_seconds`, and by the publish benchmark), not as part of it.
+
+It is a background task of the API process, the one writer of listings and postings (declared in the
+service definition, run by the kit): woken by each listing change, and every `search_index_seconds`
+in any case, which is also how markers a crash left behind are filed. Each run also refreshes the
+listings-by-status gauge from the counters the indexer keeps (one `_id` read).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prometheus_client import Gauge, Histogram
+from servicekit.background import BackgroundTask, request_run
+from servicekit.service import ServiceContext
+
+from trading.listings import search_store
+from trading.listings.domain import ListingStatus
+from trading.listings.metrics import LISTING_METRICS
+from trading.settings import TradingSettings
+
+TASK = "search-indexer"
+# Listings filed per pass; a run makes passes until no marker is left.
+BATCH = 256
+
+PENDING = Gauge("trading_search_index_pending_listings",
+                "Listings marked for the search read model at the start of the indexer's last pass")
+DELAY = Histogram("trading_search_index_delay_seconds", "From a listing change to its filing in search",
+                  buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0))
+
+
+def request_indexing() -> None:
+    """A listing changed (its marker is written): file it now rather than at the next interval."""
+    request_run(TASK)
+
+
+async def index_pending(ctx: ServiceContext) -> int:
+    filed = 0
+    while True:
+        markers = await search_store.pending(ctx.db, BATCH)
+        PENDING.set(len(markers))
+        if not markers:
+            break
+        filed += await search_store.reconcile_batch(ctx.db, [m["_id"] for m in markers])
+        now = datetime.now(UTC)
+        for marker in markers:
+            DELAY.observe(max((now - marker["at"]).total_seconds(), 0.0))
+        if len(markers) < BATCH:
+            break
+    counts = await search_store.status_counts(ctx.db)
+    for status in ListingStatus:
+        LISTING_METRICS.by_status.labels(status.value).set(counts.get(status.value, 0))
+    return filed
+
+
+async def _run(ctx: ServiceContext) -> None:
+    await index_pending(ctx)
+
+
+def _size_search_cache(ctx: ServiceContext) -> None:
+    settings = ctx.settings
+    assert isinstance(settings, TradingSettings)
+    search_store.configure_cache(settings.search_cache_mb)
+
+
+def _every(settings: TradingSettings) -> float:
+    return settings.search_index_seconds
+
+
+SEARCH_INDEXER = BackgroundTask(TASK, _run, _every, prepare=_size_search_cache, budget_seconds=300.0,
+                                settle_seconds=0.0)

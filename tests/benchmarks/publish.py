@@ -1,0 +1,248 @@
+"""Benchmark (not a test): creating and publishing listings through the API, and how the cost grows
+with the catalogue, side by side with bare store operations in the same run.
+
+For each catalogue size (default 1,000 and 100,000 published listings, bulk-loaded like the search
+benchmark does: the same documents and read model the API writes), it starts the trading API on a
+fresh stack of its own and drives it with `--concurrency` clients, each creating a draft listing
+(POST /v1/listings with an Idempotency-Key) and publishing it (POST .../publish with If-Match), and
+measures:
+
+- create, publish and create + publish latency (p50/p95/p99) and publishes per second;
+- the delay from a publish's answer to the listing appearing in a search for its unique keyword;
+- baselines in the same stack: a bare FerretDB insert_one and a bare `_id` read (pymongo, no HTTP).
+
+It prints one table, the ratios against the baselines and the growth from the smallest to the
+largest size. Goals (issue 10, concurrency 8, at 100,000): create + publish p95 < 100 ms, >= 50
+publishes/s, publish p50 growth (100,000 / 1,000) <= 1.5, publish-to-search p95 < 1 s.
+
+    .venv/bin/python -m tests.benchmarks.publish [--sizes 1000 100000] [--publishes 400] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import shutil
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from devstack.layout import Profile, profile
+from devstack.processes import ManagedProcess
+from devstack.stack import Stack
+from pymongo import AsyncMongoClient, MongoClient
+from trading.patents.identifiers import application_check_character
+
+from tests.benchmarks.search import load, percentiles
+from tests.support.stack import start_service, token
+
+ORGANISATION = "91210200MA0BENCH0X"  # owner of the bulk-loaded listings, active in trading's projection
+
+
+@dataclass
+class SizeResult:
+    size: int
+    create: list[float] = field(default_factory=list)
+    publish: list[float] = field(default_factory=list)
+    both: list[float] = field(default_factory=list)
+    visible: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    bare_insert: list[float] = field(default_factory=list)
+    bare_read: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return len(self.publish) / self.elapsed if self.elapsed else 0.0
+
+
+def listing_body(serial: int, keyword: str) -> dict[str, Any]:
+    number = f"2025{1}{serial:07d}"
+    return {
+        "application_number": number + application_check_character(number), "patent_kind": "invention",
+        "title": f"储能电池热管理装置 {keyword}", "abstract": "一种液冷板结构 提高电池组温度均匀性。",
+        "ipc_codes": ["H01M 10/613"], "industry": "new_energy", "region_code": "210200",
+        "legal_status": "granted", "expires_on": (date.today() + timedelta(days=3650)).isoformat(),
+        "deal_types": ["exclusive_licence", "ordinary_licence"], "price_fen": 80_000_000,
+    }
+
+
+def prepare(p: Profile, size: int) -> None:
+    load(p, size)
+    mongo: MongoClient[dict[str, Any]] = MongoClient(p.mongo_url, tz_aware=True)
+    mongo[f"trading_{p.name}"]["organisations"].replace_one(
+        {"_id": ORGANISATION},
+        {"_id": ORGANISATION, "credit_code": ORGANISATION, "name": "Bench Co.", "kind": "enterprise",
+         "region_code": "210200", "status": "active", "version": 1, "projected_at": datetime.now(UTC)},
+        upsert=True)
+    mongo.close()
+
+
+def settled_api(p: Profile) -> ManagedProcess:
+    """The trading API once its background tasks have each run once (their start-up work is not what
+    this benchmark measures)."""
+    api = start_service(p, "trading", "api")
+    url = f"http://127.0.0.1:{p.ports.api('trading')}/metrics"
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        text = httpx.get(url, timeout=30).text
+        finished = {line.split('task="')[1].split('"')[0] for line in text.splitlines()
+                    if line.startswith("trading_background_runs_total{") and float(line.split()[-1]) >= 1}
+        if {"catalogue-round", "deals-sweep"} <= finished:
+            return api
+        time.sleep(1)
+    api.stop()
+    raise SystemExit("the trading API's first background runs did not finish within 15 minutes")
+
+
+async def drive(p: Profile, result: SizeResult, publishes: int, concurrency: int,
+                serials: itertools.count[int]) -> None:
+    base = f"http://127.0.0.1:{p.ports.api('trading')}/v1/listings"
+    headers = {"Authorization": f"Bearer {token(p, 'bench-owner', 'participant', org=ORGANISATION)}"}
+    remaining = iter(range(publishes))
+    watchers: list[asyncio.Task[None]] = []
+
+    async def watch(client: httpx.AsyncClient, keyword: str, published_at: float) -> None:
+        deadline = published_at + 30
+        while time.perf_counter() < deadline:
+            found = await client.get(base, params={"q": keyword})
+            if found.status_code == 200 and found.json()["items"]:
+                result.visible.append(time.perf_counter() - published_at)
+                return
+            await asyncio.sleep(0.02)
+        result.failures.append(f"{keyword} not in search after 30 s")
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        for i in remaining:
+            keyword = f"zq{uuid.uuid4().hex[:10]}"
+            t0 = time.perf_counter()
+            created = await client.post(base, json=listing_body(next(serials), keyword),
+                                        headers={**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"})
+            t1 = time.perf_counter()
+            if created.status_code != 201:
+                result.failures.append(f"create {created.status_code}: {created.text[:200]}")
+                continue
+            listing = created.json()
+            published = await client.post(f"{base}/{listing['id']}/publish",
+                                          headers={**headers, "If-Match": created.headers["ETag"]})
+            t2 = time.perf_counter()
+            if published.status_code != 200:
+                result.failures.append(f"publish {published.status_code}: {published.text[:200]}")
+                continue
+            result.create.append(t1 - t0)
+            result.publish.append(t2 - t1)
+            result.both.append(t2 - t0)
+            if i % 10 == 0:  # a sample: polling every publish would load the API it measures
+                watchers.append(asyncio.create_task(watch(client, keyword, t2)))
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        assert (await client.get(base)).status_code == 200
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        result.elapsed = time.perf_counter() - started
+        await asyncio.gather(*watchers)
+
+
+async def baselines(p: Profile, result: SizeResult, count: int, concurrency: int) -> None:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(p.mongo_url, tz_aware=True)
+    db = client[f"trading_{p.name}"]
+    scratch = db[f"bench_scratch_{uuid.uuid4().hex[:6]}"]
+    body = listing_body(0, "baseline")
+    ids = iter(range(count))
+
+    async def inserter() -> None:
+        for i in ids:
+            t0 = time.perf_counter()
+            await scratch.insert_one({"_id": f"b-{i}", **body})
+            result.bare_insert.append(time.perf_counter() - t0)
+
+    await asyncio.gather(*(inserter() for _ in range(concurrency)))
+    for i in range(count):
+        t0 = time.perf_counter()
+        await db["listings"].find_one({"_id": f"lst-{(i * 7919) % result.size:020x}"})
+        result.bare_read.append(time.perf_counter() - t0)
+    await scratch.drop()
+    await client.close()
+
+
+def measure(p: Profile, size: int, publishes: int, concurrency: int) -> SizeResult:
+    stack = Stack(p)
+    stack.stop_all_known()
+    for sub in ("kafka-data", "ferretdb-data", "logs", "pids"):
+        shutil.rmtree(p.data_dir / sub, ignore_errors=True)
+    stack.start_infrastructure()
+    result = SizeResult(size)
+    try:
+        prepare(p, size)
+        api = settled_api(p)
+        try:
+            asyncio.run(drive(p, result, publishes, concurrency, itertools.count(1)))
+            asyncio.run(baselines(p, result, publishes, concurrency))
+        finally:
+            api.stop()
+    finally:
+        stack.stop()
+    return result
+
+
+def ms(values: list[float], key: str) -> str:
+    return f"{percentiles(values)[key] * 1000:8.1f}" if len(values) >= 2 else "       -"
+
+
+def report(results: list[SizeResult], concurrency: int) -> None:
+    print(f"\nCreate + publish through the trading API, concurrency {concurrency}, "
+          f"{datetime.now(UTC):%Y-%m-%d}, one machine")
+    head = (f"{'listings':>9} | {'create p50':>10} {'p95':>8} | {'publish p50':>11} {'p95':>8} | "
+            f"{'both p50':>8} {'p95':>8} {'p99':>8} | {'publ./s':>7} | {'search delay p50':>16} {'p95':>8} | "
+            f"{'bare insert p50':>15} {'_id read p50':>12} | fails")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        print(f"{r.size:>9} | {ms(r.create, 'p50'):>10} {ms(r.create, 'p95')} | {ms(r.publish, 'p50'):>11} "
+              f"{ms(r.publish, 'p95')} | {ms(r.both, 'p50')} {ms(r.both, 'p95')} {ms(r.both, 'p99')} | "
+              f"{r.rate:7.1f} | {ms(r.visible, 'p50'):>16} {ms(r.visible, 'p95')} | "
+              f"{ms(r.bare_insert, 'p50'):>15} {ms(r.bare_read, 'p50'):>12} | {len(r.failures)}")
+    print("(milliseconds; search delay: from the publish's answer until a search for its keyword finds it)")
+    for r in results:
+        if r.publish and r.bare_insert:
+            print(f"ratio at {r.size:>7}: publish p50 / bare insert p50 = "
+                  f"{statistics.median(r.publish) / statistics.median(r.bare_insert):6.1f}x, "
+                  f"create+publish p50 / bare insert p50 = "
+                  f"{statistics.median(r.both) / statistics.median(r.bare_insert):6.1f}x")
+        for failure in r.failures[:5]:
+            print(f"  failure at {r.size}: {failure}")
+    small, large = results[0], results[-1]
+    if len(results) > 1 and small.publish and large.publish:
+        growth = statistics.median(large.publish) / statistics.median(small.publish)
+        print(f"growth {small.size} -> {large.size}: publish p50 x{growth:.2f}, create+publish p95 "
+              f"x{percentiles(large.both)['p95'] / percentiles(small.both)['p95']:.2f}, bare insert p50 "
+              f"x{statistics.median(large.bare_insert) / statistics.median(small.bare_insert):.2f}")
+        goals = [
+            ("create + publish p95 < 100 ms", bool(large.both) and percentiles(large.both)["p95"] < 0.1),
+            (">= 50 publishes/s", large.rate >= 50),
+            ("publish p50 growth <= 1.5", growth <= 1.5),
+            ("publish -> search p95 < 1 s", len(large.visible) >= 2 and percentiles(large.visible)["p95"] < 1.0),
+        ]
+        for goal, met in goals:
+            print(f"goal at {large.size}: {goal}: {'met' if met else 'NOT met'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
+    parser.add_argument("--publishes", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--profile", default="bench")
+    args = parser.parse_args()
+    p = profile(args.profile)
+    results = [measure(p, size, args.publishes, args.concurrency) for size in args.sizes]
+    report(results, args.concurrency)
+
+
+if __name__ == "__main__":
+    main()
