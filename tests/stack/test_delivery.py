@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -114,9 +113,13 @@ def test_relay_killed_between_write_and_publish_loses_nothing(
     try:
         for code in codes:
             eventually(projected(test_profile, code), what=f"{code} after the restart")
+        # "Exactly once" is judged only when nothing more can come: the outbox is empty and trading has
+        # consumed registry.events up to its end.
+        eventually(lambda: pending_outboxes(mongo, db, codes) == 0, what="the outbox cleared")
+        consumed(test_profile, "trading-worker", "registry.events")
+        for code in codes:
             doc = trading_doc(mongo, test_profile, code)
             assert doc is not None and len(doc["applied_events"]) == 1
-        eventually(lambda: pending_outboxes(mongo, db, codes) == 0, what="the outbox cleared")
     finally:
         restarted.stop()
 
@@ -140,7 +143,9 @@ def test_relay_killed_during_a_burst_loses_nothing_and_duplicates_nothing(
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(register, c) for c in codes]
-        time.sleep(0.4)
+        # Kill it mid-burst: once the first writes are acknowledged (a fixed pause was sometimes too short
+        # on a busy machine, and the test then failed with nothing acknowledged).
+        eventually(lambda: len(accepted) >= 5, timeout=30, interval=0.01, what="the first writes acknowledged")
         api.kill()
         for f in futures:
             f.result()
@@ -149,6 +154,10 @@ def test_relay_killed_during_a_burst_loses_nothing_and_duplicates_nothing(
         assert accepted, "some writes should have been acknowledged before the kill"
         for code in accepted:
             eventually(projected(test_profile, code), what=f"accepted {code}")
+        # A duplicate would come from the restarted API publishing again what the killed one published but
+        # had not cleared: judge once its outbox is empty and trading has consumed registry.events to the end.
+        eventually(lambda: pending_outboxes(mongo, "registry_burst_kill", accepted) == 0, what="the outbox cleared")
+        consumed(test_profile, "trading-worker", "registry.events")
         for code in accepted:
             doc = trading_doc(mongo, test_profile, code)
             assert doc is not None and len(doc["applied_events"]) == 1
