@@ -35,7 +35,6 @@ DLQ_HEADER_DESCRIPTIONS = {
 }
 
 
-
 def _message_id(event_type: str) -> str:
     """An AsyncAPI component key (letters, digits, `-`, `_`) for an event type."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", event_type.removeprefix(f"{EVENT_TYPE_PREFIX}."))

@@ -27,9 +27,9 @@ EVENTS_DIR = "events"
 # A published event type: <prefix>.<service>.<aggregate>.<happening>.v<major> (ARCHITECTURE section 3).
 _EVENT_TYPE = re.compile(r"^[a-z0-9]+(\.[a-z0-9_]+)+\.v[1-9][0-9]*$")
 
+
 class ContractError(Exception):
     """The code cannot be turned into a contract as it stands (a naming or declaration mistake)."""
-
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,6 @@ def find_root(start: Path | None = None) -> Path:
         if (candidate / "services").is_dir() and (candidate / "shared" / "servicekit").is_dir():
             return candidate
     raise ContractError(f"no repository root (with services/ and shared/servicekit/) at or above {here}")
-
 
 
 def service_names() -> tuple[str, ...]:
