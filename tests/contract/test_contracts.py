@@ -14,6 +14,7 @@ import re
 import subprocess
 import uuid
 from datetime import UTC, datetime
+from importlib.metadata import EntryPoint, EntryPoints
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,20 @@ def test_every_service_in_the_repository_is_discovered() -> None:
     assert list(discovery.service_names()) == in_repo == ["publicity", "registry", "trading", "training"]
     for service, definition in discovery.definitions().items():
         assert definition.name == service
+
+
+@pytest.mark.parametrize(("declared", "message"), [
+    ([], "no installed package declares"),
+    ([("registry", "registry.definition:REGISTRY"), ("registry", "registry.definition:REGISTRY")], "two packages"),
+    ([("trading", "registry.definition:REGISTRY")], "should share one name"),
+    ([("registry", "registry.settings:RegistrySettings")], "is not a ServiceDefinition"),
+])
+def test_discovery_refuses_missing_or_mismatched_entry_points(
+        monkeypatch: pytest.MonkeyPatch, declared: list[tuple[str, str]], message: str) -> None:
+    found = EntryPoints(EntryPoint(name, value, discovery.ENTRY_POINT_GROUP) for name, value in declared)
+    monkeypatch.setattr(discovery, "entry_points", lambda group: found.select(group=group))
+    with pytest.raises(discovery.ContractError, match=re.escape(message)):
+        discovery.definitions()
 
 
 def test_event_schema_files_are_valid_json_schema_named_by_their_type() -> None:
