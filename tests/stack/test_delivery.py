@@ -6,20 +6,19 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from devstack.layout import REPO_ROOT, Profile
 from devstack.processes import ManagedProcess
 from pymongo import MongoClient
 from registry.organisations.events import OrganisationUpdated
-from servicekit.events.envelope import CloudEvent, record_headers
+from servicekit.events.envelope import CloudEvent
 
+from tests.support.kafka import consumed, publish_records, read_records
 from tests.support.probe_service import TOPIC as PROBE_TOPIC
 from tests.support.probe_service import ThingRecorded
 from tests.support.stack import auth, eventually, new_credit_code, organisation_body, projected
@@ -34,32 +33,6 @@ def snapshot(code: str, name: str, version: int) -> CloudEvent:
                                   region_code="210100", status="active", version=version,
                                   occurred_at=datetime.now(UTC))
     return CloudEvent.new("/ipo/registry", code, payload)
-
-
-async def publish(profile: Profile, topic: str, *records: tuple[bytes, bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=profile.kafka_bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for key, value in records:
-            await producer.send_and_wait(topic, value=value, key=key, headers=record_headers())
-    finally:
-        await producer.stop()
-
-
-async def read_all(profile: Profile, topic: str, seconds: float = 5) -> list[Any]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=profile.kafka_bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        found: list[Any] = []
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for messages in batch.values():
-                found.extend(messages)
-        return found
-    finally:
-        await consumer.stop()
 
 
 def pending_outboxes(mongo: Mongo, db: str, ids: list[str]) -> int:
@@ -77,11 +50,11 @@ async def test_event_delivered_twice_is_applied_once(services: dict[str, Managed
     v2 = snapshot(code, "Second name", 2)
     v1_late = snapshot(code, "First name, arriving late", 1)
     value = v2.to_record_value()
-    await publish(test_profile, "registry.events", (code.encode(), value), (code.encode(), value),
-                  (code.encode(), v1_late.to_record_value()))
+    await publish_records(test_profile, "registry.events", [(code.encode(), value), (code.encode(), value),
+                                                            (code.encode(), v1_late.to_record_value())])
     # A marker after them on the same partition: once it is applied, the three before were handled.
     marker = snapshot(code, "Third name", 3)
-    await publish(test_profile, "registry.events", (code.encode(), marker.to_record_value()))
+    await publish_records(test_profile, "registry.events", [(code.encode(), marker.to_record_value())])
     doc = eventually(lambda: (d := trading_doc(mongo, test_profile, code)) and d["version"] == 3 and d,
                      what="the marker event applied")
     assert doc["applied_events"] == [v2.id, marker.id]  # v2 once; the stale v1 never
@@ -93,10 +66,12 @@ async def test_poison_record_is_dead_lettered_and_the_partition_moves_on(
 ) -> None:
     code = new_credit_code()
     good = snapshot(code, "After the poison", 1)
-    await publish(test_profile, "registry.events", (code.encode(), b"{not json at all"),
-                  (code.encode(), good.to_record_value()))
+    await publish_records(test_profile, "registry.events", [(code.encode(), b"{not json at all"),
+                                                            (code.encode(), good.to_record_value())])
     eventually(lambda: trading_doc(mongo, test_profile, code), what="the record after the poison")
-    dead = [m for m in await read_all(test_profile, "trading-worker.dlq") if m.key == code.encode()]
+    # The worker dead-letters (and waits for the broker's ack) before it moves on to the next record, so
+    # the dead letter is on the topic by now: reading up to the topic's current end finds it.
+    dead = [m for m in await read_records(test_profile, "trading-worker.dlq") if m.key == code.encode()]
     assert len(dead) == 1
     headers = {k: v.decode() for k, v in dead[0].headers}
     assert headers["dlq-original-topic"] == "registry.events"
@@ -126,16 +101,25 @@ def test_relay_killed_between_write_and_publish_loses_nothing(
         assert pending == len(codes), "the events should be written but not yet published"
     finally:
         slow.kill()
-    time.sleep(1.5)
+    # Not a pause but positive signals: registry.events read up to its end holds none of them, and the
+    # trading worker has processed everything up to that end, so anything published would be projected.
+    keys = {code.encode() for code in codes}
+    assert not [r for r in asyncio.run(read_records(test_profile, "registry.events")) if r.key in keys], (
+        "nothing should have been published")
+    consumed(test_profile, "trading-worker", "registry.events")
     assert not any(projected(test_profile, c)() for c in codes), "nothing should have been published"
 
     restarted = _registry_api(test_profile, port, mongo_db=db)
     try:
         for code in codes:
             eventually(projected(test_profile, code), what=f"{code} after the restart")
+        # "Exactly once" is judged only when nothing more can come: the outbox is empty and trading has
+        # consumed registry.events up to its end.
+        eventually(lambda: pending_outboxes(mongo, db, codes) == 0, what="the outbox cleared")
+        consumed(test_profile, "trading-worker", "registry.events")
+        for code in codes:
             doc = trading_doc(mongo, test_profile, code)
             assert doc is not None and len(doc["applied_events"]) == 1
-        eventually(lambda: pending_outboxes(mongo, db, codes) == 0, what="the outbox cleared")
     finally:
         restarted.stop()
 
@@ -159,7 +143,9 @@ def test_relay_killed_during_a_burst_loses_nothing_and_duplicates_nothing(
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(register, c) for c in codes]
-        time.sleep(0.4)
+        # Kill it mid-burst: once the first writes are acknowledged (a fixed pause was sometimes too short
+        # on a busy machine, and the test then failed with nothing acknowledged).
+        eventually(lambda: len(accepted) >= 5, timeout=30, interval=0.01, what="the first writes acknowledged")
         api.kill()
         for f in futures:
             f.result()
@@ -168,6 +154,10 @@ def test_relay_killed_during_a_burst_loses_nothing_and_duplicates_nothing(
         assert accepted, "some writes should have been acknowledged before the kill"
         for code in accepted:
             eventually(projected(test_profile, code), what=f"accepted {code}")
+        # A duplicate would come from the restarted API publishing again what the killed one published but
+        # had not cleared: judge once its outbox is empty and trading has consumed registry.events to the end.
+        eventually(lambda: pending_outboxes(mongo, "registry_burst_kill", accepted) == 0, what="the outbox cleared")
+        consumed(test_profile, "trading-worker", "registry.events")
         for code in accepted:
             doc = trading_doc(mongo, test_profile, code)
             assert doc is not None and len(doc["applied_events"]) == 1
@@ -201,8 +191,8 @@ def test_dead_letters_are_redriven_after_the_fix(infra: Any, test_profile: Profi
         worker.wait_healthy(90)
         poison = CloudEvent.new("/probe", "k-1", ThingRecorded(thing_id="t-poison", name="poison pill"))
         fine = CloudEvent.new("/probe", "k-1", ThingRecorded(thing_id="t-fine", name="fine"))
-        asyncio.run(publish(test_profile, PROBE_TOPIC, (b"k-1", poison.to_record_value()),
-                            (b"k-1", fine.to_record_value())))
+        asyncio.run(publish_records(test_profile, PROBE_TOPIC, [(b"k-1", poison.to_record_value()),
+                                                                (b"k-1", fine.to_record_value())]))
         eventually(lambda: db["things"].find_one({"_id": "t-fine"}), what="the record after the failing one")
         assert db["things"].find_one({"_id": "t-poison"}) is None
     finally:

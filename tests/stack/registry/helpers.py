@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from devstack.layout import Profile
 from registry.talents.identity import identity_check_character
-from servicekit.events.envelope import EVENT_TYPE_PREFIX, CloudEvent, EventPayload, record_headers
+from servicekit.events.envelope import EVENT_TYPE_PREFIX, CloudEvent, EventPayload
 
+from tests.support.kafka import events_on, publish_events
 from tests.support.stack import api_url, auth, eventually, new_credit_code, organisation_body
 
 
@@ -94,40 +93,14 @@ def renamed(event: CloudEvent) -> CloudEvent:
     return event.model_copy(update={"id": str(uuid.uuid4())})
 
 
-async def _publish(profile: Profile, topic: str, events: list[CloudEvent]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=profile.kafka_bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait(topic, value=event.to_record_value(), key=event.subject.encode(),
-                                         headers=record_headers())
-    finally:
-        await producer.stop()
-
-
 def publish_training(profile: Profile, *events: CloudEvent) -> None:
-    asyncio.run(_publish(profile, "training.events", list(events)))
+    asyncio.run(publish_events(profile, "training.events", events))
 
 
-async def _read(profile: Profile, topic: str, key: bytes, seconds: float) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=profile.kafka_bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        found: list[dict[str, Any]] = []
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=300)
-            for messages in batch.values():
-                found.extend(CloudEvent.from_record_value(m.value).model_dump(mode="json")
-                             for m in messages if m.key == key)
-        return sorted(found, key=lambda e: e["data"].get("version", 0))
-    finally:
-        await consumer.stop()
-
-
-def registry_events(profile: Profile, talent_id: str, seconds: float = 3) -> list[dict[str, Any]]:
-    return asyncio.run(_read(profile, "registry.events", talent_id.encode(), seconds))
+def registry_events(profile: Profile, talent_id: str) -> list[dict[str, Any]]:
+    """The talent's events on registry.events so far, oldest version first."""
+    found = [e.model_dump(mode="json") for e in events_on(profile, "registry.events", key=talent_id)]
+    return sorted(found, key=lambda e: e["data"].get("version", 0))
 
 
 def wait_for_events(profile: Profile, talent_id: str, at_least: int) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@ posted, records each match once and publishes match.suggested; only the two part
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ from tests.stack.trading_catalogue.support import (
     trading,
     unique_word,
 )
+from tests.support.kafka import consumed, publish_records
 from tests.support.stack import eventually
 
 pytestmark = pytest.mark.stack
@@ -109,8 +109,6 @@ def test_redelivered_events_suggest_each_match_once(services: Services, test_pro
     """Re-publish the demand's posted event as Kafka would redeliver it: nothing new appears."""
     import asyncio
 
-    from aiokafka import AIOKafkaProducer
-
     seller, buyer = register_organisation(test_profile), register_organisation(test_profile)
     seller_h, buyer_h = participant(test_profile, seller), participant(test_profile, buyer)
     word = unique_word()
@@ -120,7 +118,9 @@ def test_redelivered_events_suggest_each_match_once(services: Services, test_pro
     eventually(lambda: [m for m in matches(test_profile, buyer_h, demand_id=demand["id"])
                         if m["listing_id"] == valve["id"]], timeout=30, what="the first match")
     db = mongo[f"trading_{test_profile.name}"]
-    time.sleep(2)  # let the original run finish (other tests' valve listings may match this demand too)
+    # Let the original run finish (other tests' valve listings may match this demand too): once the worker has
+    # committed trading.events up to its end, the demand's event has been handled.
+    consumed(test_profile, "trading-worker", "trading.events")
     before = db["matches"].count_documents({"demand_id": demand["id"]})
     duplicates_before = duplicates(test_profile)
 
@@ -133,16 +133,8 @@ def test_redelivered_events_suggest_each_match_once(services: Services, test_pro
                            deal_types=None, budget_max_fen=None, version=1, occurred_at=demand["posted_at"])
     event = CloudEvent.new("/ipo/trading", demand["id"], payload)
 
-    async def send_twice() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=test_profile.kafka_bootstrap, acks="all",
-                                    enable_idempotence=True)
-        await producer.start()
-        for _ in range(2):
-            await producer.send_and_wait("trading.events", event.to_record_value(), key=demand["id"].encode(),
-                                         headers=[("content-type", b"application/cloudevents+json")])
-        await producer.stop()
-
-    asyncio.run(send_twice())
+    record = (demand["id"].encode(), event.to_record_value())
+    asyncio.run(publish_records(test_profile, "trading.events", [record, record]))
     eventually(lambda: db["match_runs"].find_one({"_id": event.id}), timeout=30, what="the redelivery handled")
     eventually(lambda: duplicates(test_profile) > duplicates_before, what="the second copy counted as duplicate")
     assert db["matches"].count_documents({"demand_id": demand["id"], "listing_id": valve["id"]}) == 1

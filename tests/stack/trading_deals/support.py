@@ -3,6 +3,8 @@ listings, negotiations driven to acceptance, talent events published as the regi
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,10 +13,9 @@ import httpx
 from devstack.layout import Profile
 from registry.talents.events import TalentSnapshot
 from servicekit.events.envelope import CloudEvent
-from servicekit.outbox import EventProducer
-from servicekit.settings import ServiceSettings
 from trading.patents.identifiers import application_check_character
 
+from tests.support.kafka import publish_events, read_records
 from tests.support.stack import api_url, auth, eventually, new_credit_code, organisation_body, projected, token
 
 Json = dict[str, Any]
@@ -122,38 +123,14 @@ def licence_from(profile: Profile, owner: str, buyer: str, listing: Json, deal_t
 
 
 async def publish_talent_events(profile: Profile, *payloads: TalentSnapshot) -> None:
-    """Publish talent events onto registry.events as the registry would: the kit's idempotent producer,
-    CloudEvents structured mode, key = talent id."""
-    producer = EventProducer(ServiceSettings(service_name="registry-test-double",
-                                             kafka_bootstrap=profile.kafka_bootstrap))
-    await producer.start()
-    try:
-        for payload in payloads:
-            await producer.publish("registry.events", CloudEvent.new("/ipo/registry", payload.talent_id, payload))
-    finally:
-        await producer.stop()
+    """Publish talent events onto registry.events as the registry would (structured mode, key = talent id)."""
+    await publish_events(profile, "registry.events",
+                         [CloudEvent.new("/ipo/registry", payload.talent_id, payload) for payload in payloads])
 
 
-async def trading_events(profile: Profile, seconds: float = 4) -> list[Json]:
-    """Every event on trading.events so far, as CloudEvents dicts (read from the start, no group)."""
-    import json
-    import time
-
-    from aiokafka import AIOKafkaConsumer
-
-    consumer = AIOKafkaConsumer("trading.events", bootstrap_servers=profile.kafka_bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        found: list[Json] = []
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                found.extend(json.loads(r.value) for r in records)
-        return found
-    finally:
-        await consumer.stop()
+def trading_events(profile: Profile) -> list[Json]:
+    """Every event on trading.events so far, as CloudEvents dicts."""
+    return [json.loads(r.value) for r in asyncio.run(read_records(profile, "trading.events"))]
 
 
 def plan_fair(profile: Profile, name: str = "China International Patent Technology and Products Fair") -> Json:

@@ -3,7 +3,6 @@ fair counted in its live statistics; the deal events on Kafka carrying `fair_id`
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 from datetime import date, timedelta
@@ -121,7 +120,7 @@ def test_deals_at_a_fair_move_its_statistics_events_and_metrics(cast: Cast, test
 
     # Every deal event of the fair is on trading.events with its fair_id.
     def of_fair() -> list[Json] | None:
-        events = asyncio.run(trading_events(test_profile, 3))
+        events = trading_events(test_profile)
         mine = [e for e in events if e["data"].get("fair_id") == fair["id"]]
         wanted = {"offer.made.v1", "offer.accepted.v1", "licence.signed.v1", "transfer.registered.v1",
                   "pledge.registered.v1", "fair.opened.v1", "fair.closed.v1"}

@@ -4,7 +4,6 @@ exclusive licence signed and recorded, and the fair's statistics read."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 import string
 from typing import Any
@@ -101,7 +100,7 @@ def test_from_registration_to_a_recorded_exclusive_licence_at_a_fair(services: d
     assert figures["licences"] == {"count": 1, "amount_fen": 420_000_000}
 
     def journey_events() -> list[str] | None:
-        events = asyncio.run(trading_events(test_profile, 3))
+        events = trading_events(test_profile)
         subjects = {listing["id"], demand.json()["id"], opened.json()["id"], licence["id"], match["id"]}
         types = [str(e["type"]).rsplit(".trading.", 1)[1] for e in events if e["subject"] in subjects]
         wanted = {"listing.published.v1", "demand.posted.v1", "match.suggested.v1", "offer.made.v1",

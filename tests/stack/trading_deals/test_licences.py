@@ -3,7 +3,6 @@ with, a race of two signings, recordal with its deadline and overdue list, royal
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from tests.stack.trading_deals.support import (
     terms,
     url,
 )
+from tests.support.stack import eventually
 
 pytestmark = pytest.mark.stack
 
@@ -120,17 +120,16 @@ def test_an_interrupted_signing_is_completed_by_the_sweep(cast: Cast, test_profi
     # Write the marker only once the relay has cleared the acceptance event from the negotiation's outbox:
     # FerretDB applies each update as read-modify-replace, so the relay's clearing update, racing with this
     # write from outside the API's per-document lock, could put the document back without the marker.
-    deadline = time.monotonic() + 15
-    while (negotiations.find_one({"_id": negotiation["id"]}) or {}).get("outbox") and time.monotonic() < deadline:
-        time.sleep(0.1)
+    eventually(lambda: not (negotiations.find_one({"_id": negotiation["id"]}) or {}).get("outbox"), timeout=15,
+               what="the relay to clear the acceptance event from the negotiation's outbox")
     negotiations.update_one({"_id": negotiation["id"]}, {"$set": {"signing": {
         "signed_on": signed_on, "since": datetime.now(UTC) - timedelta(minutes=2), "by": cast.buyer}}})
-    deadline = time.monotonic() + 30
-    seen = negotiation
-    while time.monotonic() < deadline and seen["status"] != "signed":
-        time.sleep(0.5)
-        seen = httpx.get(url(test_profile, f"/v1/negotiations/{negotiation['id']}"),
-                         headers=party(test_profile, cast.buyer)).json()
+    def signed() -> dict[str, Any] | None:
+        body: dict[str, Any] = httpx.get(url(test_profile, f"/v1/negotiations/{negotiation['id']}"),
+                                         headers=party(test_profile, cast.buyer)).json()
+        return body if body["status"] == "signed" else None
+
+    seen = eventually(signed, timeout=30, interval=0.5, what="the deals sweep to complete the interrupted signing")
     assert seen["status"] == "signed" and seen["deal"]["kind"] == "licence", seen
     assert "signing" not in seen, "bookkeeping stays internal"
     licence = httpx.get(url(test_profile, seen["deal"]["href"]), headers=party(test_profile, cast.owner))

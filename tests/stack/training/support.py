@@ -4,18 +4,16 @@ them, by the common contract), tokens per training base, courses and sessions.""
 from __future__ import annotations
 
 import asyncio
-import json
 import random
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from devstack.layout import Profile
-from servicekit.events.envelope import EVENT_TYPE_PREFIX, CloudEvent, record_headers
+from servicekit.events.envelope import EVENT_TYPE_PREFIX, CloudEvent
 
+from tests.support.kafka import publish_events
 from tests.support.stack import api_url, eventually, new_credit_code, token
 
 REGISTRY_SOURCE = "/ipo/registry"
@@ -53,17 +51,6 @@ def talent_event(talent_id: str, status: str, version: int, happening: str = "re
                       time=datetime.now(UTC), correlationid=str(uuid.uuid4()), data=data)
 
 
-async def publish(profile: Profile, *events: CloudEvent, topic: str = "registry.events") -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=profile.kafka_bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait(topic, value=event.to_record_value(), key=event.subject.encode(),
-                                         headers=record_headers())
-    finally:
-        await producer.stop()
-
-
 def projected_status(profile: Profile, talent_id: str, status: str, version: int | None = None) -> dict[str, Any]:
     """Wait until training's projection holds the talent with this status (and version)."""
     headers = officer(profile)
@@ -80,7 +67,7 @@ def projected_status(profile: Profile, talent_id: str, status: str, version: int
 
 
 def send(profile: Profile, *events: CloudEvent, topic: str = "registry.events") -> None:
-    asyncio.run(publish(profile, *events, topic=topic))
+    asyncio.run(publish_events(profile, topic, events))
 
 
 def active_talents(profile: Profile, count: int) -> list[str]:
@@ -149,23 +136,3 @@ def enrolment(profile: Profile, enrolment_id: str, headers: dict[str, str]) -> d
     return result
 
 
-def events_on(profile: Profile, topic: str, wanted: Any, seconds: float = 20) -> list[CloudEvent]:
-    return asyncio.run(_events_on(profile, topic, wanted, seconds))
-
-
-async def _events_on(profile: Profile, topic: str, wanted: Any, seconds: float) -> list[CloudEvent]:
-    """Read `topic` from the start until `wanted(events)` holds (or time runs out); returns the events."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=profile.kafka_bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    found: list[CloudEvent] = []
-    try:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not wanted(found):
-            batch = await consumer.getmany(timeout_ms=500)
-            for messages in batch.values():
-                for message in messages:
-                    found.append(CloudEvent.model_validate(json.loads(message.value)))
-        return found
-    finally:
-        await consumer.stop()

@@ -22,12 +22,12 @@ from tests.stack.training.support import (
     create_session,
     enrol,
     enrolment,
-    events_on,
     new_base,
     officer,
     ok,
     training,
 )
+from tests.support.kafka import wait_for_events
 
 pytestmark = pytest.mark.stack
 
@@ -104,7 +104,7 @@ def test_the_whole_path_to_completion(services: dict[str, ManagedProcess], test_
     def completed(events: list[Any]) -> list[Any]:
         return [e for e in events if e.type == "cn.ipo.ln.training.enrolment.completed.v1" and e.subject == eid]
 
-    found = completed(events_on(test_profile, "training.events", completed))
+    found = wait_for_events(test_profile, "training.events", completed, what=f"{eid}'s completion on training.events")
     assert len(found) == 1, "published once"
     data = found[0].data
     assert data == {"enrolment_id": eid, "talent_id": talent, "course_id": course["id"],

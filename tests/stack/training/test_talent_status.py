@@ -175,13 +175,18 @@ def test_operator_metrics(services: dict[str, ManagedProcess], test_profile: Pro
     booked_in(test_profile, session["id"], talent, coordinator_of(test_profile, base))
     url = f"{training(test_profile)}/metrics"
 
-    def gauges() -> str | None:
-        text = httpx.get(url).text
-        return text if 'training_enrolments{state="booked"}' in text and "training_seats_free " in text else None
+    def booked(text: str) -> float:
+        return next((float(line.split()[-1]) for line in text.splitlines()
+                     if line.startswith('training_enrolments{state="booked"}')), 0.0)
 
-    text = eventually(gauges, what="training's domain gauges")
-    value = next(float(line.split()[-1]) for line in text.splitlines()
-                 if line.startswith('training_enrolments{state="booked"}'))
+    def gauges() -> str | None:
+        # The API recounts every few seconds: wait for a recount that came after the booking (the first
+        # gauges seen may come from one before it, which made this test fail now and then).
+        text = httpx.get(url).text
+        return text if booked(text) >= 1 and "training_seats_free " in text else None
+
+    text = eventually(gauges, what="training's domain gauges, counted after the booking")
+    value = booked(text)
     assert value >= 1
     assert 'training_sessions{phase="upcoming"}' in text
     worker = httpx.get(f"http://127.0.0.1:{test_profile.ports.worker('training')}/metrics").text
