@@ -41,10 +41,14 @@ from servicekit.events.envelope import CloudEvent
 from servicekit.http import stale
 from servicekit.mongo import PROCESS_LOCKS, STORE_TRAITS, Database, Document
 from servicekit.outbox import OUTBOX, announce_written, initial_outbox_fields, merge_updates, outbox_update
+from servicekit.outcomes import current_digest
 from servicekit.problems import ProblemError
 
 CREATION_KEY = "creation_key"
 CREATION_FINGERPRINT = "creation_fingerprint"
+# The request that made the last change ({from: version before, digest}), so that a retry of a change
+# whose answer was lost (servicekit.outcomes) is recognised instead of answered 412.
+LAST_CHANGE = "last_change"
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ class Aggregate:
     def hidden(self, *, keep: Iterable[str] = ()) -> dict[str, int]:
         """A projection leaving out the outbox and the internal fields (except those in `keep`)."""
         kept = set(keep)
-        return {f: 0 for f in (OUTBOX, CREATION_KEY, CREATION_FINGERPRINT, *self.internal_fields) if f not in kept}
+        return {f: 0 for f in (OUTBOX, CREATION_KEY, CREATION_FINGERPRINT, LAST_CHANGE, *self.internal_fields)
+                if f not in kept}
 
 
 class DuplicateCreation(Exception):
@@ -105,6 +110,10 @@ async def read(db: Database, aggregate: Aggregate, doc_id: Any, *, keep: Iterabl
     return await db[aggregate.collection].find_one({"_id": doc_id}, aggregate.hidden(keep=keep))
 
 
+async def _read_for_change(db: Database, aggregate: Aggregate, doc_id: Any, keep: Iterable[str]) -> Document | None:
+    return await db[aggregate.collection].find_one({"_id": doc_id}, aggregate.hidden(keep=(*keep, LAST_CHANGE)))
+
+
 @dataclass
 class Change:
     """One unit of work on one aggregate document, open while its lock is held."""
@@ -114,6 +123,7 @@ class Change:
     doc_id: Any
     document: Document | None
     events_written: bool = False
+    last_change: Document | None = None
 
     @property
     def version(self) -> int | None:
@@ -121,6 +131,19 @@ class Change:
             return None
         value = self.document.get(self.aggregate.version_field)
         return None if value is None else int(value)
+
+    def check_version(self, expected_version: int) -> bool:
+        """The If-Match check. True when this very request already made this change (its answer was
+        lost, e.g. a store timeout answered 503 outcome-unknown, and the client retried): the caller
+        then answers with the document as it is, writing nothing. Raises 412 when the document moved on
+        otherwise."""
+        digest = current_digest()
+        if (digest is not None and self.version == expected_version + 1
+                and self.last_change == {"from": expected_version, "digest": digest}):
+            return True
+        if self.version != expected_version:
+            raise stale(self.version or 0)
+        return False
 
     async def write(self, update: Mapping[str, Mapping[str, Any]], events: Sequence[CloudEvent] = (), *,
                     bump_version: bool = True, upsert: bool = False) -> None:
@@ -130,6 +153,9 @@ class Change:
         ops: dict[str, dict[str, Any]] = {op: dict(fields) for op, fields in update.items()}
         if bump_version:
             ops = merge_updates(ops, {"$inc": {self.aggregate.version_field: 1}})
+            digest = current_digest()
+            if digest is not None and self.document is not None:
+                ops = merge_updates(ops, {"$set": {LAST_CHANGE: {"from": self.version, "digest": digest}}})
         if events:
             ops = merge_updates(ops, outbox_update(events))
         query: dict[str, Any] = {"_id": self.doc_id}
@@ -163,7 +189,9 @@ async def change(db: Database, aggregate: Aggregate, doc_id: Any, *,
     it (`change.document`, None when absent), the caller decides and calls `change.write(...)`; on
     leaving, the relay is woken if events were queued."""
     async with PROCESS_LOCKS.hold(aggregate.collection, doc_id):
-        unit = Change(db, aggregate, doc_id, await read(db, aggregate, doc_id, keep=keep))
+        found = await _read_for_change(db, aggregate, doc_id, keep)
+        last_change = found.pop(LAST_CHANGE, None) if found is not None else None
+        unit = Change(db, aggregate, doc_id, found, last_change=last_change)
         yield unit
     if unit.events_written:
         announce_written(aggregate.collection, doc_id)
@@ -185,10 +213,9 @@ async def change_at_version(db: Database, aggregate: Aggregate, doc_id: Any, exp
         current = unit.document
         if current is None or not visible(current):
             raise not_found()
-        if expected_version is not None and unit.version != expected_version:
-            raise stale(unit.version or 0)
-        update, events = decide(current)
-        await unit.write(update, events)
+        if expected_version is None or not unit.check_version(expected_version):
+            update, events = decide(current)
+            await unit.write(update, events)
     after = await read(db, aggregate, doc_id, keep=keep)
     if after is None:
         raise not_found()

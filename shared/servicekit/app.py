@@ -17,6 +17,7 @@ from servicekit.auth import TokenVerifier
 from servicekit.logging import configure_logging
 from servicekit.metrics import render_latest
 from servicekit.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware, MetricsMiddleware
+from servicekit.outcomes import StoreBudgetMiddleware
 from servicekit.problems import PROBLEM_JSON, install_problem_handlers, problem_body
 from servicekit.service import ServiceContext, ServiceDefinition
 from servicekit.settings import ServiceSettings
@@ -71,6 +72,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         app.include_router(router)
 
     # add_middleware wraps: the last added is the outermost.
+    app.add_middleware(StoreBudgetMiddleware, budget_seconds=settings.request_store_budget_seconds)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware, metrics=ServiceContext.metrics_for(definition))
     app.add_middleware(CorrelationIdMiddleware)

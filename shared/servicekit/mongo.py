@@ -15,11 +15,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeout, NetworkTimeout
 
+from servicekit.outcomes import WriteCounter
 from servicekit.settings import ServiceSettings
 from servicekit.store_audit import FilterAudit
 
@@ -44,11 +45,12 @@ class IndexSpec:
 
 def mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
     timeout = settings.mongo_timeout_ms
-    audit = ([FilterAudit(settings.store_filter_audit_dir, settings.service_name)]
-             if settings.store_filter_audit_dir else [])
+    listeners: list[monitoring.CommandListener] = [WriteCounter()]
+    if settings.store_filter_audit_dir:
+        listeners.append(FilterAudit(settings.store_filter_audit_dir, settings.service_name))
     return AsyncMongoClient(
         settings.mongo_url.get_secret_value(),
-        event_listeners=audit,
+        event_listeners=listeners,
         tz_aware=True,
         serverSelectionTimeoutMS=timeout,
         connectTimeoutMS=timeout,

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicekit.correlation import correlation_id
 from servicekit.mongo import STORE_UNAVAILABLE
+from servicekit.outcomes import may_have_written
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,14 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("store unavailable: %s", exc)
+    if may_have_written():
+        # A write command had gone out: it may have landed. Say so, and how a retry stays safe.
+        return problem_response(
+            503, "Outcome unknown",
+            "The database did not confirm this change in time, so it may or may not have been stored. "
+            "Retry the same request: with the same Idempotency-Key a create is made at most once, and a change "
+            "with the same If-Match and body that did land is answered with its result.",
+            "outcome-unknown", request, headers={"Retry-After": "2"})
     return problem_response(503, "Store unavailable",
                             "The database cannot be reached right now; nothing was changed. Retry shortly.",
                             "store-unavailable", request, headers={"Retry-After": "2"})

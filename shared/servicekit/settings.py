@@ -31,6 +31,11 @@ class ServiceSettings(BaseSettings):
     mongo_db: str = ""
     # Short: a store outage must turn into a quick 503, not a request hanging for 30 s.
     mongo_timeout_ms: int = 2000
+    # Everything one HTTP request asks of the store must finish within this (servicekit.outcomes): each
+    # command carries the time left as maxTimeMS, so the store stops what nobody waits for any more.
+    # Within it PyMongo retries a retryable operation, so a store that is down answers 503 only when the
+    # budget is spent: short, so clients hear about an outage within seconds.
+    request_store_budget_seconds: float = 4.0
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic_replicas: int = 1

@@ -24,7 +24,8 @@ INDEXES = (
     IndexSpec(COLLECTION, (("employer_organisation_id", 1), ("_id", 1))),
 )
 
-INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "identity_hash", "applied_events")
+INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "identity_hash", "applied_events",
+                   "last_change")
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
 AGGREGATE = Aggregate(COLLECTION, internal_fields=INTERNAL_FIELDS)
 HIDDEN = AGGREGATE.hidden()

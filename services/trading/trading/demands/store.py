@@ -18,7 +18,7 @@ INDEXES = (
     IndexSpec(COLLECTION, (("organisation_id", 1), ("_id", 1))),
 )
 
-INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint")
+INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "last_change")
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
 AGGREGATE = Aggregate(COLLECTION, internal_fields=())
 

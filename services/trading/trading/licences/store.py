@@ -22,7 +22,7 @@ INDEXES = (
     IndexSpec(ROYALTY_REPORTS, (("licence_id", 1), ("period_start", 1))),
 )
 
-INTERNAL_FIELDS = ("outbox", "action_keys")
+INTERNAL_FIELDS = ("outbox", "action_keys", "last_change")
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
 AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",))
 

@@ -10,7 +10,7 @@ from typing import Any
 from servicekit import aggregates
 from servicekit.auth import Principal, Role
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint, key_reused, stale
+from servicekit.http import creation_key, fingerprint, key_reused
 from servicekit.mongo import Database, Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
@@ -175,11 +175,10 @@ async def _transition(ctx: ServiceContext, listing_id: str, caller: Principal | 
         current = unit.document
         if current is None or not visible(current):
             raise not_found(listing_id)
-        if unit.version != expected_version:
-            raise stale(unit.version or 0)
-        update, events = decision(current)
-        await search_store.mark_pending(ctx.db, listing_id, expected_version + 1)
-        await unit.write(update, events)
+        if not unit.check_version(expected_version):  # True: this request's change landed already
+            update, events = decision(current)
+            await search_store.mark_pending(ctx.db, listing_id, expected_version + 1)
+            await unit.write(update, events)
     request_indexing()
     doc = await store.get(ctx.db, listing_id)
     assert doc is not None

@@ -14,7 +14,7 @@ COLLECTION = "transfers"
 INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),
            IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))))
 
-INTERNAL_FIELDS = ("outbox", "action_keys")
+INTERNAL_FIELDS = ("outbox", "action_keys", "last_change")
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
 AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from servicekit import aggregates
 from servicekit.auth import Principal
-from servicekit.http import creation_key, fingerprint, key_reused, stale
+from servicekit.http import creation_key, fingerprint, key_reused
 from servicekit.mongo import Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
@@ -67,14 +67,11 @@ async def change(ctx: ServiceContext, course_id: str, data: CourseUpdate, caller
         if current is None:
             raise ProblemError(404, "Not found", f"There is no course {course_id}.", kind="not-found")
         require_base(caller, current["training_base_id"], "course")
-        if unit.version != expected_version:
-            raise stale(current["version"])
+        if unit.check_version(expected_version):
+            return current  # this request's change landed already (a retry after an unknown outcome)
         if "prerequisites" in changes:
             await _check_prerequisites(ctx, course_id, changes["prerequisites"])
-        try:
-            await unit.write({"$set": {**changes, "updated_at": datetime.now(UTC)}})
-        except aggregates.StaleVersion as moved:
-            raise stale(moved.current_version or expected_version) from None
+        await unit.write({"$set": {**changes, "updated_at": datetime.now(UTC)}})
     return await find(ctx, course_id)
 
 

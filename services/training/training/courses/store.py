@@ -20,7 +20,7 @@ INDEXES = (
     IndexSpec(COLLECTION, (("training_base_id", 1), ("_id", 1))),
 )
 
-INTERNAL_FIELDS = ("creation_key", "creation_fingerprint")
+INTERNAL_FIELDS = ("creation_key", "creation_fingerprint", "last_change")
 
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.

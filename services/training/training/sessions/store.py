@@ -30,7 +30,7 @@ INDEXES = (
     IndexSpec(COLLECTION, (("talent_ids", 1),)),
 )
 
-INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint")
+INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "last_change")
 # Enrolments are private: public reads of a session leave them out.
 PUBLIC_PROJECTION = {f: 0 for f in (*INTERNAL_FIELDS, "enrolments", "talent_ids")}
 
@@ -51,7 +51,7 @@ async def get_public(db: Database, session_id: str) -> Document | None:
 
 async def get_full(db: Database, session_id: str) -> Document | None:
     """The whole aggregate, enrolments included (without the outbox)."""
-    return await db[COLLECTION].find_one({"_id": session_id}, {"outbox": 0})
+    return await db[COLLECTION].find_one({"_id": session_id}, {"outbox": 0, "last_change": 0})
 
 
 def write_update(changes: dict[str, Any], *, details_changed: bool = False) -> dict[str, dict[str, Any]]:
@@ -72,7 +72,7 @@ async def of_talent(db: Database, talent_id: str, course_ids: list[str] | None =
     query: dict[str, Any] = {"talent_ids": talent_id}
     if course_ids is not None:
         query["course_id"] = {"$in": course_ids}
-    return [doc async for doc in db[COLLECTION].find(query, {"outbox": 0})]
+    return [doc async for doc in db[COLLECTION].find(query, {"outbox": 0, "last_change": 0})]
 
 
 async def summaries(db: Database) -> list[Document]:
