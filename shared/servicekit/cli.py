@@ -1,8 +1,9 @@
-"""Each service's command line: `python -m <service> api|worker|redrive`."""
+"""Each service's command line: `python -m <service> api|worker|redrive|indexes`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 from servicekit.service import ServiceDefinition
@@ -14,6 +15,7 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
     sub.add_parser("api", help="serve the HTTP API (and the outbox relay)")
     sub.add_parser("worker", help="consume events (faust worker)")
     sub.add_parser("redrive", help="re-apply the dead-letter topic's records after a fix")
+    sub.add_parser("indexes", help="create the indexes the service declares, then exit (a deployment's init step)")
     args = parser.parse_args(argv)
     settings = definition.settings_factory()
     # Imported late: the api does not need faust, the worker does not need uvicorn.
@@ -30,6 +32,10 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
 
         sys.argv = [sys.argv[0], "worker"]  # faust's worker parses argv itself
         run_worker(definition, settings)
+    elif args.command == "indexes":
+        from servicekit.mongo import create_declared_indexes
+
+        print(asyncio.run(create_declared_indexes(settings, definition.indexes)))
     elif args.command == "redrive":
         from servicekit.redrive import run_redrive
 

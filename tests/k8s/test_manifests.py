@@ -473,6 +473,8 @@ def test_deployments_are_hardened(rendered: dict[str, list[Manifest]], overlay: 
             if "@sha256:" not in image and tag in ("", "latest"):
                 problems.append(f"{at}: image {image!r} has no pinned tag or digest")
             port_names = {port.get("name") for port in container.get("ports") or []}
+            if container in (deployment["spec"]["template"]["spec"].get("initContainers") or []):
+                continue  # an init container runs to completion: Kubernetes gives it no probes
             for probe_name in ("livenessProbe", "readinessProbe"):
                 probe = container.get(probe_name)
                 if not probe:
@@ -1037,3 +1039,16 @@ def test_alerts_fire(rendered: dict[str, list[Manifest]], tmp_path: Path) -> Non
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@overlays
+def test_every_api_creates_its_indexes_before_it_serves(rendered: dict[str, list[Manifest]], overlay: str) -> None:
+    """The indexes each service declares in code (the queries and background tasks they serve: README,
+    "Beyond one machine") are created by an init container of its api Deployment."""
+    for service in SERVICES:
+        deployment = _named(rendered[overlay], "Deployment", f"{service}-api")
+        init = {c["name"]: c for c in deployment["spec"]["template"]["spec"].get("initContainers") or []}
+        assert "indexes" in init, f"{service}-api has no indexes init container"
+        assert init["indexes"]["command"] == ["python", "-m", service, "indexes"]
+        env = {e["name"] for e in init["indexes"].get("env") or []}
+        assert f"{service.upper()}_MONGO_URL" in env
