@@ -22,6 +22,7 @@ INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
     IndexSpec(COLLECTION, (("city_code", 1), ("_id", 1))),
     IndexSpec(COLLECTION, (("employer_organisation_id", 1), ("_id", 1))),
+    IndexSpec(COLLECTION, (("account_subject", 1),)),  # /talents/me, one login bound once
 )
 
 INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "identity_hash", "applied_events",

@@ -16,6 +16,7 @@ COLLECTION = "demands"
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
     IndexSpec(COLLECTION, (("organisation_id", 1), ("_id", 1))),
+    IndexSpec(COLLECTION, (("status", 1), ("_id", 1))),  # the matchmaker reads the open demands
 )
 
 INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "last_change")

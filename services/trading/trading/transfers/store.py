@@ -12,6 +12,7 @@ from servicekit.mongo import Database, Document, IndexSpec
 COLLECTION = "transfers"
 
 INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),
+           IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))),
            IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))))
 
 INTERNAL_FIELDS = ("outbox", "action_keys", "last_change")
