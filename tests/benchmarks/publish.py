@@ -93,7 +93,7 @@ def settled_api(p: Profile) -> ManagedProcess:
         text = httpx.get(url, timeout=30).text
         finished = {line.split('task="')[1].split('"')[0] for line in text.splitlines()
                     if line.startswith("trading_background_runs_total{") and float(line.split()[-1]) >= 1}
-        if {"catalogue-round", "deals-sweep"} <= finished:
+        if {"search-indexer", "deals-sweep", "deal-gauges"} <= finished:
             return api
         time.sleep(1)
     api.stop()

@@ -15,7 +15,7 @@ from trading.matching import handlers as matchmaker
 from trading.matching import routes as match_routes
 from trading.matching import store as match_store
 from trading.negotiations import deals
-from trading.negotiations.sweep import DEALS_SWEEP
+from trading.negotiations.sweep import DEAL_GAUGES, DEALS_SWEEP
 from trading.organisations import projection as organisation_projection
 from trading.organisations import routes as organisation_routes
 from trading.settings import TradingSettings
@@ -39,5 +39,5 @@ TRADING = ServiceDefinition(
     # kit's unit of work when a match is inserted).
     worker_outbox_collections=[match_store.COLLECTION],
     handlers=handlers,
-    background_tasks=[SEARCH_INDEXER, DEALS_SWEEP],
+    background_tasks=[SEARCH_INDEXER, DEALS_SWEEP, DEAL_GAUGES],
 )

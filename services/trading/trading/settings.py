@@ -8,8 +8,10 @@ class TradingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TRADING_", extra="ignore", frozen=True)
 
     service_name: str = "trading"
-    # How often the API expires lapsed offers and recomputes the deal gauges (trading.negotiations.sweep).
+    # How often the API expires lapsed offers and completes interrupted signings, from their markers, and
+    # how often it recomputes the deal gauges from the deals (trading.negotiations.sweep).
     deals_sweep_seconds: float = 5.0
+    deal_gauges_seconds: float = 30.0
     # The catalogue indexer (trading.listings.indexer) runs on every listing change; this is how often it
     # also looks for markers a crash left behind (one read of the small marker collection).
     search_index_seconds: float = 5.0

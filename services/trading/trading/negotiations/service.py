@@ -183,6 +183,7 @@ async def open_negotiation(ctx: ServiceContext, data: NegotiationCreate, caller:
         "creation_key": creation_key(caller.subject, idempotency_key), "creation_fingerprint": fingerprint(body),
     }
     event = _event(doc, OfferMade(**_offer_fields(doc, offer), valid_until=data.valid_until))
+    await store.note_deadline(ctx.db, doc["_id"], data.valid_until)  # a replayed create's own, or harmless
     try:
         await store.insert(ctx.db, doc, [event])
     except aggregates.DuplicateCreation as dup:
@@ -217,6 +218,7 @@ async def counter(ctx: ServiceContext, negotiation_id: str, data: CounterOffer, 
         event = _event(doc, OfferMade(**_offer_fields(doc, offer), valid_until=data.valid_until))
         changes = {"current_offer_by": side.value, "current_valid_until": data.valid_until, "updated_at": _now(),
                    **remember(digest, body)}
+        await store.note_deadline(ctx.db, negotiation_id, data.valid_until)
         await _write(unit, store.change_update(changes, new_offer=offer), [event])
     _count_offer(terms.deal_type.value, accepted=False)
     return await _visible(ctx, negotiation_id, organisation_id)
@@ -254,6 +256,8 @@ async def answer(ctx: ServiceContext, negotiation_id: str, action: Action, calle
                                                     accepted_by_organisation_id=organisation_id)))
         changes = {"status": status.value, "updated_at": _now(), **remember(digest, body)}
         await _write(unit, store.change_update(changes), events)
+        if status is not NegotiationStatus.OPEN:
+            await store.drop_deadline(ctx.db, negotiation_id)
     if events:
         _count_offer(doc["offers"][-1]["terms"]["deal_type"], accepted=True)
     if status in ENDED:
@@ -263,8 +267,10 @@ async def answer(ctx: ServiceContext, negotiation_id: str, action: Action, calle
 
 async def mark_signed(unit: aggregates.Change, deal: Document) -> None:
     """The deal exists: the negotiation is signed (in the signing use case's unit of work)."""
-    await _write(unit, store.change_update({"status": NegotiationStatus.SIGNED.value, "deal": deal, "signing": None,
+    await _write(unit, store.change_update({"status": NegotiationStatus.SIGNED.value, "deal": deal,
                                             "updated_at": _now()}), [])
+    # After the write: a crash in between leaves a marker the sweep drops (the negotiation is signed).
+    await store.mark_signing(unit, None)
 
 
 async def expire_lapsed(ctx: ServiceContext) -> int:
@@ -274,6 +280,8 @@ async def expire_lapsed(ctx: ServiceContext) -> int:
         async with changing(ctx, negotiation_id) as unit:
             if unit.document is not None and await _expire_if_lapsed(ctx, unit):
                 expired += 1
+            if unit.document is None or unit.document["status"] != NegotiationStatus.OPEN.value:
+                await store.drop_deadline(ctx.db, negotiation_id)
     return expired
 
 

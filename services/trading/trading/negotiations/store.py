@@ -18,6 +18,10 @@ from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
 
 COLLECTION = "negotiations"
+# Pending-work markers for the deals sweep, so it never reads the negotiations to find its work: the
+# current offer's deadline of each open negotiation, and each signing begun and not yet finished.
+DEADLINES = "negotiation_offer_deadlines"
+SIGNINGS = "negotiation_signings"
 
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
@@ -28,7 +32,7 @@ INDEXES = (
 )
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys", "signing"))
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys", "signing"))  # `signing`: old documents
 
 
 
@@ -62,9 +66,20 @@ async def page_for(db: Database, organisation_id: str, status: str | None, after
     return [d async for d in cursor]
 
 
+async def note_deadline(db: Database, negotiation_id: str, due: datetime) -> None:
+    """The negotiation's current offer lapses at `due` (a marker the deals sweep reads, written in the
+    negotiation's unit of work before the offer is stored)."""
+    await db[DEADLINES].update_one({"_id": negotiation_id}, {"$set": {"due": due}}, upsert=True)
+
+
+async def drop_deadline(db: Database, negotiation_id: str) -> None:
+    await db[DEADLINES].delete_one({"_id": negotiation_id})
+
+
 async def lapsed_ids(db: Database, now: datetime, limit: int = 500) -> list[str]:
-    """Open negotiations whose current offer's valid_until has passed."""
-    cursor = db[COLLECTION].find({"status": "open", "current_valid_until": {"$lte": now}}, {"_id": 1}).limit(limit)
+    """Negotiations whose current offer's valid_until has passed, from the deadline markers: one per
+    open negotiation, never the whole history of negotiations."""
+    cursor = db[DEADLINES].find({"due": {"$lte": now}}, {"_id": 1}).limit(limit)
     return [d["_id"] async for d in cursor]
 
 
@@ -75,11 +90,13 @@ async def open_on_listing(db: Database, listing_id: str) -> int:
 async def mark_signing(unit: aggregates.Change, signing: Document | None) -> None:
     """Set (or clear) the interrupted-signing marker, in the negotiation's open unit of work. Bookkeeping,
     not a change of the negotiation: the version, and so the parties' ETags, stay as they are."""
-    await unit.write({"$set": {"signing": signing}}, bump_version=False)
+    if signing is None:
+        await unit.db[SIGNINGS].delete_one({"_id": unit.doc_id})
+    else:
+        await unit.db[SIGNINGS].replace_one({"_id": unit.doc_id}, signing, upsert=True)
 
 
 async def signing_markers(db: Database, limit: int = 100) -> dict[str, Document]:
-    """Negotiation id -> signing marker, for those carrying one (a scan on FerretDB; the collection is
-    small next to listings)."""
-    cursor = db[COLLECTION].find({"signing": {"$ne": None}}, {"signing": 1}).limit(limit)
-    return {d["_id"]: d["signing"] async for d in cursor}
+    """Negotiation id -> signing marker, for the signings begun and not finished (a small collection:
+    only signings in progress)."""
+    return {d["_id"]: d async for d in db[SIGNINGS].find({}).limit(limit)}

@@ -2,8 +2,9 @@
 declared in the service definition and run by the kit (servicekit.background).
 
 Every few seconds it expires negotiations whose current offer lapsed (reads and actions also apply
-expiry themselves, so nobody acts on a lapsed offer between sweeps), completes signings a crash
-interrupted (negotiations/signing.py) and recomputes the deal gauges from the store.
+expiry themselves, so nobody acts on a lapsed offer between sweeps) and completes signings a crash
+interrupted (negotiations/signing.py), both found through their markers. A slower task recomputes
+the deal gauges from the store.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 async def sweep_once(ctx: ServiceContext) -> int:
     expired = await service.expire_lapsed(ctx)
     await signing.resume_interrupted(ctx)
-    await metrics.refresh(ctx.db)
     if expired:
         log.info("expired lapsed negotiations", extra={"count": expired})
     return expired
@@ -34,9 +34,20 @@ def _every(settings: TradingSettings) -> float:
 
 
 def _export_gauges(_ctx: ServiceContext) -> None:
-    metrics.deal_metrics()  # the series exist from the start, zero until the first sweep
+    metrics.deal_metrics()  # the series exist from the start, zero until the first run
 
 
-DEALS_SWEEP = BackgroundTask("deals-sweep", sweep_once, _every, prepare=_export_gauges)
+async def refresh_gauges(ctx: ServiceContext) -> None:
+    await metrics.refresh(ctx.db)
+
+
+def _gauges_every(settings: TradingSettings) -> float:
+    return settings.deal_gauges_seconds
+
+
+# The sweep works from markers (offer deadlines, signings in progress): cheap, so every few seconds.
+DEALS_SWEEP = BackgroundTask("deals-sweep", sweep_once, _every)
+# The gauges recount the deals (they grow with them): a separate, slower task.
+DEAL_GAUGES = BackgroundTask("deal-gauges", refresh_gauges, _gauges_every, prepare=_export_gauges)
 
 
