@@ -46,7 +46,7 @@ test: install
 	@$(VENV)/bin/pytest -q -ra
 
 bench: install
-	@$(PY) -m tests.benchmarks.propagation
+	@$(PY) -m tests.benchmarks.all
 
 clean:
 	rm -rf .local/test .local/run

@@ -27,6 +27,7 @@ from devstack.processes import ManagedProcess
 from devstack.stack import Stack
 
 from tests.benchmarks.publish import prepare
+from tests.benchmarks.summary import Figure, record
 from tests.support.stack import start_service
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -114,6 +115,8 @@ def main() -> None:
         print("background tasks (from each process's metrics, since its start):")
         print("\n".join(background_runs(p, processes)))
         print(f"goal total < 5% of one core: {'met' if total < 0.05 else 'NOT met'}")
+        record(Figure("idle", f"CPU share of one core, idle, {args.listings} listings", total * 100, "%",
+                      baseline["ferretdb"] * 100, "FerretDB alone", "< 5%", total < 0.05))
     finally:
         for proc in processes.values():
             proc.stop()

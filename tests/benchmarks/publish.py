@@ -39,6 +39,7 @@ from pymongo import AsyncMongoClient, MongoClient
 from trading.patents.identifiers import application_check_character
 
 from tests.benchmarks.search import load, percentiles
+from tests.benchmarks.summary import Figure, record
 from tests.support.stack import start_service, token
 
 ORGANISATION = "91210200MA0BENCH0X"  # owner of the bulk-loaded listings, active in trading's projection
@@ -216,6 +217,19 @@ def report(results: list[SizeResult], concurrency: int) -> None:
                   f"{statistics.median(r.both) / statistics.median(r.bare_insert):6.1f}x")
         for failure in r.failures[:5]:
             print(f"  failure at {r.size}: {failure}")
+        if len(r.both) >= 2 and len(r.bare_insert) >= 2:
+            bare = percentiles(r.bare_insert)
+            both = percentiles(r.both)
+            record(Figure("publish", f"create+publish p50 ms at {r.size}", both["p50"] * 1000, "ms",
+                          bare["p50"] * 1000, "bare insert p50"))
+            record(Figure("publish", f"create+publish p95 ms at {r.size}", both["p95"] * 1000, "ms",
+                          bare["p95"] * 1000, "bare insert p95", "< 100 ms", both["p95"] < 0.1))
+            record(Figure("publish", f"publishes/s at {r.size} (concurrency {concurrency})", r.rate, "1/s",
+                          goal=">= 50", met=r.rate >= 50))
+        if len(r.visible) >= 2:
+            delay = percentiles(r.visible)["p95"]
+            record(Figure("publish", f"publish -> search p95 s at {r.size}", delay, "s", goal="< 1 s",
+                          met=delay < 1.0))
     small, large = results[0], results[-1]
     if len(results) > 1 and small.publish and large.publish:
         growth = statistics.median(large.publish) / statistics.median(small.publish)
@@ -230,6 +244,8 @@ def report(results: list[SizeResult], concurrency: int) -> None:
         ]
         for goal, met in goals:
             print(f"goal at {large.size}: {goal}: {'met' if met else 'NOT met'}")
+        record(Figure("publish", f"growth of publish p50, {large.size} / {small.size}", growth, "x",
+                      goal="<= 1.5", met=growth <= 1.5))
 
 
 def main() -> None:
