@@ -10,11 +10,9 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import pymongo
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from servicekit.auth import Principal, Role, require_roles
 from servicekit.http import (
-    MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
     decode_cursor,
     encode_cursor,
@@ -24,7 +22,8 @@ from servicekit.http import (
 )
 from servicekit.mongo import Document
 from servicekit.problems import ProblemError
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, MaybeCaller, Pagination
+from servicekit.service import ServiceContext
 
 from trading.listings import locks, search_store, service, store
 from trading.listings.domain import DealType, Industry, ListingStatus
@@ -74,23 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(prefix="/v1/listings", tags=["listings"], lifespan=lifespan)
 
-Context = Annotated[ServiceContext, Depends(context_of)]
 Participant = Annotated[Principal, Depends(require_roles(Role.PARTICIPANT))]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
-_bearer = HTTPBearer(auto_error=False)
-
-
-async def optional_principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal | None:
-    """Public routes: anonymous callers are fine, but a token that is sent must be valid."""
-    if credentials is None:
-        return None
-    principal: Principal = request.app.state.token_verifier.verify(credentials.credentials)
-    return principal
-
-
-MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]
 
 
 def read_model(doc: Document) -> ListingRead:
@@ -124,7 +107,7 @@ async def create_listing(data: ListingCreate, ctx: Context, caller: Participant,
 
 @router.get("", response_model=ListingPage)
 async def search_listings(
-    ctx: Context,
+    ctx: Context, page: Pagination,
     q: Annotated[str | None, Query(max_length=200, description="Keywords in title and abstract (all must match)")]
     = None,
     ipc: Annotated[str | None, Query(max_length=20, description="IPC prefix: H, H01, H01M, H01M 10 or full")] = None,
@@ -135,8 +118,6 @@ async def search_listings(
     price_min: Annotated[int | None, Query(ge=0, description="fen")] = None,
     price_max: Annotated[int | None, Query(ge=0, description="fen")] = None,
     sort: SearchSort = SearchSort.NEWEST,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> ListingPage:
     """Public search over published listings (listings under negotiation, closed or withdrawn are not
     offered; a listing under negotiation stays readable by id)."""
@@ -152,15 +133,15 @@ async def search_listings(
         raise ProblemError(422, "Invalid request", "price_min is above price_max.", kind="validation",
                            errors=[{"query": "price_min", "detail": "above price_max"}])
     after = None
-    if cursor:
-        position = decode_cursor(cursor)
+    if page.cursor:
+        position = decode_cursor(page.cursor)
         if len(position) < 2 or position[0] != sort.value or not all(isinstance(v, int) for v in position[1:]):
             raise ProblemError(400, "Bad cursor", "The cursor is not one this search issued.", kind="bad-cursor",
                                errors=[{"query": "cursor", "detail": "wrong shape or another sort"}])
         after = tuple(int(v) for v in position[1:])
     query = SearchQuery(keywords=keywords, ipc_prefix=ipc_prefix, industry=industry.value if industry else None,
                         region_code=region_code, deal_types=tuple(d.value for d in deal_type or ()),
-                        price_min=price_min, price_max=price_max, sort=sort, after=after, limit=limit)
+                        price_min=price_min, price_max=price_max, sort=sort, after=after, limit=page.limit)
     postings, more = await search_store.search(ctx.db, query)
     found = await search_store.cards(ctx.db, [p.listing_id for p in postings])
     items = [found[p.listing_id] for p in postings if p.listing_id in found]
