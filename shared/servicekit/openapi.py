@@ -144,6 +144,14 @@ def _document_route(route: APIRoute, method: str, operation: JsonObject) -> None
         statuses.add(409)
     for parameter in parameters:
         schema = parameter.get("schema", {})
+        # An optional query or header parameter is left out, never sent as null (there is no null on
+        # the wire); FastAPI's `X | None` says anyOf [X, null].
+        if "anyOf" in schema and any(s.get("type") == "null" for s in schema["anyOf"]):
+            kept = [s for s in schema.pop("anyOf") if s.get("type") != "null"]
+            if len(kept) == 1:
+                schema.update({k: v for k, v in kept[0].items() if k not in schema})
+            else:
+                schema["anyOf"] = kept
         if_match = schema.pop(IF_MATCH_MARKER, None)
         if if_match is not None:
             # Documented as the server reads it, so generated ETags are well formed.
@@ -153,6 +161,8 @@ def _document_route(route: APIRoute, method: str, operation: JsonObject) -> None
                 parameter["required"] = True
                 statuses.add(428)
         if schema.pop(CURSOR_MARKER, None):
+            # Opaque, but not any string: only what the API issued decodes (400 otherwise).
+            schema["format"] = "cursor"
             statuses.add(400)
     body = operation.get("requestBody")
     if body is not None:

@@ -56,7 +56,8 @@ async def talent_eligibility(talent_id: str, level: TalentLevel, category: Talen
     return EligibilityRead.of(talent_id, result, rules_version)
 
 
-@router.post("/evaluations", status_code=201, response_model=EvaluationRead)
+@router.post("/evaluations", status_code=201, response_model=EvaluationRead,
+             responses={404: {"description": "No such talent (or not one the caller may see)"}})
 async def apply_for_evaluation(data: EvaluationCreate, ctx: Context, caller: Caller, response: Response,
                                idempotency_key: IdempotencyKeyHeader = None) -> EvaluationRead:
     """Apply for certification at a level in a category: staff for any talent, a talent for itself."""
@@ -107,7 +108,9 @@ async def grant_evaluation(evaluation_id: str, ctx: Context, caller: Officer, re
     return _read(doc)
 
 
-@router.post("/evaluations/{evaluation_id}/refuse", response_model=EvaluationRead)
+@router.post("/evaluations/{evaluation_id}/refusal", response_model=EvaluationRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/evaluations/{evaluation_id}/refuse", response_model=EvaluationRead, include_in_schema=False)
 async def refuse_evaluation(evaluation_id: str, data: Refusal, ctx: Context, caller: Officer, response: Response,
                             if_match: IfMatch = None) -> EvaluationRead:
     doc = await service.refuse(ctx, evaluation_id, data, expected_version(if_match), caller)

@@ -8,12 +8,13 @@ import json
 from decimal import Decimal
 from importlib import resources
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from servicekit.schemas import RequestModel
 
 from registry.talents.domain import TalentCategory, TalentLevel
 
 
-class CertificationRule(BaseModel):
+class CertificationRule(RequestModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     level: TalentLevel
@@ -30,7 +31,7 @@ class CertificationRule(BaseModel):
         return self
 
 
-class RuleSetBody(BaseModel):
+class RuleSetBody(RequestModel):
     """A complete set of rules (what an admin PUTs). A level and category without a rule cannot be granted."""
 
     model_config = ConfigDict(extra="forbid")

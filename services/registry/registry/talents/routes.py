@@ -46,7 +46,8 @@ async def register_talent(data: TalentCreate, ctx: Context, caller: Staff, respo
     return full_view(doc)
 
 
-@router.get("/talents/me", response_model=TalentRead)
+@router.get("/talents/me", response_model=TalentRead,
+            responses={404: {"description": "No talent record is bound to this login"}})
 async def my_talent_record(ctx: Context, caller: Caller, response: Response) -> TalentRead:
     """The talent record bound to the caller's login."""
     doc = await service.find_own(ctx, caller)

@@ -46,7 +46,9 @@ async def get_demand(demand_id: str, ctx: Context, caller: Participant, response
     return read_model(doc)
 
 
-@router.post("/{demand_id}/close", response_model=DemandRead)
+@router.post("/{demand_id}/closing", response_model=DemandRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/{demand_id}/close", response_model=DemandRead, include_in_schema=False)
 async def close_demand(demand_id: str, ctx: Context, caller: Participant, response: Response,
                        if_match: IfMatch = None) -> DemandRead:
     doc = await service.close(ctx, demand_id, caller, expected_version(if_match))

@@ -31,10 +31,13 @@ from trading.listings.metrics import LISTING_METRICS
 from trading.listings.models import ListingCreate, ListingPage, ListingRead, ListingUpdate
 from trading.listings.search import SearchQuery, SearchSort, sort_key
 from trading.listings.tokens import query_tokens
-from trading.patents.identifiers import IdentifierError, normalise_ipc_prefix
-from trading.patents.regions import normalise_region
+from trading.patents.identifiers import IPC_PREFIX_PATTERN, IdentifierError, normalise_ipc_prefix
+from trading.patents.regions import REGION_PATTERN, normalise_region
 
 log = logging.getLogger(__name__)
+
+# Keywords hold something searchable: a Latin word of 2+ letters or digits, or a Han character.
+SEARCHABLE_PATTERN = r"[0-9A-Za-z]{2}|[\u3400-\u9fff]"
 
 BACKGROUND_ROUND_TIMEOUT_SECONDS = 300.0
 
@@ -108,12 +111,14 @@ async def create_listing(data: ListingCreate, ctx: Context, caller: Participant,
 @router.get("", response_model=ListingPage)
 async def search_listings(
     ctx: Context, page: Pagination,
-    q: Annotated[str | None, Query(max_length=200, description="Keywords in title and abstract (all must match)")]
+    q: Annotated[str | None, Query(max_length=200, description="Keywords in title and abstract (all must match)",
+                                   json_schema_extra={"pattern": SEARCHABLE_PATTERN})]
     = None,
-    ipc: Annotated[str | None, Query(max_length=20, description="IPC prefix: H, H01, H01M, H01M 10 or full")] = None,
+    ipc: Annotated[str | None, Query(max_length=20, description="IPC prefix: H, H01, H01M, H01M 10 or full",
+                                     json_schema_extra={"pattern": IPC_PREFIX_PATTERN})] = None,
     industry: Industry | None = None,
-    region: Annotated[str | None, Query(description="GB/T 2260 code; a province or city includes its parts")]
-    = None,
+    region: Annotated[str | None, Query(description="GB/T 2260 code; a province or city includes its parts",
+                                        json_schema_extra={"pattern": REGION_PATTERN})] = None,
     deal_type: Annotated[list[DealType] | None, Query(description="Any of these deal types")] = None,
     price_min: Annotated[int | None, Query(ge=0, description="fen")] = None,
     price_max: Annotated[int | None, Query(ge=0, description="fen")] = None,
@@ -173,15 +178,19 @@ async def update_listing(listing_id: str, data: ListingUpdate, ctx: Context, cal
     return _answer(response, doc)
 
 
-@router.post("/{listing_id}/publish", response_model=ListingRead,
+@router.post("/{listing_id}/publication", response_model=ListingRead,
              responses={409: {"description": "Not a draft, or the patent has expired"}})
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/{listing_id}/publish", response_model=ListingRead, include_in_schema=False)
 async def publish_listing(listing_id: str, ctx: Context, caller: Participant, response: Response,
                           if_match: IfMatch = None) -> ListingRead:
     doc = await service.publish(ctx, listing_id, caller, expected_version(if_match))
     return _answer(response, doc)
 
 
-@router.post("/{listing_id}/withdraw", response_model=ListingRead)
+@router.post("/{listing_id}/withdrawal", response_model=ListingRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/{listing_id}/withdraw", response_model=ListingRead, include_in_schema=False)
 async def withdraw_listing(listing_id: str, ctx: Context, caller: Participant, response: Response,
                            if_match: IfMatch = None) -> ListingRead:
     doc = await service.withdraw(ctx, listing_id, caller, expected_version(if_match))

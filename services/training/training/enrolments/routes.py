@@ -91,7 +91,9 @@ async def get_enrolment(enrolment_id: str, ctx: Context, caller: Caller, respons
     return await _answer(ctx, enrolment_id, caller, response)
 
 
-@router.post("/v1/enrolments/{enrolment_id}/approve", response_model=EnrolmentRead)
+@router.post("/v1/enrolments/{enrolment_id}/approval", response_model=EnrolmentRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/v1/enrolments/{enrolment_id}/approve", response_model=EnrolmentRead, include_in_schema=False)
 async def approve_enrolment(enrolment_id: str, ctx: Context, caller: Caller, response: Response,
                             if_match: OptionalIfMatch = None) -> EnrolmentRead:
     """The session's training base accepts the request: requested -> approved."""
@@ -99,7 +101,9 @@ async def approve_enrolment(enrolment_id: str, ctx: Context, caller: Caller, res
     return await _answer(ctx, enrolment_id, caller, response)
 
 
-@router.post("/v1/enrolments/{enrolment_id}/book", response_model=EnrolmentRead)
+@router.post("/v1/enrolments/{enrolment_id}/booking", response_model=EnrolmentRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/v1/enrolments/{enrolment_id}/book", response_model=EnrolmentRead, include_in_schema=False)
 async def book_enrolment(enrolment_id: str, ctx: Context, caller: Caller, response: Response,
                          if_match: OptionalIfMatch = None) -> EnrolmentRead:
     """Take a seat: approved -> booked, or -> waitlisted when the session is full."""
@@ -107,7 +111,9 @@ async def book_enrolment(enrolment_id: str, ctx: Context, caller: Caller, respon
     return await _answer(ctx, enrolment_id, caller, response)
 
 
-@router.post("/v1/enrolments/{enrolment_id}/cancel", response_model=EnrolmentRead)
+@router.post("/v1/enrolments/{enrolment_id}/cancellation", response_model=EnrolmentRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/v1/enrolments/{enrolment_id}/cancel", response_model=EnrolmentRead, include_in_schema=False)
 async def cancel_enrolment(enrolment_id: str, data: CancelBody, ctx: Context, caller: Caller, response: Response,
                            if_match: OptionalIfMatch = None) -> EnrolmentRead:
     """Withdraw or refuse, with a reason; a freed seat goes to the first eligible talent waiting."""
