@@ -138,7 +138,7 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 def _allowed_methods(request: Request) -> str:
     """The `Allow` of a 405: every method of the path template the request matched. Starlette answers
     with the methods of the first route on the path only, and FastAPI makes one route per method, so a
-    path with GET and PATCH said `Allow: GET, HEAD`."""
+    path with GET and PATCH said `Allow: GET`."""
     template = None
     methods: set[str] = set()
     for route in request.app.router.routes:

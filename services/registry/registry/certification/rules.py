@@ -19,7 +19,8 @@ class CertificationRule(RequestModel):
 
     level: TalentLevel
     category: TalentCategory
-    min_credit_hours: Decimal = Field(ge=0, description="credit hours counting toward the category")
+    # Bounded: an unbounded number reached the store as an integer beyond 8 bytes (a 500, found by the fuzz).
+    min_credit_hours: Decimal = Field(ge=0, le=10_000, description="credit hours counting toward the category")
     required_course_ids: list[str] = Field(default_factory=list, max_length=50)
     prerequisite_level: TalentLevel | None = Field(
         default=None, description="a certification at this level in the same category must be held first")
