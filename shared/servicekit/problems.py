@@ -76,14 +76,15 @@ def _pointer(loc: Sequence[Any]) -> dict[str, str]:
     return {str(where): ".".join(str(p) for p in rest)}
 
 
-def _parse_position(loc: Sequence[Any], document: Any) -> dict[str, int]:
+def _parse_position(loc: Sequence[Any], document: Any) -> dict[str, Any]:
     """Where a body failed to parse as JSON: FastAPI reports the character offset as the last element of
     the location (`("body", 16)`). It is a position in the text, not a JSON Pointer into a document that
-    does not exist, so it gets members of its own: `position`, and `line`/`column` for people."""
+    does not exist, so it gets members of its own: `position`, and `line`/`column` for people; the
+    pointer names the whole body (`#`)."""
     offset = loc[-1] if loc and isinstance(loc[-1], int) else None
     if offset is None:
-        return {}
-    where: dict[str, int] = {"position": offset}
+        return {"pointer": "#"}
+    where: dict[str, Any] = {"pointer": "#", "position": offset}
     if isinstance(document, bytes):
         document = document.decode("utf-8", errors="replace")
     if isinstance(document, str):

@@ -8,7 +8,9 @@ from decimal import Decimal
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AwareDatetime, BaseModel, NaiveDatetime, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, GetJsonSchemaHandler, NaiveDatetime, ValidationInfo, field_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 
 def not_nullable(*names: str) -> Callable[[dict[str, Any]], None]:
@@ -46,11 +48,31 @@ _NUMBERS = (int, float, Decimal)
 _TIMES = (date, datetime, AwareDatetime, NaiveDatetime)
 
 
+def _stripped_min_length(schema: Any) -> None:
+    """`minLength` counts after surrounding whitespace is stripped: say so with a pattern."""
+    if not isinstance(schema, dict):
+        return
+    for branch in schema.get("anyOf", []):
+        _stripped_min_length(branch)
+    _stripped_min_length(schema.get("items"))
+    least = schema.get("minLength")
+    if schema.get("type") == "string" and least and "pattern" not in schema:
+        schema["pattern"] = r"\S" if least == 1 else rf"\S[\s\S]{{{least - 2},}}\S"
+
+
 class RequestModel(BaseModel):
     """Base of the request bodies: what pydantic's lax mode would coerce silently is refused instead.
     A JSON `true` is not the number 1 (`pass_mark: false` would be stored as 0), and a number is not a
     date or date-time (`starts_at: 0` would be 1970-01-01). Strings are still parsed (dates, decimals),
     which strict mode would refuse for the Python objects FastAPI validates."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(core_schema)
+        if cls.model_config.get("str_strip_whitespace"):
+            for prop in handler.resolve_ref_schema(json_schema).get("properties", {}).values():
+                _stripped_min_length(prop)
+        return json_schema
 
     @field_validator("*", mode="before")
     @classmethod

@@ -30,7 +30,7 @@ import schemathesis
 from devstack.layout import REPO_ROOT, SERVICES, Profile
 from devstack.processes import ManagedProcess
 from devstack.stack import Stack
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, assume, settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure, FailureGroup
@@ -149,6 +149,9 @@ def _fuzz_test(service: str, identity: str) -> Callable[..., None]:
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck),
               database=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
     def test(case: Any, fuzzed_apis: dict[str, str], test_profile: Profile) -> None:
+        # On the wire a text body has no type to get wrong: schemathesis itself does not count a
+        # non-string text/plain body as invalid data once serialised, and text/csv is the same.
+        assume(case.media_type != "text/csv" or isinstance(case.body, str))
         headers = {"Authorization": f"Bearer {_bearer(test_profile, identity)}"}
         sent = {k.lower() for k in (case.headers or {})}
         if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER) and "authorization" not in sent:

@@ -21,8 +21,7 @@ Keyword = Annotated[str, Field(min_length=1, max_length=50)]
 class DemandCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    # The pattern says what min_length means once surrounding spaces are stripped.
-    title: Annotated[str, Field(min_length=2, max_length=200, json_schema_extra={"pattern": r"\S[\s\S]*\S"})]
+    title: Annotated[str, Field(min_length=2, max_length=200)]
     description: Annotated[str, Field(max_length=5000)] = ""
     ipc_codes: Annotated[list[IpcPrefix], Field(max_length=20,
                                                 description="IPC codes or prefixes of the technology wanted")] = []

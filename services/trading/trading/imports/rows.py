@@ -27,9 +27,6 @@ REQUIRED_COLUMNS = ("application_number", "patent_kind", "title", "industry", "r
 OPTIONAL_COLUMNS = ("abstract", "ipc_codes", "locarno_classes", "co_owner_organisation_ids",
                     "agent_organisation_id", "price_yuan", "open_licence_terms", "owner_organisation_id")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-# For the OpenAPI: a file that starts with a header row naming the required columns (here in their
-# canonical order; any order is accepted), optionally followed by known ones, then the data rows.
-HEADER_PATTERN = ("^" + ",".join(REQUIRED_COLUMNS) + "(?:,(?:" + "|".join(OPTIONAL_COLUMNS) + "))*(?:\r?\n|$)")
 # Where a body field comes from in the file, when the names differ.
 COLUMN_OF_FIELD = {"price_fen": "price_yuan"}
 MAX_ROWS = 5000
@@ -118,11 +115,6 @@ def validate_row(number: int, raw: dict[str, str]) -> GoodRow | list[RowError]:
     if errors:
         return errors
     return GoodRow(number, listing, owner)
-
-
-def header_problems(text: str) -> list[RowError]:
-    """What is wrong with the header row alone (empty when it names the columns a file needs)."""
-    return parse(text.split("\n", 1)[0]).errors
 
 
 def parse(text: str, first_row: int = 2) -> ParsedFile:

@@ -72,8 +72,7 @@ OrganisationId = Annotated[str, Field(examples=["91210200MA0QTEXT0X"],
 DealTypes = Annotated[list[DealType], Field(min_length=1, max_length=5, json_schema_extra={"uniqueItems": True}),
                       AfterValidator(_unique)]
 PriceFen = Annotated[int, Field(ge=0, le=10 ** 14, description="CNY fen (1 yuan = 100 fen)")]
-# The pattern says what min_length means once surrounding spaces are stripped.
-Title = Annotated[str, Field(min_length=2, max_length=200, json_schema_extra={"pattern": r"\S[\s\S]*\S"})]
+Title = Annotated[str, Field(min_length=2, max_length=200)]
 Abstract = Annotated[str, Field(max_length=5000)]
 
 
