@@ -12,7 +12,6 @@ from registry.credentials.models import CertificateCheck, TalentCheck
 router = APIRouter(prefix="/v1/public", tags=["public credential check"])
 
 
-
 @router.get("/talents/{registration_number}", response_model=TalentCheck)
 async def check_registration(registration_number: str, ctx: Context) -> TalentCheck:
     """A talent's public record and whether it is valid (the holder is active)."""

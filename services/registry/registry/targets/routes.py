@@ -21,7 +21,6 @@ from registry.targets.refresh import current_tally, lifespan
 router = APIRouter(prefix="/v1", tags=["targets and pools"], lifespan=lifespan)
 
 
-
 class TargetRead(BaseModel):
     name: str
     description: str

@@ -23,7 +23,6 @@ from trading.negotiations.parties import Anyone, Participant, Staff
 router = APIRouter(prefix="/v1/fairs", tags=["fairs"])
 
 
-
 def _read(doc: Document) -> FairRead:
     shown = [ShownListing(listing_id=k, **v) for k, v in sorted((doc.get("shown_listings") or {}).items())]
     return FairRead(id=doc["_id"], name=doc["name"], venue=doc["venue"], region_code=doc["region_code"],

@@ -34,7 +34,6 @@ from trading.negotiations.parties import Anyone, Participant, is_staff
 router = APIRouter(prefix="/v1/licences", tags=["licences"])
 
 
-
 def _today() -> date:
     return datetime.now(UTC).date()
 

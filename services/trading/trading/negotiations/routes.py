@@ -39,7 +39,6 @@ from trading.negotiations.sweep import deals_sweep
 router = APIRouter(prefix="/v1/negotiations", tags=["negotiations"], lifespan=deals_sweep)
 
 
-
 def _offer(offer: dict[str, Any]) -> OfferRead:
     return OfferRead.model_validate(offer)
 

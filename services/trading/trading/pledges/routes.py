@@ -25,7 +25,6 @@ from trading.pledges.models import PledgeCreate, PledgePage, PledgeRead, PledgeR
 router = APIRouter(prefix="/v1/pledges", tags=["pledges"])
 
 
-
 def _model(doc: Document) -> PledgeRead:
     fields = {k: v for k, v in doc.items() if k not in ("_id", "parties")}
     return PledgeRead(id=doc["_id"], **fields,

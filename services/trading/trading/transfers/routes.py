@@ -18,7 +18,6 @@ from trading.transfers.models import TransferPage, TransferRead, TransferRegistr
 router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
 
 
-
 def _model(doc: Document) -> TransferRead:
     return TransferRead(id=doc["_id"], **{k: v for k, v in doc.items() if k not in ("_id", "parties")})
 
