@@ -12,15 +12,26 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
+from servicekit import openapi
 from servicekit.auth import TokenVerifier
 from servicekit.logging import configure_logging
 from servicekit.metrics import render_latest
-from servicekit.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware, MetricsMiddleware
+from servicekit.middleware import (
+    BodySizeLimitMiddleware,
+    CorrelationIdMiddleware,
+    MetricsMiddleware,
+    require_json_bodies,
+)
 from servicekit.outcomes import StoreBudgetMiddleware
 from servicekit.problems import PROBLEM_JSON, install_problem_handlers, problem_body
 from servicekit.service import ServiceContext, ServiceDefinition
 from servicekit.settings import ServiceSettings
+
+DOCS_URL = "/docs"
+REDOC_URL = "/redoc"
+DOCS_ASSETS_URL = "/docs/assets"
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
@@ -36,14 +47,17 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         finally:
             await ctx.stop()
 
-    app = FastAPI(
+    # The docs pages load Swagger UI and ReDoc from the process itself (fastapi-offline ships the
+    # assets), so they work where there is no internet.
+    app = FastAPIOffline(
         title=definition.title or f"{definition.name} service",
         description=definition.description,
         version="1.0.0",
         lifespan=lifespan,
         openapi_url="/v1/openapi.json",
-        docs_url="/docs",
-        redoc_url=None,
+        docs_url=DOCS_URL,
+        redoc_url=REDOC_URL,
+        static_url=DOCS_ASSETS_URL,
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
@@ -70,6 +84,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
 
     for router in definition.routers:
         app.include_router(router)
+    require_json_bodies(app)
+    openapi.install(app)
 
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(StoreBudgetMiddleware, budget_seconds=settings.request_store_budget_seconds)

@@ -97,6 +97,8 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
                                kind="forbidden")
         return principal
 
+    # Read by the OpenAPI post-processing: an operation behind roles can answer 403.
+    dependency.__servicekit_roles__ = roles  # type: ignore[attr-defined]
     return dependency
 
 

@@ -9,8 +9,11 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.correlation import correlation_id
@@ -22,8 +25,9 @@ CORRELATION_HEADER = b"x-correlation-id"
 _VALID_CORRELATION = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 
-async def send_problem(send: Send, status: int, title: str, detail: str, kind: str, path: str) -> None:
-    body = json.dumps(problem_body(status, title, detail, kind, path)).encode()
+async def send_problem(send: Send, status: int, title: str, detail: str, kind: str, path: str,
+                       errors: Sequence[Mapping[str, Any]] = ()) -> None:
+    body = json.dumps(problem_body(status, title, detail, kind, path, errors)).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
@@ -89,7 +93,11 @@ class MetricsMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over the limit with 413, whether announced by Content-Length or streamed."""
+    """Refuse bodies over the limit with 413, whether announced by Content-Length or streamed (chunked).
+
+    A streamed body is counted as it arrives; once it passes the limit the 413 is sent at once and the
+    app is told the client went away, so whatever it answers after that (FastAPI turns the interrupted
+    read into a 400) is dropped rather than sent as a second response."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -106,28 +114,68 @@ class BodySizeLimitMiddleware:
             return
         received = 0
         response_started = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    refused = True
+                    if not response_started:
+                        await send_problem(send, 413, "Content too large", detail, "content-too-large",
+                                           scope["path"])
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal response_started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
-                await send_problem(send, 413, "Content too large", detail, "content-too-large", scope["path"])
+        await self.app(scope, limited_receive, tracking_send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+JSON_MEDIA_TYPES = ("application/json",)
+
+
+def _is_json(content_type: bytes) -> bool:
+    media = content_type.split(b";")[0].strip().lower().decode("latin-1")
+    return media in JSON_MEDIA_TYPES or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _has_body(headers: dict[bytes, bytes]) -> bool:
+    length = headers.get(b"content-length")
+    return (length is not None and length.strip() not in (b"", b"0")) or b"transfer-encoding" in headers
+
+
+def _json_only(app: ASGIApp) -> ASGIApp:
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope["headers"])
+        content_type = headers.get(b"content-type")
+        # No Content-Type at all is read as JSON (FastAPI's own leniency); a declared other type is not.
+        if content_type is not None and _has_body(headers) and not _is_json(content_type):
+            shown = content_type.decode("latin-1")[:100]
+            await send_problem(send, 415, "Unsupported media type",
+                               f"This operation takes a JSON body (application/json), not {shown}.",
+                               "unsupported-media-type", scope["path"],
+                               errors=[{"header": "Content-Type", "detail": f"got {shown}"}])
+            return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def require_json_bodies(app: FastAPI) -> None:
+    """Answer 415 when an operation that takes a JSON body is sent another media type (instead of the
+    422 FastAPI would give after reading the bytes as a JSON value). Routes that read their body
+    themselves (the CSV import) have no body field and check their own media type."""
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.body_field is not None:
+            route.app = _json_only(route.app)

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from servicekit.correlation import correlation_id
 from servicekit.mongo import STORE_UNAVAILABLE
@@ -76,6 +77,24 @@ def _pointer(loc: Sequence[Any]) -> dict[str, str]:
     return {str(where): ".".join(str(p) for p in rest)}
 
 
+def _parse_position(loc: Sequence[Any], document: Any) -> dict[str, Any]:
+    """Where a body failed to parse as JSON: FastAPI reports the character offset as the last element of
+    the location (`("body", 16)`). It is a position in the text, not a JSON Pointer into a document that
+    does not exist, so it gets members of its own: `position`, and `line`/`column` for people; the
+    pointer names the whole body (`#`)."""
+    offset = loc[-1] if loc and isinstance(loc[-1], int) else None
+    if offset is None:
+        return {"pointer": "#"}
+    where: dict[str, Any] = {"pointer": "#", "position": offset}
+    if isinstance(document, bytes):
+        document = document.decode("utf-8", errors="replace")
+    if isinstance(document, str):
+        before = document[:offset]
+        where["line"] = before.count("\n") + 1
+        where["column"] = offset - before.rfind("\n")  # rfind is -1 on the first line: column = offset + 1
+    return where
+
+
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = exc.errors()
@@ -84,7 +103,8 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
         ctx = first.get("ctx", {})
         return problem_response(
             400, "Malformed JSON", f"The request body is not valid JSON: {ctx.get('error', 'parse error')}",
-            "malformed-json", request, errors=[{**_pointer(first.get("loc", ())), "detail": "invalid JSON"}],
+            "malformed-json", request, errors=[{**_parse_position(first.get("loc", ()), exc.body),
+                                               "detail": f"invalid JSON: {ctx.get('error', 'parse error')}"}],
         )
     errors = []
     for error in details:
@@ -110,8 +130,30 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
               415: "Unsupported media type", 428: "Precondition required", 429: "Too many requests"}
     title = titles.get(exc.status_code, "HTTP error")
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return problem_response(exc.status_code, title, detail, title.lower().replace(" ", "-"), request,
-                            headers=exc.headers)
+                            headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """The `Allow` of a 405: every method of the path template the request matched. Starlette answers
+    with the methods of the first route on the path only, and FastAPI makes one route per method, so a
+    path with GET and PATCH said `Allow: GET`."""
+    template = None
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if not isinstance(route, Route) or route.methods is None:
+            continue
+        if template is None:
+            match, _ = route.matches(request.scope)
+            if match is Match.NONE:
+                continue
+            template = route.path_format
+        if route.path_format == template:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 async def _on_store_unavailable(request: Request, exc: Exception) -> JSONResponse:

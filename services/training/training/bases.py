@@ -17,6 +17,8 @@ from servicekit.problems import ProblemError
 # GB 32100-2015: 31 characters, leaving out I, O, Z, S and V, which are easy to misread.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+# For the OpenAPI: 18 characters of the alphabet (the check character's value is beyond a pattern).
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
 
 
 def validate_credit_code(code: str) -> str:

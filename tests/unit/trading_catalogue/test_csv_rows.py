@@ -65,3 +65,10 @@ def test_chunks_keep_the_header_and_row_numbers_and_quoted_line_breaks() -> None
     parts = chunks(text, 2)
     assert [(first, count) for first, _, count in parts] == [(2, 2), (4, 1)]
     assert parts[0][1] == 'a,b\n1,"x\ny"\n2,z\n' and parts[1][1] == "a,b\n3,w\n"
+
+
+def test_an_infinite_price_is_a_row_error_not_a_crash() -> None:
+    # Found by the fuzz: Decimal parses "inf", and turning it into fen raised OverflowError (a 500).
+    for price in ("inf", "-Infinity", "NaN"):
+        result = validate_row(4, row(price_yuan=price))
+        assert isinstance(result, list) and [e.column for e in result] == ["price_yuan"], price

@@ -6,13 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
+from servicekit.schemas import RequestModel
 
 from registry.certification.domain import Eligibility, EvaluationStatus
 from registry.certification.rules import CertificationRule
 from registry.talents.domain import TalentCategory, TalentLevel
 
 
-class EvaluationCreate(BaseModel):
+class EvaluationCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     talent_id: str = Field(min_length=1, max_length=40)
@@ -21,7 +22,7 @@ class EvaluationCreate(BaseModel):
     statement: str | None = Field(default=None, max_length=4000, description="the applicant's case")
 
 
-class Refusal(BaseModel):
+class Refusal(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reasons: list[str] = Field(min_length=1, max_length=20)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Response
 from servicekit.auth import Principal, Role, current_principal, require_roles
 from servicekit.http import (
-    MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
     expected_version,
     id_after,
@@ -16,7 +15,7 @@ from servicekit.http import (
     set_etag,
 )
 from servicekit.mongo import Document
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, Pagination
 
 from registry.certification import service, store
 from registry.certification.domain import EvaluationStatus
@@ -34,12 +33,10 @@ from registry.talents.domain import TalentCategory, TalentLevel
 
 router = APIRouter(prefix="/v1", tags=["certification"])
 
-Context = Annotated[ServiceContext, Depends(context_of)]
 Caller = Annotated[Principal, Depends(current_principal)]
 Staff = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.OFFICER))]
 Officer = Annotated[Principal, Depends(require_roles(Role.OFFICER))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _read(doc: Document) -> EvaluationRead:
@@ -59,7 +56,8 @@ async def talent_eligibility(talent_id: str, level: TalentLevel, category: Talen
     return EligibilityRead.of(talent_id, result, rules_version)
 
 
-@router.post("/evaluations", status_code=201, response_model=EvaluationRead)
+@router.post("/evaluations", status_code=201, response_model=EvaluationRead,
+             responses={404: {"description": "No such talent (or not one the caller may see)"}})
 async def apply_for_evaluation(data: EvaluationCreate, ctx: Context, caller: Caller, response: Response,
                                idempotency_key: IdempotencyKeyHeader = None) -> EvaluationRead:
     """Apply for certification at a level in a category: staff for any talent, a talent for itself."""
@@ -78,17 +76,16 @@ async def get_evaluation(evaluation_id: str, ctx: Context, caller: Caller, respo
 
 @router.get("/evaluations", response_model=EvaluationPage)
 async def list_evaluations(
-    ctx: Context, caller: Staff, talent_id: str | None = None, status: EvaluationStatus | None = None,
-    cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    ctx: Context, page: Pagination, caller: Staff, talent_id: str | None = None, status: EvaluationStatus | None = None,
 ) -> EvaluationPage:
     filters: dict[str, str] = {}
     if talent_id:
         filters["talent_id"] = talent_id
     if status:
         filters["status"] = status.value
-    after = id_after(cursor)
-    docs = await store.page(ctx.db[store.EVALUATIONS], filters, after, limit + 1)
-    docs, next_cursor = next_page(docs, limit)
+    after = id_after(page.cursor)
+    docs = await store.page(ctx.db[store.EVALUATIONS], filters, after, page.limit + 1)
+    docs, next_cursor = next_page(docs, page.limit)
     return EvaluationPage(items=[_read(d) for d in docs], next_cursor=next_cursor)
 
 
@@ -111,7 +108,9 @@ async def grant_evaluation(evaluation_id: str, ctx: Context, caller: Officer, re
     return _read(doc)
 
 
-@router.post("/evaluations/{evaluation_id}/refuse", response_model=EvaluationRead)
+@router.post("/evaluations/{evaluation_id}/refusal", response_model=EvaluationRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/evaluations/{evaluation_id}/refuse", response_model=EvaluationRead, include_in_schema=False)
 async def refuse_evaluation(evaluation_id: str, data: Refusal, ctx: Context, caller: Officer, response: Response,
                             if_match: IfMatch = None) -> EvaluationRead:
     doc = await service.refuse(ctx, evaluation_id, data, expected_version(if_match), caller)

@@ -8,17 +8,19 @@ import json
 from decimal import Decimal
 from importlib import resources
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from servicekit.schemas import RequestModel
 
 from registry.talents.domain import TalentCategory, TalentLevel
 
 
-class CertificationRule(BaseModel):
+class CertificationRule(RequestModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     level: TalentLevel
     category: TalentCategory
-    min_credit_hours: Decimal = Field(ge=0, description="credit hours counting toward the category")
+    # Bounded: an unbounded number reached the store as an integer beyond 8 bytes (a 500, found by the fuzz).
+    min_credit_hours: Decimal = Field(ge=0, le=10_000, description="credit hours counting toward the category")
     required_course_ids: list[str] = Field(default_factory=list, max_length=50)
     prerequisite_level: TalentLevel | None = Field(
         default=None, description="a certification at this level in the same category must be held first")
@@ -30,7 +32,7 @@ class CertificationRule(BaseModel):
         return self
 
 
-class RuleSetBody(BaseModel):
+class RuleSetBody(RequestModel):
     """A complete set of rules (what an admin PUTs). A level and category without a rule cannot be granted."""
 
     model_config = ConfigDict(extra="forbid")

@@ -3,17 +3,13 @@ certificate number without a token, and sees only public fields and whether it i
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
-from servicekit.service import ServiceContext, context_of
+from fastapi import APIRouter
+from servicekit.routing import Context
 
 from registry.credentials import service
 from registry.credentials.models import CertificateCheck, TalentCheck
 
 router = APIRouter(prefix="/v1/public", tags=["public credential check"])
-
-Context = Annotated[ServiceContext, Depends(context_of)]
 
 
 @router.get("/talents/{registration_number}", response_model=TalentCheck)

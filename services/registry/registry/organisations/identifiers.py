@@ -27,6 +27,13 @@ LIAONING_CITIES = {
 }
 
 
+# For the OpenAPI, the shapes the validators below check (the check character's value is beyond a
+# pattern). A region: a province code, or in Liaoning the province itself or one of its 14 cities.
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+REGION_PATTERN = (r"^(?:(?:1[1-5]|2[23]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[12])[0-9]{4}"
+                  r"|21(?:00|0[1-9]|1[0-4])[0-9]{2})$")
+
+
 class IdentifierError(ValueError):
     """Raised with a message a user can act on."""
 

@@ -6,16 +6,20 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from servicekit.schemas import RequestModel
 
 from registry.organisations.domain import OrganisationKind, OrganisationStatus
-from registry.organisations.identifiers import validate_region, validate_uscc
+from registry.organisations.identifiers import REGION_PATTERN, USCC_PATTERN, validate_region, validate_uscc
 
-CreditCode = Annotated[str, Field(examples=["91210100MA0QTEXT09"]), AfterValidator(validate_uscc)]
-RegionCode = Annotated[str, Field(examples=["210100"]), AfterValidator(validate_region)]
+# The patterns document the shape (json_schema_extra); the validators check it, with precise messages.
+CreditCode = Annotated[str, Field(examples=["91210100MA0QTEXT09"], json_schema_extra={"pattern": USCC_PATTERN}),
+                       AfterValidator(validate_uscc)]
+RegionCode = Annotated[str, Field(examples=["210100"], json_schema_extra={"pattern": REGION_PATTERN}),
+                       AfterValidator(validate_region)]
 Name = Annotated[str, Field(min_length=2, max_length=200)]
 
 
-class OrganisationCreate(BaseModel):
+class OrganisationCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     credit_code: CreditCode = Field(description="Unified Social Credit Code (GB 32100-2015)")
@@ -26,7 +30,7 @@ class OrganisationCreate(BaseModel):
     contact_email: EmailStr | None = None
 
 
-class OrganisationUpdate(BaseModel):
+class OrganisationUpdate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Name | None = None

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from servicekit.auth import Principal, Role, require_roles
 from servicekit.http import (
-    MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
     expected_version,
     id_after,
@@ -16,7 +15,7 @@ from servicekit.http import (
     set_etag,
 )
 from servicekit.mongo import Document
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, Pagination
 
 from registry.organisations import service, store
 from registry.organisations.domain import OrganisationKind
@@ -29,7 +28,6 @@ from registry.organisations.models import (
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 
-Context = Annotated[ServiceContext, Depends(context_of)]
 Registrar = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.OFFICER))]
 Officer = Annotated[Principal, Depends(require_roles(Role.OFFICER))]
 
@@ -59,7 +57,7 @@ async def get_organisation(organisation_id: str, ctx: Context, response: Respons
 @router.patch("/{organisation_id}", response_model=OrganisationRead)
 async def update_organisation(organisation_id: str, data: OrganisationUpdate, ctx: Context, caller: Officer,
                               response: Response,
-                              if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> OrganisationRead:
+                              if_match: IfMatch = None) -> OrganisationRead:
     doc = await service.change(ctx, organisation_id, data, expected_version(if_match))
     set_etag(response, doc["version"])
     return _read(doc)
@@ -67,11 +65,9 @@ async def update_organisation(organisation_id: str, data: OrganisationUpdate, ct
 
 @router.get("", response_model=OrganisationPage)
 async def list_organisations(
-    ctx: Context,
+    ctx: Context, page: Pagination,
     kind: OrganisationKind | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> OrganisationPage:
     """Public listing, ordered by credit code, with a cursor to the next page."""
     filters: dict[str, str] = {}
@@ -79,7 +75,7 @@ async def list_organisations(
         filters["kind"] = kind.value
     if region_code:
         filters["region_code"] = region_code
-    after = id_after(cursor)
-    docs = await store.page(ctx.db[store.COLLECTION], filters, after, limit + 1)
-    docs, next_cursor = next_page(docs, limit)
+    after = id_after(page.cursor)
+    docs = await store.page(ctx.db[store.COLLECTION], filters, after, page.limit + 1)
+    docs, next_cursor = next_page(docs, page.limit)
     return OrganisationPage(items=[_read(d) for d in docs], next_cursor=next_cursor)

@@ -14,6 +14,11 @@ from registry.organisations.identifiers import PROVINCES, IdentifierError
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARACTERS = "10X98765432"  # indexed by the weighted sum modulo 11
+# For the OpenAPI: province, four more address digits, a birth date 1880-2099 (the calendar and "not in
+# the future" are beyond a pattern), a sequence and the check character's place.
+IDENTITY_NUMBER_PATTERN = (r"^(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[12])[0-9]{4}"
+                           r"(?:18[89][0-9]|19[0-9]{2}|20[0-9]{2})(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+                           r"[0-9]{3}[0-9X]$")
 
 
 def identity_check_character(first17: str) -> str:

@@ -10,16 +10,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator, model_validator
+from servicekit.schemas import RequestModel, not_nullable
 
 from registry.organisations.models import CreditCode, RegionCode
 from registry.talents.domain import TalentCategory, TalentLevel, TalentStatus
-from registry.talents.identity import normalise_identity_number
+from registry.talents.identity import IDENTITY_NUMBER_PATTERN, normalise_identity_number
 
 PersonName = Annotated[str, Field(min_length=2, max_length=100, examples=["Li Ming"])]
-Categories = Annotated[list[TalentCategory], Field(min_length=1, max_length=5)]
+Categories = Annotated[list[TalentCategory], Field(min_length=1, max_length=5,
+                                                   json_schema_extra={"uniqueItems": True})]
 
 
-class Qualification(BaseModel):
+class Qualification(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: str = Field(min_length=2, max_length=200, examples=["Patent attorney qualification"])
@@ -27,7 +29,7 @@ class Qualification(BaseModel):
     year: int | None = Field(default=None, ge=1950, le=2100)
 
 
-class Contact(BaseModel):
+class Contact(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     email: EmailStr | None = None
@@ -40,13 +42,14 @@ def _distinct(categories: list[TalentCategory]) -> list[TalentCategory]:
     return categories
 
 
-class TalentCreate(BaseModel):
+class TalentCreate(RequestModel):
     # hide_input_in_errors: a validation error must not carry the identity number into a log.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
     name: PersonName
     identity_number: SecretStr = Field(description="18-character resident identity number (GB 11643); "
-                                                   "write-only, kept only as a keyed hash")
+                                                   "write-only, kept only as a keyed hash",
+                                       json_schema_extra={"pattern": IDENTITY_NUMBER_PATTERN})
     employer_organisation_id: CreditCode = Field(description="credit code of an active registered organisation")
     region_code: RegionCode = Field(description="GB/T 2260 code of where the talent works")
     categories: Categories
@@ -67,10 +70,11 @@ class TalentCreate(BaseModel):
         return _distinct(value)
 
 
-class TalentUpdate(BaseModel):
+class TalentUpdate(RequestModel):
     """Fields to change; those left out stay as they are. Level and status have their own workflows."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=not_nullable(
+        "name", "employer_organisation_id", "region_code", "categories"))
 
     name: PersonName | None = None
     employer_organisation_id: CreditCode | None = None
@@ -93,7 +97,7 @@ class TalentUpdate(BaseModel):
         return self
 
 
-class StatusChange(BaseModel):
+class StatusChange(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: TalentStatus

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from servicekit.auth import Principal, Role, current_principal, require_roles
 from servicekit.http import (
-    MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
     expected_version,
     id_after,
@@ -20,7 +19,7 @@ from servicekit.http import (
     next_page,
     set_etag,
 )
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, Pagination
 
 from registry.credits import service as credit_service
 from registry.credits.models import LedgerRead
@@ -30,11 +29,9 @@ from registry.talents.models import StatusChange, TalentCreate, TalentPage, Tale
 
 router = APIRouter(prefix="/v1", tags=["talents"])
 
-Context = Annotated[ServiceContext, Depends(context_of)]
 Staff = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.OFFICER))]
 Officer = Annotated[Principal, Depends(require_roles(Role.OFFICER))]
 Caller = Annotated[Principal, Depends(current_principal)]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 @router.post("/talents", status_code=201, response_model=TalentRead,
@@ -49,7 +46,8 @@ async def register_talent(data: TalentCreate, ctx: Context, caller: Staff, respo
     return full_view(doc)
 
 
-@router.get("/talents/me", response_model=TalentRead)
+@router.get("/talents/me", response_model=TalentRead,
+            responses={404: {"description": "No talent record is bound to this login"}})
 async def my_talent_record(ctx: Context, caller: Caller, response: Response) -> TalentRead:
     """The talent record bound to the caller's login."""
     doc = await service.find_own(ctx, caller)
@@ -91,15 +89,13 @@ async def change_talent_status(talent_id: str, data: StatusChange, ctx: Context,
 
 @router.get("/talents", response_model=TalentPage)
 async def list_talents(
-    ctx: Context,
+    ctx: Context, page: Pagination,
     caller: Staff,
     category: TalentCategory | None = None,
     level: TalentLevel | None = None,
     status: TalentStatus | None = None,
     city_code: Annotated[str | None, Query(pattern=r"^\d{4}00$")] = None,
     employer_organisation_id: str | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> TalentPage:
     """Staff listing, ordered by registration number, with a cursor to the next page."""
     filters: dict[str, str] = {}
@@ -113,7 +109,7 @@ async def list_talents(
         filters["city_code"] = city_code
     if employer_organisation_id:
         filters["employer_organisation_id"] = employer_organisation_id
-    after = id_after(cursor)
-    docs = await store.page(ctx.db[store.COLLECTION], filters, after, limit + 1)
-    docs, next_cursor = next_page(docs, limit)
+    after = id_after(page.cursor)
+    docs = await store.page(ctx.db[store.COLLECTION], filters, after, page.limit + 1)
+    docs, next_cursor = next_page(docs, page.limit)
     return TalentPage(items=[full_view(d) for d in docs], next_cursor=next_cursor)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
-from servicekit.http import MAX_PAGE_SIZE, id_after, next_page
+from servicekit.http import id_after, next_page
 from servicekit.problems import ProblemError
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, Pagination
 
 from registry.organisations.identifiers import LIAONING_CITIES
 from registry.talents import store as talent_store
@@ -20,8 +19,6 @@ from registry.targets.domain import PROVINCE_CODE, PoolSummary
 from registry.targets.refresh import current_tally
 
 router = APIRouter(prefix="/v1", tags=["targets and pools"])
-
-Context = Annotated[ServiceContext, Depends(context_of)]
 
 
 class TargetRead(BaseModel):
@@ -92,8 +89,7 @@ async def talent_pools(ctx: Context) -> PoolsRead:
 
 @router.get("/pools/{pool_code}/talents", response_model=PoolTalentsPage)
 async def pool_talents(
-    pool_code: str, ctx: Context, cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    pool_code: str, ctx: Context, page: Pagination,
 ) -> PoolTalentsPage:
     """Public views of the active talents of a pool (210000 for the province, or a city's code)."""
     if pool_code != PROVINCE_CODE and pool_code not in LIAONING_CITIES:
@@ -104,7 +100,7 @@ async def pool_talents(
         filters["region_code"] = {"$regex": "^21"}
     else:
         filters["city_code"] = pool_code
-    after = id_after(cursor)
-    docs = await talent_store.page(ctx.db[talent_store.COLLECTION], filters, after, limit + 1)
-    docs, next_cursor = next_page(docs, limit)
+    after = id_after(page.cursor)
+    docs = await talent_store.page(ctx.db[talent_store.COLLECTION], filters, after, page.limit + 1)
+    docs, next_cursor = next_page(docs, page.limit)
     return PoolTalentsPage(items=[public_view(d) for d in docs], next_cursor=next_cursor)

@@ -6,17 +6,19 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from servicekit.schemas import RequestModel
 
 from trading.demands.domain import DemandStatus
 from trading.listings.domain import DealType
 from trading.listings.models import DealTypes, RegionCode
-from trading.patents.identifiers import normalise_ipc_prefix
+from trading.patents.identifiers import IPC_PREFIX_PATTERN, normalise_ipc_prefix
 
-IpcPrefix = Annotated[str, Field(examples=["H01M", "H01M 10/0525"]), AfterValidator(normalise_ipc_prefix)]
+IpcPrefix = Annotated[str, Field(examples=["H01M", "H01M 10/0525"], json_schema_extra={"pattern": IPC_PREFIX_PATTERN}),
+                      AfterValidator(normalise_ipc_prefix)]
 Keyword = Annotated[str, Field(min_length=1, max_length=50)]
 
 
-class DemandCreate(BaseModel):
+class DemandCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: Annotated[str, Field(min_length=2, max_length=200)]

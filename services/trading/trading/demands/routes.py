@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Response
 from servicekit.auth import Principal, Role, require_roles
 from servicekit.http import IdempotencyKeyHeader, expected_version, mark_created, set_etag
 from servicekit.mongo import Document
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch
 
 from trading.demands import service, store
 from trading.demands.models import DemandCreate, DemandPage, DemandRead
 
 router = APIRouter(prefix="/v1/demands", tags=["demands"])
 
-Context = Annotated[ServiceContext, Depends(context_of)]
 Participant = Annotated[Principal, Depends(require_roles(Role.PARTICIPANT))]
 
 
@@ -47,9 +46,11 @@ async def get_demand(demand_id: str, ctx: Context, caller: Participant, response
     return read_model(doc)
 
 
-@router.post("/{demand_id}/close", response_model=DemandRead)
+@router.post("/{demand_id}/closing", response_model=DemandRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/{demand_id}/close", response_model=DemandRead, include_in_schema=False)
 async def close_demand(demand_id: str, ctx: Context, caller: Participant, response: Response,
-                       if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> DemandRead:
+                       if_match: IfMatch = None) -> DemandRead:
     doc = await service.close(ctx, demand_id, caller, expected_version(if_match))
     set_etag(response, doc["version"])
     return read_model(doc)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+from servicekit.schemas import RequestModel
 
 from trading.fairs.domain import FairStatus
 
 
-class FairCreate(BaseModel):
+class FairCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=2, max_length=200,
@@ -20,13 +21,13 @@ class FairCreate(BaseModel):
     ends_on: date
 
 
-class ExhibitorAdd(BaseModel):
+class ExhibitorAdd(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     organisation_id: str = Field(min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$")
 
 
-class ExhibitAdd(BaseModel):
+class ExhibitAdd(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     listing_id: str = Field(min_length=1, max_length=64)

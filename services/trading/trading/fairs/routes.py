@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Response
 from servicekit.http import (
-    MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
     expected_version,
     id_after,
@@ -15,7 +12,7 @@ from servicekit.http import (
     set_etag,
 )
 from servicekit.mongo import Document
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, Pagination
 
 from trading.fairs import service, store
 from trading.fairs.domain import FairStatus
@@ -24,9 +21,6 @@ from trading.negotiations.idempotency import action_digest
 from trading.negotiations.parties import Anyone, Participant, Staff
 
 router = APIRouter(prefix="/v1/fairs", tags=["fairs"])
-
-Context = Annotated[ServiceContext, Depends(context_of)]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _read(doc: Document) -> FairRead:
@@ -51,12 +45,11 @@ async def plan_fair(data: FairCreate, ctx: Context, caller: Staff, response: Res
 
 
 @router.get("", response_model=FairPage)
-async def list_fairs(ctx: Context, status: FairStatus | None = None, cursor: str | None = None,
-                     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20) -> FairPage:
+async def list_fairs(ctx: Context, page: Pagination, status: FairStatus | None = None) -> FairPage:
     """Public: the fair calendar."""
-    after = id_after(cursor)
-    docs = await store.page(ctx.db, status.value if status else None, after, limit + 1)
-    docs, next_cursor = next_page(docs, limit)
+    after = id_after(page.cursor)
+    docs = await store.page(ctx.db, status.value if status else None, after, page.limit + 1)
+    docs, next_cursor = next_page(docs, page.limit)
     return FairPage(items=[_read(d) for d in docs], next_cursor=next_cursor)
 
 

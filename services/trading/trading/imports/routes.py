@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from servicekit.auth import Principal, Role, require_roles
 from servicekit.problems import ProblemError
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context
 
 from trading.imports import service
 from trading.imports.models import ImportReport
@@ -18,9 +18,11 @@ Importer = Annotated[Principal, Depends(require_roles(Role.PARTICIPANT, Role.COO
 
 
 @router.post("", response_model=ImportReport,
-             openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}})
+             openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {
+                 "type": "string", "description": "UTF-8 CSV, header row first; problems in it are reported "
+                                                  "row by row in the 200 report"}}}}})
 async def import_listings(
-    request: Request, ctx: Annotated[ServiceContext, Depends(context_of)], caller: Importer,
+    request: Request, ctx: Context, caller: Importer,
     owner: Annotated[str | None, Query(min_length=18, max_length=18,
                                        description="Owner of rows without owner_organisation_id")] = None,
     publish: Annotated[bool, Query(description="Publish the listings created")] = False,

@@ -61,6 +61,8 @@ def _price_fen(text: str) -> int | None:
         yuan = Decimal(text.replace(",", ""))
     except InvalidOperation:
         raise ValueError(f"{text!r} is not an amount in yuan, e.g. 500000 or 12.50") from None
+    if not yuan.is_finite():  # Decimal("inf") parses, and int() of it was a 500
+        raise ValueError(f"{text!r} is not an amount in yuan, e.g. 500000 or 12.50")
     fen = yuan * 100
     if fen != fen.to_integral_value() or fen < 0:
         raise ValueError(f"{text!r} is not a non-negative amount with at most 2 decimals")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from servicekit.schemas import RequestModel
 
 from trading.licences.domain import LicenceType, RecordalStatus
 
@@ -55,7 +56,7 @@ class LicencePage(BaseModel):
     next_cursor: str | None
 
 
-class RecordalChange(BaseModel):
+class RecordalChange(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: Literal[RecordalStatus.FILED, RecordalStatus.RECORDED]
@@ -64,7 +65,7 @@ class RecordalChange(BaseModel):
                                   description="The office's filing or recordal number")
 
 
-class RoyaltyReportCreate(BaseModel):
+class RoyaltyReportCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     period: str = Field(examples=["2026-Q3", "2026-09", "2026"], max_length=7)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from servicekit.http import (
-    MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
     expected_version,
     id_after,
@@ -15,7 +14,7 @@ from servicekit.http import (
     set_etag,
 )
 from servicekit.mongo import Document
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, Pagination
 
 from trading.licences import service, store
 from trading.licences.domain import RecordalStatus
@@ -33,9 +32,6 @@ from trading.negotiations.idempotency import action_digest
 from trading.negotiations.parties import Anyone, Participant, is_staff
 
 router = APIRouter(prefix="/v1/licences", tags=["licences"])
-
-Context = Annotated[ServiceContext, Depends(context_of)]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _today() -> date:
@@ -61,20 +57,19 @@ def _read(doc: Document) -> LicenceRead:
 
 @router.get("", response_model=LicencePage)
 async def list_licences(
-    ctx: Context, caller: Anyone,
+    ctx: Context, page: Pagination, caller: Anyone,
     recordal: Annotated[RecordalStatus | None, Query(description="only `overdue` filters here")] = None,
     application_number: Annotated[str | None, Query(pattern=r"^\d{12}[0-9X]$")] = None,
-    cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> LicencePage:
     """Licences the caller's organisation is party to; IPO staff see all. `recordal=overdue` lists those
     still not filed for recordal three months after signature."""
-    after = id_after(cursor)
+    after = id_after(page.cursor)
     organisation = None if is_staff(caller) else (caller.organisation_id or "")
     overdue_on = _today() if recordal is RecordalStatus.OVERDUE else None
-    docs = await store.page(ctx.db, organisation, overdue_on, application_number, after, limit + 1)
+    docs = await store.page(ctx.db, organisation, overdue_on, application_number, after, page.limit + 1)
     if recordal is not None and recordal is not RecordalStatus.OVERDUE:
         docs = [d for d in docs if service.recordal_view(d, _today())["status"] is recordal]
-    docs, next_cursor = next_page(docs, limit)
+    docs, next_cursor = next_page(docs, page.limit)
     return LicencePage(items=[_read(d) for d in docs], next_cursor=next_cursor)
 
 

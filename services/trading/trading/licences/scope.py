@@ -24,6 +24,9 @@ ALL_CHINA = "CN"
 _IPC = re.compile(r"^(?P<section>[A-H])(?:(?P<cls>\d{2})(?:(?P<subclass>[A-Z])"
                   r"(?:\s*(?P<group>\d{1,4})\s*/\s*(?P<subgroup>\d{2,6}))?)?)?$")
 _REGION = re.compile(r"^\d{6}$")
+# For the OpenAPI: the spellings parse() accepts in canonical form (it also takes lower case and spaces).
+FIELD_OF_USE_PATTERN = r"^(?:\*|[A-H](?:[0-9]{2}(?:[A-Z](?: ?[0-9]{1,4} ?/ ?[0-9]{2,6})?)?)?)$"
+TERRITORY_PATTERN = r"^(?:CN|(?:0[1-9]|[1-9][0-9])[0-9]{4})$"
 
 
 class ScopeError(ValueError):

@@ -27,15 +27,19 @@ from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from servicekit.schemas import RequestModel
 
 from trading.listings.domain import DealType, Industry, LegalStatus, ListingStatus
 from trading.patents.identifiers import (
+    APPLICATION_NUMBER_PATTERN,
+    IPC_PATTERN,
+    LOCARNO_PATTERN,
     PatentKind,
     normalise_application_number,
     normalise_ipc,
     normalise_locarno,
 )
-from trading.patents.regions import normalise_region
+from trading.patents.regions import REGION_PATTERN, normalise_region
 
 
 def _unique(values: list[DealType]) -> list[DealType]:
@@ -51,18 +55,28 @@ def _uscc_shape(value: str) -> str:
     return value
 
 
-ApplicationNumber = Annotated[str, Field(examples=["202310123456.7"]), AfterValidator(normalise_application_number)]
-IpcCode = Annotated[str, Field(examples=["H01M 10/0525"]), AfterValidator(normalise_ipc)]
-LocarnoClass = Annotated[str, Field(examples=["12-16"]), AfterValidator(normalise_locarno)]
-RegionCode = Annotated[str, Field(examples=["210200"]), AfterValidator(normalise_region)]
-OrganisationId = Annotated[str, Field(examples=["91210200MA0QTEXT0X"]), AfterValidator(_uscc_shape)]
-DealTypes = Annotated[list[DealType], Field(min_length=1, max_length=5), AfterValidator(_unique)]
+# The patterns are documentation (json_schema_extra), not validation: the validators accept more
+# spellings (lower case, spaces, full-width digits) and say precisely what is wrong.
+ApplicationNumber = Annotated[str, Field(examples=["202310123456.7"],
+                                         json_schema_extra={"pattern": APPLICATION_NUMBER_PATTERN}),
+                              AfterValidator(normalise_application_number)]
+IpcCode = Annotated[str, Field(examples=["H01M 10/0525"], json_schema_extra={"pattern": IPC_PATTERN}),
+                    AfterValidator(normalise_ipc)]
+LocarnoClass = Annotated[str, Field(examples=["12-16"], json_schema_extra={"pattern": LOCARNO_PATTERN}),
+                         AfterValidator(normalise_locarno)]
+RegionCode = Annotated[str, Field(examples=["210200"], json_schema_extra={"pattern": REGION_PATTERN}),
+                       AfterValidator(normalise_region)]
+OrganisationId = Annotated[str, Field(examples=["91210200MA0QTEXT0X"],
+                                      json_schema_extra={"pattern": r"^[0-9A-Z]{18}$"}),
+                           AfterValidator(_uscc_shape)]
+DealTypes = Annotated[list[DealType], Field(min_length=1, max_length=5, json_schema_extra={"uniqueItems": True}),
+                      AfterValidator(_unique)]
 PriceFen = Annotated[int, Field(ge=0, le=10 ** 14, description="CNY fen (1 yuan = 100 fen)")]
 Title = Annotated[str, Field(min_length=2, max_length=200)]
 Abstract = Annotated[str, Field(max_length=5000)]
 
 
-class ListingCreate(BaseModel):
+class ListingCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     application_number: ApplicationNumber = Field(description="CN application or patent (ZL) number")
@@ -82,7 +96,7 @@ class ListingCreate(BaseModel):
     open_licence_terms: Annotated[str, Field(max_length=2000)] | None = None
 
 
-class ListingUpdate(BaseModel):
+class ListingUpdate(RequestModel):
     """Changes to a draft or published listing; the patent's identity (number, kind) cannot change."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

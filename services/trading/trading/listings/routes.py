@@ -6,11 +6,9 @@ import logging
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, Query, Response
 from servicekit.auth import Principal, Role, require_roles
 from servicekit.http import (
-    MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
     decode_cursor,
     encode_cursor,
@@ -20,7 +18,7 @@ from servicekit.http import (
 )
 from servicekit.mongo import Document
 from servicekit.problems import ProblemError
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, MaybeCaller, Pagination
 
 from trading.listings import search_store, service, store
 from trading.listings.domain import DealType, Industry
@@ -28,30 +26,17 @@ from trading.listings.metrics import LISTING_METRICS
 from trading.listings.models import ListingCreate, ListingPage, ListingRead, ListingUpdate
 from trading.listings.search import SearchQuery, SearchSort, sort_key
 from trading.listings.tokens import query_tokens
-from trading.patents.identifiers import IdentifierError, normalise_ipc_prefix
-from trading.patents.regions import normalise_region
+from trading.patents.identifiers import IPC_PREFIX_PATTERN, IdentifierError, normalise_ipc_prefix
+from trading.patents.regions import REGION_PATTERN, normalise_region
 
 log = logging.getLogger(__name__)
 
+# Keywords hold something searchable: a Latin word of 2+ letters or digits, or a Han character.
+SEARCHABLE_PATTERN = r"[0-9A-Za-z]{2}|[\u3400-\u9fff]"
+
 router = APIRouter(prefix="/v1/listings", tags=["listings"])
 
-Context = Annotated[ServiceContext, Depends(context_of)]
 Participant = Annotated[Principal, Depends(require_roles(Role.PARTICIPANT))]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
-_bearer = HTTPBearer(auto_error=False)
-
-
-async def optional_principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal | None:
-    """Public routes: anonymous callers are fine, but a token that is sent must be valid."""
-    if credentials is None:
-        return None
-    principal: Principal = request.app.state.token_verifier.verify(credentials.credentials)
-    return principal
-
-
-MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]
 
 
 def read_model(doc: Document) -> ListingRead:
@@ -85,19 +70,19 @@ async def create_listing(data: ListingCreate, ctx: Context, caller: Participant,
 
 @router.get("", response_model=ListingPage)
 async def search_listings(
-    ctx: Context,
-    q: Annotated[str | None, Query(max_length=200, description="Keywords in title and abstract (all must match)")]
+    ctx: Context, page: Pagination,
+    q: Annotated[str | None, Query(max_length=200, description="Keywords in title and abstract (all must match)",
+                                   json_schema_extra={"pattern": SEARCHABLE_PATTERN})]
     = None,
-    ipc: Annotated[str | None, Query(max_length=20, description="IPC prefix: H, H01, H01M, H01M 10 or full")] = None,
+    ipc: Annotated[str | None, Query(max_length=20, description="IPC prefix: H, H01, H01M, H01M 10 or full",
+                                     json_schema_extra={"pattern": IPC_PREFIX_PATTERN})] = None,
     industry: Industry | None = None,
-    region: Annotated[str | None, Query(description="GB/T 2260 code; a province or city includes its parts")]
-    = None,
+    region: Annotated[str | None, Query(description="GB/T 2260 code; a province or city includes its parts",
+                                        json_schema_extra={"pattern": REGION_PATTERN})] = None,
     deal_type: Annotated[list[DealType] | None, Query(description="Any of these deal types")] = None,
     price_min: Annotated[int | None, Query(ge=0, description="fen")] = None,
     price_max: Annotated[int | None, Query(ge=0, description="fen")] = None,
     sort: SearchSort = SearchSort.NEWEST,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> ListingPage:
     """Public search over published listings (listings under negotiation, closed or withdrawn are not
     offered; a listing under negotiation stays readable by id)."""
@@ -113,15 +98,15 @@ async def search_listings(
         raise ProblemError(422, "Invalid request", "price_min is above price_max.", kind="validation",
                            errors=[{"query": "price_min", "detail": "above price_max"}])
     after = None
-    if cursor:
-        position = decode_cursor(cursor)
+    if page.cursor:
+        position = decode_cursor(page.cursor)
         if len(position) < 2 or position[0] != sort.value or not all(isinstance(v, int) for v in position[1:]):
             raise ProblemError(400, "Bad cursor", "The cursor is not one this search issued.", kind="bad-cursor",
                                errors=[{"query": "cursor", "detail": "wrong shape or another sort"}])
         after = tuple(int(v) for v in position[1:])
     query = SearchQuery(keywords=keywords, ipc_prefix=ipc_prefix, industry=industry.value if industry else None,
                         region_code=region_code, deal_types=tuple(d.value for d in deal_type or ()),
-                        price_min=price_min, price_max=price_max, sort=sort, after=after, limit=limit)
+                        price_min=price_min, price_max=price_max, sort=sort, after=after, limit=page.limit)
     postings, more = await search_store.search(ctx.db, query)
     found = await search_store.cards(ctx.db, [p.listing_id for p in postings])
     items = [found[p.listing_id] for p in postings if p.listing_id in found]
@@ -153,15 +138,19 @@ async def update_listing(listing_id: str, data: ListingUpdate, ctx: Context, cal
     return _answer(response, doc)
 
 
-@router.post("/{listing_id}/publish", response_model=ListingRead,
+@router.post("/{listing_id}/publication", response_model=ListingRead,
              responses={409: {"description": "Not a draft, or the patent has expired"}})
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/{listing_id}/publish", response_model=ListingRead, include_in_schema=False)
 async def publish_listing(listing_id: str, ctx: Context, caller: Participant, response: Response,
                           if_match: IfMatch = None) -> ListingRead:
     doc = await service.publish(ctx, listing_id, caller, expected_version(if_match))
     return _answer(response, doc)
 
 
-@router.post("/{listing_id}/withdraw", response_model=ListingRead)
+@router.post("/{listing_id}/withdrawal", response_model=ListingRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/{listing_id}/withdraw", response_model=ListingRead, include_in_schema=False)
 async def withdraw_listing(listing_id: str, ctx: Context, caller: Participant, response: Response,
                            if_match: IfMatch = None) -> ListingRead:
     doc = await service.withdraw(ctx, listing_id, caller, expected_version(if_match))

@@ -10,13 +10,12 @@ from pydantic import BaseModel
 from servicekit.auth import Principal, Role, require_roles
 from servicekit.mongo import Document
 from servicekit.problems import ProblemError
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context
 
 from trading.matching import store
 
 router = APIRouter(prefix="/v1/matches", tags=["matches"])
 
-Context = Annotated[ServiceContext, Depends(context_of)]
 Participant = Annotated[Principal, Depends(require_roles(Role.PARTICIPANT))]
 
 

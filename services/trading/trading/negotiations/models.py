@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from servicekit.schemas import RequestModel
 
-from trading.licences.scope import FieldOfUse, Territory
+from trading.licences.scope import FIELD_OF_USE_PATTERN, TERRITORY_PATTERN, FieldOfUse, Territory
 from trading.listings.domain import DealType
 from trading.negotiations.domain import NegotiationStatus, Side
 
@@ -21,12 +22,16 @@ def _territory(text: str) -> str:
     return Territory.parse(text).code
 
 
-FieldOfUseText = Annotated[str, Field(examples=["H01M 10/0525", "H01M", "*"]), AfterValidator(_field_of_use)]
-TerritoryText = Annotated[str, Field(examples=["CN", "210000", "210200"]), AfterValidator(_territory)]
+FieldOfUseText = Annotated[str, Field(examples=["H01M 10/0525", "H01M", "*"],
+                                      json_schema_extra={"pattern": FIELD_OF_USE_PATTERN}),
+                           AfterValidator(_field_of_use)]
+TerritoryText = Annotated[str, Field(examples=["CN", "210000", "210200"],
+                                     json_schema_extra={"pattern": TERRITORY_PATTERN}),
+                          AfterValidator(_territory)]
 OrganisationId = Annotated[str, Field(min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$")]
 
 
-class DealTerms(BaseModel):
+class DealTerms(RequestModel):
     """What is on offer. Licences need a term; an assignment is for the whole patent and has none."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -46,7 +51,7 @@ class DealTerms(BaseModel):
                                         description="The agent: an active patent agent or IP service talent")
 
 
-class NegotiationCreate(BaseModel):
+class NegotiationCreate(RequestModel):
     """Open a negotiation on a published listing with a first offer."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -57,14 +62,14 @@ class NegotiationCreate(BaseModel):
     fair_id: str | None = Field(default=None, max_length=64, description="The open fair where this is negotiated")
 
 
-class CounterOffer(BaseModel):
+class CounterOffer(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     terms: DealTerms
     valid_until: AwareDatetime
 
 
-class Signature(BaseModel):
+class Signature(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     signed_on: date | None = Field(default=None, description="When the contract was signed (default today); "

@@ -6,11 +6,10 @@ an optional `Idempotency-Key` (a retry gets the state the first attempt produced
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Response
 from servicekit.http import (
-    MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
     expected_version,
     id_after,
@@ -19,7 +18,8 @@ from servicekit.http import (
     set_etag,
 )
 from servicekit.mongo import Document
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, Pagination
+from servicekit.service import ServiceContext
 
 from trading.negotiations import service, signing
 from trading.negotiations.domain import Action, NegotiationStatus, Side
@@ -36,9 +36,6 @@ from trading.negotiations.models import (
 from trading.negotiations.parties import Participant
 
 router = APIRouter(prefix="/v1/negotiations", tags=["negotiations"])
-
-Context = Annotated[ServiceContext, Depends(context_of)]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _offer(offer: dict[str, Any]) -> OfferRead:
@@ -79,13 +76,12 @@ async def open_negotiation(data: NegotiationCreate, ctx: Context, caller: Partic
 
 
 @router.get("", response_model=NegotiationPage)
-async def list_negotiations(ctx: Context, caller: Participant, status: NegotiationStatus | None = None,
-                            cursor: str | None = None,
-                            limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20) -> NegotiationPage:
+async def list_negotiations(ctx: Context, page: Pagination, caller: Participant,
+                            status: NegotiationStatus | None = None) -> NegotiationPage:
     """The caller's organisation's negotiations, on either side."""
-    after = id_after(cursor)
-    docs = await service.page(ctx, str(caller.organisation_id), status, after, limit + 1)
-    docs, next_cursor = next_page(docs, limit)
+    after = id_after(page.cursor)
+    docs = await service.page(ctx, str(caller.organisation_id), status, after, page.limit + 1)
+    docs, next_cursor = next_page(docs, page.limit)
     return NegotiationPage(items=[_read(d, caller.organisation_id) for d in docs], next_cursor=next_cursor)
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 from servicekit.problems import ProblemError
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context
 
 from trading.organisations.projection import COLLECTION, may_list_patents
 
@@ -26,7 +24,7 @@ class ProjectedOrganisation(BaseModel):
 
 @router.get("/{organisation_id}", response_model=ProjectedOrganisation)
 async def get_projected_organisation(organisation_id: str,
-                                     ctx: Annotated[ServiceContext, Depends(context_of)]) -> ProjectedOrganisation:
+                                     ctx: Context) -> ProjectedOrganisation:
     doc = await ctx.db[COLLECTION].find_one({"_id": organisation_id}, {"applied_events": 0})
     if doc is None:
         raise ProblemError(404, "Not found", f"Trading knows no organisation {organisation_id}.", kind="not-found")

@@ -37,6 +37,9 @@ KIND_OF_TYPE_DIGIT = {
 FIRST_YEAR = 2003
 
 _APPLICATION = re.compile(r"^(?:ZL|CN)?(\d{12})\.?([0-9X])$")
+# The canonical spelling, for the OpenAPI: a year from 2003, a known type digit, the check character's
+# place (its value is beyond JSON Schema). Lower case, spaces and full-width digits are accepted too.
+APPLICATION_NUMBER_PATTERN = r"^(?:ZL|CN)?(?:200[3-9]|20[1-9][0-9])[12389][0-9]{7}\.?[0-9X]$"
 
 
 def application_check_character(first12: str) -> str:
@@ -86,6 +89,7 @@ def display_application_number(normalised: str) -> str:
 # main group (1-4 digits) / subgroup (2-6 digits), e.g. "H01M 10/0525".
 
 _IPC = re.compile(r"^([A-H])(\d{2})([A-Z])(?:(\d{1,4})/(\d{2,6}))?$")
+IPC_PATTERN = r"^[A-H][0-9]{2}[A-Z](?: ?[0-9]{1,4}/[0-9]{2,6})?$"
 
 
 def normalise_ipc(raw: str) -> str:
@@ -112,6 +116,7 @@ def ipc_levels(code: str) -> list[str]:
 
 
 _IPC_PREFIX = re.compile(r"^([A-H])(?:(\d{2})(?:([A-Z])(?:(\d{1,4})(?:/(\d{2,6}))?)?)?)?$")
+IPC_PREFIX_PATTERN = r"^[A-H](?:[0-9]{2}(?:[A-Z](?: ?[0-9]{1,4}(?:/[0-9]{2,6})?)?)?)?$"
 
 
 def normalise_ipc_prefix(raw: str) -> str:
@@ -134,6 +139,7 @@ def normalise_ipc_prefix(raw: str) -> str:
 # --- Locarno (industrial designs) -----------------------------------------------------------------
 
 _LOCARNO = re.compile(r"^(\d{2})-(\d{2})$")
+LOCARNO_PATTERN = r"^(?:0[1-9]|[12][0-9]|3[0-2])-[0-9]{2}$"
 
 
 def normalise_locarno(raw: str) -> str:

@@ -11,6 +11,10 @@ PROVINCE_CODES = frozenset({
 })
 
 
+# GB/T 2260: a province code (the first two digits) and four more, for the OpenAPI.
+REGION_PATTERN = r"^(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[12])[0-9]{4}$"
+
+
 def normalise_region(code: str) -> str:
     code = code.strip()
     if len(code) != 6 or not code.isdigit():

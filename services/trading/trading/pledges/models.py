@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+from servicekit.schemas import RequestModel
 
 from trading.pledges.domain import PledgeStatus
 
 
-class PledgeCreate(BaseModel):
+class PledgeCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     listing_id: str = Field(min_length=1, max_length=64, description="The owner's listing of the patent pledged")
@@ -20,7 +21,7 @@ class PledgeCreate(BaseModel):
     fair_id: str | None = Field(default=None, max_length=64, description="The open fair where it was arranged")
 
 
-class PledgeRegistration(BaseModel):
+class PledgeRegistration(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     on: date | None = Field(default=None, description="Default today")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from servicekit.http import (
-    MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
     expected_version,
     id_after,
@@ -15,7 +14,7 @@ from servicekit.http import (
     set_etag,
 )
 from servicekit.mongo import Document
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, Pagination
 
 from trading.negotiations.idempotency import action_digest
 from trading.negotiations.parties import Anyone, Officer, Participant, page_for_caller
@@ -24,9 +23,6 @@ from trading.pledges.domain import PledgeStatus, missing_consents
 from trading.pledges.models import PledgeCreate, PledgePage, PledgeRead, PledgeRegistration
 
 router = APIRouter(prefix="/v1/pledges", tags=["pledges"])
-
-Context = Annotated[ServiceContext, Depends(context_of)]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _model(doc: Document) -> PledgeRead:
@@ -42,16 +38,15 @@ def _read(response: Response, doc: Document) -> PledgeRead:
 
 @router.get("", response_model=PledgePage)
 async def list_pledges(
-    ctx: Context, caller: Anyone, status: PledgeStatus | None = None,
+    ctx: Context, page: Pagination, caller: Anyone, status: PledgeStatus | None = None,
     application_number: Annotated[str | None, Query(pattern=r"^\d{12}[0-9X]$")] = None,
-    cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> PledgePage:
     """Pledges the caller's organisation is party to (pledgor, co-owner, pledgee); IPO staff see all,
     e.g. `status=registered` for the pledges in force."""
     filters = {"status": status.value if status else None, "application_number": application_number}
-    docs = await page_for_caller(ctx.db[store.COLLECTION], caller, filters, id_after(cursor), limit + 1,
+    docs = await page_for_caller(ctx.db[store.COLLECTION], caller, filters, id_after(page.cursor), page.limit + 1,
                                  store.INTERNAL_FIELDS)
-    docs, next_cursor = next_page(docs, limit)
+    docs, next_cursor = next_page(docs, page.limit)
     return PledgePage(items=[_model(d) for d in docs], next_cursor=next_cursor)
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 from servicekit.problems import ProblemError
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context
 
 from trading.talents.projection import agent_refusal, get
 
@@ -29,7 +27,7 @@ class ProjectedTalent(BaseModel):
 
 @router.get("/{talent_id}", response_model=ProjectedTalent)
 async def get_projected_talent(talent_id: str,
-                               ctx: Annotated[ServiceContext, Depends(context_of)]) -> ProjectedTalent:
+                               ctx: Context) -> ProjectedTalent:
     doc = await get(ctx.db, talent_id)
     if doc is None:
         raise ProblemError(404, "Not found", f"Trading knows no talent {talent_id}.", kind="not-found")

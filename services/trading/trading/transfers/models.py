@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+from servicekit.schemas import RequestModel
 
 from trading.transfers.domain import TransferStatus
 
 
-class TransferRegistration(BaseModel):
+class TransferRegistration(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     registered_on: date | None = Field(default=None, description="Default today")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
-from servicekit.http import MAX_PAGE_SIZE, IdempotencyKeyHeader, expected_version, id_after, next_page, set_etag
+from fastapi import APIRouter, Query, Response
+from servicekit.http import IdempotencyKeyHeader, expected_version, id_after, next_page, set_etag
 from servicekit.mongo import Document
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, Pagination
 
 from trading.negotiations.idempotency import action_digest
 from trading.negotiations.parties import Anyone, Officer, page_for_caller
@@ -16,9 +16,6 @@ from trading.transfers.domain import TransferStatus
 from trading.transfers.models import TransferPage, TransferRead, TransferRegistration
 
 router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
-
-Context = Annotated[ServiceContext, Depends(context_of)]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _model(doc: Document) -> TransferRead:
@@ -32,16 +29,15 @@ def _read(response: Response, doc: Document) -> TransferRead:
 
 @router.get("", response_model=TransferPage)
 async def list_transfers(
-    ctx: Context, caller: Anyone, status: TransferStatus | None = None,
+    ctx: Context, page: Pagination, caller: Anyone, status: TransferStatus | None = None,
     application_number: Annotated[str | None, Query(pattern=r"^\d{12}[0-9X]$")] = None,
-    cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> TransferPage:
     """Transfers the caller's organisation is party to (assignor, assignee, agent); IPO staff see all,
     e.g. `status=applied` for the assignments awaiting registration."""
     filters = {"status": status.value if status else None, "application_number": application_number}
-    docs = await page_for_caller(ctx.db[store.COLLECTION], caller, filters, id_after(cursor), limit + 1,
+    docs = await page_for_caller(ctx.db[store.COLLECTION], caller, filters, id_after(page.cursor), page.limit + 1,
                                  store.INTERNAL_FIELDS)
-    docs, next_cursor = next_page(docs, limit)
+    docs, next_cursor = next_page(docs, page.limit)
     return TransferPage(items=[_model(d) for d in docs], next_cursor=next_cursor)
 
 

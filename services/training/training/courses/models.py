@@ -7,26 +7,28 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from servicekit.schemas import RequestModel
 
-from training.bases import validate_credit_code
+from training.bases import USCC_PATTERN, validate_credit_code
 from training.courses.domain import Audience
 from training.enrolments.domain import DEFAULT_PASS_MARK
 from training.talents.domain import TalentCategory
 
-CreditCode = Annotated[str, Field(examples=["91210100MA0QTEXT09"]), AfterValidator(validate_credit_code)]
+CreditCode = Annotated[str, Field(examples=["91210100MA0QTEXT09"], json_schema_extra={"pattern": USCC_PATTERN}),
+                       AfterValidator(validate_credit_code)]
 Title = Annotated[str, Field(min_length=2, max_length=200)]
 Hours = Annotated[Decimal, Field(gt=0, le=500, max_digits=5, decimal_places=1, examples=["16.5"])]
 CourseId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-class Module(BaseModel):
+class Module(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: Title
     hours: Hours
 
 
-class CourseCreate(BaseModel):
+class CourseCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: Title
@@ -44,7 +46,7 @@ class CourseCreate(BaseModel):
     description: str | None = Field(default=None, max_length=4000)
 
 
-class CourseUpdate(BaseModel):
+class CourseUpdate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: Title | None = None

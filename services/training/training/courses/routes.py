@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Response
 from servicekit.auth import Principal, Role, require_roles
 from servicekit.http import (
-    MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
     expected_version,
     id_after,
@@ -17,7 +16,7 @@ from servicekit.http import (
     set_etag,
 )
 from servicekit.mongo import Document
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, Pagination
 
 from training.courses import service, store
 from training.courses.domain import Audience
@@ -26,7 +25,6 @@ from training.talents.domain import TalentCategory
 
 router = APIRouter(prefix="/v1/courses", tags=["courses"])
 
-Context = Annotated[ServiceContext, Depends(context_of)]
 Planner = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.OFFICER))]
 
 
@@ -55,7 +53,7 @@ async def get_course(course_id: str, ctx: Context, response: Response) -> Course
 @router.patch("/{course_id}", response_model=CourseRead,
               responses={403: {"description": "Another training base"}, 412: {"description": "Stale If-Match"}})
 async def update_course(course_id: str, data: CourseUpdate, ctx: Context, caller: Planner, response: Response,
-                        if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> CourseRead:
+                        if_match: IfMatch = None) -> CourseRead:
     doc = await service.change(ctx, course_id, data, caller, expected_version(if_match))
     set_etag(response, doc["version"])
     return read_course(doc)
@@ -63,12 +61,10 @@ async def update_course(course_id: str, data: CourseUpdate, ctx: Context, caller
 
 @router.get("", response_model=CoursePage)
 async def list_courses(
-    ctx: Context,
+    ctx: Context, page: Pagination,
     training_base_id: str | None = None,
     audience: Audience | None = None,
     category: TalentCategory | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> CoursePage:
     """Public listing, ordered by id, filtered by base, audience or the category a course counts toward."""
     filters: dict[str, str] = {}
@@ -78,7 +74,7 @@ async def list_courses(
         filters["audience"] = audience.value
     if category:
         filters["categories"] = category.value
-    after = id_after(cursor)
-    docs = await store.page(ctx.db, filters, after, limit + 1)
-    docs, next_cursor = next_page(docs, limit)
+    after = id_after(page.cursor)
+    docs = await store.page(ctx.db, filters, after, page.limit + 1)
+    docs, next_cursor = next_page(docs, page.limit)
     return CoursePage(items=[read_course(d) for d in docs], next_cursor=next_cursor)

@@ -6,24 +6,25 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
+from servicekit.schemas import RequestModel
 
 from training.enrolments.domain import EnrolmentState
 
 
-class EnrolmentCreate(BaseModel):
+class EnrolmentCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     talent_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_:-]+$",
                            description="The registry's talent id (a participant enrols only itself)")
 
 
-class CancelBody(BaseModel):
+class CancelBody(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str = Field(min_length=2, max_length=500)
 
 
-class AssessmentBody(BaseModel):
+class AssessmentBody(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     score: int = Field(ge=0, le=100, description="Assessment score; at or above the course's pass mark completes")

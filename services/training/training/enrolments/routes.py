@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Response
 from servicekit.auth import Principal, current_principal
 from servicekit.http import IdempotencyKeyHeader, expected_version, mark_created, set_etag
 from servicekit.mongo import Document
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, OptionalIfMatch
+from servicekit.service import ServiceContext
 
 from training.enrolments import service
 from training.enrolments.domain import EnrolmentState
@@ -31,9 +32,7 @@ from training.talents import projection as talents
 
 router = APIRouter(tags=["enrolments"])
 
-Context = Annotated[ServiceContext, Depends(context_of)]
 Caller = Annotated[Principal, Depends(current_principal)]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _expected(if_match: str | None) -> int | None:
@@ -92,25 +91,31 @@ async def get_enrolment(enrolment_id: str, ctx: Context, caller: Caller, respons
     return await _answer(ctx, enrolment_id, caller, response)
 
 
-@router.post("/v1/enrolments/{enrolment_id}/approve", response_model=EnrolmentRead)
+@router.post("/v1/enrolments/{enrolment_id}/approval", response_model=EnrolmentRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/v1/enrolments/{enrolment_id}/approve", response_model=EnrolmentRead, include_in_schema=False)
 async def approve_enrolment(enrolment_id: str, ctx: Context, caller: Caller, response: Response,
-                            if_match: IfMatch = None) -> EnrolmentRead:
+                            if_match: OptionalIfMatch = None) -> EnrolmentRead:
     """The session's training base accepts the request: requested -> approved."""
     await service.approve(ctx, enrolment_id, caller, _expected(if_match))
     return await _answer(ctx, enrolment_id, caller, response)
 
 
-@router.post("/v1/enrolments/{enrolment_id}/book", response_model=EnrolmentRead)
+@router.post("/v1/enrolments/{enrolment_id}/booking", response_model=EnrolmentRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/v1/enrolments/{enrolment_id}/book", response_model=EnrolmentRead, include_in_schema=False)
 async def book_enrolment(enrolment_id: str, ctx: Context, caller: Caller, response: Response,
-                         if_match: IfMatch = None) -> EnrolmentRead:
+                         if_match: OptionalIfMatch = None) -> EnrolmentRead:
     """Take a seat: approved -> booked, or -> waitlisted when the session is full."""
     await service.book(ctx, enrolment_id, caller, _expected(if_match))
     return await _answer(ctx, enrolment_id, caller, response)
 
 
-@router.post("/v1/enrolments/{enrolment_id}/cancel", response_model=EnrolmentRead)
+@router.post("/v1/enrolments/{enrolment_id}/cancellation", response_model=EnrolmentRead)
+# Deprecated: the old name of this action, kept working (README, "Action routes").
+@router.post("/v1/enrolments/{enrolment_id}/cancel", response_model=EnrolmentRead, include_in_schema=False)
 async def cancel_enrolment(enrolment_id: str, data: CancelBody, ctx: Context, caller: Caller, response: Response,
-                           if_match: IfMatch = None) -> EnrolmentRead:
+                           if_match: OptionalIfMatch = None) -> EnrolmentRead:
     """Withdraw or refuse, with a reason; a freed seat goes to the first eligible talent waiting."""
     await service.cancel(ctx, enrolment_id, caller, data.reason, _expected(if_match))
     return await _answer(ctx, enrolment_id, caller, response)
@@ -118,14 +123,14 @@ async def cancel_enrolment(enrolment_id: str, data: CancelBody, ctx: Context, ca
 
 @router.post("/v1/enrolments/{enrolment_id}/no-show", response_model=EnrolmentRead)
 async def record_no_show(enrolment_id: str, ctx: Context, caller: Caller, response: Response,
-                         if_match: IfMatch = None) -> EnrolmentRead:
+                         if_match: OptionalIfMatch = None) -> EnrolmentRead:
     await service.record_no_show(ctx, enrolment_id, caller, _expected(if_match))
     return await _answer(ctx, enrolment_id, caller, response)
 
 
 @router.post("/v1/enrolments/{enrolment_id}/attendance", response_model=EnrolmentRead)
 async def record_attendance(enrolment_id: str, ctx: Context, caller: Caller, response: Response,
-                            if_match: IfMatch = None) -> EnrolmentRead:
+                            if_match: OptionalIfMatch = None) -> EnrolmentRead:
     """booked -> attended (refused while the talent is not active in the registry)."""
     await service.record_attendance(ctx, enrolment_id, caller, _expected(if_match))
     return await _answer(ctx, enrolment_id, caller, response)
@@ -133,7 +138,7 @@ async def record_attendance(enrolment_id: str, ctx: Context, caller: Caller, res
 
 @router.post("/v1/enrolments/{enrolment_id}/assessment", response_model=EnrolmentRead)
 async def assess_enrolment(enrolment_id: str, data: AssessmentBody, ctx: Context, caller: Caller,
-                           response: Response, if_match: IfMatch = None) -> EnrolmentRead:
+                           response: Response, if_match: OptionalIfMatch = None) -> EnrolmentRead:
     """Record the score; at or above the pass mark the enrolment completes with a certificate number."""
     await service.assess(ctx, enrolment_id, caller, data.score, _expected(if_match))
     return await _answer(ctx, enrolment_id, caller, response)

@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from servicekit.schemas import RequestModel, not_nullable
 
 Venue = Annotated[str, Field(min_length=2, max_length=300)]
 Capacity = Annotated[int, Field(ge=1, le=2000, description="Seats; further bookings join the waitlist")]
 Coordinator = Annotated[str, Field(min_length=1, max_length=200, description="Subject id of the coordinator")]
 
 
-class SessionCreate(BaseModel):
+class SessionCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     starts_at: AwareDatetime
@@ -28,8 +29,9 @@ class SessionCreate(BaseModel):
         return self
 
 
-class SessionUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class SessionUpdate(RequestModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=not_nullable(
+        "starts_at", "ends_at", "venue", "capacity", "coordinator"))
 
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None

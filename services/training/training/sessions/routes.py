@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Response
 from servicekit.auth import Principal, Role, require_roles
 from servicekit.http import (
-    MAX_PAGE_SIZE,
     IdempotencyKeyHeader,
     expected_version,
     id_after,
@@ -17,14 +16,13 @@ from servicekit.http import (
     set_etag,
 )
 from servicekit.mongo import Document
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context, IfMatch, Pagination
 
 from training.sessions import service, store
 from training.sessions.models import SessionCreate, SessionPage, SessionRead, SessionUpdate
 
 router = APIRouter(tags=["sessions"])
 
-Context = Annotated[ServiceContext, Depends(context_of)]
 Planner = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.OFFICER))]
 
 
@@ -57,7 +55,7 @@ async def get_session(session_id: str, ctx: Context, response: Response) -> Sess
               responses={403: {"description": "Another training base"}, 409: {"description": "Capacity too small"},
                          412: {"description": "Stale If-Match"}})
 async def update_session(session_id: str, data: SessionUpdate, ctx: Context, caller: Planner, response: Response,
-                         if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> SessionRead:
+                         if_match: IfMatch = None) -> SessionRead:
     """Change schedule, venue, coordinator or capacity; a larger capacity books the waitlist at once."""
     doc = await service.change(ctx, session_id, data, caller, expected_version(if_match))
     set_etag(response, doc["version"])
@@ -66,11 +64,9 @@ async def update_session(session_id: str, data: SessionUpdate, ctx: Context, cal
 
 @router.get("/v1/sessions", response_model=SessionPage)
 async def list_sessions(
-    ctx: Context,
+    ctx: Context, page: Pagination,
     course_id: str | None = None,
     training_base_id: str | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> SessionPage:
     """Public listing, ordered by id, filtered by course or training base."""
     filters: dict[str, str] = {}
@@ -78,7 +74,7 @@ async def list_sessions(
         filters["course_id"] = course_id
     if training_base_id:
         filters["training_base_id"] = training_base_id
-    after = id_after(cursor)
-    docs = await store.page(ctx.db, filters, after, limit + 1)
-    docs, next_cursor = next_page(docs, limit)
+    after = id_after(page.cursor)
+    docs = await store.page(ctx.db, filters, after, page.limit + 1)
+    docs, next_cursor = next_page(docs, page.limit)
     return SessionPage(items=[read_session(d) for d in docs], next_cursor=next_cursor)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from servicekit.auth import Principal, Role, current_principal
 from servicekit.problems import ProblemError
-from servicekit.service import ServiceContext, context_of
+from servicekit.routing import Context
 
 from training.talents import projection
 from training.talents.domain import may_take_part
@@ -30,7 +30,7 @@ class ProjectedTalent(BaseModel):
 
 
 @router.get("/{talent_id}", response_model=ProjectedTalent)
-async def get_projected_talent(talent_id: str, ctx: Annotated[ServiceContext, Depends(context_of)],
+async def get_projected_talent(talent_id: str, ctx: Context,
                                caller: Annotated[Principal, Depends(current_principal)]) -> ProjectedTalent:
     """The talent itself, coordinators and officers (404 to anyone else, as for an unknown talent)."""
     doc = await projection.get(ctx.db, talent_id)
