@@ -129,7 +129,7 @@ async def drive(p: Profile, result: SizeResult, publishes: int, concurrency: int
                 result.failures.append(f"create {created.status_code}: {created.text[:200]}")
                 continue
             listing = created.json()
-            published = await client.post(f"{base}/{listing['id']}/publish",
+            published = await client.post(f"{base}/{listing['id']}/publication",
                                           headers={**headers, "If-Match": created.headers["ETag"]})
             t2 = time.perf_counter()
             if published.status_code != 200:

@@ -238,7 +238,7 @@ def prove_bulk_load_matches_api(p: Profile, sample: int = 40) -> None:
                     "deal_types": sorted(rng.sample(DEALS[:4], 2))}
             created = httpx.post(base, json=body, headers=headers, timeout=30)
             assert created.status_code == 201, created.text
-            published = httpx.post(f"{base}/{created.json()['id']}/publish", timeout=30,
+            published = httpx.post(f"{base}/{created.json()['id']}/publication", timeout=30,
                                    headers={**headers, "If-Match": created.headers["ETag"]})
             assert published.status_code == 200, published.text
         mongo: MongoClient[dict[str, Any]] = MongoClient(p.mongo_url, tz_aware=True)

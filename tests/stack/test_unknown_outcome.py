@@ -40,7 +40,7 @@ BUDGET_SECONDS = 2.0
 
 
 def _publish(base: str, headers: dict[str, str], listing_id: str) -> httpx.Response:
-    return httpx.post(f"{base}/v1/listings/{listing_id}/publish", headers={**headers, "If-Match": '"1"'},
+    return httpx.post(f"{base}/v1/listings/{listing_id}/publication", headers={**headers, "If-Match": '"1"'},
                       timeout=30)
 
 
