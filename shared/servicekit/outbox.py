@@ -220,7 +220,7 @@ class OutboxRelay:
 
     async def _run_batch(self, batch: list[Key]) -> None:
         try:
-            outcomes = await self.relay_documents(batch)
+            outcomes = await self._relay_documents(batch)
         except Exception:
             log.warning("outbox batch failed", exc_info=True)
             outcomes = {key: _Outcome(failed=True) for key in batch}
@@ -237,7 +237,7 @@ class OutboxRelay:
         if failed:
             log.warning("outbox: %d of %d documents not published; retrying with backoff", failed, len(batch))
 
-    async def relay_documents(self, batch: Sequence[Key]) -> dict[Key, _Outcome]:
+    async def _relay_documents(self, batch: Sequence[Key]) -> dict[Key, _Outcome]:
         """Publish every event the documents hold, in one go: read each by `_id`, hand all their events
         to the producer, wait for all acknowledgements, then clear from each document what it had
         published. A document with any failure keeps all its events for a later try."""
@@ -319,6 +319,8 @@ class OutboxRelay:
                 self.backlog.observed(key, len(entries), min(_written_at(e) for e in entries), mark)
                 self._wake.put_nowait(key)
                 queued += 1
+        if queued:
+            log.info("outbox sweep queued %d documents", queued)
         return queued
 
 
