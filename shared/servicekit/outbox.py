@@ -239,35 +239,16 @@ class OutboxRelay:
             log.warning("outbox: %d of %d documents not published; retrying with backoff", failed, len(batch))
 
     async def _relay_documents(self, batch: Sequence[Key]) -> dict[Key, _Outcome]:
-        """Publish every event the documents hold, in one go: read each by `_id`, hand all their events
-        to the producer, wait for all acknowledgements, then clear from each document what it had
-        published. A document with any failure keeps all its events for a later try."""
+        """Publish every event the documents hold, in one go: read each by `_id` and hand its events to
+        the producer as soon as it is read, wait for all acknowledgements, then clear from each document
+        what it had published. A document with any failure keeps all its events for a later try."""
         mark = self.backlog.mark()
-        docs = await asyncio.gather(*(self._read(key) for key in batch), return_exceptions=True)
-        outcomes: dict[Key, _Outcome] = {}
-        for key, doc in zip(batch, docs, strict=True):
-            outcome = outcomes[key] = _Outcome()
-            if isinstance(doc, BaseException):
-                if not isinstance(doc, Exception):
-                    raise doc
+        handed = await asyncio.gather(*(self._hand_over(key, mark) for key in batch))
+        outcomes = dict(zip(batch, handed, strict=True))
+        acks = await asyncio.gather(*(asyncio.gather(*o.acks, return_exceptions=True) for o in handed))
+        for outcome, results in zip(handed, acks, strict=True):
+            if any(isinstance(r, BaseException) for r in results):
                 outcome.failed = True
-                continue
-            entries = sorted((doc or {}).get(OUTBOX, {}).values(), key=lambda e: str(e["pos"]))
-            self.backlog.observed(key, len(entries), _written_at(entries[0]) if entries else None, mark)
-            try:
-                outcome.events = [CloudEvent.model_validate(e["event"]) for e in entries]
-                # In `pos` order, one after the other: the producer keeps that order on the partition.
-                for event in outcome.events:
-                    outcome.acks.append(await self.producer.enqueue(self.topic, event))
-            except Exception:
-                log.warning("outbox: could not hand %s events to the producer", key, exc_info=True)
-                outcome.failed = True
-        acks = await asyncio.gather(*(a for o in outcomes.values() for a in o.acks), return_exceptions=True)
-        if any(isinstance(a, BaseException) for a in acks):
-            acked = iter(acks)
-            for outcome in outcomes.values():
-                if any(isinstance(next(acked), BaseException) for _ in outcome.acks):
-                    outcome.failed = True
         to_clear = [(key, o) for key, o in outcomes.items() if o.events and not o.failed]
         cleared = await asyncio.gather(*(self._clear(key, o.events) for key, o in to_clear), return_exceptions=True)
         for (key, outcome), result in zip(to_clear, cleared, strict=True):
@@ -279,6 +260,22 @@ class OutboxRelay:
             else:
                 self.backlog.published(key, len(outcome.events))
         return outcomes
+
+    async def _hand_over(self, key: Key, mark: int) -> _Outcome:
+        """Read one document and give its events to the producer; its outcome, acknowledgements pending."""
+        outcome = _Outcome()
+        try:
+            doc = await self._read(key)
+            entries = sorted((doc or {}).get(OUTBOX, {}).values(), key=lambda e: str(e["pos"]))
+            self.backlog.observed(key, len(entries), _written_at(entries[0]) if entries else None, mark)
+            outcome.events = [CloudEvent.model_validate(e["event"]) for e in entries]
+            # In `pos` order, one after the other: the producer keeps that order on the partition.
+            for event in outcome.events:
+                outcome.acks.append(await self.producer.enqueue(self.topic, event))
+        except Exception:
+            log.warning("outbox: could not read or hand over the events of %s", key, exc_info=True)
+            outcome.failed = True
+        return outcome
 
     async def _read(self, key: Key) -> Document | None:
         async with self._store_slots:
