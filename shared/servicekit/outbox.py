@@ -150,7 +150,7 @@ class OutboxRelay:
     # Up to this many documents per batch: enough to put many events in each produce request. A batch
     # takes what is already woken, so at low rates it is one document and adds no delay; a full one
     # costs the store some 0.2-0.6 s here (one read and one clearing write by `_id` per document,
-    # FerretDB's ~1,000 reads/s and ~500 updates/s), which bounds how late its first event leaves.
+    # FerretDB's ~1,000 reads/s and ~500 updates/s); each document's events leave once it is read.
     BATCH_DOCUMENTS = 200
     # Batches running at once: while one waits for Kafka's acknowledgements or clears its documents,
     # the next is already reading and sending, so the store and the broker are both kept busy.
