@@ -113,7 +113,8 @@ class EventProducer:
 
     async def enqueue(self, topic: str, event: CloudEvent) -> asyncio.Future[Any]:
         """Hand `event` to the producer and return at once with a future of Kafka's acknowledgement,
-        so many events can be in flight. Waits only while the partition's batch is full."""
+        so many events can be in flight. Waits only while the partition's batch is full or the topic's
+        partitions are not known yet."""
         future: asyncio.Future[Any] = await self._producer.send(
             topic, value=event.to_record_value(), key=event.subject.encode(), headers=record_headers())
         return future
