@@ -102,7 +102,7 @@ async def create(db: Database, aggregate: Aggregate, document: Document, events:
                                                     {OUTBOX: 0})
             raise DuplicateCreation(earlier) from exc
     if events:
-        announce_written(aggregate.collection, document["_id"])
+        announce_written(aggregate.collection, document["_id"], len(events))
 
 
 async def read(db: Database, aggregate: Aggregate, doc_id: Any, *, keep: Iterable[str] = ()) -> Document | None:
@@ -122,7 +122,7 @@ class Change:
     aggregate: Aggregate
     doc_id: Any
     document: Document | None
-    events_written: bool = False
+    events_written: int = 0  # queued in this unit's writes, for the relay's backlog count
     last_change: Document | None = None
 
     @property
@@ -179,7 +179,7 @@ class Change:
             self.document[self.aggregate.version_field] = int(self.document.get(self.aggregate.version_field)
                                                               or 0) + 1
         if events:
-            self.events_written = True
+            self.events_written += len(events)
 
 
 @asynccontextmanager
@@ -194,7 +194,7 @@ async def change(db: Database, aggregate: Aggregate, doc_id: Any, *,
         unit = Change(db, aggregate, doc_id, found, last_change=last_change)
         yield unit
     if unit.events_written:
-        announce_written(aggregate.collection, doc_id)
+        announce_written(aggregate.collection, doc_id, unit.events_written)
 
 
 Decision = tuple[Mapping[str, Mapping[str, Any]], Sequence[CloudEvent]]

@@ -21,7 +21,7 @@ from servicekit.events.envelope import CloudEvent
 from tests.support.kafka import consumed, publish_records, read_records
 from tests.support.probe_service import TOPIC as PROBE_TOPIC
 from tests.support.probe_service import ThingRecorded
-from tests.support.stack import auth, eventually, new_credit_code, organisation_body, projected
+from tests.support.stack import auth, eventually, gauge, new_credit_code, organisation_body, projected
 
 pytestmark = pytest.mark.stack
 
@@ -85,8 +85,9 @@ async def test_poison_record_is_dead_lettered_and_the_partition_moves_on(
 def test_relay_killed_between_write_and_publish_loses_nothing(
     services: dict[str, ManagedProcess], test_profile: Profile, mongo: Mongo, tmp_path: Any
 ) -> None:
-    """A registry API whose relay only sweeps hourly holds accepted events unpublished; SIGKILL it
-    there, restart it normally, and every accepted organisation reaches trading exactly once."""
+    """A registry API whose relay only sweeps hourly holds accepted events unpublished (its backlog
+    gauge counts them); SIGKILL it there, restart it normally, and every accepted organisation reaches
+    trading exactly once, after which the new process's backlog gauge is back at 0."""
     port = str(test_profile.ports.api("registry") + 50)
     # Its own database: the session's registry API would otherwise sweep these events up.
     db = "registry_relay_kill"
@@ -99,6 +100,9 @@ def test_relay_killed_between_write_and_publish_loses_nothing(
             assert response.status_code == 201
         pending = pending_outboxes(mongo, db, codes)
         assert pending == len(codes), "the events should be written but not yet published"
+        held = f"http://127.0.0.1:{port}"
+        assert gauge(held, "registry_outbox_backlog_events") == len(codes)
+        assert gauge(held, "registry_outbox_oldest_age_seconds") > 0
     finally:
         slow.kill()
     # Not a pause but positive signals: registry.events read up to its end holds none of them, and the
@@ -120,6 +124,10 @@ def test_relay_killed_between_write_and_publish_loses_nothing(
         for code in codes:
             doc = trading_doc(mongo, test_profile, code)
             assert doc is not None and len(doc["applied_events"]) == 1
+        # Its start-up sweep found the 5 (nothing else announced them to this process); publishing
+        # them must have taken them off again.
+        eventually(lambda: gauge(f"http://127.0.0.1:{port}", "registry_outbox_backlog_events") == 0,
+                   what="the restarted API's backlog gauge back at 0")
     finally:
         restarted.stop()
 

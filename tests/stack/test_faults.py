@@ -22,7 +22,7 @@ from servicekit.events.topics import domain_topic, ensure_topics
 
 from tests.support.kafka import consumed, publish_events
 from tests.support.probe_service import TALLY_TOPIC, AmountCounted
-from tests.support.stack import api_url, auth, eventually, new_credit_code, organisation_body, projected
+from tests.support.stack import api_url, auth, eventually, gauge, new_credit_code, organisation_body, projected
 
 pytestmark = pytest.mark.stack
 
@@ -83,25 +83,35 @@ def test_worker_killed_mid_stream_loses_nothing_and_applies_nothing_twice(infra:
 
 def test_broker_restart_loses_nothing(services: dict[str, ManagedProcess], infra: Stack,
                                       test_profile: Profile) -> None:
-    """Writes accepted while Kafka is down are published once it is back, and consumers resume."""
+    """Writes accepted while Kafka is down are published once it is back, and consumers resume. The
+    registry API's backlog gauges count them while they wait (not only at the next sweep) and the
+    backlog falls back to 0 once they are published."""
+    registry = api_url(test_profile, "registry")
     kafka = next(p for p in infra.started if p.name == "kafka")
     kafka.stop()
     try:
         accepted = []
         for _ in range(5):
             code = new_credit_code()
-            response = httpx.post(f"{api_url(test_profile, 'registry')}/v1/organisations",
+            response = httpx.post(f"{registry}/v1/organisations",
                                   json=organisation_body(code), headers=auth(test_profile), timeout=10)
             assert response.status_code == 201, response.text
             accepted.append(code)
-        ready = httpx.get(f"{api_url(test_profile, 'registry')}/readyz", timeout=15)
+        ready = httpx.get(f"{registry}/readyz", timeout=15)
         assert ready.status_code == 503
         assert ready.json()["checks"]["kafka"] != "ok"
+        # The sweep runs every 30 s: a backlog seen now comes from the relay's own bookkeeping.
+        assert gauge(registry, "registry_outbox_backlog_events") >= len(accepted)
+        eventually(lambda: gauge(registry, "registry_outbox_oldest_age_seconds") >= 1.0,
+                   what="the oldest waiting event's age growing while Kafka is down")
     finally:
         kafka.start()
         kafka.wait_healthy(120)
     for code in accepted:
         eventually(projected(test_profile, code), timeout=120, what=f"{code} reaching trading after the restart")
+    eventually(lambda: gauge(registry, "registry_outbox_backlog_events") == 0, timeout=30,
+               what="the backlog gauge back at 0 once everything was published")
+    assert gauge(registry, "registry_outbox_oldest_age_seconds") == 0
     after = new_credit_code()
     response = httpx.post(f"{api_url(test_profile, 'registry')}/v1/organisations", json=organisation_body(after),
                           headers=auth(test_profile), timeout=10)

@@ -74,3 +74,12 @@ def projected(profile: Profile, organisation_id: str) -> Callable[[], dict[str, 
         return response.json() if response.status_code == 200 else None
 
     return probe
+
+
+def gauge(base_url: str, name: str) -> float:
+    """The value of an unlabelled series in a process's /metrics (`base_url` without the path)."""
+    for line in httpx.get(f"{base_url}/metrics", timeout=10).text.splitlines():
+        series, _, value = line.partition(" ")
+        if series == name:
+            return float(value)
+    raise AssertionError(f"{name} is not in {base_url}/metrics")
