@@ -40,7 +40,14 @@ from pymongo.errors import DuplicateKeyError
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import stale
 from servicekit.mongo import PROCESS_LOCKS, STORE_TRAITS, Database, Document
-from servicekit.outbox import OUTBOX, announce_written, initial_outbox_fields, merge_updates, outbox_update
+from servicekit.outbox import (
+    OUTBOX,
+    announce_written,
+    initial_outbox_fields,
+    mark_pending,
+    merge_updates,
+    outbox_update,
+)
 from servicekit.outcomes import current_digest
 from servicekit.problems import ProblemError
 
@@ -92,6 +99,8 @@ async def create(db: Database, aggregate: Aggregate, document: Document, events:
     caller tells collisions apart itself)."""
     collection = db[aggregate.collection]
     async with PROCESS_LOCKS.hold(aggregate.collection, document["_id"]):
+        if events:
+            await mark_pending(db, aggregate.collection, document["_id"])
         try:
             await collection.insert_one({**document, **initial_outbox_fields(events)} if events else document)
         except DuplicateKeyError as exc:
@@ -158,6 +167,7 @@ class Change:
                 ops = merge_updates(ops, {"$set": {LAST_CHANGE: {"from": self.version, "digest": digest}}})
         if events:
             ops = merge_updates(ops, outbox_update(events))
+            await mark_pending(self.db, self.aggregate.collection, self.doc_id)
         query: dict[str, Any] = {"_id": self.doc_id}
         if not STORE_TRAITS.only_id_filters_use_indexes:
             # MongoDB: compare-and-set on what was read, atomic across processes: the version (each

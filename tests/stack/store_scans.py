@@ -19,8 +19,6 @@ class ScanKey(NamedTuple):
     shape: str  # the filter's shape as compact JSON with sorted keys: field names and operators only
 
 
-SWEEP = ("issue 10: the outbox relay's safety-net sweep (start-up, then every 30 s) looks for non-empty "
-    'outboxes; pending markers will replace it')
 REPLAY = ('rare path: a create collided on a unique key (a retried POST with its Idempotency-Key, or a '
     'duplicate); one read to answer')
 LIST = ("a filtered list page; MongoDB serves it from the store's declared index, FerretDB scans (issue "
@@ -56,30 +54,11 @@ ROYALTY = "a licence's royalty reports (a handful per licence); issue 10: kept o
 
 EXPECTED_SCANS: dict[ScanKey, str] = {
     ScanKey('trading', 'listing_search_pending', 'find', '{}'): MARKERS,
+    ScanKey('registry', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
+    ScanKey('trading', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
+    ScanKey('training', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
     ScanKey('trading', 'negotiation_offer_deadlines', 'find', '{"due":{"$lte":"?"}}'): MARKERS,
     ScanKey('trading', 'negotiation_signings', 'find', '{}'): MARKERS,
-    ScanKey('registry', 'organisations', 'find',
-            '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
-    ScanKey('registry', 'talents', 'find',
-            '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
-    ScanKey('trading', 'demands', 'find',
-            '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
-    ScanKey('trading', 'fairs', 'find',
-            '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
-    ScanKey('trading', 'licences', 'find',
-            '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
-    ScanKey('trading', 'listings', 'find',
-            '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
-    ScanKey('trading', 'matches', 'find',
-            '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
-    ScanKey('trading', 'negotiations', 'find',
-            '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
-    ScanKey('trading', 'pledges', 'find',
-            '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
-    ScanKey('trading', 'transfers', 'find',
-            '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
-    ScanKey('training', 'sessions', 'find',
-            '{"outbox":{"$nin":["?",{}]}}'): SWEEP,
     ScanKey('registry', 'evaluations', 'find',
             '{"creation_key":"?"}'): REPLAY,
     ScanKey('registry', 'organisations', 'find',
