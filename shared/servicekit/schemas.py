@@ -48,12 +48,6 @@ _NUMBERS = (int, float, Decimal)
 _TIMES = (date, datetime, AwareDatetime, NaiveDatetime)
 
 
-# A character Python's str.strip() keeps (pydantic's str_strip_whitespace strips what str.isspace()
-# calls whitespace). Spelled out, because the pattern's `\S` means ECMAScript's whitespace, which is not
-# Python's: U+0085 (NEL) and U+001C-U+001F are whitespace to Python only, U+FEFF to ECMAScript only.
-NOT_STRIPPED = r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-
-
 def _stripped_min_length(schema: Any) -> None:
     """`minLength` counts after surrounding whitespace is stripped: say so with a pattern."""
     if not isinstance(schema, dict):
@@ -63,8 +57,7 @@ def _stripped_min_length(schema: Any) -> None:
     _stripped_min_length(schema.get("items"))
     least = schema.get("minLength")
     if schema.get("type") == "string" and least and "pattern" not in schema:
-        kept = NOT_STRIPPED
-        schema["pattern"] = kept if least == 1 else rf"{kept}[\s\S]{{{least - 2},}}{kept}"
+        schema["pattern"] = r"\S" if least == 1 else rf"\S[\s\S]{{{least - 2},}}\S"
 
 
 class RequestModel(BaseModel):

@@ -148,8 +148,11 @@ def _fuzz_test(service: str, identity: str) -> Callable[..., None]:
                                             config=SchemathesisConfig.from_dict(CONFIG))
 
     @schema.parametrize()
+    # derandomize: the same cases on every run, so a green run here is a green run in CI; the cases
+    # change with the schema (a changed OpenAPI explores anew), and a wider survey is one
+    # IPO_FUZZ_REPORT run away.
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck),
-              database=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+              database=None, phases=[Phase.explicit, Phase.reuse, Phase.generate], derandomize=True)
     def test(case: Any, fuzzed_apis: dict[str, str], test_profile: Profile) -> None:
         # On the wire a text body has no type to get wrong: schemathesis itself does not count a
         # non-string text/plain body as invalid data once serialised, and text/csv is the same.
