@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +23,10 @@ import httpx
 from devstack.components import roles_of
 from devstack.layout import SERVICES, Profile, profile
 from devstack.processes import ManagedProcess
-from devstack.stack import Stack
 
 from tests.benchmarks.publish import prepare
 from tests.benchmarks.summary import Figure, record
-from tests.support.stack import start_service
+from tests.support.stack import fresh_infrastructure, start_service
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -85,11 +83,7 @@ def main() -> None:
     parser.add_argument("--profile", default="bench2")
     args = parser.parse_args()
     p = profile(args.profile)
-    stack = Stack(p)
-    stack.stop_all_known()
-    for sub in ("kafka-data", "ferretdb-data", "logs", "pids"):
-        shutil.rmtree(p.data_dir / sub, ignore_errors=True)
-    stack.start_infrastructure()
+    stack = fresh_infrastructure(p)
     processes: dict[str, ManagedProcess] = {}
     try:
         prepare(p, args.listings)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
 import time
 from datetime import UTC, datetime
@@ -23,11 +22,10 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from devstack.layout import Profile, profile
-from devstack.stack import Stack
 from pymongo import MongoClient
 
 from tests.benchmarks.summary import Figure, record
-from tests.support.stack import auth, new_credit_code, organisation_body, start_service
+from tests.support.stack import auth, fresh_infrastructure, new_credit_code, organisation_body, start_service
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -149,11 +147,7 @@ def main() -> None:
     count = int(args.rate * args.seconds)
 
     p = profile("bench")
-    stack = Stack(p)
-    stack.stop_all_known()
-    for sub in ("kafka-data", "ferretdb-data", "logs", "pids"):
-        shutil.rmtree(p.data_dir / sub, ignore_errors=True)
-    stack.start_infrastructure()
+    stack = fresh_infrastructure(p)
     procs = [start_service(p, "registry", "api"), start_service(p, "trading", "api"),
              start_service(p, "trading", "worker")]
     try:

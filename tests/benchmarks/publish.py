@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import shutil
 import statistics
 import time
 import uuid
@@ -34,13 +33,12 @@ from typing import Any
 import httpx
 from devstack.layout import Profile, profile
 from devstack.processes import ManagedProcess
-from devstack.stack import Stack
 from pymongo import AsyncMongoClient, MongoClient
 from trading.patents.identifiers import application_check_character
 
 from tests.benchmarks.search import load, percentiles
 from tests.benchmarks.summary import Figure, record
-from tests.support.stack import start_service, token
+from tests.support.stack import fresh_infrastructure, start_service, token
 
 ORGANISATION = "91210200MA0BENCH0X"  # owner of the bulk-loaded listings, active in trading's projection
 
@@ -172,11 +170,7 @@ async def baselines(p: Profile, result: SizeResult, count: int, concurrency: int
 
 
 def measure(p: Profile, size: int, publishes: int, concurrency: int) -> SizeResult:
-    stack = Stack(p)
-    stack.stop_all_known()
-    for sub in ("kafka-data", "ferretdb-data", "logs", "pids"):
-        shutil.rmtree(p.data_dir / sub, ignore_errors=True)
-    stack.start_infrastructure()
+    stack = fresh_infrastructure(p)
     result = SizeResult(size)
     try:
         prepare(p, size)

@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import re
-import shutil
 import time
 from datetime import datetime
 from typing import Any
@@ -36,14 +35,13 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from devstack.layout import Profile, profile
-from devstack.stack import Stack
 from pymongo import AsyncMongoClient
 from servicekit.events.envelope import record_headers
 from servicekit.events.topics import domain_topic
 from servicekit.outbox import EventProducer, OutboxRelay
 
 from tests.benchmarks.summary import Figure, record
-from tests.support.stack import auth, new_credit_code, organisation_body, start_service
+from tests.support.stack import auth, fresh_infrastructure, new_credit_code, organisation_body, start_service
 
 TOPIC = "registry.events"
 HELD = {"outbox_relay_notify": "false", "outbox_sweep_seconds": "3600"}
@@ -229,11 +227,7 @@ def main() -> None:
     documents: int = args.events // per_document
 
     p = profile("bench")
-    stack = Stack(p)
-    stack.stop_all_known()
-    for sub in ("kafka-data", "ferretdb-data", "logs", "pids"):
-        shutil.rmtree(p.data_dir / sub, ignore_errors=True)
-    stack.start_infrastructure()
+    stack = fresh_infrastructure(p)
     api = start_service(p, "registry", "api", **HELD)
     try:
         before = asyncio.run(records_on(p))

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import shutil
 import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -30,14 +29,13 @@ from typing import Any
 import httpx
 from devstack.layout import Profile, profile
 from devstack.processes import ManagedProcess
-from devstack.stack import Stack
 from pymongo import MongoClient
 from trading.listings.search import LAYOUT, NEGOTIABLE, listing_terms
 from trading.listings.search_store import COUNTERS, POSTINGS, SEQ_ID, STATUS_COUNTS_ID, postings_for_bulk_load
 from trading.patents.identifiers import application_check_character
 
 from tests.benchmarks.summary import Figure, record
-from tests.support.stack import start_service
+from tests.support.stack import fresh_infrastructure, start_service
 
 # A small technical vocabulary: titles and abstracts are drawn from it, so common and rare words exist.
 WORDS = (  # noqa: SIM905 - one readable block of words
@@ -271,11 +269,7 @@ def main() -> None:
     args = parser.parse_args()
 
     p = profile(args.profile)
-    stack = Stack(p)
-    stack.stop_all_known()
-    for sub in ("kafka-data", "ferretdb-data", "logs", "pids"):
-        shutil.rmtree(p.data_dir / sub, ignore_errors=True)
-    stack.start_infrastructure()
+    stack = fresh_infrastructure(p)
     procs = []
     queries = typical_queries(args.rounds)
     try:

@@ -8,11 +8,18 @@ from typing import Any
 
 import httpx
 import pytest
-from devstack.components import ensure_ferretdb
 from devstack.layout import Profile
-from devstack.processes import ManagedProcess, port_open
+from devstack.processes import ManagedProcess
 
-from tests.support.stack import auth, eventually, new_credit_code, organisation_body, projected, start_service
+from tests.support.stack import (
+    auth,
+    eventually,
+    new_credit_code,
+    organisation_body,
+    own_ferretdb,
+    projected,
+    start_service,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -20,12 +27,7 @@ pytestmark = pytest.mark.stack
 def test_store_outage_gives_clear_errors_and_recovers(services: dict[str, ManagedProcess], test_profile: Profile,
                                                       tmp_path: Any) -> None:
     store_port = test_profile.ports.ferretdb + 20
-    store = ManagedProcess("ferretdb-outage", [str(ensure_ferretdb()), "-listen", f"127.0.0.1:{store_port}",
-                                               "-data-dir", str(tmp_path / "ferretdb")],
-                           pid_dir=test_profile.pid_dir, log_dir=test_profile.log_dir,
-                           health=lambda: port_open(store_port))
-    store.start()
-    store.wait_healthy(30)
+    store = own_ferretdb(test_profile, "ferretdb-outage", store_port, tmp_path / "ferretdb")
     api_port = str(test_profile.ports.api("registry") + 60)
     api = start_service(test_profile, "registry", "api", name="registry-api-outage", http_port=api_port,
                         mongo_url=f"mongodb://127.0.0.1:{store_port}/")

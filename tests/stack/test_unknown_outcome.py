@@ -21,13 +21,12 @@ from typing import Any
 
 import httpx
 import pytest
-from devstack.components import ensure_ferretdb
 from devstack.layout import Profile
-from devstack.processes import ManagedProcess, port_open
+from devstack.processes import ManagedProcess
 from pymongo import MongoClient
 
 from tests.stack.trading_catalogue.support import listing_body, participant
-from tests.support.stack import eventually, new_credit_code, start_service
+from tests.support.stack import eventually, new_credit_code, own_ferretdb, start_service
 
 pytestmark = pytest.mark.stack
 
@@ -52,12 +51,7 @@ def _version(base: str, headers: dict[str, str], listing_id: str) -> int:
 def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, ManagedProcess],
                                                           test_profile: Profile, tmp_path: Any) -> None:
     store_port = test_profile.ports.ferretdb + 21
-    store = ManagedProcess("ferretdb-paused", [str(ensure_ferretdb()), "-listen", f"127.0.0.1:{store_port}",
-                                               "-data-dir", str(tmp_path / "ferretdb")],
-                           pid_dir=test_profile.pid_dir, log_dir=test_profile.log_dir,
-                           health=lambda: port_open(store_port))
-    store.start()
-    store.wait_healthy(30)
+    store = own_ferretdb(test_profile, "ferretdb-paused", store_port, tmp_path / "ferretdb")
     store_url = f"mongodb://127.0.0.1:{store_port}/"
     organisation = new_credit_code()
     mongo: MongoClient[dict[str, Any]] = MongoClient(store_url, tz_aware=True)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import httpx
-from devstack.components import dev_jwt_secret, service_process
+from devstack.components import dev_jwt_secret, ensure_ferretdb, service_process
 from devstack.layout import Profile
-from devstack.processes import ManagedProcess
+from devstack.processes import ManagedProcess, port_open
+from devstack.stack import Stack
 from registry.organisations.identifiers import USCC_ALPHABET, uscc_check_character
 from servicekit.auth import mint_token
 
@@ -50,6 +53,28 @@ def eventually(probe: Callable[[], T | None], timeout: float = 20, interval: flo
 
 def organisation_body(code: str, name: str = "Dalian Membrane Tech Co., Ltd.") -> dict[str, Any]:
     return {"credit_code": code, "name": name, "kind": "enterprise", "region_code": code[2:8]}
+
+
+def own_ferretdb(profile: Profile, name: str, port: int, data_dir: Path) -> ManagedProcess:
+    """A FerretDB of a test's own (started and healthy), for tests that stop, pause or break the store
+    without disturbing the other tests."""
+    store = ManagedProcess(name, [str(ensure_ferretdb()), "-listen", f"127.0.0.1:{port}", "-data-dir", str(data_dir)],
+                           pid_dir=profile.pid_dir, log_dir=profile.log_dir, health=lambda: port_open(port))
+    store.start()
+    store.wait_healthy(30)
+    return store
+
+
+def fresh_infrastructure(profile: Profile) -> Stack:
+    """Kafka and FerretDB of `profile` started from empty data directories, after stopping what an
+    interrupted run of the same profile left (by its pid files). For benchmarks, which each want a
+    stack of their own."""
+    stack = Stack(profile)
+    stack.stop_all_known()
+    for sub in ("kafka-data", "ferretdb-data", "logs", "pids"):
+        shutil.rmtree(profile.data_dir / sub, ignore_errors=True)
+    stack.start_infrastructure()
+    return stack
 
 
 def start_service(profile: Profile, service: str, role: str, *, name: str | None = None,
