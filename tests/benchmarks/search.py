@@ -298,9 +298,10 @@ def main() -> None:
         for label, stats in (("cache off", c), ("cache on", w)):
             print(f"ratio {label:<9} / _id read       " + "  ".join(f"{k}={stats[k] / b[k]:7.1f}x  " for k in stats))
         print("ratio naive / cache-off search  " + "  ".join(f"{k}={n[k] / c[k]:7.1f}x  " for k in c))
-        for label, stats in (("cache off", c), ("cache on", w)):
-            verdict = "met" if stats["p95"] < 0.050 else "NOT met"
-            print(f"goal typical query p95 < 50 ms, {label}: {verdict} (p95 {stats['p95'] * 1000:.1f} ms)")
+        for label, stats, goal in (("cache off", c, 0.050), ("cache on", w, 0.020)):
+            verdict = "met" if stats["p95"] < goal else "NOT met"
+            print(f"goal typical query p95 < {goal * 1000:.0f} ms, {label}: {verdict} "
+                  f"(p95 {stats['p95'] * 1000:.1f} ms)")
         for label, stats, limit in (("cache off", c, 0.050), ("cache on", w, 0.020)):
             record(Figure("search", f"typical query p95 ms, {label}, {args.listings} listings", stats["p95"] * 1000,
                           "ms", b["p95"] * 1000, "bare _id read p95", f"< {limit * 1000:.0f} ms",
