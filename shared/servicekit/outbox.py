@@ -335,7 +335,9 @@ class OutboxRelay:
         of documents whose outbox is empty. Returns how many documents it queued."""
         queued = 0
         with pymongo.timeout(self.settings.outbox_sweep_timeout_seconds):
-            # The marker collection holds only pending work (empty when idle): reading it is cheap.
+            # A filter FerretDB answers by scanning, but over the marker collection only: it holds one
+            # document per outbox not yet emptied (none when idle), so the cost is the backlog's, not the
+            # aggregates'. (Listed in tests/stack/store_scans.py.)
             markers = [m async for m in self.db[PENDING_MARKERS].find({"collection": {"$in": list(self.collections)}})]
         for marker in markers:
             mark = self.backlog.mark()

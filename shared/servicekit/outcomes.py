@@ -27,24 +27,18 @@ from pymongo import monitoring
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 WRITE_COMMANDS = frozenset({"insert", "update", "delete", "findAndModify", "bulkWrite"})
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass
 class RequestStoreState:
     """What one HTTP request has done to the store so far."""
 
-    method: str
     writes_sent: int = 0
     # A digest of the request (method, path, If-Match, body), so a retried change can be recognised.
     digest: str | None = None
 
 
 _current: ContextVar[RequestStoreState | None] = ContextVar("request_store_state", default=None)
-
-
-def current_request() -> RequestStoreState | None:
-    return _current.get()
 
 
 def current_digest() -> str | None:
@@ -86,7 +80,7 @@ class StoreBudgetMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state = RequestStoreState(scope["method"])
+        state = RequestStoreState()
         if_match = dict(scope["headers"]).get(b"if-match")
         hasher = hashlib.sha256(f"{scope['method']} {scope['path']} {if_match!r}".encode()) if if_match else None
         if hasher is not None:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.stack
 @pytest.fixture(scope="module")
 def registry(services: dict[str, ManagedProcess], test_profile: Profile) -> str:
     if "registry-api" not in services:
-        pytest.skip("the registry API is not started (IPO_TEST_SERVICES)")
+        pytest.skip("IPO_TEST_SERVICES leaves the registry out of this local run (CI starts every service)")
     return api_url(test_profile, "registry")
 
 

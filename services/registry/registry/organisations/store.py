@@ -32,5 +32,5 @@ async def page(collection: Collection, filters: dict[str, Any], after: str | Non
     query = dict(filters)
     if after is not None:
         query["_id"] = {"$gt": after}
-    cursor = collection.find(query, {f: 0 for f in INTERNAL_FIELDS}).sort("_id", 1).limit(limit)
+    cursor = collection.find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
     return [doc async for doc in cursor]

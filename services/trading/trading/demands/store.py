@@ -19,9 +19,10 @@ INDEXES = (
     IndexSpec(COLLECTION, (("status", 1), ("_id", 1))),  # the matchmaker reads the open demands
 )
 
-INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "last_change")
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
 AGGREGATE = Aggregate(COLLECTION, internal_fields=())
+# What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
+INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
 
 

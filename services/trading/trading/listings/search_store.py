@@ -262,11 +262,6 @@ def _plan(doc: Document) -> _Plan:
                  listing_terms(doc) if searchable else [], _price(doc))
 
 
-async def reconcile(db: Database, listing_id: str) -> None:
-    """File one listing again (see reconcile_batch)."""
-    await reconcile_batch(db, [listing_id])
-
-
 async def reconcile_batch(db: Database, listing_ids: Sequence[str]) -> int:
     """Bring the postings, cards and status counts of these listings in line with the listings as
     stored now, in one pass (idempotent). Returns how many listings were filed.

@@ -17,9 +17,10 @@ INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
            IndexSpec(COLLECTION, (("status", 1), ("_id", 1))),
            IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))))
 
-INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "action_keys", "last_change")
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
 AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",))
+# What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
+INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
 
 

@@ -15,9 +15,10 @@ INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),
            IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))),
            IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))))
 
-INTERNAL_FIELDS = ("outbox", "action_keys", "last_change")
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
 AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",))
+# What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
+INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
 
 async def insert(db: Database, document: Document, events: Sequence[CloudEvent] = ()) -> bool:

@@ -20,11 +20,10 @@ INDEXES = (
     IndexSpec(COLLECTION, (("training_base_id", 1), ("_id", 1))),
 )
 
-INTERNAL_FIELDS = ("creation_key", "creation_fingerprint", "last_change")
 
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=INTERNAL_FIELDS)
+AGGREGATE = Aggregate(COLLECTION)
 
 
 async def insert(db: Database, document: Document) -> None:
@@ -33,7 +32,7 @@ async def insert(db: Database, document: Document) -> None:
 
 
 async def get(db: Database, course_id: str) -> Document | None:
-    return await db[COLLECTION].find_one({"_id": course_id}, {f: 0 for f in INTERNAL_FIELDS})
+    return await db[COLLECTION].find_one({"_id": course_id}, AGGREGATE.hidden())
 
 
 async def get_many(db: Database, course_ids: list[str]) -> dict[str, Document]:
@@ -52,5 +51,5 @@ async def page(db: Database, filters: dict[str, Any], after: str | None, limit: 
     query = dict(filters)
     if after is not None:
         query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, {f: 0 for f in INTERNAL_FIELDS}).sort("_id", 1).limit(limit)
+    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
     return [doc async for doc in cursor]
