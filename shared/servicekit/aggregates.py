@@ -37,6 +37,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from servicekit import tallies
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import stale
 from servicekit.mongo import PROCESS_LOCKS, STORE_TRAITS, Database, Document
@@ -61,17 +62,24 @@ LAST_CHANGE = "last_change"
 @dataclass(frozen=True)
 class Aggregate:
     """How one aggregate collection is kept: its name, the fields that never leave the store module,
-    and the field the compare-and-set guards (normally `version`, the resource's ETag)."""
+    the field the compare-and-set guards (normally `version`, the resource's ETag), and, when its
+    documents feed counts that gauges read, what each document contributes to them
+    (servicekit.tallies)."""
 
     collection: str
     internal_fields: tuple[str, ...] = ()
     version_field: str = "version"
+    tallied: Callable[[Document], Mapping[str, Mapping[str, int]]] | None = None
 
     def hidden(self, *, keep: Iterable[str] = ()) -> dict[str, int]:
         """A projection leaving out the outbox and the internal fields (except those in `keep`)."""
         kept = set(keep)
-        return {f: 0 for f in (OUTBOX, CREATION_KEY, CREATION_FINGERPRINT, LAST_CHANGE, *self.internal_fields)
+        return {f: 0 for f in (OUTBOX, CREATION_KEY, CREATION_FINGERPRINT, LAST_CHANGE, tallies.TALLIED,
+                               *self.internal_fields)
                 if f not in kept}
+
+    def contribution(self, document: Document) -> tallies.Contribution:
+        return tallies.normalised(self.tallied(document)) if self.tallied is not None else {}
 
 
 class DuplicateCreation(Exception):
@@ -98,11 +106,15 @@ async def create(db: Database, aggregate: Aggregate, document: Document, events:
     DuplicateCreation with the document the same creation key made, if any (`find_earlier=False`: the
     caller tells collisions apart itself)."""
     collection = db[aggregate.collection]
+    counted = aggregate.contribution(document)
     async with PROCESS_LOCKS.hold(aggregate.collection, document["_id"]):
         if events:
             await mark_pending(db, aggregate.collection, document["_id"])
+        stored = {**document, **initial_outbox_fields(events)} if events else dict(document)
+        if counted:
+            stored[tallies.TALLIED] = tallies.stored(counted)
         try:
-            await collection.insert_one({**document, **initial_outbox_fields(events)} if events else document)
+            await collection.insert_one(stored)
         except DuplicateKeyError as exc:
             earlier = None
             if find_earlier and CREATION_KEY in document:
@@ -110,6 +122,8 @@ async def create(db: Database, aggregate: Aggregate, document: Document, events:
                 earlier = await collection.find_one({CREATION_KEY: document[CREATION_KEY]},
                                                     {OUTBOX: 0})
             raise DuplicateCreation(earlier) from exc
+        if counted:
+            await tallies.add(db, counted)
     if events:
         announce_written(aggregate.collection, document["_id"], len(events))
 
@@ -120,7 +134,8 @@ async def read(db: Database, aggregate: Aggregate, doc_id: Any, *, keep: Iterabl
 
 
 async def _read_for_change(db: Database, aggregate: Aggregate, doc_id: Any, keep: Iterable[str]) -> Document | None:
-    return await db[aggregate.collection].find_one({"_id": doc_id}, aggregate.hidden(keep=(*keep, LAST_CHANGE)))
+    return await db[aggregate.collection].find_one({"_id": doc_id},
+                                                   aggregate.hidden(keep=(*keep, LAST_CHANGE, tallies.TALLIED)))
 
 
 @dataclass
@@ -133,6 +148,10 @@ class Change:
     document: Document | None
     events_written: int = 0  # queued in this unit's writes, for the relay's backlog count
     last_change: Document | None = None
+    # What the document is counted with in the tallies as stored, and its state after this unit's writes
+    # so far (only kept for tallied aggregates: the next contribution is computed from it).
+    counted: tallies.Contribution | None = None
+    state: Document | None = None
 
     @property
     def version(self) -> int | None:
@@ -165,6 +184,18 @@ class Change:
             digest = current_digest()
             if digest is not None and self.document is not None:
                 ops = merge_updates(ops, {"$set": {LAST_CHANGE: {"from": self.version, "digest": digest}}})
+        moved: tallies.Contribution = {}
+        next_state: Document | None = None
+        counted_after: tallies.Contribution = {}
+        if self.aggregate.tallied is not None:
+            # The contribution goes into the same write as the state it is computed from, so the two
+            # never disagree; the tallies follow right after (servicekit.tallies).
+            base = self.state if self.state is not None else (self.document or {"_id": self.doc_id})
+            next_state = tallies.updated(base, update, inserting=self.document is None)
+            counted_after = self.aggregate.contribution(next_state)
+            moved = tallies.difference(self.counted or {}, counted_after)
+            if moved:
+                ops = merge_updates(ops, {"$set": {tallies.TALLIED: tallies.stored(counted_after)}})
         if events:
             ops = merge_updates(ops, outbox_update(events))
             await mark_pending(self.db, self.aggregate.collection, self.doc_id)
@@ -184,6 +215,11 @@ class Change:
             latest = await self.db[self.aggregate.collection].find_one(
                 {"_id": self.doc_id}, {self.aggregate.version_field: 1})
             raise StaleVersion(None if latest is None else latest.get(self.aggregate.version_field))
+        if next_state is not None:
+            self.state = next_state
+            if moved:
+                self.counted = counted_after
+                await tallies.add(self.db, moved)
         if bump_version and self.document is not None:
             # In place, so the caller's reference to the document it decided on stays current.
             self.document[self.aggregate.version_field] = int(self.document.get(self.aggregate.version_field)
@@ -201,7 +237,8 @@ async def change(db: Database, aggregate: Aggregate, doc_id: Any, *,
     async with PROCESS_LOCKS.hold(aggregate.collection, doc_id):
         found = await _read_for_change(db, aggregate, doc_id, keep)
         last_change = found.pop(LAST_CHANGE, None) if found is not None else None
-        unit = Change(db, aggregate, doc_id, found, last_change=last_change)
+        counted = tallies.from_stored(found.pop(tallies.TALLIED, None)) if found is not None else {}
+        unit = Change(db, aggregate, doc_id, found, last_change=last_change, counted=counted)
         yield unit
     if unit.events_written:
         announce_written(aggregate.collection, doc_id, unit.events_written)

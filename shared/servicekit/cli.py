@@ -1,4 +1,4 @@
-"""Each service's command line: `python -m <service> api|worker|redrive|indexes`."""
+"""Each service's command line: `python -m <service> api|worker|redrive|indexes|recount-tallies`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="consume events (faust worker)")
     sub.add_parser("redrive", help="re-apply the dead-letter topic's records after a fix")
     sub.add_parser("indexes", help="create the indexes the service declares, then exit (a deployment's init step)")
+    sub.add_parser("recount-tallies", help="bulk job: recompute every tally from the documents (after a crash "
+                   "between a change and its count, or when a tally is first introduced over existing data)")
     args = parser.parse_args(argv)
     settings = definition.settings_factory()
     # Imported late: the api does not need faust, the worker does not need uvicorn.
@@ -36,6 +38,10 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
         from servicekit.mongo import create_declared_indexes
 
         print(asyncio.run(create_declared_indexes(settings, definition.indexes)))
+    elif args.command == "recount-tallies":
+        from servicekit.tallies import recount_service
+
+        print(asyncio.run(recount_service(settings, definition.tallied_aggregates)))
     elif args.command == "redrive":
         from servicekit.redrive import run_redrive
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Request
 from pymongo import AsyncMongoClient
@@ -33,6 +33,9 @@ from servicekit.mongo import (
 from servicekit.outbox import EventProducer, OutboxRelay
 from servicekit.settings import ServiceSettings
 
+if TYPE_CHECKING:
+    from servicekit.aggregates import Aggregate
+
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +53,8 @@ class ServiceDefinition:
     handlers: EventHandlers = field(default_factory=EventHandlers)
     # Periodic work, each task in the process it names (servicekit.background).
     background_tasks: Sequence[BackgroundTask] = ()
+    # Aggregates whose documents feed tallies (servicekit.tallies), for `recount-tallies`.
+    tallied_aggregates: Sequence[Aggregate] = ()
     title: str = ""
     description: str = ""
 
