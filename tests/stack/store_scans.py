@@ -23,10 +23,6 @@ REPLAY = ('rare path: a create collided on a unique key (a retried POST with its
     'duplicate); one read to answer')
 LIST = ("a filtered list page; MongoDB serves it from the store's declared index, FerretDB scans (issue "
     '10: per-owner index documents)')
-DEALS = ('issue 10: the deal gauges (every 30 s) are recounted from the deals by scanning; counters kept with '
-    'each change will replace it')
-FAIR = ("issue 10: a fair's statistics are computed at read time from the deals carrying its id (they "
-    'cannot drift); counters kept with each deal will replace it')
 MARKERS = ('pending markers: the collection holds only work not yet done (empty when idle), so reading it '
            'whole costs what is pending, not what the catalogue holds')
 TALLY = ('issue 10: the registry recounts talents for the plan targets and pools (every 15 s, after a '
@@ -123,24 +119,6 @@ EXPECTED_SCANS: dict[ScanKey, str] = {
             '{"training_base_id":"?"}'): LIST,
     ScanKey('training', 'sessions', 'find',
             '{"course_id":"?"}'): LIST,
-    ScanKey('trading', 'fairs', 'find',
-            '{}'): DEALS,
-    ScanKey('trading', 'licences', 'aggregate',
-            '{"$match":{"recordal_deadline":{"$lt":"?"},"recordal_status":"?"},"$stages":"$match,$group"}'): DEALS,
-    ScanKey('trading', 'licences', 'aggregate',
-            '{"$match":{},"$stages":"$group"}'): DEALS,
-    ScanKey('trading', 'pledges', 'find',
-            '{"status":"?"}'): DEALS,
-    ScanKey('trading', 'licences', 'find',
-            '{"fair_id":"?"}'): FAIR,
-    ScanKey('trading', 'negotiations', 'aggregate',
-            '{"$match":{"fair_id":"?","status":{"$in":"[?]"}},"$stages":"$match,$group"}'): FAIR,
-    ScanKey('trading', 'negotiations', 'find',
-            '{"fair_id":"?"}'): FAIR,
-    ScanKey('trading', 'pledges', 'find',
-            '{"fair_id":"?","status":{"$in":"[?]"}}'): FAIR,
-    ScanKey('trading', 'transfers', 'find',
-            '{"fair_id":"?","status":"?"}'): FAIR,
     ScanKey('registry', 'talents', 'find',
             '{}'): TALLY,
     ScanKey('training', 'sessions', 'find',

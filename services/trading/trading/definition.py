@@ -40,4 +40,5 @@ TRADING = ServiceDefinition(
     worker_outbox_collections=[match_store.COLLECTION],
     handlers=handlers,
     background_tasks=[SEARCH_INDEXER, DEALS_SWEEP, DEAL_GAUGES],
+    tallied_aggregates=deals.TALLIED_AGGREGATES,
 )

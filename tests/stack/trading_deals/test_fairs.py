@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 from devstack.layout import Profile
+from trading.negotiations.deals import TALLIED_AGGREGATES
 
 from tests.stack.trading_deals.conftest import Cast
 from tests.stack.trading_deals.support import (
@@ -30,6 +31,7 @@ from tests.stack.trading_deals.support import (
     url,
 )
 from tests.support.stack import eventually
+from tests.support.tallies import tallies_against_documents
 
 pytestmark = pytest.mark.stack
 
@@ -160,3 +162,12 @@ def test_deals_at_a_fair_move_its_statistics_events_and_metrics(cast: Cast, test
     assert promtool, "promtool comes with Debian's prometheus package, which `make test` installs"
     checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_the_deal_tallies_equal_what_the_deals_contribute(cast: Cast, test_profile: Profile) -> None:
+    """Runs after this module's fairs and deals: every count a gauge or a fair's statistics read was kept
+    with the deals' changes, and equals a recount from the deals themselves."""
+    stored, recounted = await tallies_against_documents(test_profile.mongo_url, f"trading_{test_profile.name}",
+                                                        TALLIED_AGGREGATES)
+    assert any(tally_id.startswith("fair:") for tally_id in recounted)  # the module made deals at fairs
+    assert stored == recounted

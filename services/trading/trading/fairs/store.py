@@ -9,18 +9,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from servicekit import aggregates
+from servicekit import aggregates, tallies
 from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
+
+from trading.fairs import tallies as deal_tallies
 
 COLLECTION = "fairs"
 
 INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
            IndexSpec(COLLECTION, (("status", 1), ("_id", 1))))
 
+
+
+def _counted(doc: Document) -> dict[str, dict[str, int]]:
+    """Every fair is known to the gauges through the fairs tally (no listing of the collection)."""
+    return {deal_tallies.FAIRS: {f"known.{tallies.key(doc['_id'])}": 1}}
+
+
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",))
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",), tallied=_counted)
 # What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
 INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
@@ -47,5 +56,6 @@ async def page(db: Database, status: str | None, after: str | None, limit: int) 
 
 
 async def all_ids(db: Database, limit: int = 200) -> list[str]:
-    cursor = db[COLLECTION].find({}, {"_id": 1}).sort("_id", -1).limit(limit)
-    return [d["_id"] async for d in cursor]
+    """The newest `limit` fairs' ids (from the fairs tally: one `_id` read)."""
+    known = tallies.amounts(await tallies.read(db, deal_tallies.FAIRS), "known")
+    return sorted(known, reverse=True)[:limit]

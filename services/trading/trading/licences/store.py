@@ -7,10 +7,12 @@ from datetime import date
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
-from servicekit import aggregates
+from servicekit import aggregates, tallies
 from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
+
+from trading.fairs import tallies as deal_tallies
 
 COLLECTION = "licences"
 ROYALTY_REPORTS = "royalty_reports"
@@ -23,8 +25,25 @@ INDEXES = (
     IndexSpec(ROYALTY_REPORTS, (("licence_id", 1), ("period_start", 1))),
 )
 
+
+
+def _counted(doc: Document) -> dict[str, dict[str, int]]:
+    """What a licence adds to the deal tallies (trading/fairs/tallies.py)."""
+    licence_type = tallies.key(doc["licence_type"])
+    counted: dict[str, dict[str, int]] = {deal_tallies.LICENCES: {f"by_type.{licence_type}": 1}}
+    if doc.get("recordal_status") == "pending" and doc.get("recordal_deadline"):
+        deadline = tallies.key(str(doc["recordal_deadline"])[:10])
+        counted[deal_tallies.LICENCES][f"recordal_pending_by_deadline.{deadline}"] = 1
+    if doc.get("fair_id"):
+        fee = int(doc.get("upfront_fee_fen") or 0)
+        counted[deal_tallies.fair(doc["fair_id"])] = {
+            "licences.count": 1, "licences.amount_fen": fee, f"licence_types.{licence_type}": 1,
+            f"licences_by_type.{licence_type}.count": 1, f"licences_by_type.{licence_type}.amount_fen": fee}
+    return counted
+
+
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",))
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",), tallied=_counted)
 # What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
 INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
@@ -61,13 +80,13 @@ async def page(db: Database, organisation_id: str | None, overdue_on: date | Non
 
 
 async def count_overdue(db: Database, today: date) -> int:
-    return await db[COLLECTION].count_documents({"recordal_status": "pending",
-                                                 "recordal_deadline": {"$lt": today.isoformat()}})
+    """Recordals still pending after their deadline (from the licences tally: one `_id` read)."""
+    pending = tallies.amounts(await tallies.read(db, deal_tallies.LICENCES), "recordal_pending_by_deadline")
+    return sum(n for deadline, n in pending.items() if deadline < today.isoformat())
 
 
 async def count_by_type(db: Database) -> dict[str, int]:
-    cursor = await db[COLLECTION].aggregate([{"$group": {"_id": "$licence_type", "n": {"$sum": 1}}}])
-    return {str(d["_id"]): int(d["n"]) async for d in cursor}
+    return tallies.amounts(await tallies.read(db, deal_tallies.LICENCES), "by_type")
 
 
 async def insert_report(db: Database, document: Document) -> tuple[Document, bool]:

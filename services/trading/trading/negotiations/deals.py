@@ -30,6 +30,9 @@ INDEXES: list[IndexSpec] = [*negotiation_store.INDEXES, *licence_store.INDEXES, 
 # carries none and needs no index beyond _id.
 OUTBOX_COLLECTIONS: list[str] = [negotiation_store.COLLECTION, licence_store.COLLECTION, transfer_store.COLLECTION,
                                  pledge_store.COLLECTION, fair_store.COLLECTION]
+# The deals that keep the deal gauges' and fairs' tallies (trading/fairs/tallies.py).
+TALLIED_AGGREGATES = [negotiation_store.AGGREGATE, licence_store.AGGREGATE, transfer_store.AGGREGATE,
+                      pledge_store.AGGREGATE, fair_store.AGGREGATE]
 
 
 def register_handlers(handlers: EventHandlers) -> None:

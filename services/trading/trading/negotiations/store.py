@@ -17,6 +17,8 @@ from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
 
+from trading.fairs import tallies as deal_tallies
+
 COLLECTION = "negotiations"
 # Pending-work markers for the deals sweep, so it never reads the negotiations to find its work: the
 # current offer's deadline of each open negotiation, and each signing begun and not yet finished.
@@ -31,8 +33,21 @@ INDEXES = (
     IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))),
 )
 
+
+
+def _counted(doc: Document) -> dict[str, dict[str, int]]:
+    """A negotiation at a fair counts toward its figures: itself, its offers, and whether one was accepted
+    (trading/fairs/tallies.py)."""
+    if not doc.get("fair_id"):
+        return {}
+    return {deal_tallies.fair(doc["fair_id"]): {
+        "negotiations": 1, "offers": int(doc.get("offer_count") or 0),
+        "offers_accepted": 1 if doc.get("status") in ("accepted", "signed") else 0}}
+
+
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys", "signing"))  # `signing`: old documents
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys", "signing"),  # `signing`: old documents
+                      tallied=_counted)
 
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from servicekit import aggregates
+from servicekit import aggregates, tallies
 from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
+
+from trading.fairs import tallies as deal_tallies
 
 COLLECTION = "pledges"
 
@@ -17,8 +19,22 @@ INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
            IndexSpec(COLLECTION, (("status", 1), ("_id", 1))),
            IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))))
 
+
+
+def _counted(doc: Document) -> dict[str, dict[str, int]]:
+    """What a pledge adds to the deal tallies (trading/fairs/tallies.py): in force, and at its fair once
+    registered (a released pledge still counts as a deal of the fair)."""
+    counted: dict[str, dict[str, int]] = {}
+    amount = int(doc.get("amount_fen") or 0)
+    if doc.get("status") == "registered":
+        counted[deal_tallies.PLEDGES] = {"active": 1, "active_amount_fen": amount}
+    if doc.get("fair_id") and doc.get("status") in ("registered", "released"):
+        counted[deal_tallies.fair(doc["fair_id"])] = {"pledges.count": 1, "pledges.amount_fen": amount}
+    return counted
+
+
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",))
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",), tallied=_counted)
 # What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
 INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
@@ -35,10 +51,6 @@ async def get(db: Database, pledge_id: str, *, with_keys: bool = False) -> Docum
 
 
 async def active_totals(db: Database) -> tuple[int, int]:
-    """How many pledges are in force, and the amount they secure (fen). Summed here: FerretDB 1.24
-    answers 0 for `$group` with `$sum: "$field"`."""
-    count = amount = 0
-    async for doc in db[COLLECTION].find({"status": "registered"}, {"amount_fen": 1}):
-        count += 1
-        amount += int(doc["amount_fen"])
-    return count, amount
+    """How many pledges are in force, and the amount they secure (fen), from the pledges tally."""
+    tally = await tallies.read(db, deal_tallies.PLEDGES)
+    return tallies.amount(tally, "active"), tallies.amount(tally, "active_amount_fen")

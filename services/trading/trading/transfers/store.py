@@ -9,14 +9,26 @@ from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
 
+from trading.fairs import tallies as deal_tallies
+
 COLLECTION = "transfers"
 
 INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),
            IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))),
            IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))))
 
+
+
+def _counted(doc: Document) -> dict[str, dict[str, int]]:
+    """A registered transfer is a deal of its fair (trading/fairs/tallies.py)."""
+    if doc.get("fair_id") and doc.get("status") == "registered":
+        return {deal_tallies.fair(doc["fair_id"]): {"transfers.count": 1,
+                                                     "transfers.amount_fen": int(doc.get("price_fen") or 0)}}
+    return {}
+
+
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",))
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",), tallied=_counted)
 # What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
 INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
