@@ -42,11 +42,6 @@ OPEN_EVAL = ('one open evaluation per talent, level and category, checked when a
 OPEN_LICENCE = ('whether the patent carries an open licence, checked at signing (issue 11 moves this to the '
     'verified-patent register)')
 OWNER_CHANGE = "a registered transfer moves every listing of the patent (rare; an officer's registration)"
-OPEN_ON_LISTING = ('whether other negotiations on the listing are still open before it goes back to the search; '
-    'issue 10: a count kept on the listing')
-DEMANDS = ('the matchmaker (worker) scores every open demand against a published listing; issue 10: demand '
-    'postings in the search read model')
-ROYALTY = "a licence's royalty reports (a handful per licence); issue 10: kept on the licence document"
 
 EXPECTED_SCANS: dict[ScanKey, str] = {
     ScanKey('trading', 'listing_search_pending', 'find', '{}'): MARKERS,
@@ -139,10 +134,4 @@ EXPECTED_SCANS: dict[ScanKey, str] = {
             '{"application_number":"?","deal_types":"?","status":{"$in":"[?]"}}'): OPEN_LICENCE,
     ScanKey('trading', 'listings', 'find',
             '{"application_number":"?"}'): OWNER_CHANGE,
-    ScanKey('trading', 'negotiations', 'aggregate',
-            '{"$match":{"listing_id":"?","status":"?"},"$stages":"$match,$group"}'): OPEN_ON_LISTING,
-    ScanKey('trading', 'demands', 'find',
-            '{"status":"?"}'): DEMANDS,
-    ScanKey('trading', 'royalty_reports', 'find',
-            '{"licence_id":"?"}'): ROYALTY,
 }

@@ -19,6 +19,9 @@ from trading.demands.events import DemandPosted
 from trading.demands.models import DemandCreate
 from trading.listings.metrics import LISTING_METRICS
 from trading.listings.service import SOURCE, acting_organisation, is_staff
+from trading.matching import store as match_store
+from trading.matching.facts import demand_facts
+from trading.matching.scoring import demand_filing_terms
 
 
 def not_found(demand_id: str) -> ProblemError:
@@ -40,9 +43,13 @@ async def post(ctx: ServiceContext, data: DemandCreate, caller: Principal,
                          ipc_codes=doc["ipc_codes"], keywords=doc["keywords"], region_code=data.region_code,
                          deal_types=data.deal_types, budget_max_fen=data.budget_max_fen, version=1,
                          occurred_at=now)
+    # Filed for the matchmaker before it exists, so a published listing can never miss it.
+    terms = demand_filing_terms(demand_facts(doc))
+    await match_store.file_demand(ctx.db, doc["_id"], terms)
     try:
         await store.insert(ctx.db, doc, [CloudEvent.new(SOURCE, doc["_id"], event)])
     except aggregates.DuplicateCreation as dup:
+        await match_store.unfile_demand(ctx.db, doc["_id"], terms)
         if dup.earlier is None:
             raise
         if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
@@ -73,4 +80,5 @@ async def close(ctx: ServiceContext, demand_id: str, caller: Principal, expected
         if doc["status"] != DemandStatus.OPEN.value:
             raise ProblemError(409, "Demand closed", "This demand is already closed.", kind="demand-closed")
         await unit.write({"$set": {"status": DemandStatus.CLOSED.value, "updated_at": datetime.now(UTC)}})
+    await match_store.unfile_demand(ctx.db, demand_id, demand_filing_terms(demand_facts(doc)))
     return await find(ctx, demand_id, caller)

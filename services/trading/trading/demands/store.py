@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from servicekit import aggregates
@@ -9,14 +10,11 @@ from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
 
-from trading.demands.domain import DemandStatus
-
 COLLECTION = "demands"
 
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
     IndexSpec(COLLECTION, (("organisation_id", 1), ("_id", 1))),
-    IndexSpec(COLLECTION, (("status", 1), ("_id", 1))),  # the matchmaker reads the open demands
 )
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
@@ -36,13 +34,13 @@ async def get(db: Database, demand_id: str) -> Document | None:
     return await aggregates.read(db, AGGREGATE, demand_id)
 
 
+async def get_many(db: Database, demand_ids: Sequence[str]) -> list[Document]:
+    """By `_id` one at a time, concurrently (FerretDB serves only exact `{_id: value}` from its index)."""
+    found = await asyncio.gather(*(get(db, i) for i in demand_ids))
+    return [d for d in found if d is not None]
+
+
 async def by_organisation(db: Database, organisation_id: str, limit: int = 200) -> list[Document]:
     cursor = db[COLLECTION].find({"organisation_id": organisation_id},
                                  AGGREGATE.hidden()).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
-
-
-async def open_demands(db: Database) -> list[Document]:
-    """Every open demand (a scan: matchmaking runs in the worker, off the request path)."""
-    cursor = db[COLLECTION].find({"status": DemandStatus.OPEN.value}, AGGREGATE.hidden())
     return [d async for d in cursor]

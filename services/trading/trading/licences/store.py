@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -43,7 +44,7 @@ def _counted(doc: Document) -> dict[str, dict[str, int]]:
 
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",), tallied=_counted)
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys", "royalty_periods"), tallied=_counted)
 # What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
 INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
@@ -91,7 +92,16 @@ async def count_by_type(db: Database) -> dict[str, int]:
 
 async def insert_report(db: Database, document: Document) -> tuple[Document, bool]:
     """Insert a royalty report; returns the stored report (the earlier one for that licence and period,
-    if there is one) and whether it was inserted now."""
+    if there is one) and whether it was inserted now.
+
+    The licence lists its reported periods (`royalty_periods`, internal) so its reports are read by `_id`
+    rather than found by a filter. The period goes on the licence *before* the report is inserted: a
+    crash in between leaves a period without a report, which the read skips, never a report the
+    licence does not list."""
+    async with aggregates.change(db, AGGREGATE, document["licence_id"], keep=("royalty_periods",)) as unit:
+        if unit.document is not None and document["period"] not in (unit.document.get("royalty_periods") or {}):
+            await unit.write({"$set": {f"royalty_periods.{document['period']}": document["period_start"]}},
+                             bump_version=False)
     try:
         await db[ROYALTY_REPORTS].insert_one(document)
         created = True
@@ -103,5 +113,9 @@ async def insert_report(db: Database, document: Document) -> tuple[Document, boo
 
 
 async def reports(db: Database, licence_id: str) -> list[Document]:
-    cursor = db[ROYALTY_REPORTS].find({"licence_id": licence_id}).sort("period_start", 1).limit(1000)
-    return [d async for d in cursor]
+    """A licence's royalty reports in period order, each read by `_id` from the periods its licence lists."""
+    licence = await aggregates.read(db, AGGREGATE, licence_id, keep=("royalty_periods",))
+    periods = sorted((licence or {}).get("royalty_periods", {}).items(), key=lambda item: (item[1], item[0]))
+    found = await asyncio.gather(*(db[ROYALTY_REPORTS].find_one({"_id": f"{licence_id}:{period}"})
+                                   for period, _start in periods))
+    return [report for report in found if report is not None]

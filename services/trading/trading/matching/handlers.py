@@ -16,10 +16,10 @@ from trading.listings import search_store
 from trading.listings import store as listing_store
 from trading.listings.domain import ListingStatus
 from trading.listings.metrics import MATCH_METRICS
-from trading.listings.tokens import tokens
 from trading.matching import store
 from trading.matching.events import MatchSuggested
-from trading.matching.scoring import DemandFacts, ListingFacts, score
+from trading.matching.facts import demand_facts, listing_facts
+from trading.matching.scoring import listing_lookup_terms, score
 
 TRADING_TOPIC = "trading.events"
 SOURCE = "/ipo/trading"
@@ -36,20 +36,6 @@ class DemandPostedV1(ConsumedPayload):
     event_type: ClassVar[str] = f"{EVENT_TYPE_PREFIX}.trading.demand.posted.v1"
 
     demand_id: str
-
-
-def listing_facts(doc: Document) -> ListingFacts:
-    return ListingFacts(ipc_codes=tuple(doc.get("ipc_codes") or ()),
-                        tokens=frozenset(tokens(f"{doc['title']} {doc.get('abstract') or ''}")),
-                        region_code=doc["region_code"], deal_types=frozenset(doc["deal_types"]),
-                        price_fen=doc.get("price_fen"))
-
-
-def demand_facts(doc: Document) -> DemandFacts:
-    words = tokens(" ".join(doc.get("keywords") or ())) or tokens(doc["title"])
-    return DemandFacts(ipc_prefixes=tuple(doc.get("ipc_codes") or ()), tokens=tuple(words),
-                       region_code=doc.get("region_code"), deal_types=frozenset(doc.get("deal_types") or ()),
-                       budget_max_fen=doc.get("budget_max_fen"))
 
 
 async def _suggest(db: Database, listing: Document, demand: Document) -> bool:
@@ -91,8 +77,11 @@ async def match_listing(db: Database, event: CloudEvent, payload: ListingPublish
         return False
     listing = await listing_store.get(db, payload.listing_id)
     if listing is not None and listing["status"] == ListingStatus.PUBLISHED.value:
-        for demand in await demand_store.open_demands(db):
-            await _suggest(db, listing, demand)
+        # Only the demands filed under a term of the listing can score enough (scoring.demand_filing_terms).
+        filed = await store.filed_demand_ids(db, listing_lookup_terms(listing_facts(listing)))
+        for demand in await demand_store.get_many(db, filed):
+            if demand["status"] == DemandStatus.OPEN.value:
+                await _suggest(db, listing, demand)
     await store.mark_run_done(db, event.id)  # after the matches: a crash before it just re-runs them
     return True
 

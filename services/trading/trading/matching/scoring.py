@@ -87,6 +87,32 @@ def _best_ipc(demand: Iterable[str], listing: Iterable[str]) -> tuple[float, str
     return best, why
 
 
+def demand_filing_terms(demand: DemandFacts) -> set[str]:
+    """The terms an open demand is filed under for the matchmaker, so a published listing finds every
+    demand it could be suggested to by reading a few documents by `_id` (`listing_lookup_terms`).
+
+    Chosen from the score's own arithmetic: region and deal type add at most 20 points and a suggestion
+    needs 40 after rounding (39.5), so IPC and keywords must bring at least 19.5. A shared keyword is
+    found through `kw:` terms. Without one, the IPC part alone must bring 19.5: containment (45, the
+    demand's prefix is one of the listing code's levels: `ipc:<prefix>`) or a shared subclass or deeper
+    (27 and more: the demand's levels from the subclass down); a shared class (13.5) or section (4.5)
+    cannot reach it alone, so those levels are not filed (they would make every demand in H a candidate
+    of every listing in H). The unit tests check this against `score` on generated pairs."""
+    terms = {f"kw:{t}" for t in demand.tokens}
+    for prefix in demand.ipc_prefixes:
+        terms.add(f"ipc:{prefix}")
+        terms.update(f"ipc:{level}" for level in _prefix_levels(prefix) if len(level) >= 4)
+    return terms
+
+
+def listing_lookup_terms(listing: ListingFacts) -> set[str]:
+    """The terms under which the demands a listing could be suggested to are filed (see above)."""
+    terms = {f"kw:{t}" for t in listing.tokens}
+    for code in listing.ipc_codes:
+        terms.update(f"ipc:{level}" for level in ipc_levels(code))
+    return terms
+
+
 def region_similarity(demand_region: str | None, listing_region: str) -> float:
     if demand_region is None:
         return 1.0

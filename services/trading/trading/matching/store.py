@@ -7,16 +7,24 @@ pair, so however often a listing or demand event is redelivered, each pair is su
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import Iterable
 
 from pymongo.errors import DuplicateKeyError
 from servicekit import aggregates
 from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
-from servicekit.mongo import Database, Document, IndexSpec
+from servicekit.mongo import PROCESS_LOCKS, Database, Document, IndexSpec
 
 COLLECTION = "matches"
 RUNS = "match_runs"  # event ids the matchmaker has finished, so a redelivery counts as a duplicate
+# The open demands by term (`_id` = "kw:<token>" or "ipc:<level>", `d` = {demand id: 1}), so a published
+# listing reads the demands it may match by `_id` instead of scanning every open demand
+# (scoring.demand_filing_terms says which terms). Written by the API, which owns the demands: filed
+# before the demand is inserted (so never missing), unfiled after it closes; an entry whose demand is
+# absent or closed is skipped when read.
+DEMAND_TERMS = "open_demand_terms"
 
 INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),)
 # Created through the kit's unit of work (servicekit.aggregates), which wakes this process's relay.
@@ -58,3 +66,28 @@ async def for_party(db: Database, organisation_id: str, listing_id: str | None, 
         query["demand_id"] = demand_id
     cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("score", -1).limit(limit)
     return [d async for d in cursor]
+
+
+async def file_demand(db: Database, demand_id: str, terms: Iterable[str]) -> None:
+    """File an open demand under its terms (before it is inserted)."""
+    await asyncio.gather(*(_set_filed(db, term, demand_id, True) for term in sorted(set(terms))))
+
+
+async def unfile_demand(db: Database, demand_id: str, terms: Iterable[str]) -> None:
+    """Take a closed demand off its terms (after it closed)."""
+    await asyncio.gather(*(_set_filed(db, term, demand_id, False) for term in sorted(set(terms))))
+
+
+async def _set_filed(db: Database, term: str, demand_id: str, filed: bool) -> None:
+    # Held under the term's lock: FerretDB applies the update as read-modify-replace.
+    async with PROCESS_LOCKS.hold(DEMAND_TERMS, term):
+        if filed:
+            await db[DEMAND_TERMS].update_one({"_id": term}, {"$set": {f"d.{demand_id}": 1}}, upsert=True)
+        else:
+            await db[DEMAND_TERMS].update_one({"_id": term}, {"$unset": {f"d.{demand_id}": ""}})
+
+
+async def filed_demand_ids(db: Database, terms: Iterable[str]) -> list[str]:
+    """The demands filed under any of these terms (each term's document read by `_id`)."""
+    found = await asyncio.gather(*(db[DEMAND_TERMS].find_one({"_id": term}) for term in sorted(set(terms))))
+    return sorted({demand_id for doc in found if doc is not None for demand_id in doc.get("d") or {}})

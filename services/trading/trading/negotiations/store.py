@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from servicekit import aggregates
+from servicekit import aggregates, tallies
 from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
@@ -35,14 +35,23 @@ INDEXES = (
 
 
 
+def on_listing(listing_id: str) -> str:
+    """The tally of a listing's negotiations (how many are open), read before the listing goes back to
+    the search."""
+    return f"listing:{tallies.key(listing_id)}"
+
+
 def _counted(doc: Document) -> dict[str, dict[str, int]]:
-    """A negotiation at a fair counts toward its figures: itself, its offers, and whether one was accepted
-    (trading/fairs/tallies.py)."""
-    if not doc.get("fair_id"):
-        return {}
-    return {deal_tallies.fair(doc["fair_id"]): {
-        "negotiations": 1, "offers": int(doc.get("offer_count") or 0),
-        "offers_accepted": 1 if doc.get("status") in ("accepted", "signed") else 0}}
+    """An open negotiation counts on its listing; a negotiation at a fair counts toward the fair's figures:
+    itself, its offers, and whether one was accepted (trading/fairs/tallies.py)."""
+    counted: dict[str, dict[str, int]] = {}
+    if doc.get("status") == "open" and doc.get("listing_id"):
+        counted[on_listing(doc["listing_id"])] = {"open_negotiations": 1}
+    if doc.get("fair_id"):
+        counted[deal_tallies.fair(doc["fair_id"])] = {
+            "negotiations": 1, "offers": int(doc.get("offer_count") or 0),
+            "offers_accepted": 1 if doc.get("status") in ("accepted", "signed") else 0}
+    return counted
 
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
@@ -99,7 +108,8 @@ async def lapsed_ids(db: Database, now: datetime, limit: int = 500) -> list[str]
 
 
 async def open_on_listing(db: Database, listing_id: str) -> int:
-    return await db[COLLECTION].count_documents({"listing_id": listing_id, "status": "open"})
+    """How many negotiations on the listing are open (its tally: one `_id` read)."""
+    return tallies.amount(await tallies.read(db, on_listing(listing_id)), "open_negotiations")
 
 
 async def mark_signing(unit: aggregates.Change, signing: Document | None) -> None:
