@@ -37,7 +37,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from servicekit import tallies
+from servicekit import lookups, tallies
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import stale
 from servicekit.mongo import PROCESS_LOCKS, STORE_TRAITS, Database, Document
@@ -64,12 +64,14 @@ class Aggregate:
     """How one aggregate collection is kept: its name, the fields that never leave the store module,
     the field the compare-and-set guards (normally `version`, the resource's ETag), and, when its
     documents feed counts that gauges read, what each document contributes to them
-    (servicekit.tallies)."""
+    (servicekit.tallies), and when its documents appear in lists by a key ("my listings"), which lists
+    each belongs to (servicekit.lookups). Both are computed from the document as reads return it."""
 
     collection: str
     internal_fields: tuple[str, ...] = ()
     version_field: str = "version"
     tallied: Callable[[Document], Mapping[str, Mapping[str, int]]] | None = None
+    listed: Callable[[Document], Mapping[str, Iterable[str | None]]] | None = None
 
     def hidden(self, *, keep: Iterable[str] = ()) -> dict[str, int]:
         """A projection leaving out the outbox and the internal fields (except those in `keep`)."""
@@ -80,6 +82,15 @@ class Aggregate:
 
     def contribution(self, document: Document) -> tallies.Contribution:
         return tallies.normalised(self.tallied(document)) if self.tallied is not None else {}
+
+    def memberships(self, document: Document | None) -> lookups.Memberships:
+        if self.listed is None or document is None:
+            return {}
+        return lookups.normalised(self.listed(document))
+
+    def belongs(self, name: str, key: str) -> Callable[[Document], bool]:
+        """Whether a document, as read now, is in lookup `name` under `key` (for `lookups.members`)."""
+        return lambda document: key in self.memberships(document).get(name, set())
 
 
 class DuplicateCreation(Exception):
@@ -107,15 +118,24 @@ async def create(db: Database, aggregate: Aggregate, document: Document, events:
     caller tells collisions apart itself)."""
     collection = db[aggregate.collection]
     counted = aggregate.contribution(document)
+    listed_under = lookups.entered({}, aggregate.memberships(document))
     async with PROCESS_LOCKS.hold(aggregate.collection, document["_id"]):
         if events:
             await mark_pending(db, aggregate.collection, document["_id"])
+        # Listed before it exists, so a list never misses it (servicekit.lookups).
+        await lookups.add(db, listed_under, document["_id"])
         stored = {**document, **initial_outbox_fields(events)} if events else dict(document)
         if counted:
             stored[tallies.TALLIED] = tallies.stored(counted)
         try:
             await collection.insert_one(stored)
         except DuplicateKeyError as exc:
+            if listed_under:
+                # Not inserted: take it off the lists, unless a stored document with this `_id` is there.
+                same_id = await collection.find_one({"_id": document["_id"]}, aggregate.hidden())
+                still = aggregate.memberships(same_id)
+                await lookups.remove(db, [(n, k) for n, k in listed_under if k not in still.get(n, set())],
+                                     document["_id"])
             earlier = None
             if find_earlier and CREATION_KEY in document:
                 # Only a retried POST gets here; a scan on FerretDB (see EXPECTED_SCANS in the tests).
@@ -131,6 +151,16 @@ async def create(db: Database, aggregate: Aggregate, document: Document, events:
 async def read(db: Database, aggregate: Aggregate, doc_id: Any, *, keep: Iterable[str] = ()) -> Document | None:
     """The aggregate by `_id`, without its bookkeeping (except the internal fields named in `keep`)."""
     return await db[aggregate.collection].find_one({"_id": doc_id}, aggregate.hidden(keep=keep))
+
+
+async def listed(db: Database, aggregate: Aggregate, name: str, key: str, *, limit: int, after: str | None = None,
+                 where: Callable[[Document], bool] = lambda _doc: True) -> list[Document]:
+    """Up to `limit` documents in lookup `name` under `key` (an owner's listings...) that also satisfy
+    `where`, in `_id` order after `after`, as reads return them: the list page FerretDB serves by `_id`
+    (servicekit.lookups)."""
+    belongs = aggregate.belongs(name, key)
+    return await lookups.members(db, name, key, read=lambda doc_id: read(db, aggregate, doc_id),
+                                 belongs=lambda doc: belongs(doc) and where(doc), limit=limit, after=after)
 
 
 async def _read_for_change(db: Database, aggregate: Aggregate, doc_id: Any, keep: Iterable[str]) -> Document | None:
@@ -187,15 +217,23 @@ class Change:
         moved: tallies.Contribution = {}
         next_state: Document | None = None
         counted_after: tallies.Contribution = {}
-        if self.aggregate.tallied is not None:
-            # The contribution goes into the same write as the state it is computed from, so the two
-            # never disagree; the tallies follow right after (servicekit.tallies).
+        left: list[tuple[str, str]] = []
+        if self.aggregate.tallied is not None or self.aggregate.listed is not None:
             base = self.state if self.state is not None else (self.document or {"_id": self.doc_id})
             next_state = tallies.updated(base, update, inserting=self.document is None)
+        if self.aggregate.tallied is not None and next_state is not None:
+            # The contribution goes into the same write as the state it is computed from, so the two
+            # never disagree; the tallies follow right after (servicekit.tallies).
             counted_after = self.aggregate.contribution(next_state)
             moved = tallies.difference(self.counted or {}, counted_after)
             if moved:
                 ops = merge_updates(ops, {"$set": {tallies.TALLIED: tallies.stored(counted_after)}})
+        if self.aggregate.listed is not None and next_state is not None:
+            # Lists it enters: before the write (never missed); lists it leaves: after (servicekit.lookups).
+            listed_before = self.aggregate.memberships(base if self.document is not None else None)
+            listed_after = self.aggregate.memberships(next_state)
+            await lookups.add(self.db, lookups.entered(listed_before, listed_after), self.doc_id)
+            left = lookups.entered(listed_after, listed_before)
         if events:
             ops = merge_updates(ops, outbox_update(events))
             await mark_pending(self.db, self.aggregate.collection, self.doc_id)
@@ -220,6 +258,8 @@ class Change:
             if moved:
                 self.counted = counted_after
                 await tallies.add(self.db, moved)
+            if left:
+                await lookups.remove(self.db, left, self.doc_id)
         if bump_version and self.document is not None:
             # In place, so the caller's reference to the document it decided on stays current.
             self.document[self.aggregate.version_field] = int(self.document.get(self.aggregate.version_field)

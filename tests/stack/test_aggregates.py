@@ -201,3 +201,47 @@ async def test_racing_changes_keep_a_tally_exact(db: Database) -> None:
 
     await asyncio.gather(*(bump() for _ in range(20)))
     assert tallies.amounts(await tallies.read(db, tally_id), "by_status") == {"s20": 1}
+
+
+def _listed_things() -> Aggregate:
+    """Things listed by their owner and their agent (servicekit.lookups)."""
+    lookup = f"things_by_org_{uuid.uuid4().hex[:8]}"
+
+    def lists(doc: Document) -> dict[str, list[str | None]]:
+        return {lookup: [doc.get("owner"), doc.get("agent")]}
+
+    return Aggregate(lookup, listed=lists)
+
+
+async def test_lookups_follow_creates_and_changes(db: Database) -> None:
+    things = _listed_things()
+    name = things.collection  # the lookup is named like the collection in this test
+    for n, owner in enumerate(("a", "a", "b")):
+        await aggregates.create(db, things, {"_id": f"t-{n}", "owner": owner, "version": 1})
+    assert [d["_id"] for d in await aggregates.listed(db, things, name, "a", limit=10)] == ["t-0", "t-1"]
+
+    async with aggregates.change(db, things, "t-0") as unit:  # moves from a to b, with a as its agent
+        await unit.write({"$set": {"owner": "b", "agent": "a"}})
+    async with aggregates.change(db, things, "t-1") as unit:  # leaves a altogether
+        await unit.write({"$set": {"owner": "c"}})
+    assert [d["_id"] for d in await aggregates.listed(db, things, name, "a", limit=10)] == ["t-0"]
+    assert [d["_id"] for d in await aggregates.listed(db, things, name, "b", limit=10)] == ["t-0", "t-2"]
+    assert [d["_id"] for d in await aggregates.listed(db, things, name, "b", limit=10, after="t-0")] == ["t-2"]
+    lookup = await db["lookups"].find_one({"_id": f"{name}:a"})
+    assert lookup is not None and set(lookup["ids"]) == {"t-0"}  # t-1 was taken off after its change
+
+    # A create that collides is taken off the lists it was written ahead to, but not the stored one's.
+    with pytest.raises(aggregates.DuplicateCreation):
+        await aggregates.create(db, things, {"_id": "t-2", "owner": "b", "agent": "d", "version": 1})
+    assert await aggregates.listed(db, things, name, "d", limit=10) == []
+    assert [d["_id"] for d in await aggregates.listed(db, things, name, "b", limit=10)] == ["t-0", "t-2"]
+
+
+async def test_a_listed_id_whose_document_is_not_stored_yet_is_skipped_not_dropped(db: Database) -> None:
+    things = _listed_things()
+    name = things.collection
+    # What a create in flight looks like to a reader: written ahead to the lookup, not inserted yet.
+    await db["lookups"].update_one({"_id": f"{name}:a"}, {"$set": {"ids.t-9": 1}}, upsert=True)
+    assert await aggregates.listed(db, things, name, "a", limit=10) == []
+    await db[things.collection].insert_one({"_id": "t-9", "owner": "a", "version": 1})
+    assert [d["_id"] for d in await aggregates.listed(db, things, name, "a", limit=10)] == ["t-9"]

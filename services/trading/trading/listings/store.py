@@ -18,7 +18,7 @@ from servicekit import aggregates
 from servicekit.mongo import Collection, Database, Document, IndexSpec
 
 from trading.listings import search_store
-from trading.listings.aggregate import LISTING
+from trading.listings.aggregate import BY_ORGANISATION, LISTING
 from trading.listings.domain import DealType, ListingStatus, ListingTerms
 from trading.listings.indexer import request_indexing
 
@@ -60,11 +60,8 @@ def change_update(changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 async def by_owner(db: Database, organisation_id: str, limit: int = 200) -> list[Document]:
-    """An organisation's own listings (a scan on FerretDB; an index on MongoDB)."""
-    cursor = _col(db).find({"$or": [{"owner_organisation_id": organisation_id},
-                                    {"agent_organisation_id": organisation_id}]},
-                           HIDDEN).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
+    """An organisation's own listings, as owner or agent (its lookup, then each listing by `_id`)."""
+    return await aggregates.listed(db, LISTING, BY_ORGANISATION, organisation_id, limit=limit)
 
 
 async def count_by_status(db: Database) -> dict[str, int]:

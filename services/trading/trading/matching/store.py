@@ -27,8 +27,18 @@ RUNS = "match_runs"  # event ids the matchmaker has finished, so a redelivery co
 DEMAND_TERMS = "open_demand_terms"
 
 INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),)
+# A party's suggestions, for its list page (servicekit.lookups).
+BY_PARTY = "matches_by_party"
+# A party's list reads at most this many of its suggestions before ranking them by score.
+RANKED_AT_MOST = 5000
+
+
+def _lists(doc: Document) -> dict[str, list[str]]:
+    return {BY_PARTY: list(doc.get("parties") or [])}
+
+
 # Created through the kit's unit of work (servicekit.aggregates), which wakes this process's relay.
-AGGREGATE = Aggregate(COLLECTION)
+AGGREGATE = Aggregate(COLLECTION, listed=_lists)
 
 
 def match_id(listing_id: str, demand_id: str) -> str:
@@ -59,13 +69,13 @@ async def get(db: Database, match: str) -> Document | None:
 
 async def for_party(db: Database, organisation_id: str, listing_id: str | None, demand_id: str | None,
                     limit: int = 200) -> list[Document]:
-    query: dict[str, str] = {"parties": organisation_id}
-    if listing_id:
-        query["listing_id"] = listing_id
-    if demand_id:
-        query["demand_id"] = demand_id
-    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("score", -1).limit(limit)
-    return [d async for d in cursor]
+    """A party's suggestions, best first (its lookup, each by `_id`, ranked here: the cost is the party's
+    suggestions, not the collection's)."""
+    def wanted(doc: Document) -> bool:
+        return (not listing_id or doc["listing_id"] == listing_id) and (not demand_id or doc["demand_id"] == demand_id)
+
+    found = await aggregates.listed(db, AGGREGATE, BY_PARTY, organisation_id, limit=RANKED_AT_MOST, where=wanted)
+    return sorted(found, key=lambda doc: (-int(doc["score"]), doc["_id"]))[:limit]
 
 
 async def file_demand(db: Database, demand_id: str, terms: Iterable[str]) -> None:

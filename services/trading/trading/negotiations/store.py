@@ -54,9 +54,17 @@ def _counted(doc: Document) -> dict[str, dict[str, int]]:
     return counted
 
 
+# A party's negotiations, for its list page (servicekit.lookups).
+BY_PARTY = "negotiations_by_party"
+
+
+def _lists(doc: Document) -> dict[str, list[str]]:
+    return {BY_PARTY: list(doc.get("parties") or [])}
+
+
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
 AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys", "signing"),  # `signing`: old documents
-                      tallied=_counted)
+                      tallied=_counted, listed=_lists)
 
 
 
@@ -81,13 +89,9 @@ def change_update(changes: dict[str, Any], *, new_offer: Document | None = None)
 
 async def page_for(db: Database, organisation_id: str, status: str | None, after: str | None,
                    limit: int) -> list[Document]:
-    query: dict[str, Any] = {"parties": organisation_id}
-    if status:
-        query["status"] = status
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
+    """A page of a party's negotiations (its lookup, then each by `_id`), optionally in one status."""
+    return await aggregates.listed(db, AGGREGATE, BY_PARTY, organisation_id, limit=limit, after=after,
+                                   where=lambda doc: not status or doc["status"] == status)
 
 
 async def note_deadline(db: Database, negotiation_id: str, due: datetime) -> None:
