@@ -22,7 +22,6 @@ INDEXES = (
     IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),
     IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))),
     IndexSpec(COLLECTION, (("recordal_status", 1), ("recordal_deadline", 1))),
-    IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))),
     IndexSpec(ROYALTY_REPORTS, (("licence_id", 1), ("period_start", 1))),
 )
 

@@ -26,9 +26,7 @@ COLLECTION = LISTING.collection
 
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-    IndexSpec(COLLECTION, (("owner_organisation_id", 1), ("_id", 1))),
     IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))),
-    IndexSpec(COLLECTION, (("agent_organisation_id", 1), ("_id", 1))),  # /listings/mine for an agent
 )
 
 HIDDEN = LISTING.hidden()

@@ -26,7 +26,7 @@ RUNS = "match_runs"  # event ids the matchmaker has finished, so a redelivery co
 # absent or closed is skipped when read.
 DEMAND_TERMS = "open_demand_terms"
 
-INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),)
+INDEXES: tuple[IndexSpec, ...] = ()  # every read is by `_id` (the lookups serve a party's list)
 # A party's suggestions, for its list page (servicekit.lookups).
 BY_PARTY = "matches_by_party"
 # A party's list reads at most this many of its suggestions before ranking them by score.

@@ -27,10 +27,7 @@ SIGNINGS = "negotiation_signings"
 
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-    IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),
     IndexSpec(COLLECTION, (("status", 1), ("current_valid_until", 1))),
-    IndexSpec(COLLECTION, (("listing_id", 1), ("status", 1))),
-    IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))),
 )
 
 

@@ -16,8 +16,7 @@ COLLECTION = "pledges"
 INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
            IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),
            IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))),
-           IndexSpec(COLLECTION, (("status", 1), ("_id", 1))),
-           IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))))
+           IndexSpec(COLLECTION, (("status", 1), ("_id", 1))))
 
 
 

@@ -14,8 +14,7 @@ from trading.fairs import tallies as deal_tallies
 COLLECTION = "transfers"
 
 INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),
-           IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))),
-           IndexSpec(COLLECTION, (("fair_id", 1), ("_id", 1))))
+           IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))))
 
 
 
