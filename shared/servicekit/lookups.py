@@ -14,14 +14,21 @@ aggregate seam (servicekit.aggregates) keeps the lookups with every create and c
   current state still belongs to the key (a crash between the two steps, or a create that collided,
   leaves an id the read skips and drops).
 
-Costs: one `_id` read of the lookup plus one `_id` read per document shown; a change that moves no
-membership costs nothing. A lookup document grows with its key's members (a few hundred bytes per
-hundred ids); a key with hundreds of thousands of members would want buckets, which no list here has.
+A key's ids are spread over up to 256 bucket documents by a hash of the id, so no document grows
+past a few hundred ids even for an owner of 100,000 listings (FerretDB rewrites a whole document on
+every update: one growing document would make each add cost as much as the key's size). A small head
+document per key names its non-empty buckets. A list's order is therefore (bucket, id): stable, so
+cursors work, but not alphabetical across buckets.
+
+Costs: adding or removing a member is one `_id` read of the head and one or two `_id` writes; a page
+reads the head, the buckets it needs in order and each document shown, all by `_id`. A change that
+moves no membership costs nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -43,8 +50,22 @@ def normalised(memberships: Mapping[str, Iterable[str | None]] | None) -> Member
     return result
 
 
-def lookup_id(name: str, key: str) -> str:
+def head_id(name: str, key: str) -> str:
     return f"{name}:{key}"
+
+
+def bucket_of(item_id: Any) -> str:
+    """The bucket an id lives in: the first two hex digits of its SHA-1 (256 buckets)."""
+    return hashlib.sha1(str(item_id).encode()).hexdigest()[:2]
+
+
+def _bucket_id(name: str, key: str, bucket: str) -> str:
+    return f"{name}:{key}:{bucket}"
+
+
+def order_key(item_id: Any) -> tuple[str, str]:
+    """Where an id sits in its list: by bucket, then by id."""
+    return bucket_of(item_id), str(item_id)
 
 
 def entered(before: Memberships, after: Memberships) -> list[tuple[str, str]]:
@@ -61,33 +82,47 @@ async def remove(db: Database, pairs: Iterable[tuple[str, str]], item_id: Any) -
 
 
 async def _set(db: Database, name: str, key: str, item_id: Any, member: bool) -> None:
-    doc_id = lookup_id(name, key)
+    bucket = bucket_of(item_id)
     field = f"ids.{path_key(item_id)}"
-    # Under the lookup's lock: FerretDB applies an update as read-modify-replace.
-    async with PROCESS_LOCKS.hold(LOOKUPS, doc_id):
+    bucket_doc = _bucket_id(name, key, bucket)
+    # Under the key's lock: FerretDB applies an update as read-modify-replace, and the head is shared by
+    # the key's buckets.
+    async with PROCESS_LOCKS.hold(LOOKUPS, head_id(name, key)):
         if member:
-            await db[LOOKUPS].update_one({"_id": doc_id}, {"$set": {field: 1}}, upsert=True)
+            head = await db[LOOKUPS].find_one({"_id": head_id(name, key)})
+            if bucket not in ((head or {}).get("buckets") or {}):
+                await db[LOOKUPS].update_one({"_id": head_id(name, key)}, {"$set": {f"buckets.{bucket}": 1}},
+                                             upsert=True)
+            await db[LOOKUPS].update_one({"_id": bucket_doc}, {"$set": {field: 1}}, upsert=True)
         else:
-            await db[LOOKUPS].update_one({"_id": doc_id}, {"$unset": {field: ""}})
+            # The head keeps naming an emptied bucket: a page reads it and finds nothing, which is cheap.
+            await db[LOOKUPS].update_one({"_id": bucket_doc}, {"$unset": {field: ""}})
 
 
 async def members(db: Database, name: str, key: str, *, read: Callable[[Any], Awaitable[Document | None]],
                   belongs: Callable[[Document], bool], limit: int, after: str | None = None) -> list[Document]:
-    """Up to `limit` documents of a key's lookup, in `_id` order after `after` (a page cursor), each read
-    by `_id` with `read` and kept only while `belongs(document)` (its current state lists it under this
-    key, and whatever else the page asks, such as a status).
+    """Up to `limit` documents of a key's lookup, in list order (`order_key`) after `after` (the last id
+    of the previous page), each read by `_id` with `read` and kept only while `belongs(document)` (its
+    current state lists it under this key, and whatever else the page asks, such as a status).
 
     An id that does not belong is skipped, not dropped: it may be a create or change in flight (written
     ahead, not yet stored), and dropping it would make the list miss that document once stored. The
     seam removes ids after the writes that make them leave; only a crash leaves one behind."""
-    lookup = await db[LOOKUPS].find_one({"_id": lookup_id(name, key)})
-    ids = sorted(i for i in (lookup or {}).get("ids") or {} if after is None or i > after)
+    head = await db[LOOKUPS].find_one({"_id": head_id(name, key)})
+    start = order_key(after) if after is not None else None
     found: list[Document] = []
-    step = max(limit, 1)
-    for start in range(0, len(ids), step):
-        chunk = ids[start:start + step]
-        docs = await asyncio.gather(*(read(i) for i in chunk))
-        found += [doc for doc in docs if doc is not None and belongs(doc)]
-        if len(found) >= limit:
-            break
-    return found[:limit]
+    for bucket in sorted((head or {}).get("buckets") or {}):
+        if start is not None and bucket < start[0]:
+            continue
+        doc = await db[LOOKUPS].find_one({"_id": _bucket_id(name, key, bucket)})
+        ids = sorted(str(i) for i in (doc or {}).get("ids") or {})
+        if start is not None and bucket == start[0]:
+            ids = [i for i in ids if i > start[1]]
+        step = max(limit - len(found), 1)
+        for offset in range(0, len(ids), step):
+            chunk = ids[offset:offset + step]
+            docs = await asyncio.gather(*(read(i) for i in chunk))
+            found += [d for d in docs if d is not None and belongs(d)]
+            if len(found) >= limit:
+                return found[:limit]
+    return found
