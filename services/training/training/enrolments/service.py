@@ -285,6 +285,8 @@ async def request(ctx: ServiceContext, session_id: str, talent_id: str, caller: 
             "history": [{"state": EnrolmentState.REQUESTED.value, "at": change.now, "by": caller.subject,
                          "reason": None}],
         }
+        # The talent's index of sessions first, so it always lists a session the talent is enrolled in.
+        await session_store.add_talent(ctx.db, talent_id, session_id)
     return eid, True
 
 
