@@ -53,9 +53,10 @@ def tally_and_recount(mongo: Mongo, profile: Profile) -> tuple[dict[str, int], d
     return stored, recount.get(TALLY_ID, {})
 
 
-def recount_tallies(profile: Profile) -> str:
+def run_job(profile: Profile, job: str = "recount-tallies") -> str:
+    """One of the service's bulk jobs (`python -m <service> <job>`), as an operator runs it."""
     env = {**os.environ, **service_env(profile, "registry")}
-    done = subprocess.run([sys.executable, "-m", "registry", "recount-tallies"], env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "registry", job], env=env, capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
@@ -112,7 +113,7 @@ def test_the_talent_tally_equals_a_recount_after_a_burst_and_the_bulk_job_repair
     db[talent_store.COLLECTION].update_one({"_id": talents[6]["talent_id"]}, {"$unset": {tallies.TALLIED: ""}})
     skewed, _ = tally_and_recount(mongo, test_profile)
     assert skewed != recount
-    assert "talents" in recount_tallies(test_profile)
+    assert "talents" in run_job(test_profile)
     stored, recount = tally_and_recount(mongo, test_profile)
     assert stored == recount
     assert summary(db[tallies.TALLIES].find_one({"_id": TALLY_ID}) or {}).province == expected.province
@@ -161,6 +162,12 @@ def test_a_login_is_found_by_its_lookup_and_a_stale_lookup_reads_as_absent(
     assert httpx.get(f"{registry(test_profile)}/v1/talents/me", headers=auth(
         test_profile, "talent-lookup-1", "participant")).json()["talent_id"] == other["talent_id"]
 
+    # Bindings stored before the lookups existed get theirs from the bulk job.
+    db[talent_store.ACCOUNTS].delete_many({"_id": {"$in": ["talent-lookup-1", "talent-lookup-3"]}})
+    assert "account lookups" in run_job(test_profile, "rebuild-lookups")
+    assert db[talent_store.ACCOUNTS].find_one({"_id": "talent-lookup-1"})["talent_id"] == other["talent_id"]
+    assert db[talent_store.ACCOUNTS].find_one({"_id": "talent-lookup-3"})["talent_id"] == talent["talent_id"]
+
 
 def test_the_open_evaluation_marker_is_set_on_applying_and_cleared_on_closing(
     services: dict[str, ManagedProcess], test_profile: Profile, mongo: Mongo
@@ -194,3 +201,11 @@ def test_the_open_evaluation_marker_is_set_on_applying_and_cleared_on_closing(
                        json={**body, "category": "enterprise_ip_management"})
     assert fresh.status_code == 201, fresh.text
     assert db[certification_store.OPEN_EVALUATIONS].find_one({"_id": other})["evaluation_id"] == fresh.json()["id"]
+
+    # Evaluations opened before the markers existed get theirs from the bulk job.
+    db[certification_store.OPEN_EVALUATIONS].delete_many({"_id": {"$in": [marker_id, other]}})
+    assert "open-evaluation markers" in run_job(test_profile, "rebuild-lookups")
+    restored = db[certification_store.OPEN_EVALUATIONS].find_one({"_id": marker_id})
+    assert restored is not None and restored["evaluation_id"] == reopened.json()["id"]
+    refused = httpx.post(f"{registry(test_profile)}/v1/evaluations", json=body, headers=coordinator(test_profile))
+    assert refused.status_code == 409 and refused.json()["existing_id"] == reopened.json()["id"]
