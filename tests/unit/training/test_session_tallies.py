@@ -13,7 +13,10 @@ STARTS = datetime(2027, 3, 31, 20, 0, tzinfo=UTC)
 
 def session(**fields: object) -> dict[str, object]:
     return {"_id": "s1", "starts_at": STARTS, "ends_at": STARTS + timedelta(hours=8), "capacity": 5,
-            "seats_taken": 2, "counts": {"booked": 2, "waitlisted": 1}, **fields}
+            "seats_taken": 2, "enrolments": {"s1-00001": {"state": "booked"}, "s1-00002": {"state": "booked"},
+                                             "s1-00003": {"state": "waitlisted"}},
+            # a summary of the enrolments, not what is counted (the enrolments are)
+            "counts": {"booked": 0}, **fields}
 
 
 def test_a_session_counts_its_enrolments_overall_and_its_times_in_the_month_it_ends() -> None:

@@ -63,8 +63,10 @@ def contribution(doc: Document) -> dict[str, dict[str, int]]:
     ends = doc["ends_at"]
     month = tallies.key(ending_month(ends))
     overall = {"sessions": 1, f"ending_months.{month}": 1}
-    for state, count in (doc.get("counts") or {}).items():
-        overall[f"enrolments.{tallies.key(state)}"] = int(count)
+    # From the enrolments themselves rather than the session's `counts` (a summary of them): one source.
+    for entry in (doc.get("enrolments") or {}).values():
+        path = f"enrolments.{tallies.key(entry['state'])}"
+        overall[path] = overall.get(path, 0) + 1
     end = _seconds(ends)
     free = max(int(doc["capacity"]) - int(doc.get("seats_taken") or 0), 0)
     return {SESSIONS_TALLY: overall,
