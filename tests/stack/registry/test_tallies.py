@@ -177,9 +177,13 @@ def test_the_open_evaluation_marker_is_set_on_applying_and_cleared_on_closing(
     tid = talent["talent_id"]
     body = {"talent_id": tid, "level": "assistant", "category": "ip_services"}
     marker_id = f"{tid}:assistant:ip_services"
-    applied = httpx.post(f"{registry(test_profile)}/v1/evaluations", json=body, headers=coordinator(test_profile))
+    keyed = {**coordinator(test_profile), "Idempotency-Key": f"apply-{tid}"}
+    applied = httpx.post(f"{registry(test_profile)}/v1/evaluations", json=body, headers=keyed)
     assert applied.status_code == 201, applied.text
     evaluation = applied.json()
+    # A retry of the same request is answered with what it made (the open evaluation is its own).
+    retried = httpx.post(f"{registry(test_profile)}/v1/evaluations", json=body, headers=keyed)
+    assert retried.status_code == 200 and retried.json()["id"] == evaluation["id"]
     assert db[certification_store.OPEN_EVALUATIONS].find_one({"_id": marker_id}) == {
         "_id": marker_id, "evaluation_id": evaluation["id"]}
     again = httpx.post(f"{registry(test_profile)}/v1/evaluations", json=body, headers=coordinator(test_profile))
@@ -193,6 +197,9 @@ def test_the_open_evaluation_marker_is_set_on_applying_and_cleared_on_closing(
     assert db[certification_store.OPEN_EVALUATIONS].find_one({"_id": marker_id}) is None
     reopened = httpx.post(f"{registry(test_profile)}/v1/evaluations", json=body, headers=coordinator(test_profile))
     assert reopened.status_code == 201, reopened.text
+    # A late retry of the first request, while another evaluation of the triple is open: still its answer.
+    late = httpx.post(f"{registry(test_profile)}/v1/evaluations", json=body, headers=keyed)
+    assert late.status_code == 200 and late.json()["id"] == evaluation["id"]
 
     # A marker naming an evaluation that was never stored (its insert failed) reads as none open.
     other = f"{tid}:assistant:enterprise_ip_management"

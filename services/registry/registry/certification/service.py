@@ -89,14 +89,17 @@ async def apply(ctx: ServiceContext, data: EvaluationCreate, caller: Principal,
     # triple, so two simultaneous applications cannot both pass the check (the API is the one writer).
     triple = (data.talent_id, data.level.value, data.category.value)
     async with aggregates.exclusive(OPEN_EVALUATION, triple):
-        replay = (idempotency_key is not None
-                  and await collection.find_one({"creation_key": key}, {"_id": 1}) is not None)
-        if not replay:
-            pending = await store.open_for(ctx.db, *triple, [s.value for s in OPEN_STATUSES])
-            if pending is not None:
-                raise ProblemError(409, "Evaluation already open",
-                                   f"Evaluation {pending['_id']} for this level and category is still open.",
-                                   kind="evaluation-open", existing_id=pending["_id"])
+        pending = await store.open_for(ctx.db, *triple, [s.value for s in OPEN_STATUSES])
+        # A retried request (same Idempotency-Key) is answered with what it made, below, never refused.
+        # Most often the open evaluation is its own; only otherwise is the key looked up (a scan on
+        # FerretDB, the rare path: a key reused while another evaluation of the triple is open).
+        replay = pending is not None and idempotency_key is not None and (
+            pending.get("creation_key") == key
+            or await collection.find_one({"creation_key": key}, {"_id": 1}) is not None)
+        if pending is not None and not replay:
+            raise ProblemError(409, "Evaluation already open",
+                               f"Evaluation {pending['_id']} for this level and category is still open.",
+                               kind="evaluation-open", existing_id=pending["_id"])
         now = datetime.now(UTC)
         sequence = await counters.next_value(ctx.db, "evaluation", now.year)
         doc: Document = {

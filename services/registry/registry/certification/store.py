@@ -43,15 +43,18 @@ def _triple(talent_id: str, level: str, category: str) -> str:
 
 async def open_for(db: Database, talent_id: str, level: str, category: str,
                    statuses: list[str]) -> Document | None:
-    """The talent's evaluation for this level and category that is still open, if any: the marker's
-    evaluation, read by `_id`, when its status is one of `statuses`. The marker is set before the
-    evaluation is stored and cleared after it closes, so a marker left by a write that did not happen
-    (or a close whose clearing did not) names an evaluation that is absent or closed: no open one."""
+    """The talent's evaluation for this level and category that is still open, if any (`_id` and
+    `creation_key`): the marker's evaluation, read by `_id`, when its status is one of `statuses`. The
+    marker is set before the evaluation is stored and cleared after it closes, so a marker left by a
+    write that did not happen (or a close whose clearing did not) names an evaluation that is absent or
+    closed: no open one."""
     marker = await db[OPEN_EVALUATIONS].find_one({"_id": _triple(talent_id, level, category)})
     if marker is None:
         return None
-    found = await db[EVALUATIONS].find_one({"_id": marker["evaluation_id"]}, {"_id": 1, "status": 1})
-    return {"_id": found["_id"]} if found is not None and found.get("status") in statuses else None
+    found = await db[EVALUATIONS].find_one({"_id": marker["evaluation_id"]},
+                                           {"_id": 1, "status": 1, "creation_key": 1})
+    return ({"_id": found["_id"], "creation_key": found.get("creation_key")}
+            if found is not None and found.get("status") in statuses else None)
 
 
 async def mark_open(db: Database, talent_id: str, level: str, category: str, evaluation_id: str) -> None:
