@@ -25,20 +25,10 @@ LIST = ("a filtered list page; MongoDB serves it from the store's declared index
     '10: per-owner index documents)')
 MARKERS = ('pending markers: the collection holds only work not yet done (empty when idle), so reading it '
            'whole costs what is pending, not what the catalogue holds')
-TALLY = ('issue 10: the registry recounts talents for the plan targets and pools (every 15 s, after a '
-    'change, on a stale read); thousands of talents, not millions; counters will replace it')
-GAUGES = ('issue 10: training recomputes its gauges from every session every 5 s; counters kept with each '
-    'change will replace it')
 FOLLOWUPS = ('the removal follow-up notes: a small collection of pending notes (empty when idle), read whole '
     'by design')
-TALENT_SESSIONS = ("a talent's sessions (its enrolments live in the session documents); issue 10: a per-talent "
-    'index document')
 CURRICULUM = ('the prerequisite graph of the curriculum (hundreds of courses, read whole to find cycles) when '
     "a course's prerequisites change")
-ACCOUNT = ("a login's own talent record (/talents/me, and that a login is bound once); issue 10: an account"
-    ' -> talent document by _id')
-OPEN_EVAL = ('one open evaluation per talent, level and category, checked when applying (rare); issue 10: a '
-    'marker document by _id')
 OPEN_LICENCE = ('whether the patent carries an open licence, checked at signing (issue 11 moves this to the '
     'verified-patent register)')
 OWNER_CHANGE = "a registered transfer moves every listing of the patent (rare; an officer's registration)"
@@ -104,22 +94,10 @@ EXPECTED_SCANS: dict[ScanKey, str] = {
             '{"training_base_id":"?"}'): LIST,
     ScanKey('training', 'sessions', 'find',
             '{"course_id":"?"}'): LIST,
-    ScanKey('registry', 'talents', 'find',
-            '{}'): TALLY,
-    ScanKey('training', 'sessions', 'find',
-            '{}'): GAUGES,
     ScanKey('training', 'talent_follow_ups', 'find',
             '{}'): FOLLOWUPS,
-    ScanKey('training', 'sessions', 'find',
-            '{"course_id":{"$in":"[?]"},"talent_ids":"?"}'): TALENT_SESSIONS,
-    ScanKey('training', 'sessions', 'find',
-            '{"talent_ids":"?"}'): TALENT_SESSIONS,
     ScanKey('training', 'courses', 'find',
             '{}'): CURRICULUM,
-    ScanKey('registry', 'talents', 'find',
-            '{"account_subject":"?"}'): ACCOUNT,
-    ScanKey('registry', 'evaluations', 'find',
-            '{"category":"?","level":"?","status":{"$in":"[?]"},"talent_id":"?"}'): OPEN_EVAL,
     ScanKey('trading', 'listings', 'find',
             '{"application_number":"?","deal_types":"?","status":{"$in":"[?]"}}'): OPEN_LICENCE,
     ScanKey('trading', 'listings', 'find',

@@ -28,4 +28,6 @@ REGISTRY = ServiceDefinition(
     outbox_collections=[organisation_store.COLLECTION, talent_store.COLLECTION],
     handlers=HANDLERS,
     background_tasks=[TALENT_TALLY],
+    # `python -m registry recount-tallies` (a bulk job) repairs the talent tally from the talents.
+    tallied_aggregates=[talent_store.AGGREGATE],
 )

@@ -4,17 +4,23 @@ the kit): removal follow-ups and operator metrics.
 It runs in the API process because that process is the only writer of sessions (see
 talents/projection.py): the worker notes that a talent was removed, and this loop cancels the talent's
 open enrolments under the API's per-document locks, then deletes the note. It also refreshes the
-domain gauges from the store, so they are right after a restart and whatever process changed what.
+domain gauges from the sessions' tallies (kept with every session change, servicekit.tallies), so they
+are right after a restart: a few documents read by `_id`, not every session. Drift (a crash between a
+session's write and its count) is repaired by the bulk job `python -m training recount-tallies`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import Gauge
+from servicekit import tallies
 from servicekit.background import BackgroundTask
 from servicekit.service import ServiceContext
 
@@ -69,17 +75,24 @@ async def run_follow_ups(ctx: ServiceContext) -> int:
 
 async def refresh_metrics(ctx: ServiceContext) -> None:
     now = datetime.now(UTC)
+    overall = await tallies.read(ctx.db, session_store.SESSIONS_TALLY)
     by_state = dict.fromkeys((s.value for s in EnrolmentState), 0)
-    phases = {"upcoming": 0, "running": 0, "ended": 0}
-    free = 0
-    for session in await session_store.summaries(ctx.db):
-        for state, count in session.get("counts", {}).items():
-            by_state[state] = by_state.get(state, 0) + int(count)
-        if session["ends_at"] <= now:
-            phases["ended"] += 1
-            continue
-        phases["upcoming" if session["starts_at"] > now else "running"] += 1
-        free += max(int(session["capacity"]) - int(session.get("seats_taken", 0)), 0)
+    by_state.update(tallies.amounts(overall, "enrolments"))
+    # Only the months in which sessions still to end do end: a session that started but has not ended,
+    # or has not started, ends at or after now.
+    current = session_store.ending_month(now)
+    months = sorted(m for m in tallies.amounts(overall, "ending_months") if m >= current)
+    ending = await asyncio.gather(*(tallies.read(ctx.db, session_store.ENDING_TALLY + m) for m in months))
+    cutoff = int(now.timestamp())
+
+    def after_now(tally: Mapping[str, Any], path: str) -> int:
+        return sum(n for at, n in tallies.amounts(tally, path).items() if int(at.removeprefix("t")) > cutoff)
+
+    not_ended = sum(after_now(t, "ends") for t in ending)
+    upcoming = sum(after_now(t, "starts") for t in ending)
+    free = sum(after_now(t, "free") for t in ending)
+    phases = {"upcoming": upcoming, "running": not_ended - upcoming,
+              "ended": tallies.amount(overall, "sessions") - not_ended}
     for state, count in by_state.items():
         gauges().enrolments.labels(state).set(count)
     for phase, count in phases.items():

@@ -31,4 +31,6 @@ TRAINING = ServiceDefinition(
     outbox_collections=[session_store.COLLECTION],
     handlers=handlers,
     background_tasks=[background.REMOVAL_FOLLOW_UPS, background.DOMAIN_GAUGES],
+    # `python -m training recount-tallies` (a bulk job) repairs the gauges' tallies from the sessions.
+    tallied_aggregates=[session_store.AGGREGATE],
 )

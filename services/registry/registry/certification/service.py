@@ -68,6 +68,11 @@ async def assess(ctx: ServiceContext, talent: Document, level: TalentLevel,
     return eligibility(rules.rule_for(level, category), level, category, talent, ledger), int(doc["version"])
 
 
+# One open evaluation per talent, level and category: opening (check, marker, insert) and clearing the
+# marker hold this lock on the triple (the API is the one writer of evaluations).
+OPEN_EVALUATION = "open-evaluation"
+
+
 async def apply(ctx: ServiceContext, data: EvaluationCreate, caller: Principal,
                 idempotency_key: str | None) -> tuple[Document, bool]:
     talent = await talents.find_for(ctx, data.talent_id, caller)  # 404 for someone else's record
@@ -82,14 +87,19 @@ async def apply(ctx: ServiceContext, data: EvaluationCreate, caller: Principal,
     request_print = fingerprint(body)
     # One open evaluation per talent, level and category: the check and the insert hold a lock on that
     # triple, so two simultaneous applications cannot both pass the check (the API is the one writer).
-    async with aggregates.exclusive("open-evaluation", (data.talent_id, data.level.value, data.category.value)):
-        if idempotency_key is None or await collection.find_one({"creation_key": key}, {"_id": 1}) is None:
-            pending = await store.open_for(collection, data.talent_id, data.level.value, data.category.value,
-                                           [s.value for s in OPEN_STATUSES])
-            if pending is not None:
-                raise ProblemError(409, "Evaluation already open",
-                                   f"Evaluation {pending['_id']} for this level and category is still open.",
-                                   kind="evaluation-open", existing_id=pending["_id"])
+    triple = (data.talent_id, data.level.value, data.category.value)
+    async with aggregates.exclusive(OPEN_EVALUATION, triple):
+        pending = await store.open_for(ctx.db, *triple, [s.value for s in OPEN_STATUSES])
+        # A retried request (same Idempotency-Key) is answered with what it made, below, never refused.
+        # Most often the open evaluation is its own; only otherwise is the key looked up (a scan on
+        # FerretDB, the rare path: a key reused while another evaluation of the triple is open).
+        replay = pending is not None and idempotency_key is not None and (
+            pending.get("creation_key") == key
+            or await collection.find_one({"creation_key": key}, {"_id": 1}) is not None)
+        if pending is not None and not replay:
+            raise ProblemError(409, "Evaluation already open",
+                               f"Evaluation {pending['_id']} for this level and category is still open.",
+                               kind="evaluation-open", existing_id=pending["_id"])
         now = datetime.now(UTC)
         sequence = await counters.next_value(ctx.db, "evaluation", now.year)
         doc: Document = {
@@ -100,9 +110,14 @@ async def apply(ctx: ServiceContext, data: EvaluationCreate, caller: Principal,
             "version": 1, "applied_at": now, "updated_at": now, "applied_by": caller.subject,
             "creation_key": key, "creation_fingerprint": request_print,
         }
+        if not replay:
+            # Before the insert, so an open evaluation always has its marker (see store.open_for).
+            await store.mark_open(ctx.db, *triple, doc["_id"])
         try:
             await store.insert(ctx.db, doc)
         except aggregates.DuplicateCreation as dup:
+            if not replay:
+                await store.clear_open(ctx.db, *triple, doc["_id"])
             if dup.earlier is None:
                 raise
             if dup.earlier.get("creation_fingerprint") != request_print:
@@ -169,8 +184,14 @@ async def _step(ctx: ServiceContext, evaluation: str, expected_version: int, wan
         step = {"status": wanted.value, "at": now, "by": caller.subject, "reasons": reasons or []}
         return {"$set": {**changes, "status": wanted.value, "updated_at": now}, "$push": {"history": step}}, []
 
-    return await aggregates.change_at_version(ctx.db, store.AGGREGATE, evaluation, expected_version, decide,
-                                              not_found=lambda: not_found(evaluation))
+    after = await aggregates.change_at_version(ctx.db, store.AGGREGATE, evaluation, expected_version, decide,
+                                               not_found=lambda: not_found(evaluation))
+    if after["status"] not in OPEN_STATUSES:
+        # Closed: its marker goes (left behind by a crash it would still read as no open evaluation).
+        triple = (after["talent_id"], after["level"], after["category"])
+        async with aggregates.exclusive(OPEN_EVALUATION, triple):
+            await store.clear_open(ctx.db, *triple, evaluation)
+    return after
 
 
 def _check_step(current: Document, wanted: EvaluationStatus) -> None:

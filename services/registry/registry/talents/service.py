@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,8 +81,23 @@ async def _employer(ctx: ServiceContext, organisation_id: str) -> Document:
     return org
 
 
+# Binding a login to a talent: the check, the lookup (written first) and the talent write hold this lock on
+# the subject, so two requests cannot bind one login twice (the API is the one writer of talents).
+ACCOUNT_BINDING = "talent-account"
+
+
+@asynccontextmanager
+async def _binding(subject: str | None) -> AsyncIterator[None]:
+    if subject:
+        async with aggregates.exclusive(ACCOUNT_BINDING, subject):
+            yield
+    else:
+        yield
+
+
 async def _account_free(ctx: ServiceContext, subject: str, talent_id: str | None) -> None:
-    holder = await store.find_by_account(ctx.db[store.COLLECTION], subject)
+    """Refuse a login bound to another talent (the caller holds `_binding(subject)`)."""
+    holder = await store.holder_of(ctx.db, subject, correct=True)
     if holder is not None and holder["_id"] != talent_id:
         raise ProblemError(409, "Account already bound",
                            "This login is already bound to another talent record.", kind="account-bound",
@@ -98,23 +114,36 @@ async def register(ctx: ServiceContext, data: TalentCreate, caller: Principal,
     key = creation_key(caller.subject, idempotency_key)
     request_print = fingerprint({**body, "identity_hash": hashed})
     employer = await _employer(ctx, data.employer_organisation_id)
-    if data.account_subject:
-        await _account_free(ctx, data.account_subject, None)
+    subject = data.account_subject
+    async with _binding(subject):
+        if subject:
+            await _account_free(ctx, subject, None)
+        return await _insert_numbered(ctx, body, hashed, employer, key, request_print, caller)
+
+
+async def _insert_numbered(ctx: ServiceContext, body: dict[str, Any], hashed: str, employer: Document,
+                           key: str, request_print: str, caller: Principal) -> tuple[Document, bool]:
     now = datetime.now(UTC)
+    subject = body.get("account_subject")
     for _ in range(_NUMBER_ATTEMPTS):
         number = registration_number(now.year, await counters.next_value(ctx.db, "talent", now.year))
         doc: Document = {
             "_id": number, "registration_number": number, **body,
-            "employer_kind": employer["kind"], "city_code": city_of(data.region_code),
+            "employer_kind": employer["kind"], "city_code": city_of(body["region_code"]),
             "level": None, "certifications": [], "status": TalentStatus.ACTIVE.value,
             "status_history": [{"status": TalentStatus.ACTIVE.value, "previous_status": None,
                                 "reason": "registered", "changed_at": now, "changed_by": caller.subject}],
             "identity_hash": hashed, "version": 1, "registered_at": now, "updated_at": now,
             "creation_key": key, "creation_fingerprint": request_print,
         }
+        if subject:
+            # Before the insert, so the bound talent always has its lookup (see store.holder_of).
+            await store.link_account(ctx.db, subject, number)
         try:
             await store.insert(ctx.db, doc, [_event(TalentRegistered, doc)])
         except store.DuplicateTalent as dup:
+            if subject:
+                await store.forget_account(ctx.db, subject)  # it points to a talent not stored
             if dup.same_request is not None:
                 if dup.same_request.get("creation_fingerprint") != request_print:
                     raise key_reused() from None
@@ -138,8 +167,7 @@ async def change(ctx: ServiceContext, talent_id: str, data: TalentUpdate, expect
         changes["employer_kind"] = (await _employer(ctx, changes["employer_organisation_id"]))["kind"]
     if "region_code" in changes:
         changes["city_code"] = city_of(changes["region_code"])
-    if changes.get("account_subject"):
-        await _account_free(ctx, changes["account_subject"], talent_id)
+    subject = changes.get("account_subject")
 
     def mutate(current: Document) -> aggregates.Decision:
         if current["status"] == TalentStatus.REMOVED.value:
@@ -149,7 +177,12 @@ async def change(ctx: ServiceContext, talent_id: str, data: TalentUpdate, expect
         after = {**current, **changes, "updated_at": now, "version": current["version"] + 1}
         return {"$set": {**changes, "updated_at": now}}, [_event(TalentUpdated, after)]
 
-    return await _write(ctx, talent_id, expected_version, mutate)
+    async with _binding(subject):
+        if subject:
+            await _account_free(ctx, subject, talent_id)
+            # Before the talent write, so the bound talent always has its lookup (see store.holder_of).
+            await store.link_account(ctx.db, subject, talent_id)
+        return await _write(ctx, talent_id, expected_version, mutate)
 
 
 async def change_status(ctx: ServiceContext, talent_id: str, data: StatusChange, expected_version: int,
@@ -240,7 +273,8 @@ async def find_for(ctx: ServiceContext, talent_id: str, caller: Principal) -> Do
 
 
 async def find_own(ctx: ServiceContext, caller: Principal) -> Document:
-    doc = await store.find_by_account(ctx.db[store.COLLECTION], caller.subject)
+    async with _binding(caller.subject):
+        doc = await store.holder_of(ctx.db, caller.subject, correct=True)
     if doc is None:
         raise ProblemError(404, "Not found", "No talent record is bound to this login.", kind="not-found")
     return doc

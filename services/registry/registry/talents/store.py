@@ -13,7 +13,9 @@ from typing import Any
 from servicekit import aggregates
 from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
-from servicekit.mongo import Collection, Database, Document, IndexSpec
+from servicekit.mongo import PROCESS_LOCKS, Collection, Database, Document, IndexSpec
+
+from registry.targets.domain import contribution
 
 COLLECTION = "talents"
 
@@ -22,18 +24,17 @@ INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
     IndexSpec(COLLECTION, (("city_code", 1), ("_id", 1))),
     IndexSpec(COLLECTION, (("employer_organisation_id", 1), ("_id", 1))),
-    IndexSpec(COLLECTION, (("account_subject", 1),)),  # /talents/me, one login bound once
 )
+# A login's talent: `_id` = the account subject, `talent_id` (read by `_id`, see `holder_of`).
+ACCOUNTS = "talent_accounts"
 
 INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "identity_hash", "applied_events",
                    "last_change")
-# Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=INTERNAL_FIELDS)
+# Every change goes through the kit's unit of work (servicekit.aggregates) with this description; each
+# talent's share of the targets, pools and gauges is kept in the talent tally with the change
+# (servicekit.tallies, registry.targets.domain.contribution).
+AGGREGATE = Aggregate(COLLECTION, internal_fields=INTERNAL_FIELDS, tallied=contribution)
 HIDDEN = AGGREGATE.hidden()
-
-# The few fields the target and pool tallies need.
-TALLY_FIELDS = {"status": 1, "region_code": 1, "categories": 1, "level": 1, "certifications": 1,
-                "employer_kind": 1}
 
 
 class DuplicateTalent(Exception):
@@ -67,8 +68,36 @@ async def exists(collection: Collection, talent_id: str) -> bool:
     return await collection.find_one({"_id": talent_id}, {"_id": 1}) is not None
 
 
-async def find_by_account(collection: Collection, subject: str) -> Document | None:
-    return await collection.find_one({"account_subject": subject}, HIDDEN)
+# --- A login's own record: one lookup document per account subject, by `_id` -----------------------
+#
+# Written BEFORE the talent write that binds the account (under `aggregates.exclusive("talent-account",
+# subject)`, held by every binding), so a bound talent always has its lookup. A write that then fails
+# leaves a lookup pointing to a talent that does not carry the subject: `holder_of` treats that as no
+# holder, and the next binding of the subject overwrites it (`forget_account` removes it earlier).
+
+async def holder_of(db: Database, subject: str, *, correct: bool = False) -> Document | None:
+    """The talent bound to this login, or None: no lookup, or one a write that did not happen left
+    behind (removed when `correct`, which the caller may only ask while holding the binding lock)."""
+    link = await db[ACCOUNTS].find_one({"_id": subject})
+    if link is None:
+        return None
+    doc = await get(db[COLLECTION], link["talent_id"])
+    if doc is not None and doc.get("account_subject") == subject:
+        return doc
+    if correct:
+        await forget_account(db, subject)
+    return None
+
+
+async def link_account(db: Database, subject: str, talent_id: str) -> None:
+    async with PROCESS_LOCKS.hold(ACCOUNTS, subject):
+        await db[ACCOUNTS].replace_one({"_id": subject}, {"talent_id": talent_id}, upsert=True)
+
+
+async def forget_account(db: Database, subject: str) -> None:
+    """Remove a lookup whose talent does not carry the subject (the caller holds the binding lock)."""
+    async with PROCESS_LOCKS.hold(ACCOUNTS, subject):
+        await db[ACCOUNTS].delete_one({"_id": subject})
 
 
 async def page(collection: Collection, filters: dict[str, Any], after: str | None, limit: int) -> list[Document]:
@@ -77,8 +106,3 @@ async def page(collection: Collection, filters: dict[str, Any], after: str | Non
         query["_id"] = {"$gt": after}
     cursor = collection.find(query, HIDDEN).sort("_id", 1).limit(limit)
     return [doc async for doc in cursor]
-
-
-async def tally_rows(collection: Collection) -> list[Document]:
-    """Every talent's few tally fields (one scan; the registry holds thousands, not millions)."""
-    return [doc async for doc in collection.find({}, TALLY_FIELDS)]

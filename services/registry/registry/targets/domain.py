@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from servicekit import tallies
+
 from registry.organisations.domain import OrganisationKind
 from registry.organisations.identifiers import LIAONING_CITIES, city_of
 from registry.talents.domain import TalentCategory, TalentLevel, TalentStatus
@@ -90,7 +92,7 @@ class PoolSummary:
 
 @dataclass(frozen=True)
 class Tally:
-    """Everything the targets API, the pools API and the gauges show, from one pass over the talents."""
+    """Everything the targets API, the pools API and the gauges show, read from the talent tally."""
 
     targets: list[TargetProgress]
     # (category, level, city) -> active talents; a talent counts once per declared category.
@@ -99,40 +101,91 @@ class Tally:
     cities: list[PoolSummary]
 
 
-def tally(rows: Iterable[Row]) -> Tally:
-    achieved: Counter[str] = Counter()
-    target_cities: dict[str, Counter[str]] = {t.name: Counter() for t in PLAN_TARGETS}
-    talents: Counter[tuple[str, str, str]] = Counter()
-    pool_size: Counter[str] = Counter()
-    pool_categories: dict[str, Counter[str]] = {}
-    pool_levels: dict[str, Counter[str]] = {}
-    for row in rows:
-        if not counts_at_all(row):
-            continue
-        city = city_label(str(row.get("region_code", "")))
-        level = row.get("level") or UNCERTIFIED
-        categories = [str(c) for c in row.get("categories") or []]
-        for category in categories:
-            talents[(category, level, city)] += 1
-        for target in PLAN_TARGETS:
-            if target.counts(row):
-                achieved[target.name] += 1
-                target_cities[target.name][city] += 1
-        if city == "outside":
-            continue
+TALLY_ID = "registry-talents"  # the one tally document the targets, pools and gauges read (by _id)
+
+
+def contribution(row: Row) -> dict[str, dict[str, int]]:
+    """What one talent adds to the talent tally (servicekit.tallies), as dotted paths:
+
+    - `talents.<category>.<level>.<city>`: once per declared category;
+    - `targets.<target>.<city>`: for each plan target it counts toward;
+    - `pools.<code>.talents`, `pools.<code>.by_category.<category>`, `pools.<code>.by_level.<level>`:
+      for the provincial pool and its city's pool (nothing for a talent working outside Liaoning).
+
+    A talent that is not active adds nothing. Categories, levels and cities are data, hence `key()`."""
+    if not counts_at_all(row):
+        return {}
+    amounts: Counter[str] = Counter()
+    city = tallies.key(city_label(str(row.get("region_code", ""))))
+    level = tallies.key(row.get("level") or UNCERTIFIED)
+    categories = [tallies.key(c) for c in row.get("categories") or []]
+    for category in categories:
+        amounts[f"talents.{category}.{level}.{city}"] += 1
+    for target in PLAN_TARGETS:
+        if target.counts(row):
+            amounts[f"targets.{target.name}.{city}"] += 1
+    if city != "outside":
         for code in (PROVINCE_CODE, city) if city != "province" else (PROVINCE_CODE,):
-            pool_size[code] += 1
-            pool_categories.setdefault(code, Counter()).update(categories)
-            pool_levels.setdefault(code, Counter())[level] += 1
+            amounts[f"pools.{code}.talents"] += 1
+            for category in categories:
+                amounts[f"pools.{code}.by_category.{category}"] += 1
+            amounts[f"pools.{code}.by_level.{level}"] += 1
+    return {TALLY_ID: dict(amounts)}
+
+
+def summary(tally: Mapping[str, Any]) -> Tally:
+    """The targets, pools and gauges from the tally document (as `tallies.read` returns it: nested by
+    the paths of `contribution`). Amounts that went back to 0 are left out, like label sets that no
+    talent fills any more."""
+    talents: dict[tuple[str, str, str], int] = {}
+    for category, by_level in _children(tally.get("talents")).items():
+        for level, by_city in _children(by_level).items():
+            for city, count in _children(by_city).items():
+                if isinstance(count, int | float) and int(count) != 0:
+                    talents[(category, level, city)] = int(count)
+    pools = _children(tally.get("pools"))
 
     def pool(code: str, name: str) -> PoolSummary:
-        return PoolSummary(code, name, pool_size[code], dict(pool_categories.get(code, {})),
-                           dict(pool_levels.get(code, {})))
+        found = _children(pools.get(code))
+        return PoolSummary(code, name, _amount(found.get("talents")), _amounts(found.get("by_category")),
+                           _amounts(found.get("by_level")))
 
+    targets = _children(tally.get("targets"))
+    progress = []
+    for t in PLAN_TARGETS:
+        by_city = _amounts(targets.get(t.name))
+        progress.append(TargetProgress(t.name, t.goal, t.description, sum(by_city.values()), by_city))
     return Tally(
-        targets=[TargetProgress(t.name, t.goal, t.description, achieved[t.name], dict(target_cities[t.name]))
-                 for t in PLAN_TARGETS],
-        talents=dict(talents),
+        targets=progress,
+        talents=talents,
         province=pool(PROVINCE_CODE, "Liaoning"),
         cities=[pool(code, name) for code, name in sorted(LIAONING_CITIES.items())],
     )
+
+
+def tally(rows: Iterable[Row]) -> Tally:
+    """The summary of these talents, as the tally document would hold it (for tests and checks)."""
+    flat: Counter[str] = Counter()
+    for row in rows:
+        for amounts in contribution(row).values():
+            flat.update(amounts)
+    nested: dict[str, Any] = {}
+    for path, count in flat.items():
+        node = nested
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = count
+    return summary(nested)
+
+
+def _children(node: Any) -> dict[str, Any]:
+    return {str(k): v for k, v in node.items()} if isinstance(node, Mapping) else {}
+
+
+def _amount(node: Any) -> int:
+    return int(node) if isinstance(node, int | float) else 0
+
+
+def _amounts(node: Any) -> dict[str, int]:
+    return {k: int(v) for k, v in _children(node).items() if isinstance(v, int | float) and int(v) != 0}

@@ -1,10 +1,15 @@
-"""Live tallies of talents and plan targets, recomputed by the API process from the store.
+"""The talent tally, as the targets and pools routes and the gauges read it.
 
-The API is the only process that changes talents, so it keeps the gauges: a background task
-(declared in the service definition, run by the kit) recomputes the tally every
-`targets_refresh_seconds` and right after any talent change (the services call `mark_stale`). The
-gauges are served from that last tally by a custom collector, so a scrape never touches the store,
-and label sets that drop to zero disappear instead of lingering.
+Every talent change keeps the tally document (`registry.targets.domain.TALLY_ID`) up to date in the
+same unit of work (servicekit.tallies; the talents `Aggregate` declares `tallied=contribution`), so a
+read is one document by `_id`, whatever the number of talents. The routes read it on every request.
+The gauges are served by a custom collector from the last tally a background task (declared in the
+service definition, run by the kit) read: every `targets_refresh_seconds`, and right after a talent
+change in this process (the services call `mark_stale`). A scrape never touches the store, and label
+sets that drop to zero disappear instead of lingering.
+
+Drift (a crash between a talent's write and its `$inc`) is repaired by the bulk job
+`python -m registry recount-tallies`, never by a timer.
 """
 
 from __future__ import annotations
@@ -17,49 +22,37 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+from servicekit import tallies
 from servicekit.background import BackgroundTask, request_run
 from servicekit.service import ServiceContext
 
 from registry.settings import RegistrySettings
-from registry.talents import store as talent_store
-from registry.targets.domain import Tally, tally
+from registry.targets.domain import TALLY_ID, Tally, summary
 
 log = logging.getLogger(__name__)
 
 TALLY_TASK = "talent-tally"
-# Bumped by every talent change in this process: a tally computed at the current generation is exact
-# for this process's writes. Other API replicas' writes are picked up within MAX_AGE_SECONDS.
-_generation = 0
-MAX_AGE_SECONDS = 5.0
 
 
 def mark_stale() -> None:
-    """A talent changed: recompute the tallies soon (the event only exists in the API process)."""
-    global _generation
-    _generation += 1
+    """A talent changed: refresh the gauges soon (the tally itself is already current)."""
     request_run(TALLY_TASK)
 
 
 async def current_tally(ctx: ServiceContext) -> Tally:
-    """The tally for the public targets and pools routes: the last one if nothing changed since and
-    it is recent, else a new one from the store (so a burst of anonymous reads costs one scan)."""
-    if (GAUGES.latest is not None and GAUGES.generation == _generation
-            and time.time() - GAUGES.computed_at < MAX_AGE_SECONDS):
-        return GAUGES.latest
-    return await recount(ctx)
+    """The tally for the public targets and pools routes: one read by `_id`."""
+    return summary(await tallies.read(ctx.db, TALLY_ID))
 
 
-async def recount(ctx: ServiceContext) -> Tally:
-    generation = _generation  # taken before the read: a change during the scan leaves it stale
-    result = tally(await talent_store.tally_rows(ctx.db[talent_store.COLLECTION]))
-    GAUGES.latest, GAUGES.generation, GAUGES.computed_at = result, generation, time.time()
+async def refresh_gauges(ctx: ServiceContext) -> Tally:
+    result = await current_tally(ctx)
+    GAUGES.latest, GAUGES.computed_at = result, time.time()
     return result
 
 
 class TalentGauges(Collector):
     def __init__(self) -> None:
         self.latest: Tally | None = None
-        self.generation = -1
         self.computed_at = 0.0
 
     def _families(self) -> tuple[GaugeMetricFamily, ...]:
@@ -72,7 +65,7 @@ class TalentGauges(Collector):
             GaugeMetricFamily("registry_plan_target_progress_ratio",
                               "Share of the plan target's goal reached (1 = reached)", labels=["target"]),
             GaugeMetricFamily("registry_talent_tally_timestamp_seconds",
-                              "Unix time the talent gauges were last recomputed from the store"),
+                              "Unix time the talent gauges were last read from the talent tally"),
         )
 
     def describe(self) -> Iterable[Metric]:
@@ -105,12 +98,12 @@ def _register_gauges(_ctx: ServiceContext) -> None:
         _registered = True
 
 
-async def _recount(ctx: ServiceContext) -> None:
-    await recount(ctx)
+async def _refresh(ctx: ServiceContext) -> None:
+    await refresh_gauges(ctx)
 
 
 def _every(settings: RegistrySettings) -> float:
     return settings.targets_refresh_seconds
 
 
-TALENT_TALLY = BackgroundTask(TALLY_TASK, _recount, _every, prepare=_register_gauges)
+TALENT_TALLY = BackgroundTask(TALLY_TASK, _refresh, _every, prepare=_register_gauges)

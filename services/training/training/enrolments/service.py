@@ -185,12 +185,16 @@ async def _save(ctx: ServiceContext, unit: aggregates.Change, change: _Change, *
     """Promote the waitlist, then store the change as one single-document write of the session."""
     await _promote_waitlist(ctx, change)
     merged = change.merged()
-    counts: dict[str, int] = {}
+    # Every state's count by its own path: FerretDB 1.24 skips a `$set` of a whole embedded document
+    # whose values equal the stored one's in order, whatever their names ({"requested": 1} stayed where
+    # {"approved": 1} was set), so `counts` is never replaced as a whole.
+    counts = dict.fromkeys((f"counts.{s.value}" for s in EnrolmentState), 0)
     for entry in merged.values():
-        counts[entry["state"]] = counts.get(entry["state"], 0) + 1
+        counts[f"counts.{entry['state']}"] += 1
     seats = [Seat(eid, e["talent_id"], EnrolmentState(e["state"])) for eid, e in merged.items()]
     fields: dict[str, Any] = {f"enrolments.{eid}": entry for eid, entry in change.changed.items()}
-    fields.update({"counts": counts, "seats_taken": seats_taken(seats),
+    fields.update(counts)
+    fields.update({"seats_taken": seats_taken(seats),
                    "talent_ids": sorted({e["talent_id"] for e in merged.values()})})
     fields.update(change.extra)
     fields.update(details or {})
@@ -285,6 +289,8 @@ async def request(ctx: ServiceContext, session_id: str, talent_id: str, caller: 
             "history": [{"state": EnrolmentState.REQUESTED.value, "at": change.now, "by": caller.subject,
                          "reason": None}],
         }
+        # The talent's index of sessions first, so it always lists a session the talent is enrolled in.
+        await session_store.add_talent(ctx.db, talent_id, session_id)
     return eid, True
 
 
