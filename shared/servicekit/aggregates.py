@@ -154,13 +154,40 @@ async def read(db: Database, aggregate: Aggregate, doc_id: Any, *, keep: Iterabl
 
 
 async def listed(db: Database, aggregate: Aggregate, name: str, key: str, *, limit: int, after: str | None = None,
-                 where: Callable[[Document], bool] = lambda _doc: True) -> list[Document]:
+                 where: Callable[[Document], bool] = lambda _doc: True,
+                 projection: Mapping[str, int] | None = None) -> list[Document]:
     """Up to `limit` documents in lookup `name` under `key` (an owner's listings...) that also satisfy
-    `where`, in `_id` order after `after`, as reads return them: the list page FerretDB serves by `_id`
-    (servicekit.lookups)."""
+    `where`, in list order after `after`, as reads return them (or with `projection`): the list page
+    FerretDB serves by `_id` (servicekit.lookups)."""
     belongs = aggregate.belongs(name, key)
-    return await lookups.members(db, name, key, read=lambda doc_id: read(db, aggregate, doc_id),
-                                 belongs=lambda doc: belongs(doc) and where(doc), limit=limit, after=after)
+    shown = dict(projection) if projection is not None else aggregate.hidden()
+
+    async def read_one(doc_id: Any) -> Document | None:
+        return await db[aggregate.collection].find_one({"_id": doc_id}, shown)
+
+    return await lookups.members(db, name, key, read=read_one, belongs=lambda doc: belongs(doc) and where(doc),
+                                 limit=limit, after=after)
+
+
+EVERYTHING = "all"
+
+
+async def filtered_page(db: Database, aggregate: Aggregate, filters: Mapping[str, Any], *, after: str | None,
+                        limit: int, by: Mapping[str, str], everything: str,
+                        projection: Mapping[str, int] | None = None) -> list[Document]:
+    """A list page with optional filters, served from lookups: the first field of `by` that the filters
+    name picks the lookup keyed by its value (`by` maps a field to a lookup name, most selective first);
+    without one, the lookup `everything` (key "all"), which the aggregate lists every document under. The
+    other filters are applied to the documents read (`lookups.matches`), so a page's cost grows with the
+    chosen lookup's members it reads before filling, not with the collection. The aggregate's `listed`
+    must declare those lookups, keyed by the same fields. (A projection must keep the filtered fields.)"""
+    for field, name in by.items():
+        value = filters.get(field)
+        if isinstance(value, str):
+            return await listed(db, aggregate, name, value, limit=limit, after=after, projection=projection,
+                                where=lambda doc: lookups.matches(doc, filters))
+    return await listed(db, aggregate, everything, EVERYTHING, limit=limit, after=after, projection=projection,
+                        where=lambda doc: lookups.matches(doc, filters))
 
 
 async def _read_for_change(db: Database, aggregate: Aggregate, doc_id: Any, keep: Iterable[str]) -> Document | None:

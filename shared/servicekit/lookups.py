@@ -14,11 +14,11 @@ aggregate seam (servicekit.aggregates) keeps the lookups with every create and c
   current state still belongs to the key (a crash between the two steps, or a create that collided,
   leaves an id the read skips and drops).
 
-A key's ids are spread over up to 256 bucket documents by a hash of the id, so no document grows
-past a few hundred ids even for an owner of 100,000 listings (FerretDB rewrites a whole document on
-every update: one growing document would make each add cost as much as the key's size). A small head
-document per key names its non-empty buckets. A list's order is therefore (bucket, id): stable, so
-cursors work, but not alphabetical across buckets.
+A key's ids are spread over bucket documents (`bucket_of`: by a sequential id's prefix, else by a
+hash), so no document grows past about a thousand ids even for an owner of 100,000 listings (FerretDB
+rewrites a whole document on every update: one growing document would make each add cost as much as
+the key's size). A small head document per key names its buckets. A list's order is (bucket, id):
+id order for sequential ids, stable for random ones, so cursors work.
 
 Costs: adding or removing a member is one `_id` read of the head and one or two `_id` writes; a page
 reads the head, the buckets it needs in order and each document shown, all by `_id`. A change that
@@ -55,8 +55,15 @@ def head_id(name: str, key: str) -> str:
 
 
 def bucket_of(item_id: Any) -> str:
-    """The bucket an id lives in: the first two hex digits of its SHA-1 (256 buckets)."""
-    return hashlib.sha1(str(item_id).encode()).hexdigest()[:2]
+    """The bucket an id lives in. Ids ending in a number (`LNIP-2026-000123`, sequential) go by their
+    prefix without the last three digits, 1,000 consecutive ids per bucket, so a list is in id order
+    (registration order) and fills buckets one after the other. Other ids (random: `LST-9f3c...`, credit
+    codes) go by the first two hex digits of their SHA-1, 256 buckets, so none grows large; their list
+    order is by bucket, then id (stable, so cursors work). The bucket is escaped to be a field name."""
+    text = str(item_id)
+    if len(text) >= 4 and text[-4:].isdigit():
+        return "p:" + text[:-3].replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+    return "h:" + hashlib.sha1(text.encode()).hexdigest()[:2]
 
 
 def _bucket_id(name: str, key: str, bucket: str) -> str:
@@ -81,6 +88,12 @@ async def remove(db: Database, pairs: Iterable[tuple[str, str]], item_id: Any) -
     await asyncio.gather(*(_set(db, name, k, item_id, False) for name, k in pairs))
 
 
+# Buckets this process knows a head names already (so an add to them costs one write, not a read and a
+# write). Bounded: forgetting one only costs the head's `$set` again, which is idempotent.
+_NAMED_BUCKETS: dict[str, None] = {}
+_NAMED_BUCKETS_KEPT = 100_000
+
+
 async def _set(db: Database, name: str, key: str, item_id: Any, member: bool) -> None:
     bucket = bucket_of(item_id)
     field = f"ids.{path_key(item_id)}"
@@ -89,14 +102,38 @@ async def _set(db: Database, name: str, key: str, item_id: Any, member: bool) ->
     # the key's buckets.
     async with PROCESS_LOCKS.hold(LOOKUPS, head_id(name, key)):
         if member:
-            head = await db[LOOKUPS].find_one({"_id": head_id(name, key)})
-            if bucket not in ((head or {}).get("buckets") or {}):
+            if bucket_doc not in _NAMED_BUCKETS:
+                # The head names the bucket before the bucket holds anything (a reader finds every id).
                 await db[LOOKUPS].update_one({"_id": head_id(name, key)}, {"$set": {f"buckets.{bucket}": 1}},
                                              upsert=True)
+                if len(_NAMED_BUCKETS) >= _NAMED_BUCKETS_KEPT:
+                    _NAMED_BUCKETS.pop(next(iter(_NAMED_BUCKETS)))
+                _NAMED_BUCKETS[bucket_doc] = None
             await db[LOOKUPS].update_one({"_id": bucket_doc}, {"$set": {field: 1}}, upsert=True)
         else:
             # The head keeps naming an emptied bucket: a page reads it and finds nothing, which is cheap.
             await db[LOOKUPS].update_one({"_id": bucket_doc}, {"$unset": {field: ""}})
+
+
+def matches(document: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
+    """Whether a document satisfies a list page's filters, as MongoDB would read them, for the filter
+    forms the pages use: a field equal to a value (or an array field containing it) and an anchored
+    prefix `{"$regex": "^..."}`. Anything else raises, rather than answering a different question."""
+    for field, wanted in filters.items():
+        value = document.get(field)
+        if isinstance(wanted, Mapping):
+            pattern = wanted.get("$regex")
+            if set(wanted) != {"$regex"} or not isinstance(pattern, str) or not pattern.startswith("^") \
+                    or any(c in pattern[1:] for c in ".*+?[](){}|\\$"):
+                raise ValueError(f"a list filter {field}: {wanted!r} is not an anchored prefix")
+            if not isinstance(value, str) or not value.startswith(pattern[1:]):
+                return False
+        elif isinstance(value, list):
+            if wanted not in value:
+                return False
+        elif value != wanted:
+            return False
+    return True
 
 
 async def members(db: Database, name: str, key: str, *, read: Callable[[Any], Awaitable[Document | None]],

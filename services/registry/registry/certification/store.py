@@ -23,7 +23,11 @@ INDEXES = (
 )
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with these descriptions.
-AGGREGATE = Aggregate(EVALUATIONS)
+EVERY_EVALUATION = "evaluations"
+BY_TALENT = "evaluations_by_talent"
+AGGREGATE = Aggregate(EVALUATIONS, listed=lambda doc: {
+    # The list page's lookups (servicekit.lookups): every evaluation, and by talent.
+    EVERY_EVALUATION: [aggregates.EVERYTHING], BY_TALENT: [doc.get("talent_id")]})
 RULES_AGGREGATE = Aggregate(RULES)
 HIDDEN = AGGREGATE.hidden()
 
@@ -75,10 +79,8 @@ async def clear_open(db: Database, talent_id: str, level: str, category: str, ev
 
 
 async def page(collection: Collection, filters: dict[str, Any], after: str | None, limit: int) -> list[Document]:
-    query = dict(filters)
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    return [d async for d in collection.find(query, HIDDEN).sort("_id", 1).limit(limit)]
+    return await aggregates.filtered_page(collection.database, AGGREGATE, filters, after=after, limit=limit,
+                                          by={"talent_id": BY_TALENT}, everything=EVERY_EVALUATION)
 
 
 async def rules(collection: Collection) -> Document | None:

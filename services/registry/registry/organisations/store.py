@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from servicekit import aggregates
 from servicekit.aggregates import Aggregate
 from servicekit.mongo import Collection, Document, IndexSpec
 
@@ -21,7 +22,11 @@ INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint",
 
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=INTERNAL_FIELDS)
+EVERY_ORGANISATION = "organisations"
+BY_REGION = "organisations_by_region"
+AGGREGATE = Aggregate(COLLECTION, internal_fields=INTERNAL_FIELDS, listed=lambda doc: {
+    # The list page's lookups (servicekit.lookups): every organisation, and by region.
+    EVERY_ORGANISATION: [aggregates.EVERYTHING], BY_REGION: [doc.get("region_code")]})
 
 
 async def get(collection: Collection, organisation_id: str) -> Document | None:
@@ -29,8 +34,5 @@ async def get(collection: Collection, organisation_id: str) -> Document | None:
 
 
 async def page(collection: Collection, filters: dict[str, Any], after: str | None, limit: int) -> list[Document]:
-    query = dict(filters)
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = collection.find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
-    return [doc async for doc in cursor]
+    return await aggregates.filtered_page(collection.database, AGGREGATE, filters, after=after, limit=limit,
+                                          by={"region_code": BY_REGION}, everything=EVERY_ORGANISATION)

@@ -28,12 +28,18 @@ INDEXES = (
 # A login's talent: `_id` = the account subject, `talent_id` (read by `_id`, see `holder_of`).
 ACCOUNTS = "talent_accounts"
 
+EVERY_TALENT = "talents"
+BY_EMPLOYER = "talents_by_employer"
+BY_CITY = "talents_by_city"
 INTERNAL_FIELDS = ("outbox", "creation_key", "creation_fingerprint", "identity_hash", "applied_events",
                    "last_change")
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description; each
 # talent's share of the targets, pools and gauges is kept in the talent tally with the change
 # (servicekit.tallies, registry.targets.domain.contribution).
-AGGREGATE = Aggregate(COLLECTION, internal_fields=INTERNAL_FIELDS, tallied=contribution)
+AGGREGATE = Aggregate(COLLECTION, internal_fields=INTERNAL_FIELDS, tallied=contribution, listed=lambda doc: {
+    # The list pages' lookups (servicekit.lookups): every talent, and by employer and by city.
+    EVERY_TALENT: [aggregates.EVERYTHING], BY_EMPLOYER: [doc.get("employer_organisation_id")],
+    BY_CITY: [doc.get("city_code")]})
 HIDDEN = AGGREGATE.hidden()
 
 
@@ -101,8 +107,8 @@ async def forget_account(db: Database, subject: str) -> None:
 
 
 async def page(collection: Collection, filters: dict[str, Any], after: str | None, limit: int) -> list[Document]:
-    query = dict(filters)
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = collection.find(query, HIDDEN).sort("_id", 1).limit(limit)
-    return [doc async for doc in cursor]
+    """A page of talents matching `filters`, from the employer's or city's lookup when the filters name
+    one, else from the lookup of every talent (servicekit.aggregates.filtered_page)."""
+    return await aggregates.filtered_page(collection.database, AGGREGATE, filters, after=after, limit=limit,
+                                          by={"employer_organisation_id": BY_EMPLOYER, "city_code": BY_CITY},
+                                          everything=EVERY_TALENT)

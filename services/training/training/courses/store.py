@@ -23,7 +23,11 @@ INDEXES = (
 
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION)
+EVERY_COURSE = "courses"
+BY_BASE = "courses_by_base"
+AGGREGATE = Aggregate(COLLECTION, listed=lambda doc: {
+    # The list page's lookups (servicekit.lookups): every course, and by training base.
+    EVERY_COURSE: [aggregates.EVERYTHING], BY_BASE: [doc.get("training_base_id")]})
 
 
 async def insert(db: Database, document: Document) -> None:
@@ -48,8 +52,5 @@ async def prerequisite_graph(db: Database) -> dict[str, list[str]]:
 
 
 async def page(db: Database, filters: dict[str, Any], after: str | None, limit: int) -> list[Document]:
-    query = dict(filters)
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
-    return [doc async for doc in cursor]
+    return await aggregates.filtered_page(db, AGGREGATE, filters, after=after, limit=limit,
+                                          by={"training_base_id": BY_BASE}, everything=EVERY_COURSE)

@@ -77,7 +77,13 @@ def contribution(doc: Document) -> dict[str, dict[str, int]]:
 # Every change goes through the kit's unit of work (servicekit.aggregates). Its compare-and-set (on
 # MongoDB) guards `revision`, which every write bumps; `version` is the details' ETag. The gauges'
 # tallies follow every change (`contribution`).
-AGGREGATE = Aggregate(COLLECTION, version_field="revision", tallied=contribution)
+EVERY_SESSION = "sessions"
+BY_COURSE = "sessions_by_course"
+BY_BASE = "sessions_by_base"
+AGGREGATE = Aggregate(COLLECTION, version_field="revision", tallied=contribution, listed=lambda doc: {
+    # The list page's lookups (servicekit.lookups): every session, by course and by training base.
+    EVERY_SESSION: [aggregates.EVERYTHING], BY_COURSE: [doc.get("course_id")],
+    BY_BASE: [doc.get("training_base_id")]})
 
 
 async def insert(db: Database, document: Document) -> None:
@@ -100,11 +106,9 @@ def write_update(changes: dict[str, Any], *, details_changed: bool = False) -> d
 
 
 async def page(db: Database, filters: dict[str, Any], after: str | None, limit: int) -> list[Document]:
-    query = dict(filters)
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, PUBLIC_PROJECTION).sort("_id", 1).limit(limit)
-    return [doc async for doc in cursor]
+    return await aggregates.filtered_page(db, AGGREGATE, filters, after=after, limit=limit,
+                                          by={"course_id": BY_COURSE, "training_base_id": BY_BASE},
+                                          everything=EVERY_SESSION, projection=PUBLIC_PROJECTION)
 
 
 async def add_talent(db: Database, talent_id: str, session_id: str) -> None:
