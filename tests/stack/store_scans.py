@@ -51,8 +51,26 @@ OPEN_ON_LISTING = ('whether other negotiations on the listing are still open bef
 DEMANDS = ('the matchmaker (worker) scores every open demand against a published listing; issue 10: demand '
     'postings in the search read model')
 ROYALTY = "a licence's royalty reports (a handful per licence); issue 10: kept on the licence document"
+PUBLICITY_GAUGES = ('publicity recounts releases by state, and the force-published ones awaiting approval, every '
+    '10 s (the releases of a year: thousands, not millions); issue 10: counters kept with each change')
+CAMPAIGN_PAGE = ("a campaign's page and the calendar read publicity's projection of the fairs whole (a few fairs a "
+    'year), and the gauges the open campaigns (a handful)')
 
 EXPECTED_SCANS: dict[ScanKey, str] = {
+    ScanKey('publicity', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
+    ScanKey('publicity', 'release_schedule', 'find', '{}'): MARKERS,
+    ScanKey('publicity', 'feed_pending', 'find', '{}'): MARKERS,
+    ScanKey('publicity', 'releases', 'find', '{"creation_key":"?"}'): REPLAY,
+    ScanKey('publicity', 'campaigns', 'find', '{"creation_key":"?"}'): REPLAY,
+    ScanKey('publicity', 'releases', 'find', '{}'): LIST,
+    ScanKey('publicity', 'releases', 'find', '{"kind":"?"}'): LIST,
+    ScanKey('publicity', 'releases', 'find', '{"state":"?"}'): LIST,
+    ScanKey('publicity', 'releases', 'find', '{"kind":"?","state":"?"}'): LIST,
+    ScanKey('publicity', 'releases', 'find', '{"forced.approved_by":"?","forced.by":{"$type":"?"}}'): PUBLICITY_GAUGES,
+    ScanKey('publicity', 'campaigns', 'find', '{}'): LIST,
+    ScanKey('publicity', 'campaigns', 'find', '{"status":"?"}'): CAMPAIGN_PAGE,
+    ScanKey('publicity', 'fairs', 'find', '{}'): CAMPAIGN_PAGE,
+    ScanKey('publicity', 'releases', 'aggregate', '{"$match":{},"$stages":"$group"}'): PUBLICITY_GAUGES,
     ScanKey('trading', 'listing_search_pending', 'find', '{}'): MARKERS,
     ScanKey('registry', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
     ScanKey('trading', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,

@@ -13,8 +13,8 @@ from publicity.campaigns import fairs
 from publicity.campaigns import store as campaigns
 from publicity.common import as_utc, now
 from publicity.feeds import render
+from publicity.feeds import store as feed
 from publicity.feeds.caching import conditional
-from publicity.releases import store as releases
 from publicity.settings import PublicitySettings
 
 router = APIRouter(prefix="/v1/feeds", tags=["public"])
@@ -35,7 +35,7 @@ def _base(ctx: Context) -> str:
     **FEED_RESPONSES})
 async def atom_feed(ctx: Context, request: Request) -> Response:
     """Public: the newest published releases and news as Atom (RFC 4287)."""
-    items = await releases.public_items(ctx.db, FEED_SIZE)
+    items = (await feed.items(ctx.db))[:FEED_SIZE]
     updated = max((as_utc(i["public_updated_at"]) for i in items), default=EPOCH)
     return await conditional(ctx, request, render.atom(items, _base(ctx), updated), "application/atom+xml")
 
@@ -45,7 +45,7 @@ async def atom_feed(ctx: Context, request: Request) -> Response:
     **FEED_RESPONSES})
 async def json_feed(ctx: Context, request: Request) -> Response:
     """Public: the newest published releases and news as JSON Feed 1.1."""
-    items = await releases.public_items(ctx.db, FEED_SIZE)
+    items = (await feed.items(ctx.db))[:FEED_SIZE]
     return await conditional(ctx, request, render.json_feed(items, _base(ctx)), "application/feed+json")
 
 

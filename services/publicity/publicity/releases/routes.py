@@ -12,6 +12,7 @@ from servicekit.mongo import Document
 from servicekit.routing import Context, IfMatch, Pagination
 
 from publicity.common import Officer, as_utc
+from publicity.feeds import store as feed
 from publicity.feeds.caching import max_age
 from publicity.releases import service, store
 from publicity.releases.domain import Action, ReleaseState
@@ -166,8 +167,8 @@ async def cache_for(ctx: Context, response: Response) -> None:
 @public_router.get("", response_model=PublicReleasePage)
 async def public_releases(ctx: Context, response: Response,
                           limit: Annotated[int, Query(ge=1, le=100)] = 20) -> PublicReleasePage:
-    """Public: published and withdrawn releases, newest change first."""
-    docs = await store.public_items(ctx.db, limit)
+    """Public: the newest published and withdrawn releases (up to 100), newest change first."""
+    docs = (await feed.items(ctx.db))[:limit]
     await cache_for(ctx, response)
     return PublicReleasePage(items=[public_view(d) for d in docs])
 

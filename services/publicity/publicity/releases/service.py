@@ -16,6 +16,7 @@ from servicekit.service import ServiceContext
 
 from publicity import metrics
 from publicity.common import SOURCE, as_utc, not_found, now, rule_refused
+from publicity.feeds import store as feed
 from publicity.releases import store
 from publicity.releases.domain import (
     Action,
@@ -162,14 +163,18 @@ async def act(ctx: ServiceContext, release_id: str, action: Action, caller: Prin
                 withdrawn_at=at)))
         elif action is Action.NEW_EDITION:
             fields |= {"edition": doc["edition"] + 1, "change_note": note, "submitted_by": None, "forced": None}
+        if "public" in fields or "public.withdrawn" in fields:
+            await feed.mark(ctx.db, release_id)  # before the write: a crash leaves work to repair
         history_doc = {**doc, "edition": fields.get("edition", doc["edition"])}
         fields["history"] = _history(history_doc, action.value, to, caller.subject, at, note)
         await unit.write({"$set": fields}, events)
     if action in (Action.UNSCHEDULE, Action.FORCE_PUBLISH, Action.PUBLISH):
         await store.drop_schedule(ctx.db, release_id)
+    after = await find(ctx.db, release_id)
     if events:
+        await feed.fold(ctx.db, [after])
         metrics.release_changed(action.value)
-    return await find(ctx.db, release_id)
+    return after
 
 
 async def approve_forced(ctx: ServiceContext, release_id: str, caller: Principal, expected_version: int) -> Document:
@@ -206,14 +211,28 @@ async def publish_due(ctx: ServiceContext, release_id: str) -> bool:
                 fields, event = _publication(doc, at, forced=False)
                 fields |= {"state": ReleaseState.PUBLISHED.value, "updated_at": at,
                            "history": _history(doc, "publish_on_schedule", ReleaseState.PUBLISHED, SYSTEM, at)}
+                await feed.mark(ctx.db, release_id)
                 await unit.write({"$set": fields}, [event])
                 metrics.publish_lateness().observe(max((at - scheduled_for).total_seconds(), 0.0))
                 metrics.release_changed("publish_on_schedule")
                 published = True
             elif doc["state"] == ReleaseState.SCHEDULED.value and scheduled_for is not None:
                 return False  # not yet due: keep the marker
+    if published:
+        await feed.fold(ctx.db, [await find(ctx.db, release_id)])
     await store.drop_schedule(ctx.db, release_id)
     return published
+
+
+async def repair_feed(ctx: ServiceContext) -> int:
+    """Fold into the feed what a crashed request left marked."""
+    marked = await feed.pending(ctx.db)
+    found = [d for d in [await store.get(ctx.db, r) for r in marked] if d is not None]
+    if marked:
+        await feed.fold(ctx.db, found)
+        for missing in set(marked) - {d["_id"] for d in found}:
+            await ctx.db[feed.PENDING].delete_one({"_id": missing})
+    return len(marked)
 
 
 async def run_scheduler(ctx: ServiceContext) -> int:
@@ -231,6 +250,7 @@ async def run_scheduler(ctx: ServiceContext) -> int:
                 still = await ctx.db[store.SCHEDULE].find_one({"_id": marker["_id"]})
                 overdue += still is not None
     metrics.gauges().overdue.set(overdue)
+    await repair_feed(ctx)
     return published
 
 

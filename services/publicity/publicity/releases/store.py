@@ -23,7 +23,7 @@ SCHEDULE = "release_schedule"
 
 INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
            IndexSpec(COLLECTION, (("state", 1), ("_id", 1))),
-           IndexSpec(COLLECTION, (("public_listed", 1), ("public_updated_at", -1))))
+           IndexSpec(COLLECTION, (("kind", 1), ("_id", 1))))
 
 AGGREGATE = Aggregate(COLLECTION)
 
@@ -42,16 +42,6 @@ async def page(db: Database, filters: dict[str, Any], after: str | None, limit: 
     if after is not None:
         query["_id"] = {"$gt": after}
     cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
-
-
-async def public_items(db: Database, limit: int, before: datetime | None = None) -> list[Document]:
-    """Published (and withdrawn) releases, newest change first: the public list and the feeds."""
-    query: dict[str, Any] = {"public_listed": True}
-    if before is not None:
-        query["public_updated_at"] = {"$lt": before}
-    cursor = db[COLLECTION].find(query, {"_id": 1, "kind": 1, "public": 1, "public_updated_at": 1}) \
-        .sort("public_updated_at", -1).limit(limit)
     return [d async for d in cursor]
 
 

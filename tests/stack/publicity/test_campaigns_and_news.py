@@ -1,0 +1,156 @@
+"""Publicity across services, through the real processes, Kafka and FerretDB (flows 2 and 4 of
+ARCHITECTURE section 3):
+
+- a campaign lists the fairs whose dates fall inside its own (publicity's projection of trading's fair
+  events), an officer pins and unpins; a fair closing moves the campaign's figures;
+- a licence signed at the fair with both parties' consent -> a news draft naming them (Chinese and
+  English) -> review -> published -> in the Atom and JSON feeds; a transfer without consent -> an
+  anonymous draft; one draft per milestone however often its event is delivered;
+- the fair's closing -> a draft with its figures.
+
+Run with IPO_TEST_SERVICES=registry,trading,publicity (the registry feeds both projections of the
+organisations)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+
+import feedparser
+import httpx
+import pytest
+from devstack.layout import Profile
+
+from tests.stack.publicity.helpers import act, base, officer, ok
+from tests.stack.trading_deals.conftest import Cast, cast  # noqa: F401  (the module's organisations)
+from tests.stack.trading_deals.support import (
+    Json,
+    accepted_negotiation,
+    if_match,
+    party,
+    plan_fair,
+    published_listing,
+    sign,
+    terms,
+    url,
+)
+from tests.stack.trading_deals.support import officer as trading_officer
+from tests.support.kafka import consumed, publish_events, read_events
+from tests.support.stack import eventually
+
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("store_scans_checked")]
+
+
+def campaign_page(p: Profile, campaign_id: str) -> Json:
+    return ok(httpx.get(f"{base(p)}/v1/campaigns/{campaign_id}"))
+
+
+def draft_of(p: Profile, release_id: str) -> Json | None:
+    response = httpx.get(f"{base(p)}/v1/releases/{release_id}", headers=officer(p, "jane"))
+    return response.json() if response.status_code == 200 else None
+
+
+def consent(p: Profile, organisation: str, negotiation: Json) -> Json:
+    current = httpx.get(url(p, f"/v1/negotiations/{negotiation['id']}"), headers=party(p, organisation)).json()
+    stated = httpx.post(url(p, f"/v1/negotiations/{negotiation['id']}/publicity-consent"), json={"consent": True},
+                        headers={**party(p, organisation), **if_match(current)})
+    assert stated.status_code == 200, stated.text
+    body: Json = stated.json()
+    return body
+
+
+def test_campaign_fairs_deals_and_news(cast: Cast, test_profile: Profile) -> None:  # noqa: F811
+    p = test_profile
+    today = date.today()
+    campaign = ok(httpx.post(f"{base(p)}/v1/campaigns", headers=officer(p, "kate"), json={
+        "name": "4.26 IP Publicity Week", "theme": "全面加强知识产权保护", "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=6)).isoformat(),
+        "organisers": ["Liaoning Intellectual Property Office"]}), 201)
+    campaign = act_on_campaign(p, campaign, "opening")
+    assert campaign["status"] == "open"
+
+    # Flow 4: the fair trading opens inside the campaign's dates is listed on the campaign's page.
+    fair = plan_fair(p, "Liaoning Patent Fair for the Publicity Week")
+    eventually(lambda: any(i["id"] == fair["id"] for i in campaign_page(p, campaign["id"])["items"]),
+               timeout=30, what="the fair on the campaign's page")
+    campaign = act_on_campaign(p, campaign, "pins", {"kind": "fair", "item_id": fair["id"], "shown": False})
+    assert all(i["id"] != fair["id"] for i in campaign_page(p, campaign["id"])["items"])
+    campaign = act_on_campaign(p, campaign, "pins", {"kind": "fair", "item_id": fair["id"], "shown": True})
+    page = campaign_page(p, campaign["id"])
+    assert [i["pinned"] for i in page["items"] if i["id"] == fair["id"]] == [True]
+    before = page["totals"]
+    assert before["fair_deals"] == 0
+
+    # Flow 2: a licence signed at the fair, both parties consenting -> a named draft.
+    listing = published_listing(p, cast.owner)
+    negotiation = accepted_negotiation(p, cast.owner, cast.buyer, listing, terms(fee=5_000_000), fair_id=fair["id"])
+    consent(p, cast.owner, negotiation)
+    negotiation = consent(p, cast.buyer, negotiation)
+    assert negotiation["publicity_consent"] == {"owner": True, "counterparty": True}
+    signed = sign(p, cast.buyer, negotiation)
+    assert signed.status_code == 201, signed.text
+    licence_id = signed.json()["id"]
+    news = eventually(lambda: draft_of(p, f"NEWS-licence-{licence_id}"), timeout=30, what="the licence's draft")
+    assert news["state"] == "draft" and news["origin"] == "milestone" and news["public"] is None
+    content = news["content"]
+    assert "Dalian Membrane Tech" in content["body"] and "Shenyang Battery Works" in content["body_en"]
+    assert "50,000.00" in content["body_en"]
+
+    # A transfer without consent: an anonymous draft (kind and city only, no amount).
+    sold = published_listing(p, cast.owner)
+    assignment = accepted_negotiation(p, cast.owner, cast.rival, sold, terms("assignment", fee=90_000_000),
+                                      fair_id=fair["id"])
+    transfer = sign(p, cast.rival, assignment)
+    assert transfer.status_code == 201, transfer.text
+    transfer_doc = httpx.get(url(p, transfer.json()["href"]), headers=trading_officer(p)).json()
+    registered = httpx.post(url(p, f"{transfer.json()['href']}/registration"),
+                            headers={**trading_officer(p), **if_match(transfer_doc)})
+    assert registered.status_code == 200, registered.text
+    anonymous = eventually(lambda: draft_of(p, f"NEWS-transfer-{transfer_doc['id']}"), timeout=30,
+                           what="the transfer's draft")
+    text = " ".join(str(v) for v in anonymous["content"].values())
+    assert "Dalian Membrane Tech" not in text and "Anshan Energy" not in text and "900,000" not in text
+    assert anonymous["content"]["body_en"].startswith("An enterprise in Dalian assigned an invention patent to")
+
+    # One draft per milestone: the licence event delivered again (a new event id) drafts nothing new.
+    signed_event = next(e for e in asyncio.run(read_events(p, "trading.events", key=licence_id))
+                        if e.type.endswith("licence.signed.v1"))
+    again = signed_event.model_copy(update={"id": str(uuid.uuid4())})
+    asyncio.run(publish_events(p, "trading.events", [signed_event, again]))
+
+    # The licence's draft is reviewed and published: then it is in both feeds.
+    news = act(p, news, "submission", "kate")
+    news = act(p, news, "publication", "liam")
+    atom = feedparser.parse(httpx.get(f"{base(p)}/v1/feeds/news.atom").content)
+    assert any(e.id.endswith(news["id"]) for e in atom.entries)
+    assert any(i["id"].endswith(news["id"]) for i in httpx.get(f"{base(p)}/v1/feeds/news.json").json()["items"])
+
+    # The fair closes: the campaign's figures move, and a draft with the fair's figures appears.
+    current = httpx.get(url(p, f"/v1/fairs/{fair['id']}")).json()
+    closed = httpx.post(url(p, f"/v1/fairs/{fair['id']}/closing"), headers={**trading_officer(p), **if_match(current)})
+    assert closed.status_code == 200, closed.text
+
+    def moved() -> Json | None:
+        totals = campaign_page(p, campaign["id"])["totals"]
+        return totals if totals["fair_deals"] == 2 else None
+
+    totals = eventually(moved, timeout=30, what="the campaign's figures after the fair closed")
+    assert totals["fair_deal_amount_fen"] == 95_000_000
+    fair_news = eventually(lambda: draft_of(p, f"NEWS-fair-{fair['id']}"), timeout=30, what="the fair's draft")
+    assert "2" in fair_news["content"]["title"]
+    # Still exactly one draft for the licence, published, after the redeliveries above were consumed.
+    consumed(p, "publicity-worker", "trading.events")
+    drafts = ok(httpx.get(f"{base(p)}/v1/releases?kind=news&limit=100", headers=officer(p, "kate")))["items"]
+    assert [d["id"] for d in drafts].count(f"NEWS-licence-{licence_id}") == 1
+    final = draft_of(p, f"NEWS-licence-{licence_id}")
+    assert final is not None and final["state"] == "published"
+
+
+def act_on_campaign(p: Profile, campaign: Json, action: str,
+                    body: Json | None = None) -> Json:
+    response = httpx.post(f"{base(p)}/v1/campaigns/{campaign['id']}/{action}", json=body,
+                          headers={**officer(p, "kate"), "If-Match": f'"{campaign["version"]}"'})
+    assert response.status_code == 200, response.text
+    answer: Json = response.json()
+    return answer
