@@ -51,6 +51,9 @@ async def refresh_gauges(ctx: ServiceContext) -> None:
         g.campaign_items.labels(doc["_id"], "fair").set(page["totals"]["fairs"])
         g.campaign_fair_deals.labels(doc["_id"]).set(page["totals"]["fair_deals"])
         g.campaign_fair_amount.labels(doc["_id"]).set(page["totals"]["fair_deal_amount_fen"] / 100)
+        g.campaign_items.labels(doc["_id"], "event").set(page["totals"]["events"])
+        g.campaign_registrations.labels(doc["_id"]).set(page["totals"]["registrations"])
+        g.campaign_check_ins.labels(doc["_id"]).set(page["totals"]["check_ins"])
 
 
 def _scheduler_every(settings: PublicitySettings) -> float:

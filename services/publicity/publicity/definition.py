@@ -12,6 +12,8 @@ from publicity.campaigns import routes as campaign_routes
 from publicity.campaigns import store as campaign_store
 from publicity.feeds import routes as feed_routes
 from publicity.milestones import handlers as milestones
+from publicity.public_events import routes as event_routes
+from publicity.public_events import store as event_store
 from publicity.releases import routes as release_routes
 from publicity.releases import store as release_store
 from publicity.settings import PublicitySettings
@@ -25,9 +27,10 @@ PUBLICITY = ServiceDefinition(
     description="Campaigns such as the 4.26 IP Publicity Week, press releases with review and embargo, news "
                 "drafted from the other services' milestones, and public feeds.",
     settings_factory=PublicitySettings,
-    routers=[campaign_routes.router, release_routes.router, release_routes.public_router, feed_routes.router],
-    indexes=(*campaign_store.INDEXES, *release_store.INDEXES),
-    outbox_collections=[campaign_store.COLLECTION, release_store.COLLECTION],
+    routers=[campaign_routes.router, release_routes.router, release_routes.public_router, event_routes.router,
+             event_routes.registrant_router, feed_routes.router],
+    indexes=(*campaign_store.INDEXES, *release_store.INDEXES, *event_store.INDEXES),
+    outbox_collections=[campaign_store.COLLECTION, release_store.COLLECTION, event_store.COLLECTION],
     handlers=handlers,
     background_tasks=[background.RELEASE_SCHEDULER, background.DOMAIN_GAUGES],
 )

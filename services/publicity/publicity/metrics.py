@@ -21,6 +21,8 @@ class Gauges:
     campaign_items: Gauge
     campaign_fair_deals: Gauge
     campaign_fair_amount: Gauge
+    campaign_registrations: Gauge
+    campaign_check_ins: Gauge
 
 
 @functools.cache
@@ -41,6 +43,10 @@ def gauges() -> Gauges:
                                   ["campaign_id"]),
         campaign_fair_amount=Gauge("publicity_campaign_fair_deal_amount_yuan",
                                    "Deal amounts at the closed fairs of a campaign", ["campaign_id"]),
+        campaign_registrations=Gauge("publicity_campaign_registrations",
+                                     "Confirmed places at a campaign's public events", ["campaign_id"]),
+        campaign_check_ins=Gauge("publicity_campaign_check_ins", "Check-ins at a campaign's public events",
+                                 ["campaign_id"]),
     )
 
 
@@ -64,3 +70,24 @@ def export(_ctx: object) -> None:
     gauges()
     publish_lateness()
     _changes()
+    _registrations()
+    _scans()
+
+
+@functools.cache
+def _registrations() -> Counter:
+    return Counter("publicity_event_registrations_total",
+                   "Registration changes for public events (confirmed, waitlisted, cancelled, promoted)", ["outcome"])
+
+
+def registration(outcome: str) -> None:
+    _registrations().labels(outcome).inc()
+
+
+@functools.cache
+def _scans() -> Counter:
+    return Counter("publicity_checkin_scans_total", "Check-in scans by outcome", ["outcome"])
+
+
+def scan(outcome: str) -> None:
+    _scans().labels(outcome).inc()

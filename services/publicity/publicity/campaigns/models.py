@@ -84,6 +84,9 @@ class CampaignTotals(BaseModel):
     fairs: int
     fair_deals: int = Field(description="Licences, transfers and pledges signed at the campaign's closed fairs")
     fair_deal_amount_fen: int
+    events: int = Field(description="The campaign's own public events")
+    registrations: int = Field(description="Confirmed places at the campaign's events")
+    check_ins: int
 
 
 class CampaignOverview(BaseModel):

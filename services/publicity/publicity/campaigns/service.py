@@ -24,7 +24,8 @@ from publicity.campaigns.domain import (
 )
 from publicity.campaigns.events import CampaignClosed, CampaignOpened
 from publicity.campaigns.models import CampaignCreate, PinChange
-from publicity.common import SOURCE, invalid, not_found, now, rule_refused
+from publicity.common import SOURCE, as_utc, invalid, not_found, now, rule_refused
+from publicity.public_events import store as event_store
 
 
 async def plan(ctx: ServiceContext, data: CampaignCreate, caller: Principal,
@@ -130,6 +131,18 @@ async def overview(db: Database, doc: Document) -> dict[str, Any]:
         items.append({"kind": "fair", "id": fair["_id"], "title": fair["name"], "starts_on": f_start,
                       "ends_on": f_end, "venue": fair.get("venue"), "region_code": fair.get("region_code"),
                       "status": fair["status"], "pinned": bool(pin and pin["shown"]), "figures": figures})
+    fairs_listed = len(items)
+    registrations = check_ins = 0
+    events = await event_store.page(db, {"campaign_id": doc["_id"]}, None, 500)
+    for event in events:
+        counts = event.get("counts") or {}
+        registrations += int(counts.get("confirmed", 0))
+        check_ins += await event_store.checked_in(db, event["_id"])
+        starts_at, ends_at = as_utc(event["starts_at"]), as_utc(event["ends_at"])
+        items.append({"kind": "event", "id": event["_id"], "title": event["title"], "starts_on": starts_at.date(),
+                      "ends_on": ends_at.date(), "venue": event.get("venue"), "region_code": event.get("region_code"),
+                      "status": "scheduled", "pinned": False, "figures": None})
     items.sort(key=lambda i: (i["starts_on"], i["id"]))
-    totals = {"fairs": len(items), "fair_deals": deals, "fair_deal_amount_fen": amount}
+    totals = {"fairs": fairs_listed, "fair_deals": deals, "fair_deal_amount_fen": amount, "events": len(events),
+              "registrations": registrations, "check_ins": check_ins}
     return {"items": items, "totals": totals}

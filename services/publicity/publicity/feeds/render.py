@@ -114,7 +114,8 @@ def json_feed(items: list[dict[str, Any]], base_url: str) -> bytes:
 
 
 def calendar(entries: list[dict[str, Any]], base_url: str, stamp: datetime) -> bytes:
-    """`entries`: {uid_key, title, starts_on, ends_on (inclusive), location, description, url}."""
+    """`entries`: {uid_key, title, starts_on and ends_on (all-day, inclusive) or starts_at and ends_at,
+    location, description, path}."""
     cal = icalendar.Calendar()
     cal.add("prodid", "-//Liaoning IPO//publicity//ZH")
     cal.add("version", "2.0")
@@ -124,10 +125,14 @@ def calendar(entries: list[dict[str, Any]], base_url: str, stamp: datetime) -> b
         event.add("uid", f"{item['uid_key']}@publicity.ipo.ln.cn")
         event.add("dtstamp", as_utc(stamp))
         event.add("summary", item["title"])
-        starts: date = item["starts_on"]
-        ends: date = item["ends_on"]
-        event.add("dtstart", starts)
-        event.add("dtend", ends + timedelta(days=1))  # exclusive end of an all-day event (RFC 5545 3.6.1)
+        if "starts_at" in item:  # a timed event, in UTC
+            event.add("dtstart", item["starts_at"])
+            event.add("dtend", item["ends_at"])
+        else:
+            starts: date = item["starts_on"]
+            ends: date = item["ends_on"]
+            event.add("dtstart", starts)
+            event.add("dtend", ends + timedelta(days=1))  # exclusive end of an all-day event (RFC 5545 3.6.1)
         if item.get("location"):
             event.add("location", item["location"])
         if item.get("description"):

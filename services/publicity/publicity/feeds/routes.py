@@ -15,6 +15,7 @@ from publicity.common import as_utc, now
 from publicity.feeds import render
 from publicity.feeds import store as feed
 from publicity.feeds.caching import conditional
+from publicity.public_events import store as event_store
 from publicity.settings import PublicitySettings
 
 router = APIRouter(prefix="/v1/feeds", tags=["public"])
@@ -53,7 +54,8 @@ async def json_feed(ctx: Context, request: Request) -> Response:
     200: {"content": {"text/calendar": {"schema": {"type": "string"}}}, "description": "iCalendar"},
     **FEED_RESPONSES})
 async def calendar_feed(ctx: Context, request: Request) -> Response:
-    """Public: campaigns and the fairs trading runs, as all-day iCalendar events (RFC 5545)."""
+    """Public: public events (timed), campaigns and the fairs trading runs (all-day), as iCalendar (RFC 5545).
+    Only public pages are linked: never a registration or cancellation link."""
     entries: list[dict[str, Any]] = []
     stamp = now().replace(hour=0, minute=0, second=0, microsecond=0)
     for doc in await campaigns.page(ctx.db, None, None, 200):
@@ -65,5 +67,10 @@ async def calendar_feed(ctx: Context, request: Request) -> Response:
         entries.append({"uid_key": f"fair-{fair['_id']}", "title": fair["name"],
                         "starts_on": date.fromisoformat(fair["starts_on"]),
                         "ends_on": date.fromisoformat(fair["ends_on"]), "location": fair.get("venue")})
+    for event in await event_store.page(ctx.db, {}, None, 500):
+        entries.append({"uid_key": f"event-{event['_id']}", "title": event["title"],
+                        "starts_at": as_utc(event["starts_at"]), "ends_at": as_utc(event["ends_at"]),
+                        "location": event.get("venue"), "description": event.get("description"),
+                        "path": f"/v1/events/{event['_id']}"})
     body = render.calendar(entries, _base(ctx), stamp)
     return await conditional(ctx, request, body, "text/calendar; charset=utf-8")
