@@ -53,8 +53,9 @@ DEMANDS = ('the matchmaker (worker) scores every open demand against a published
 ROYALTY = "a licence's royalty reports (a handful per licence); issue 10: kept on the licence document"
 PUBLICITY_GAUGES = ('publicity recounts releases by state, and the force-published ones awaiting approval, every '
     '10 s (the releases of a year: thousands, not millions); issue 10: counters kept with each change')
-CAMPAIGN_PAGE = ("a campaign's page and the calendar read publicity's projection of the fairs whole (a few fairs a "
-    'year), and the gauges the open campaigns (a handful)')
+CAMPAIGN_PAGE = ("a campaign's page (and the gauges, every 10 s, for the open campaigns: a handful) reads "
+    "publicity's projection of the fairs whole (a few a year) and the campaign's events and accepted activities "
+    '(hundreds; MongoDB serves them from the campaign_id indexes); issue 10: per-campaign counters')
 
 EXPECTED_SCANS: dict[ScanKey, str] = {
     ScanKey('publicity', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
@@ -70,6 +71,18 @@ EXPECTED_SCANS: dict[ScanKey, str] = {
     ScanKey('publicity', 'campaigns', 'find', '{}'): LIST,
     ScanKey('publicity', 'campaigns', 'find', '{"status":"?"}'): CAMPAIGN_PAGE,
     ScanKey('publicity', 'fairs', 'find', '{}'): CAMPAIGN_PAGE,
+    ScanKey('publicity', 'public_events', 'find', '{"campaign_id":"?"}'): CAMPAIGN_PAGE,
+    ScanKey('publicity', 'activities', 'find', '{"campaign_id":"?","state":"?"}'): CAMPAIGN_PAGE,
+    ScanKey('publicity', 'public_events', 'find', '{}'): LIST,
+    ScanKey('publicity', 'public_events', 'find', '{"creation_key":"?"}'): REPLAY,
+    ScanKey('publicity', 'registrations', 'find', '{"creation_key":"?"}'): REPLAY,
+    ScanKey('publicity', 'activities', 'find', '{"creation_key":"?"}'): REPLAY,
+    ScanKey('publicity', 'registrations', 'find', '{"event_id":"?"}'): LIST,
+    ScanKey('publicity', 'scans', 'find', '{"event_id":"?"}'): LIST,
+    ScanKey('publicity', 'activities', 'find', '{}'): LIST,
+    ScanKey('publicity', 'activities', 'find', '{"campaign_id":"?"}'): LIST,
+    ScanKey('publicity', 'activities', 'find', '{"responsible_unit":"?"}'): LIST,
+    ScanKey('publicity', 'activities', 'find', '{"campaign_id":"?","responsible_unit":"?"}'): LIST,
     ScanKey('publicity', 'releases', 'aggregate', '{"$match":{},"$stages":"$group"}'): PUBLICITY_GAUGES,
     ScanKey('trading', 'listing_search_pending', 'find', '{}'): MARKERS,
     ScanKey('registry', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,

@@ -54,6 +54,9 @@ async def refresh_gauges(ctx: ServiceContext) -> None:
         g.campaign_items.labels(doc["_id"], "event").set(page["totals"]["events"])
         g.campaign_registrations.labels(doc["_id"]).set(page["totals"]["registrations"])
         g.campaign_check_ins.labels(doc["_id"]).set(page["totals"]["check_ins"])
+        g.campaign_items.labels(doc["_id"], "activity").set(page["totals"]["activities"])
+        g.campaign_reach.labels(doc["_id"], "participants").set(page["totals"]["reached_participants"])
+        g.campaign_reach.labels(doc["_id"], "online_views").set(page["totals"]["reached_online_views"])
 
 
 def _scheduler_every(settings: PublicitySettings) -> float:

@@ -23,6 +23,7 @@ class Gauges:
     campaign_fair_amount: Gauge
     campaign_registrations: Gauge
     campaign_check_ins: Gauge
+    campaign_reach: Gauge
 
 
 @functools.cache
@@ -47,6 +48,8 @@ def gauges() -> Gauges:
                                      "Confirmed places at a campaign's public events", ["campaign_id"]),
         campaign_check_ins=Gauge("publicity_campaign_check_ins", "Check-ins at a campaign's public events",
                                  ["campaign_id"]),
+        campaign_reach=Gauge("publicity_campaign_reach", "Reach reported by a campaign's activities",
+                             ["campaign_id", "channel"]),
     )
 
 

@@ -154,3 +154,50 @@ def act_on_campaign(p: Profile, campaign: Json, action: str,
     assert response.status_code == 200, response.text
     answer: Json = response.json()
     return answer
+
+
+def test_activity_submission_review_and_reach(cast: Cast, test_profile: Profile) -> None:  # noqa: F811
+    p = test_profile
+    today = date.today()
+    campaign = ok(httpx.post(f"{base(p)}/v1/campaigns", headers=officer(p, "kate"), json={
+        "name": "4.26 IP Publicity Week (activities)", "theme": "知识产权与创新", "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=6)).isoformat(), "organisers": ["Liaoning IPO"]}), 201)
+    body = {"campaign_id": campaign["id"], "held_on": today.isoformat(), "title": "知识产权进社区",
+            "responsible_unit": cast.owner, "theme": "尊重知识产权", "audiences": ["communities", "schools"],
+            "format": "offline", "venue": "Dalian Xinghai Community Centre", "region_code": "210200",
+            "expected_reach": 300}
+    # Another unit cannot submit for this one; an offline activity needs its venue.
+    refused = httpx.post(f"{base(p)}/v1/activities", json=body, headers=party(p, cast.buyer))
+    assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "#/responsible_unit"
+
+    def submitted() -> Json | None:  # the unit is known once the worker projected the registry's event
+        answer = httpx.post(f"{base(p)}/v1/activities", json=body, headers=party(p, cast.owner))
+        return answer.json() if answer.status_code == 201 else None
+
+    activity = eventually(submitted, timeout=30, interval=0.5, what="the unit known to publicity")
+    assert activity["state"] == "submitted" and activity["responsible_unit_name"] == "Dalian Membrane Tech Co., Ltd."
+
+    def post(path: str, who: dict[str, str], payload: Json | None, current: Json, status: int = 200) -> Json:
+        answer = httpx.post(f"{base(p)}/v1/activities/{current['id']}/{path}", json=payload,
+                            headers={**who, "If-Match": f'"{current["version"]}"'})
+        assert answer.status_code == status, answer.text
+        result: Json = answer.json()
+        return result
+
+    post("acceptance", party(p, cast.owner), None, activity, status=403)  # units do not review themselves
+    activity = post("return", officer(p, "kate"), {"reason": "请补充活动时间安排"}, activity)
+    assert (activity["state"], activity["return_reason"]) == ("returned", "请补充活动时间安排")
+    post("reach-report", party(p, cast.owner), {"participants": 1, "online_views": 1, "summary": "n/a"}, activity,
+         status=409)
+    resubmitted = httpx.put(f"{base(p)}/v1/activities/{activity['id']}", json={**body, "expected_reach": 400},
+                            headers={**party(p, cast.owner), "If-Match": f'"{activity["version"]}"'})
+    assert resubmitted.status_code == 200, resubmitted.text
+    activity = post("acceptance", officer(p, "kate"), None, resubmitted.json())
+    assert activity["state"] == "accepted" and activity["expected_reach"] == 400
+    activity = post("reach-report", party(p, cast.owner),
+                    {"participants": 280, "online_views": 12_000, "summary": "社区宣讲两场"}, activity)
+    assert activity["reach"]["participants"] == 280
+    totals = campaign_page(p, campaign["id"])["totals"]
+    assert (totals["activities"], totals["reached_participants"], totals["reached_online_views"]) == (1, 280, 12_000)
+    # Another unit does not see it.
+    assert httpx.get(f"{base(p)}/v1/activities/{activity['id']}", headers=party(p, cast.buyer)).status_code == 404

@@ -87,6 +87,10 @@ class CampaignTotals(BaseModel):
     events: int = Field(description="The campaign's own public events")
     registrations: int = Field(description="Confirmed places at the campaign's events")
     check_ins: int
+    activities: int = Field(description="Accepted activities submitted by participating units")
+    expected_reach: int
+    reached_participants: int = Field(description="Participants reported after the activities")
+    reached_online_views: int
 
 
 class CampaignOverview(BaseModel):

@@ -13,6 +13,7 @@ from servicekit.http import creation_key, fingerprint, key_reused
 from servicekit.mongo import Database, Document
 from servicekit.service import ServiceContext
 
+from publicity.activities import service as activities
 from publicity.campaigns import fairs, store
 from publicity.campaigns.domain import (
     CampaignRuleError,
@@ -144,5 +145,6 @@ async def overview(db: Database, doc: Document) -> dict[str, Any]:
                       "status": "scheduled", "pinned": False, "figures": None})
     items.sort(key=lambda i: (i["starts_on"], i["id"]))
     totals = {"fairs": fairs_listed, "fair_deals": deals, "fair_deal_amount_fen": amount, "events": len(events),
-              "registrations": registrations, "check_ins": check_ins}
+              "registrations": registrations, "check_ins": check_ins,
+              **await activities.campaign_figures(db, doc["_id"])}
     return {"items": items, "totals": totals}
