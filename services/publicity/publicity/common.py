@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 from servicekit.auth import Principal, Role, require_roles
 from servicekit.problems import ProblemError
 
@@ -28,29 +28,25 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _clean(value: str, *, multiline: bool) -> str:
-    value = unicodedata.normalize("NFC", value)
-    allowed = {"\n", "\t"} if multiline else set()
-    for ch in value:
-        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in allowed:
-            raise ValueError(f"control or unassigned character U+{ord(ch):04X} is not allowed")
-    if value.strip() != value:
-        raise ValueError("leading or trailing white space is not allowed")
-    return value
+# What the text fields refuse, as JSON Schema patterns that the API enforces itself too (so the OpenAPI
+# says exactly what is accepted): C0 and C1 control characters (new lines and tabs allowed in running
+# text) and white space at either end (refused, never stripped). The classes are spelled out rather than
+# `\s`, whose meaning differs between Python and ECMA-262 regular expressions.
+_SPACE = "\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+_CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
+_CONTROL_BUT_LINES = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f"
+LINE_PATTERN = f"^(?:[^{_SPACE}{_CONTROL}](?:[^{_CONTROL}]*[^{_SPACE}{_CONTROL}])?)?$"
+TEXT_PATTERN = f"^(?:[^{_SPACE}{_CONTROL}](?:[^{_CONTROL_BUT_LINES}]*[^{_SPACE}{_CONTROL}])?)?$"
 
 
-def _line(value: str) -> str:
-    return _clean(value, multiline=False)
+def _nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value)
 
 
-def _text(value: str) -> str:
-    return _clean(value, multiline=True)
-
-
-Line = Annotated[str, AfterValidator(_line)]
-"""One line of text: NFC, no control characters, no surrounding spaces (refused, never stripped)."""
-Text = Annotated[str, AfterValidator(_text)]
-"""Running text: as Line, but new lines and tabs are allowed."""
+Line = Annotated[str, Field(pattern=LINE_PATTERN), AfterValidator(_nfc)]
+"""One line of text: no control characters, no surrounding white space (refused, never stripped); NFC."""
+Text = Annotated[str, Field(pattern=TEXT_PATTERN), AfterValidator(_nfc)]
+"""Running text: as Line, but new lines and tabs are allowed inside."""
 
 
 def invalid(pointer: str, detail: str) -> ProblemError:
