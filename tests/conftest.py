@@ -53,7 +53,9 @@ def services(infra: Stack, test_profile: Profile) -> Iterator[dict[str, ManagedP
                     deal_gauges_seconds="5",
                     # Publicity: an embargo of 3 s (5 min in production) so a test sees a release appear
                     # just after it; its scheduler and gauges run often.
-                    min_embargo_seconds="3", scheduler_seconds="0.5", gauges_seconds="1")
+                    min_embargo_seconds="3", scheduler_seconds="0.5", gauges_seconds="1",
+                    # ... and drafts news at every 3rd training completion (100th in production).
+                    completions_milestone_every="3")
     except BaseException:
         for proc in procs.values():
             proc.stop()
