@@ -217,7 +217,8 @@ async def _check_in(ctx: ServiceContext, ticket: Document, event_id: str, data: 
     if ticket["event_id"] != event_id:
         return scan_outcome(known=True, event_matches=False, state=None, checked_in=False)
     registration_id = ticket["registration_id"]
-    event = await store.get(ctx.db, event_id)
+    # Only this registration's entry of the event's map (the truth about its state).
+    event = await ctx.db[store.COLLECTION].find_one({"_id": event_id}, {f"registrations.{registration_id}": 1})
     entry = ((event or {}).get("registrations") or {}).get(registration_id)
     if entry is None:
         return ScanOutcome.UNKNOWN
@@ -231,7 +232,10 @@ async def _check_in(ctx: ServiceContext, ticket: Document, event_id: str, data: 
             await ctx.db[store.REGISTRATIONS].update_one({"_id": registration_id}, {"$set": {"checked_in": {
                 "at": server_time, "client_time": data.scanned_at, "device_id": data.device_id, "gate": data.gate,
                 "nonce": data.nonce, "offline": data.offline}}})
-            await ctx.db[store.CHECKIN_COUNTS].update_one({"_id": event_id}, {"$inc": {"count": 1}}, upsert=True)
+            # Under the counter's lock: FerretDB applies `$inc` as read, modify, replace.
+            async with PROCESS_LOCKS.hold(store.CHECKIN_COUNTS, event_id):
+                await ctx.db[store.CHECKIN_COUNTS].update_one({"_id": event_id}, {"$inc": {"count": 1}},
+                                                              upsert=True)
     return outcome
 
 
