@@ -146,6 +146,22 @@ def test_campaign_fairs_deals_and_news(cast: Cast, test_profile: Profile) -> Non
     final = draft_of(p, f"NEWS-licence-{licence_id}")
     assert final is not None and final["state"] == "published"
 
+    # The campaign closes with its final figures on publicity.events; its page no longer changes.
+    campaign = act_on_campaign(p, ok(httpx.get(f"{base(p)}/v1/campaigns/{campaign['id']}"))["campaign"], "closing")
+    assert campaign["status"] == "closed"
+    refused = httpx.post(f"{base(p)}/v1/campaigns/{campaign['id']}/pins", headers={
+        **officer(p, "kate"), "If-Match": f'"{campaign["version"]}"'},
+        json={"kind": "fair", "item_id": fair["id"], "shown": False})
+    assert refused.status_code == 409
+
+    def closed_event() -> Json | None:
+        found = [e for e in asyncio.run(read_events(p, "publicity.events", key=campaign["id"]))
+                 if e.type.endswith("campaign.closed.v1")]
+        return found[0].data if found else None
+
+    closing = eventually(closed_event, timeout=30, what="campaign.closed on publicity.events")
+    assert (closing["fairs"], closing["fair_deals"], closing["fair_deal_amount_fen"]) == (1, 2, 95_000_000)
+
 
 def act_on_campaign(p: Profile, campaign: Json, action: str,
                     body: Json | None = None) -> Json:
