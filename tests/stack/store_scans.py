@@ -54,7 +54,8 @@ ROYALTY = "a licence's royalty reports (a handful per licence); issue 10: kept o
 PUBLICITY_GAUGES = ('publicity recounts releases by state, and the force-published ones awaiting approval, every '
     '10 s (the releases of a year: thousands, not millions); issue 10: counters kept with each change')
 CAMPAIGN_PAGE = ("a campaign's page (and the gauges, every 10 s, for the open campaigns: a handful) reads "
-    "publicity's projection of the fairs whole (a few a year) and the campaign's events and accepted activities "
+    "publicity's projections of the fairs and sessions whole (a few fairs and hundreds of sessions a year) and the "
+    "campaign's events and accepted activities "
     '(hundreds; MongoDB serves them from the campaign_id indexes); issue 10: per-campaign counters')
 
 EXPECTED_SCANS: dict[ScanKey, str] = {
@@ -71,6 +72,7 @@ EXPECTED_SCANS: dict[ScanKey, str] = {
     ScanKey('publicity', 'campaigns', 'find', '{}'): LIST,
     ScanKey('publicity', 'campaigns', 'find', '{"status":"?"}'): CAMPAIGN_PAGE,
     ScanKey('publicity', 'fairs', 'find', '{}'): CAMPAIGN_PAGE,
+    ScanKey('publicity', 'sessions', 'find', '{}'): CAMPAIGN_PAGE,
     ScanKey('publicity', 'public_events', 'find', '{"campaign_id":"?"}'): CAMPAIGN_PAGE,
     ScanKey('publicity', 'activities', 'find', '{"campaign_id":"?","state":"?"}'): CAMPAIGN_PAGE,
     ScanKey('publicity', 'public_events', 'find', '{}'): LIST,

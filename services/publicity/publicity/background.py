@@ -52,6 +52,7 @@ async def refresh_gauges(ctx: ServiceContext) -> None:
         g.campaign_fair_deals.labels(doc["_id"]).set(page["totals"]["fair_deals"])
         g.campaign_fair_amount.labels(doc["_id"]).set(page["totals"]["fair_deal_amount_fen"] / 100)
         g.campaign_items.labels(doc["_id"], "event").set(page["totals"]["events"])
+        g.campaign_items.labels(doc["_id"], "session").set(page["totals"]["sessions"])
         g.campaign_registrations.labels(doc["_id"]).set(page["totals"]["registrations"])
         g.campaign_check_ins.labels(doc["_id"]).set(page["totals"]["check_ins"])
         g.campaign_items.labels(doc["_id"], "activity").set(page["totals"]["activities"])

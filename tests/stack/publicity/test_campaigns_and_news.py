@@ -1,21 +1,22 @@
 """Publicity across services, through the real processes, Kafka and FerretDB (flows 2 and 4 of
 ARCHITECTURE section 3):
 
-- a campaign lists the fairs whose dates fall inside its own (publicity's projection of trading's fair
-  events), an officer pins and unpins; a fair closing moves the campaign's figures;
+- a campaign lists the fairs and training sessions whose dates fall inside its own (publicity's
+  projections of trading's fair and training's session events), an officer pins and unpins; a fair
+  closing moves the campaign's figures;
 - a licence signed at the fair with both parties' consent -> a news draft naming them (Chinese and
   English) -> review -> published -> in the Atom and JSON feeds; a transfer without consent -> an
   anonymous draft; one draft per milestone however often its event is delivered;
 - the fair's closing -> a draft with its figures.
 
-Run with IPO_TEST_SERVICES=registry,trading,publicity (the registry feeds both projections of the
-organisations)."""
+Run with IPO_TEST_SERVICES=registry,trading,training,publicity (the registry feeds both projections of
+the organisations; training schedules the sessions)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import feedparser
 import httpx
@@ -37,7 +38,7 @@ from tests.stack.trading_deals.support import (
 )
 from tests.stack.trading_deals.support import officer as trading_officer
 from tests.support.kafka import consumed, publish_events, read_events
-from tests.support.stack import eventually
+from tests.support.stack import api_url, eventually, token
 
 pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("store_scans_checked")]
 
@@ -74,6 +75,29 @@ def test_campaign_fairs_deals_and_news(cast: Cast, test_profile: Profile) -> Non
     fair = plan_fair(p, "Liaoning Patent Fair for the Publicity Week")
     eventually(lambda: any(i["id"] == fair["id"] for i in campaign_page(p, campaign["id"])["items"]),
                timeout=30, what="the fair on the campaign's page")
+    # ... and so are training's sessions inside its dates (publicity's projection of session.scheduled);
+    # one a month later is not.
+    training = api_url(p, "training")
+    base_coordinator = {"Authorization": f"Bearer {token(p, 'coordinator-week', 'coordinator', org=cast.owner)}"}
+    course = ok(httpx.post(f"{training}/v1/courses", headers=base_coordinator, json={
+        "title": "IP basics for the Publicity Week", "audience": "engineers", "credit_hours": "4",
+        "modules": [{"title": "What a patent is", "hours": "4"}], "categories": []}), 201)
+    sessions = []
+    for days in (1, 30):
+        starts = datetime.now(UTC) + timedelta(days=days)
+        sessions.append(ok(httpx.post(f"{training}/v1/courses/{course['id']}/sessions", headers=base_coordinator,
+                                      json={"starts_at": starts.isoformat(),
+                                            "ends_at": (starts + timedelta(hours=3)).isoformat(),
+                                            "venue": "Dalian Library", "capacity": 40}), 201))
+    inside, outside = sessions
+    eventually(lambda: any(i["id"] == inside["id"] for i in campaign_page(p, campaign["id"])["items"]),
+               timeout=30, what="the session on the campaign's page")
+    consumed(p, "publicity-worker", "training.events")
+    page = campaign_page(p, campaign["id"])
+    assert outside["id"] not in [i["id"] for i in page["items"]] and page["totals"]["sessions"] == 1
+    campaign = act_on_campaign(p, campaign, "pins", {"kind": "session", "item_id": outside["id"], "shown": True})
+    assert outside["id"] in [i["id"] for i in campaign_page(p, campaign["id"])["items"]]
+
     campaign = act_on_campaign(p, campaign, "pins", {"kind": "fair", "item_id": fair["id"], "shown": False})
     assert all(i["id"] != fair["id"] for i in campaign_page(p, campaign["id"])["items"])
     campaign = act_on_campaign(p, campaign, "pins", {"kind": "fair", "item_id": fair["id"], "shown": True})

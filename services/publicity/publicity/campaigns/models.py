@@ -26,7 +26,7 @@ class CampaignCreate(RequestModel):
 class PinChange(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["fair"]
+    kind: Literal["fair", "session"]
     item_id: Line = Field(min_length=1, max_length=64)
     shown: bool = Field(description="true pins the item to the page, false hides it")
 
@@ -82,6 +82,7 @@ class CampaignItem(BaseModel):
 
 class CampaignTotals(BaseModel):
     fairs: int
+    sessions: int = Field(description="Training sessions inside the campaign's dates (or pinned)")
     fair_deals: int = Field(description="Licences, transfers and pledges signed at the campaign's closed fairs")
     fair_deal_amount_fen: int
     events: int = Field(description="The campaign's own public events")

@@ -14,7 +14,7 @@ from servicekit.mongo import Database, Document
 from servicekit.service import ServiceContext
 
 from publicity.activities import service as activities
-from publicity.campaigns import fairs, store
+from publicity.campaigns import fairs, sessions, store
 from publicity.campaigns.domain import (
     CampaignRuleError,
     CampaignStatus,
@@ -133,6 +133,13 @@ async def overview(db: Database, doc: Document) -> dict[str, Any]:
                       "ends_on": f_end, "venue": fair.get("venue"), "region_code": fair.get("region_code"),
                       "status": fair["status"], "pinned": bool(pin and pin["shown"]), "figures": figures})
     fairs_listed = len(items)
+    for session in await sessions.all_sessions(db):
+        s_start, s_end = as_utc(session["starts_at"]).date(), as_utc(session["ends_at"]).date()
+        pin = pins.get(f"session:{session['_id']}")
+        if listed(overlaps(starts, ends, s_start, s_end), None if pin is None else bool(pin["shown"])):
+            items.append({"kind": "session", "id": session["_id"], "title": session["course_title"],
+                          "starts_on": s_start, "ends_on": s_end, "venue": session.get("venue"), "region_code": None,
+                          "status": "scheduled", "pinned": bool(pin and pin["shown"]), "figures": None})
     registrations = check_ins = 0
     events = await event_store.page(db, {"campaign_id": doc["_id"]}, None, 500)
     for event in events:
@@ -144,7 +151,8 @@ async def overview(db: Database, doc: Document) -> dict[str, Any]:
                       "ends_on": ends_at.date(), "venue": event.get("venue"), "region_code": event.get("region_code"),
                       "status": "scheduled", "pinned": False, "figures": None})
     items.sort(key=lambda i: (i["starts_on"], i["id"]))
-    totals = {"fairs": fairs_listed, "fair_deals": deals, "fair_deal_amount_fen": amount, "events": len(events),
+    totals = {"fairs": fairs_listed, "sessions": sum(1 for i in items if i["kind"] == "session"),
+              "fair_deals": deals, "fair_deal_amount_fen": amount, "events": len(events),
               "registrations": registrations, "check_ins": check_ins,
               **await activities.campaign_figures(db, doc["_id"])}
     return {"items": items, "totals": totals}

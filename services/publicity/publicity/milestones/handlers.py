@@ -24,7 +24,7 @@ from servicekit.consumer import EventHandlers
 from servicekit.events.envelope import EVENT_TYPE_PREFIX, CloudEvent, ConsumedPayload
 from servicekit.mongo import Database, apply_once
 
-from publicity.campaigns import fairs
+from publicity.campaigns import fairs, sessions
 from publicity.milestones import drafting
 from publicity.releases import store as releases
 from publicity.releases.service import new_document
@@ -197,4 +197,5 @@ def register_handlers(handlers: EventHandlers) -> None:
     for deal in (LicenceSignedV1, TransferRegisteredV1, PledgeRegisteredV1):
         handlers.on(TRADING_TOPIC, deal)(on_deal)
     handlers.on(TRAINING_TOPIC, EnrolmentCompletedV1)(on_completion)
+    sessions.register_handlers(handlers)
 

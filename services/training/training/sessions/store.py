@@ -16,10 +16,12 @@ talents/projection.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from servicekit import aggregates
 from servicekit.aggregates import Aggregate
+from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
 
 COLLECTION = "sessions"
@@ -40,9 +42,9 @@ PUBLIC_PROJECTION = {f: 0 for f in (*INTERNAL_FIELDS, "enrolments", "talent_ids"
 AGGREGATE = Aggregate(COLLECTION, version_field="revision")
 
 
-async def insert(db: Database, document: Document) -> None:
+async def insert(db: Database, document: Document, events: Sequence[CloudEvent] = ()) -> None:
     """Raises aggregates.DuplicateCreation (with what an earlier request with this key created)."""
-    await aggregates.create(db, AGGREGATE, document)
+    await aggregates.create(db, AGGREGATE, document, events)
 
 
 async def get_public(db: Database, session_id: str) -> Document | None:
