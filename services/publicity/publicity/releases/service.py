@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ from publicity.releases.models import ReleaseContent, ReleaseCreate
 from publicity.settings import PublicitySettings
 
 SYSTEM = "system:scheduler"
+
+log = logging.getLogger(__name__)
 
 
 def _refused(exc: ReleaseRuleError) -> Exception:
@@ -236,20 +239,23 @@ async def repair_feed(ctx: ServiceContext) -> int:
 
 
 async def run_scheduler(ctx: ServiceContext) -> int:
-    """Publish everything due. Runs at start-up and every few seconds (servicekit.background): the
-    markers are the truth about what is due, so a release that fell due while no process ran is
-    published at the next start. Also sets the overdue gauge."""
+    """Publish everything due. Runs at start-up and every second (servicekit.background): the markers
+    are the truth about what is due, so a release that fell due while no process ran is published at the
+    next start. The overdue gauge counts what is due and still unpublished, set before publishing is
+    tried (so a scheduler that fails keeps it up for the alert) and again after."""
     at = now()
+    due = [m["_id"] for m in await store.scheduled(ctx.db) if as_utc(m["due_at"]) <= at]
+    metrics.gauges().overdue.set(len(due))
     published = 0
-    overdue = 0
-    for marker in await store.scheduled(ctx.db):
-        if as_utc(marker["due_at"]) <= at:
-            if await publish_due(ctx, marker["_id"]):
-                published += 1
-            else:
-                still = await ctx.db[store.SCHEDULE].find_one({"_id": marker["_id"]})
-                overdue += still is not None
-    metrics.gauges().overdue.set(overdue)
+    left = 0
+    for release_id in due:
+        try:
+            published += await publish_due(ctx, release_id)
+        except Exception:
+            log.exception("could not publish scheduled release %s; next run retries", release_id)
+        if await ctx.db[store.SCHEDULE].find_one({"_id": release_id}) is not None:
+            left += 1
+    metrics.gauges().overdue.set(left)
     await repair_feed(ctx)
     return published
 
