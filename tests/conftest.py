@@ -50,7 +50,12 @@ def services(infra: Stack, test_profile: Profile) -> Iterator[dict[str, ManagedP
                 procs[f"{service}-{role}"] = start_service(
                     test_profile, service, role, store_filter_audit_dir=str(audit_dir(test_profile.data_dir)),
                     # Gauges a test waits for are recounted every 5 s here rather than every 30 s.
-                    deal_gauges_seconds="5")
+                    deal_gauges_seconds="5",
+                    # Publicity: an embargo of 3 s (5 min in production) so a test sees a release appear
+                    # just after it; its scheduler and gauges run often.
+                    min_embargo_seconds="3", scheduler_seconds="0.5", gauges_seconds="1",
+                    # ... and drafts news at every 3rd training completion (100th in production).
+                    completions_milestone_every="3")
     except BaseException:
         for proc in procs.values():
             proc.stop()

@@ -335,10 +335,12 @@ def test_consumer_check_reports_what_the_producer_lacks(tmp_path: Path) -> None:
 
     problems = repository.consumer_problems(root)
     assert any(REGISTERED in p and "no service publishes it" in p for p in problems), problems
-    reading = f"trading (OrganisationUpdatedV1) reading {UPDATED}"
-    assert f"{reading}: name: required by the consumer, missing in the producer's schema" in problems
-    assert f"{reading}: version: producer sends string, consumer takes integer" in problems
-    assert len(problems) == 3, problems
+    # Both consumers of the organisation events (trading's and publicity's projections) are told.
+    for consumer in ("trading", "publicity"):
+        reading = f"{consumer} (OrganisationUpdatedV1) reading {UPDATED}"
+        assert f"{reading}: name: required by the consumer, missing in the producer's schema" in problems
+        assert f"{reading}: version: producer sends string, consumer takes integer" in problems
+    assert len(problems) == 6, problems
 
 
 # --- incompatibilities() on small schemas ------------------------------------------------------

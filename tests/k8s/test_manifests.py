@@ -1041,6 +1041,38 @@ def test_alerts_fire(rendered: dict[str, list[Manifest]], tmp_path: Path) -> Non
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_publicity_overdue_release_alert(rendered: dict[str, list[Manifest]], tmp_path: Path) -> None:
+    """promtool unit test: a release overdue for 3 minutes alerts; one published within a minute of its
+    embargo (a blip of the gauge) does not."""
+    promtool = _promtool()
+    _rule_file(rendered["prod"], tmp_path, annotations=False)
+    stuck = {"namespace": "ipo", "pod": "publicity-api-0"}
+    blip = {"namespace": "ipo-blip", "pod": "publicity-api-0"}
+
+    def series(labels: dict[str, str], values: str) -> dict[str, str]:
+        inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        return {"series": f"publicity_releases_overdue{{{inner}}}", "values": values}
+
+    tests = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": [series(stuck, "0 0 1x10"), series(blip, "0 1 0x10")],
+            "alert_rule_test": [
+                {"eval_time": "3m", "alertname": "IpoPublicityReleaseOverdue", "exp_alerts": []},
+                {"eval_time": "6m", "alertname": "IpoPublicityReleaseOverdue", "exp_alerts": [
+                    {"exp_labels": {"namespace": "ipo", "severity": "critical", "ipo_service": "publicity"}}]},
+            ],
+        }],
+    }
+    test_file = tmp_path / "rules_test.yaml"
+    test_file.write_text(yaml.safe_dump(tests, sort_keys=False), encoding="utf-8")
+    done = subprocess.run([promtool, "test", "rules", str(test_file)], capture_output=True, text=True,
+                          cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @overlays
 def test_every_api_creates_its_indexes_before_it_serves(rendered: dict[str, list[Manifest]], overlay: str) -> None:
     """The indexes each service declares in code (the queries and background tasks they serve: README,

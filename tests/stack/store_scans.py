@@ -32,8 +32,41 @@ CURRICULUM = ('the prerequisite graph of the curriculum (hundreds of courses, re
 OPEN_LICENCE = ('whether the patent carries an open licence, checked at signing (issue 11 moves this to the '
     'verified-patent register)')
 OWNER_CHANGE = "a registered transfer moves every listing of the patent (rare; an officer's registration)"
+PUBLICITY_GAUGES = ('publicity recounts releases by state, and the force-published ones awaiting approval, every '
+    '10 s (the releases of a year: thousands, not millions); issue 10: counters kept with each change')
+CAMPAIGN_PAGE = ("a campaign's page (and the gauges, every 10 s, for the open campaigns: a handful) reads "
+    "publicity's projections of the fairs and sessions whole (a few fairs and hundreds of sessions a year) and the "
+    "campaign's events and accepted activities "
+    '(hundreds; MongoDB serves them from the campaign_id indexes); issue 10: per-campaign counters')
 
 EXPECTED_SCANS: dict[ScanKey, str] = {
+    ScanKey('publicity', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
+    ScanKey('publicity', 'release_schedule', 'find', '{}'): MARKERS,
+    ScanKey('publicity', 'feed_pending', 'find', '{}'): MARKERS,
+    ScanKey('publicity', 'releases', 'find', '{"creation_key":"?"}'): REPLAY,
+    ScanKey('publicity', 'campaigns', 'find', '{"creation_key":"?"}'): REPLAY,
+    ScanKey('publicity', 'releases', 'find', '{}'): LIST,
+    ScanKey('publicity', 'releases', 'find', '{"kind":"?"}'): LIST,
+    ScanKey('publicity', 'releases', 'find', '{"state":"?"}'): LIST,
+    ScanKey('publicity', 'releases', 'find', '{"kind":"?","state":"?"}'): LIST,
+    ScanKey('publicity', 'releases', 'find', '{"forced.approved_by":"?","forced.by":{"$type":"?"}}'): PUBLICITY_GAUGES,
+    ScanKey('publicity', 'campaigns', 'find', '{}'): LIST,
+    ScanKey('publicity', 'campaigns', 'find', '{"status":"?"}'): CAMPAIGN_PAGE,
+    ScanKey('publicity', 'fairs', 'find', '{}'): CAMPAIGN_PAGE,
+    ScanKey('publicity', 'sessions', 'find', '{}'): CAMPAIGN_PAGE,
+    ScanKey('publicity', 'public_events', 'find', '{"campaign_id":"?"}'): CAMPAIGN_PAGE,
+    ScanKey('publicity', 'activities', 'find', '{"campaign_id":"?","state":"?"}'): CAMPAIGN_PAGE,
+    ScanKey('publicity', 'public_events', 'find', '{}'): LIST,
+    ScanKey('publicity', 'public_events', 'find', '{"creation_key":"?"}'): REPLAY,
+    ScanKey('publicity', 'registrations', 'find', '{"creation_key":"?"}'): REPLAY,
+    ScanKey('publicity', 'activities', 'find', '{"creation_key":"?"}'): REPLAY,
+    ScanKey('publicity', 'registrations', 'find', '{"event_id":"?"}'): LIST,
+    ScanKey('publicity', 'scans', 'find', '{"event_id":"?"}'): LIST,
+    ScanKey('publicity', 'activities', 'find', '{}'): LIST,
+    ScanKey('publicity', 'activities', 'find', '{"campaign_id":"?"}'): LIST,
+    ScanKey('publicity', 'activities', 'find', '{"responsible_unit":"?"}'): LIST,
+    ScanKey('publicity', 'activities', 'find', '{"campaign_id":"?","responsible_unit":"?"}'): LIST,
+    ScanKey('publicity', 'releases', 'aggregate', '{"$match":{},"$stages":"$group"}'): PUBLICITY_GAUGES,
     ScanKey('trading', 'listing_search_pending', 'find', '{}'): MARKERS,
     ScanKey('registry', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
     ScanKey('trading', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,

@@ -48,10 +48,10 @@ FUZZ_PORT_OFFSET = 40
 EXCEPTIONS_FILE = Path(__file__).with_name("fuzz_exceptions.toml")
 FUZZ_ORGANISATION = "91210100MA0QFUZZ0X"
 
-# Who fuzzes each service: an admin everywhere; trading and training also a participant with an
+# Who fuzzes each service: an admin everywhere; trading, training and publicity also a participant with an
 # organisation, whose routes (acting for an organisation) an admin token does not reach.
 IDENTITIES: dict[str, tuple[str, ...]] = {"registry": ("admin",), "trading": ("admin", "participant"),
-                                          "training": ("admin", "participant"), "publicity": ("admin",)}
+                                          "training": ("admin", "participant"), "publicity": ("admin", "participant")}
 
 CONFIG = {
     "checks": {
@@ -199,7 +199,7 @@ def test_the_exceptions_file_only_tolerates_positive_data_with_reasons(tmp_path:
         load_exceptions(bad)
 
 
-# A service whose API has no operations yet (publicity) has nothing to fuzz.
+# A service whose API has no operations has nothing to fuzz.
 for _service in filter(_has_operations, SERVICES):
     for _identity in IDENTITIES[_service]:
         globals()[f"test_{_service}_api_as_{_identity}_passes_every_schemathesis_check"] = _fuzz_test(_service,

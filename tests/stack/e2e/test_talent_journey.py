@@ -6,7 +6,9 @@ registry: credits the completion -> eligible -> evaluation reviewed and granted 
           the public check verifies both certificates; the plan target moves
 registry: suspension -> talent.status_changed -> training refuses new enrolments
 
-Run with IPO_TEST_SERVICES=registry,training (both APIs and both workers).
+publicity: drafts an announcement of the certification (when it runs)
+
+Run with IPO_TEST_SERVICES=registry,training[,publicity] (their APIs and workers).
 """
 
 from __future__ import annotations
@@ -154,6 +156,21 @@ def test_a_talent_trains_is_credited_certified_verified_and_then_suspended(
     # Training's projection follows the certification (talent.certified carries the snapshot).
     eventually(lambda: httpx.get(f"{training}/v1/talents/{talent_id}", headers=base).json()["level"] == "assistant",
                timeout=40, what="the certified level in training")
+
+    # 8b. Publicity drafts an announcement of the certification for an officer to review (flow 1), once
+    #     per certification; never published on its own. (Only when publicity runs: IPO_TEST_SERVICES.)
+    if "publicity-worker" in services:
+        publicity = api_url(test_profile, "publicity")
+        draft_id = f"NEWS-talent-{talent_id}-assistant-enterprise_ip_management"
+
+        def drafted() -> dict[str, Any] | None:
+            found = httpx.get(f"{publicity}/v1/releases/{draft_id}", headers=officer)
+            return found.json() if found.status_code == 200 else None
+
+        news = eventually(drafted, timeout=40, what="publicity's draft announcing the certification")
+        assert (news["kind"], news["state"], news["origin"]) == ("news", "draft", "milestone")
+        assert talent_id in news["content"]["body"] and news["content"]["body_en"]
+        assert httpx.get(f"{publicity}/v1/public/releases/{draft_id}").status_code == 404
 
     # 9. Suspension in the registry stops new enrolments in training.
     talent_now = succeeded(httpx.get(f"{registry}/v1/talents/{talent_id}", headers=officer))

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
 
+from pydantic import Field
 from servicekit.events.envelope import EVENT_TYPE_PREFIX, EventPayload
 
 
@@ -33,6 +34,8 @@ class LicenceSigned(EventPayload):
     recordal_deadline: date
     fair_id: str | None
     occurred_at: datetime
+    publicity_consent: bool | None = Field(
+        default=None, description="Both parties agreed to be named, with the amount, in the IPO's publicity")
 
 
 class LicenceRecorded(EventPayload):

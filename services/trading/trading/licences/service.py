@@ -29,6 +29,7 @@ from trading.licences.models import RecordalChange, RoyaltyReportCreate
 from trading.licences.royalties import Period, PeriodError, check_reportable, royalty_due_fen
 from trading.licences.scope import Scope
 from trading.listings import store as listings
+from trading.negotiations.consent import both_consented
 from trading.negotiations.idempotency import remember, replayed
 from trading.negotiations.models import DealTerms
 from trading.negotiations.parties import is_staff
@@ -92,7 +93,7 @@ async def grant_from(ctx: ServiceContext, negotiation: Document, terms: DealTerm
         territories=list(terms.territories), term_start=terms.term_start, term_end=terms.term_end,
         upfront_fee_fen=terms.upfront_fee_fen, royalty_rate_percent=terms.royalty_rate_percent,
         agent_talent_id=terms.agent_talent_id, signed_on=signed_on, recordal_deadline=deadline,
-        fair_id=negotiation.get("fair_id"), occurred_at=now))
+        fair_id=negotiation.get("fair_id"), occurred_at=now, publicity_consent=both_consented(negotiation)))
     if await store.insert(ctx.db, doc, [event]):
         deal_metrics().licences_signed.labels(licence_type.value).inc()
     found = await store.get(ctx.db, licence_id)

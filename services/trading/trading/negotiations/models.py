@@ -69,6 +69,13 @@ class CounterOffer(RequestModel):
     valid_until: AwareDatetime
 
 
+class PublicityConsentStatement(RequestModel):
+    model_config = ConfigDict(extra="forbid")
+
+    consent: bool = Field(description="Whether the caller's organisation agrees to be named, with the amount, in "
+                                      "the IPO's publicity about this deal")
+
+
 class Signature(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -105,6 +112,9 @@ class NegotiationRead(BaseModel):
     offers: list[OfferRead]
     current_offer: OfferRead
     deal: DealRef | None
+    publicity_consent: dict[str, bool] = Field(
+        default_factory=dict, description="Each side's stated consent to publicity (`owner`, `counterparty`); "
+                                          "the deal is named in the IPO's news only when both are true")
     version: int
     created_at: datetime
     updated_at: datetime

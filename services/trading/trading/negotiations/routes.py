@@ -21,7 +21,7 @@ from servicekit.mongo import Document
 from servicekit.routing import Context, IfMatch, Pagination
 from servicekit.service import ServiceContext
 
-from trading.negotiations import service, signing
+from trading.negotiations import consent, service, signing
 from trading.negotiations.domain import Action, NegotiationStatus, Side
 from trading.negotiations.idempotency import action_digest
 from trading.negotiations.models import (
@@ -31,6 +31,7 @@ from trading.negotiations.models import (
     NegotiationPage,
     NegotiationRead,
     OfferRead,
+    PublicityConsentStatement,
     Signature,
 )
 from trading.negotiations.parties import Participant
@@ -51,7 +52,8 @@ def _read(doc: Document, organisation_id: str | None) -> NegotiationRead:
         agent_organisation_id=doc.get("agent_organisation_id"),
         counterparty_organisation_id=doc["counterparty_organisation_id"], fair_id=doc.get("fair_id"),
         status=doc["status"], your_side=side, offers=offers, current_offer=offers[-1],
-        deal=DealRef.model_validate(doc["deal"]) if doc.get("deal") else None, version=doc["version"],
+        deal=DealRef.model_validate(doc["deal"]) if doc.get("deal") else None,
+        publicity_consent=doc.get("publicity_consent") or {}, version=doc["version"],
         created_at=doc["created_at"], updated_at=doc["updated_at"])
 
 
@@ -140,3 +142,13 @@ async def sign_agreement(negotiation_id: str, ctx: Context, caller: Participant,
                                        data.signed_on if data else None)
     mark_created(response, deal["href"], created)
     return DealRef.model_validate(deal)
+
+
+@router.post("/{negotiation_id}/publicity-consent", response_model=NegotiationRead)
+async def state_publicity_consent(negotiation_id: str, data: PublicityConsentStatement, ctx: Context,
+                                  caller: Participant, response: Response,
+                                  if_match: IfMatch = None) -> NegotiationRead:
+    """The caller's side states whether it agrees to be named in the IPO's publicity about this deal
+    (issue 12). The deal events carry whether both sides agreed."""
+    doc = await consent.state(ctx, negotiation_id, caller, expected_version(if_match), data.consent)
+    return _answer(response, doc, caller.organisation_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import ClassVar
 
+from pydantic import Field
 from servicekit.events.envelope import EVENT_TYPE_PREFIX, EventPayload
 
 
@@ -24,3 +25,5 @@ class TransferRegistered(EventPayload):
     registered_on: date
     fair_id: str | None
     occurred_at: datetime
+    publicity_consent: bool | None = Field(
+        default=None, description="Both parties agreed to be named, with the price, in the IPO's publicity")

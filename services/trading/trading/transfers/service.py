@@ -14,6 +14,7 @@ from servicekit.service import ServiceContext
 from trading.fairs.metrics import deal_metrics
 from trading.licences import register
 from trading.listings import store as listings
+from trading.negotiations import consent
 from trading.negotiations.idempotency import remember, replayed
 from trading.negotiations.models import DealTerms
 from trading.negotiations.parties import is_staff
@@ -113,7 +114,8 @@ async def register_transfer(ctx: ServiceContext, transfer_id: str, data: Transfe
                 application_number=doc["application_number"], patent_title=doc["patent_title"],
                 assignor_organisation_id=doc["assignor_organisation_id"],
                 assignee_organisation_id=doc["assignee_organisation_id"], price_fen=doc["price_fen"],
-                registered_on=on, fair_id=doc.get("fair_id"), occurred_at=_now()))
+                registered_on=on, fair_id=doc.get("fair_id"), occurred_at=_now(),
+                publicity_consent=await consent.of_negotiation(ctx.db, doc["negotiation_id"])))
             changes = {"status": TransferStatus.REGISTERED.value, "registered_on": on.isoformat(),
                        "reference": data.reference, "updated_at": _now(), **remember(digest, body)}
             await unit.write({"$set": changes}, [event])

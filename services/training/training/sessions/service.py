@@ -9,6 +9,7 @@ from typing import Any
 
 from servicekit import aggregates
 from servicekit.auth import Principal
+from servicekit.events.envelope import CloudEvent
 from servicekit.http import creation_key, fingerprint, key_reused, stale
 from servicekit.mongo import Document
 from servicekit.problems import ProblemError
@@ -19,6 +20,7 @@ from training.courses import service as courses
 from training.enrolments import service as enrolments
 from training.enrolments.domain import capacity_change_allowed
 from training.sessions import store
+from training.sessions.events import SessionScheduled
 from training.sessions.models import SessionCreate, SessionUpdate
 
 
@@ -37,8 +39,12 @@ async def create(ctx: ServiceContext, course_id: str, data: SessionCreate, calle
         "creation_key": creation_key(caller.subject, idempotency_key),
         "creation_fingerprint": fingerprint({"course_id": course_id, **body}),
     }
+    scheduled = CloudEvent.new("/ipo/training", doc["_id"], SessionScheduled(
+        session_id=doc["_id"], course_id=course_id, course_title=course["title"],
+        training_base_id=course["training_base_id"], starts_at=data.starts_at, ends_at=data.ends_at,
+        venue=data.venue, capacity=data.capacity, occurred_at=now))
     try:
-        await store.insert(ctx.db, doc)
+        await store.insert(ctx.db, doc, [scheduled])
     except aggregates.DuplicateCreation as dup:
         if dup.earlier is None:
             raise

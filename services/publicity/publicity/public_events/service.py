@@ -1,0 +1,256 @@
+"""Use cases for public events: planning, registration with a FIFO waitlist, cancellation through the
+registrant's link, check-in scans and their reconciliation.
+
+Contact data (name, e-mail, phone) is personal: it is kept in the registration document only, shown to
+the registrant (through its unguessable link) and to the event's organisers, and never put in an event
+on Kafka, a feed, a log line or a metric label.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+from servicekit import aggregates
+from servicekit.auth import Principal
+from servicekit.events.envelope import CloudEvent
+from servicekit.http import creation_key, fingerprint, key_reused
+from servicekit.mongo import PROCESS_LOCKS, Database, Document
+from servicekit.service import ServiceContext
+
+from publicity import metrics
+from publicity.common import SOURCE, as_utc, invalid, not_found, now, rule_refused
+from publicity.public_events import store
+from publicity.public_events.domain import (
+    EventRuleError,
+    RegistrationState,
+    ScanOutcome,
+    admit,
+    promotions,
+    scan_outcome,
+    seats,
+    waitlist,
+)
+from publicity.public_events.events import RegistrationCountsChanged
+from publicity.public_events.models import EventCreate, RegistrationCreate, ScanCreate
+
+# A scan uploaded more than this after the device made it counts as a late upload.
+LATE_AFTER = timedelta(minutes=2)
+
+
+async def plan(ctx: ServiceContext, data: EventCreate, caller: Principal,
+               idempotency_key: str | None) -> tuple[Document, bool]:
+    if data.ends_at <= data.starts_at:
+        raise invalid("#/ends_at", "the event must end after it starts")
+    at = now()
+    body = data.model_dump(mode="json")
+    organisers = sorted({caller.subject, *data.organisers})
+    doc: Document = {
+        "_id": f"EV-{uuid.uuid4().hex[:16]}", **body, "starts_at": data.starts_at, "ends_at": data.ends_at,
+        "organisers": organisers, "registrations": {}, "next_seq": 1,
+        "counts": {"confirmed": 0, "waitlisted": 0, "registrations": 0},
+        "version": 1, "created_by": caller.subject, "created_at": at, "updated_at": at,
+        "creation_key": creation_key(caller.subject, idempotency_key), "creation_fingerprint": fingerprint(body),
+    }
+    try:
+        await store.insert(ctx.db, doc)
+    except aggregates.DuplicateCreation as dup:
+        if dup.earlier is None:
+            raise
+        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
+            raise key_reused() from None
+        return await find(ctx.db, dup.earlier["_id"]), False
+    return await find(ctx.db, doc["_id"]), True
+
+
+async def find(db: Database, event_id: str) -> Document:
+    doc = await store.get(db, event_id)
+    if doc is None:
+        raise not_found("event", event_id)
+    return doc
+
+
+def is_organiser(event: Document, caller: Principal | None) -> bool:
+    return caller is not None and caller.subject in (event.get("organisers") or [])
+
+
+async def for_organiser(db: Database, event_id: str, caller: Principal) -> Document:
+    """The event, for one of its organisers; 404 for anyone else (they must not learn more)."""
+    event = await find(db, event_id)
+    if not is_organiser(event, caller):
+        raise not_found("event registrations of", event_id)
+    return event
+
+
+def _counts_fields(event: Document, registrations: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], CloudEvent]:
+    s = seats(int(event["capacity"]), registrations)
+    live = sum(1 for r in registrations.values() if r["state"] != RegistrationState.CANCELLED)
+    counts = {"confirmed": s.confirmed, "waitlisted": s.waitlisted, "registrations": live}
+    event_out = CloudEvent.new(SOURCE, event["_id"], RegistrationCountsChanged(
+        event_id=event["_id"], campaign_id=event.get("campaign_id"), capacity=int(event["capacity"]),
+        confirmed_places=s.confirmed, waitlisted_places=s.waitlisted, registrations=live, occurred_at=now()))
+    return {"counts": counts, "updated_at": now()}, event_out
+
+
+async def register(ctx: ServiceContext, event_id: str, data: RegistrationCreate,
+                   idempotency_key: str | None) -> tuple[Document, bool]:
+    """Take `places` places (confirmed) or a place in the waitlist, all or nothing."""
+    event = await find(ctx.db, event_id)
+    if as_utc(event["starts_at"]) <= now():
+        raise rule_refused("the event has started; registration is closed", kind="registration-closed")
+    body = data.model_dump(mode="json")
+    registration_id = secrets.token_urlsafe(18)
+    ticket = secrets.token_urlsafe(12)
+    doc: Document = {
+        "_id": registration_id, "event_id": event_id, "places": data.places, "name": data.name,
+        "email": str(data.email), "phone": data.phone, "ticket_code": ticket, "checked_in": None,
+        "created_at": now(), "version": 1,
+        # An Idempotency-Key from an anonymous registrant is scoped to the event.
+        "creation_key": creation_key(f"event:{event_id}", idempotency_key), "creation_fingerprint": fingerprint(body),
+    }
+    try:
+        await aggregates.create(ctx.db, store.REGISTRATION, doc)
+    except aggregates.DuplicateCreation as dup:
+        if dup.earlier is None:
+            raise
+        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
+            raise key_reused() from None
+        registration_id = dup.earlier["_id"]
+        return await view(ctx.db, registration_id), False
+    await ctx.db[store.TICKETS].insert_one({"_id": ticket, "registration_id": registration_id, "event_id": event_id})
+    async with aggregates.change(ctx.db, store.AGGREGATE, event_id) as unit:
+        current = unit.document
+        if current is None:
+            raise not_found("event", event_id)
+        registrations: dict[str, dict[str, Any]] = dict(current.get("registrations") or {})
+        try:
+            state = admit(int(current["capacity"]), registrations, data.places)
+        except EventRuleError as exc:
+            raise rule_refused(str(exc), kind=exc.kind) from exc
+        seq = int(current.get("next_seq", 1))
+        registrations[registration_id] = {"places": data.places, "state": state.value, "seq": seq}
+        fields, out = _counts_fields(current, registrations)
+        await unit.write({"$set": {f"registrations.{registration_id}": registrations[registration_id],
+                                   "next_seq": seq + 1, **fields}}, [out])
+    metrics.registration(state.value)
+    return await view(ctx.db, registration_id), True
+
+
+async def view(db: Database, registration_id: str) -> Document:
+    """The registration with its state and waitlist position (from the event, the truth)."""
+    doc = await store.registration(db, registration_id)
+    if doc is None:
+        raise not_found("registration", registration_id)
+    event = await store.get(db, doc["event_id"])
+    entry = ((event or {}).get("registrations") or {}).get(registration_id)
+    if entry is None:  # written, but its event change never happened (a crash in between)
+        raise not_found("registration", registration_id)
+    position = None
+    if entry["state"] == RegistrationState.WAITLISTED:
+        position = waitlist(event["registrations"]).index(registration_id) + 1  # type: ignore[index]
+    return {**doc, "state": entry["state"], "waitlist_position": position}
+
+
+async def cancel(ctx: ServiceContext, registration_id: str) -> Document:
+    """Give up the places (through the registrant's unguessable link, or by an organiser); the waitlist
+    is promoted at once, in the same change of the event."""
+    doc = await store.registration(ctx.db, registration_id)
+    if doc is None:
+        raise not_found("registration", registration_id)
+    async with aggregates.change(ctx.db, store.AGGREGATE, doc["event_id"]) as unit:
+        current = unit.document
+        registrations: dict[str, dict[str, Any]] = dict((current or {}).get("registrations") or {})
+        entry = registrations.get(registration_id)
+        if current is None or entry is None:
+            raise not_found("registration", registration_id)
+        if entry["state"] != RegistrationState.CANCELLED:
+            registrations[registration_id] = {**entry, "state": RegistrationState.CANCELLED.value}
+            promoted = promotions(int(current["capacity"]), registrations)
+            for rid in promoted:
+                registrations[rid] = {**registrations[rid], "state": RegistrationState.CONFIRMED.value}
+            changes = {f"registrations.{rid}": registrations[rid] for rid in (registration_id, *promoted)}
+            fields, out = _counts_fields(current, registrations)
+            await unit.write({"$set": {**changes, **fields}}, [out])
+            metrics.registration("cancelled")
+            for _ in promoted:
+                metrics.registration("promoted")
+    return await view(ctx.db, registration_id)
+
+
+async def scan(ctx: ServiceContext, event_id: str, data: ScanCreate, caller: Principal) -> tuple[Document, bool]:
+    """Record one scan at a gate, successful or not. The nonce is the scan's id: a retried upload of the
+    same scan returns the first answer and checks nobody in twice. Returns (scan, created)."""
+    await for_organiser(ctx.db, event_id, caller)
+    async with PROCESS_LOCKS.hold(store.SCANS, data.nonce):
+        earlier = await ctx.db[store.SCANS].find_one({"_id": data.nonce})
+        if earlier is not None:
+            return earlier, False
+        server_time = now()
+        ticket = await ctx.db[store.TICKETS].find_one({"_id": data.ticket_code})
+        registration_id = ticket["registration_id"] if ticket else None
+        outcome = ScanOutcome.UNKNOWN
+        if ticket is not None:
+            outcome = await _check_in(ctx, ticket, event_id, data, server_time)
+        late = data.offline or (server_time - as_utc(data.scanned_at)) > LATE_AFTER
+        record: Document = {
+            "_id": data.nonce, "event_id": event_id, "registration_id": registration_id,
+            "outcome": outcome.value, "device_id": data.device_id, "gate": data.gate,
+            "client_time": data.scanned_at, "server_time": server_time, "offline": data.offline,
+            "late_upload": late, "scanned_by": caller.subject,
+        }
+        try:
+            await ctx.db[store.SCANS].insert_one(record)
+        except DuplicateKeyError:  # another process recorded this nonce meanwhile
+            found = await ctx.db[store.SCANS].find_one({"_id": data.nonce})
+            assert found is not None
+            return found, False
+    metrics.scan(outcome.value)
+    return record, True
+
+
+async def _check_in(ctx: ServiceContext, ticket: Document, event_id: str, data: ScanCreate,
+                    server_time: datetime) -> ScanOutcome:
+    if ticket["event_id"] != event_id:
+        return scan_outcome(known=True, event_matches=False, state=None, checked_in=False)
+    registration_id = ticket["registration_id"]
+    # Only this registration's entry of the event's map (the truth about its state).
+    event = await ctx.db[store.COLLECTION].find_one({"_id": event_id}, {f"registrations.{registration_id}": 1})
+    entry = ((event or {}).get("registrations") or {}).get(registration_id)
+    if entry is None:
+        return ScanOutcome.UNKNOWN
+    async with PROCESS_LOCKS.hold(store.REGISTRATIONS, registration_id):
+        doc = await ctx.db[store.REGISTRATIONS].find_one({"_id": registration_id}, {"checked_in": 1})
+        checked = (doc or {}).get("checked_in")
+        if checked is not None and checked.get("nonce") == data.nonce:
+            return ScanOutcome.OK  # this very scan checked it in before a crash lost its record
+        outcome = scan_outcome(known=True, event_matches=True, state=entry["state"], checked_in=checked is not None)
+        if outcome is ScanOutcome.OK:
+            await ctx.db[store.REGISTRATIONS].update_one({"_id": registration_id}, {"$set": {"checked_in": {
+                "at": server_time, "client_time": data.scanned_at, "device_id": data.device_id, "gate": data.gate,
+                "nonce": data.nonce, "offline": data.offline}}})
+            # Under the counter's lock: FerretDB applies `$inc` as read, modify, replace.
+            async with PROCESS_LOCKS.hold(store.CHECKIN_COUNTS, event_id):
+                await ctx.db[store.CHECKIN_COUNTS].update_one({"_id": event_id}, {"$inc": {"count": 1}},
+                                                              upsert=True)
+    return outcome
+
+
+async def reconciliation(ctx: ServiceContext, event_id: str, caller: Principal) -> dict[str, Any]:
+    await for_organiser(ctx.db, event_id, caller)
+    scans = await store.scans_of(ctx.db, event_id)
+    by_outcome = Counter(s["outcome"] for s in scans)
+    devices: dict[str, set[str]] = defaultdict(set)
+    counted: Counter[str] = Counter()
+    for s in scans:
+        if s.get("registration_id") and s["outcome"] in (ScanOutcome.OK, ScanOutcome.ALREADY_CHECKED_IN):
+            devices[s["registration_id"]].add(s["device_id"])
+            counted[s["registration_id"]] += 1
+    duplicates = [{"registration_id": rid, "devices": sorted(devs), "scans": counted[rid]}
+                  for rid, devs in sorted(devices.items()) if len(devs) > 1]
+    return {"event_id": event_id, "scans": len(scans), "checked_in": await store.checked_in(ctx.db, event_id),
+            "by_outcome": dict(by_outcome), "duplicates_across_devices": duplicates,
+            "late_uploads": [s for s in scans if s.get("late_upload")]}
