@@ -17,8 +17,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from trading.fields import OrganisationId
 from trading.listings.domain import RuleViolation
-from trading.listings.models import ListingCreate, OrganisationId
+from trading.listings.models import ListingCreate
 from trading.listings.service import check_create_rules
 
 LIST_COLUMNS = ("ipc_codes", "locarno_classes", "co_owner_organisation_ids", "deal_types")
@@ -96,7 +97,8 @@ def validate_row(number: int, raw: dict[str, str]) -> GoodRow | list[RowError]:
         try:
             owner = _ORGANISATION.validate_python(owner)
         except ValidationError as exc:
-            errors.append(RowError(number, "owner_organisation_id", exc.errors()[0]["msg"]))
+            reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            errors.append(RowError(number, "owner_organisation_id", reason))
     try:
         listing = ListingCreate.model_validate(body)
     except ValidationError as exc:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from servicekit.schemas import RequestModel
 
+from trading.fields import Reference
 from trading.licences.domain import LicenceType, RecordalStatus
 
 
@@ -61,8 +62,8 @@ class RecordalChange(RequestModel):
 
     status: Literal[RecordalStatus.FILED, RecordalStatus.RECORDED]
     on: date | None = Field(default=None, description="When it was filed / recorded (default today)")
-    reference: str | None = Field(default=None, min_length=1, max_length=64,
-                                  description="The office's filing or recordal number")
+    reference: Reference | None = Field(default=None,
+                                        description="The office's filing or recordal number")
 
 
 class RoyaltyReportCreate(RequestModel):

@@ -30,6 +30,7 @@ from trading.licences.models import (
 )
 from trading.negotiations.idempotency import action_digest
 from trading.negotiations.parties import Anyone, Participant, is_staff
+from trading.patents.params import ApplicationNumberQuery, application_number_param
 
 router = APIRouter(prefix="/v1/licences", tags=["licences"])
 
@@ -59,10 +60,11 @@ def _read(doc: Document) -> LicenceRead:
 async def list_licences(
     ctx: Context, page: Pagination, caller: Anyone,
     recordal: Annotated[RecordalStatus | None, Query(description="only `overdue` filters here")] = None,
-    application_number: Annotated[str | None, Query(pattern=r"^\d{12}[0-9X]$")] = None,
+    application_number: ApplicationNumberQuery = None,
 ) -> LicencePage:
     """Licences the caller's organisation is party to; IPO staff see all. `recordal=overdue` lists those
     still not filed for recordal three months after signature."""
+    application_number = application_number_param(application_number)
     after = id_after(page.cursor)
     organisation = None if is_staff(caller) else (caller.organisation_id or "")
     overdue_on = _today() if recordal is RecordalStatus.OVERDUE else None

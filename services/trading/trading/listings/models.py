@@ -5,7 +5,7 @@ Creating a listing (deals tests and the CSV import use this too):
     POST /v1/listings          (participant token whose `org` claim is the owner's credit code; the
                                 owner must be active in trading's organisation projection)
     {
-      "application_number": "202310123456.7",     # or ZL..., check character verified
+      "application_number": "202310123456.6",     # or ZL..., check character verified
       "patent_kind": "invention",                 # must agree with the number's type digit
       "title": "锂离子电池隔膜", "abstract": "...",
       "ipc_codes": ["H01M 10/0525"],              # invention / utility model: at least one
@@ -29,13 +29,19 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from servicekit.schemas import RequestModel
 
+from trading.fields import (
+    MULTI_LINE_PATTERN,
+    SINGLE_LINE_PATTERN,
+    ApplicationNumber,
+    OrganisationId,
+    clean_line,
+    clean_text,
+)
 from trading.listings.domain import DealType, Industry, LegalStatus, ListingStatus
 from trading.patents.identifiers import (
-    APPLICATION_NUMBER_PATTERN,
     IPC_PATTERN,
     LOCARNO_PATTERN,
     PatentKind,
-    normalise_application_number,
     normalise_ipc,
     normalise_locarno,
 )
@@ -48,32 +54,21 @@ def _unique(values: list[DealType]) -> list[DealType]:
     return values
 
 
-def _uscc_shape(value: str) -> str:
-    value = value.strip().upper()
-    if len(value) != 18 or not value.isalnum():
-        raise ValueError("an organisation is named by its 18-character Unified Social Credit Code")
-    return value
-
-
-# The patterns are documentation (json_schema_extra), not validation: the validators accept more
-# spellings (lower case, spaces, full-width digits) and say precisely what is wrong.
-ApplicationNumber = Annotated[str, Field(examples=["202310123456.7"],
-                                         json_schema_extra={"pattern": APPLICATION_NUMBER_PATTERN}),
-                              AfterValidator(normalise_application_number)]
 IpcCode = Annotated[str, Field(examples=["H01M 10/0525"], json_schema_extra={"pattern": IPC_PATTERN}),
                     AfterValidator(normalise_ipc)]
 LocarnoClass = Annotated[str, Field(examples=["12-16"], json_schema_extra={"pattern": LOCARNO_PATTERN}),
                          AfterValidator(normalise_locarno)]
 RegionCode = Annotated[str, Field(examples=["210200"], json_schema_extra={"pattern": REGION_PATTERN}),
                        AfterValidator(normalise_region)]
-OrganisationId = Annotated[str, Field(examples=["91210200MA0QTEXT0X"],
-                                      json_schema_extra={"pattern": r"^[0-9A-Z]{18}$"}),
-                           AfterValidator(_uscc_shape)]
 DealTypes = Annotated[list[DealType], Field(min_length=1, max_length=5, json_schema_extra={"uniqueItems": True}),
                       AfterValidator(_unique)]
 PriceFen = Annotated[int, Field(ge=0, le=10 ** 14, description="CNY fen (1 yuan = 100 fen)")]
-Title = Annotated[str, Field(min_length=2, max_length=200)]
-Abstract = Annotated[str, Field(max_length=5000)]
+Title = Annotated[str, Field(min_length=2, max_length=200, json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
+                  AfterValidator(clean_line)]
+Abstract = Annotated[str, Field(max_length=5000, json_schema_extra={"pattern": MULTI_LINE_PATTERN}),
+                     AfterValidator(clean_text)]
+OpenLicenceTerms = Annotated[str, Field(max_length=2000, json_schema_extra={"pattern": MULTI_LINE_PATTERN}),
+                             AfterValidator(clean_text)]
 
 
 class ListingCreate(RequestModel):
@@ -93,7 +88,7 @@ class ListingCreate(RequestModel):
     expires_on: date = Field(description="When the patent right ends")
     deal_types: DealTypes
     price_fen: PriceFen | None = Field(default=None, description="Asking price in fen; null = negotiable")
-    open_licence_terms: Annotated[str, Field(max_length=2000)] | None = None
+    open_licence_terms: OpenLicenceTerms | None = None
 
 
 class ListingUpdate(RequestModel):
@@ -113,7 +108,7 @@ class ListingUpdate(RequestModel):
     expires_on: date | None = None
     deal_types: DealTypes | None = None
     price_fen: PriceFen | None = None
-    open_licence_terms: Annotated[str, Field(max_length=2000)] | None = None
+    open_licence_terms: OpenLicenceTerms | None = None
 
 
 class ListingRead(BaseModel):

@@ -82,7 +82,8 @@ def check_classification(kind: PatentKind, ipc: list[str], locarno: list[str]) -
         raise RuleViolation("classification-missing", "a design needs at least one Locarno class",
                             "locarno_classes")
     if kind != PatentKind.DESIGN and not ipc:
-        raise RuleViolation("classification-missing", f"an {kind.value} needs at least one IPC code", "ipc_codes")
+        which = "an invention" if kind == PatentKind.INVENTION else "a utility model"
+        raise RuleViolation("classification-missing", f"{which} needs at least one IPC code", "ipc_codes")
 
 
 def new_document(data: ListingCreate, owner: str, key: str) -> Document:

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from servicekit.schemas import RequestModel
 
+from trading.fields import OrganisationId
 from trading.licences.scope import FIELD_OF_USE_PATTERN, TERRITORY_PATTERN, FieldOfUse, Territory
 from trading.listings.domain import DealType
 from trading.negotiations.domain import NegotiationStatus, Side
@@ -28,7 +29,6 @@ FieldOfUseText = Annotated[str, Field(examples=["H01M 10/0525", "H01M", "*"],
 TerritoryText = Annotated[str, Field(examples=["CN", "210000", "210200"],
                                      json_schema_extra={"pattern": TERRITORY_PATTERN}),
                           AfterValidator(_territory)]
-OrganisationId = Annotated[str, Field(min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$")]
 
 
 class DealTerms(RequestModel):
