@@ -43,9 +43,6 @@ ACCOUNT = ("a login's own talent record (/talents/me, and that a login is bound 
     ' -> talent document by _id')
 OPEN_EVAL = ('one open evaluation per talent, level and category, checked when applying (rare); issue 10: a '
     'marker document by _id')
-OPEN_LICENCE = ('whether the patent carries an open licence, checked at signing (issue 11 moves this to the '
-    'verified-patent register)')
-OWNER_CHANGE = "a registered transfer moves every listing of the patent (rare; an officer's registration)"
 OPEN_ON_LISTING = ('whether other negotiations on the listing are still open before it goes back to the search; '
     'issue 10: a count kept on the listing')
 DEMANDS = ('the matchmaker (worker) scores every open demand against a published listing; issue 10: demand '
@@ -59,6 +56,7 @@ EXPECTED_SCANS: dict[ScanKey, str] = {
     ScanKey('training', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
     ScanKey('trading', 'negotiation_offer_deadlines', 'find', '{"due":{"$lte":"?"}}'): MARKERS,
     ScanKey('trading', 'negotiation_signings', 'find', '{}'): MARKERS,
+    ScanKey('trading', 'patent_claim_queue', 'find', '{}'): MARKERS,
     ScanKey('registry', 'evaluations', 'find',
             '{"creation_key":"?"}'): REPLAY,
     ScanKey('registry', 'organisations', 'find',
@@ -157,10 +155,6 @@ EXPECTED_SCANS: dict[ScanKey, str] = {
             '{"account_subject":"?"}'): ACCOUNT,
     ScanKey('registry', 'evaluations', 'find',
             '{"category":"?","level":"?","status":{"$in":"[?]"},"talent_id":"?"}'): OPEN_EVAL,
-    ScanKey('trading', 'listings', 'find',
-            '{"application_number":"?","deal_types":"?","status":{"$in":"[?]"}}'): OPEN_LICENCE,
-    ScanKey('trading', 'listings', 'find',
-            '{"application_number":"?"}'): OWNER_CHANGE,
     ScanKey('trading', 'negotiations', 'aggregate',
             '{"$match":{"listing_id":"?","status":"?"},"$stages":"$match,$group"}'): OPEN_ON_LISTING,
     ScanKey('trading', 'demands', 'find',

@@ -24,8 +24,8 @@ from trading.listings.service import check_create_rules
 
 LIST_COLUMNS = ("ipc_codes", "locarno_classes", "co_owner_organisation_ids", "deal_types")
 REQUIRED_COLUMNS = ("application_number", "patent_kind", "title", "industry", "region_code", "legal_status",
-                    "expires_on", "deal_types")
-OPTIONAL_COLUMNS = ("abstract", "ipc_codes", "locarno_classes", "co_owner_organisation_ids",
+                    "filing_date", "deal_types")
+OPTIONAL_COLUMNS = ("expires_on", "abstract", "ipc_codes", "locarno_classes", "co_owner_organisation_ids",
                     "agent_organisation_id", "price_yuan", "open_licence_terms", "owner_organisation_id")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # Where a body field comes from in the file, when the names differ.

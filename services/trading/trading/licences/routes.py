@@ -30,6 +30,7 @@ from trading.licences.models import (
 )
 from trading.negotiations.idempotency import action_digest
 from trading.negotiations.parties import Anyone, Participant, is_staff
+from trading.patents import service as patents
 from trading.patents.params import ApplicationNumberQuery, application_number_param
 
 router = APIRouter(prefix="/v1/licences", tags=["licences"])
@@ -62,11 +63,14 @@ async def list_licences(
     recordal: Annotated[RecordalStatus | None, Query(description="only `overdue` filters here")] = None,
     application_number: ApplicationNumberQuery = None,
 ) -> LicencePage:
-    """Licences the caller's organisation is party to; IPO staff see all. `recordal=overdue` lists those
+    """Licences the caller's organisation is party to; IPO staff see all, and a patent's verified owner
+    every licence on it (`application_number=`). `recordal=overdue` lists those
     still not filed for recordal three months after signature."""
     application_number = application_number_param(application_number)
     after = id_after(page.cursor)
     organisation = None if is_staff(caller) else (caller.organisation_id or "")
+    if application_number is not None and await patents.is_owner(ctx.db, application_number, caller.organisation_id):
+        organisation = None  # the verified owner sees every licence recorded on its patent
     overdue_on = _today() if recordal is RecordalStatus.OVERDUE else None
     docs = await store.page(ctx.db, organisation, overdue_on, application_number, after, page.limit + 1)
     if recordal is not None and recordal is not RecordalStatus.OVERDUE:

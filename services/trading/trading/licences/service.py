@@ -28,11 +28,12 @@ from trading.licences.events import LicenceRecorded, LicenceSigned
 from trading.licences.models import RecordalChange, RoyaltyReportCreate
 from trading.licences.royalties import Period, PeriodError, check_reportable, royalty_due_fen
 from trading.licences.scope import Scope
-from trading.listings import store as listings
 from trading.negotiations.idempotency import remember, replayed
 from trading.negotiations.models import DealTerms
 from trading.negotiations.parties import is_staff
 from trading.negotiations.problems import busy, invalid, not_found, rule_refused
+from trading.patents import service as patents
+from trading.patents import store as patent_store
 
 SOURCE = "/ipo/trading"
 
@@ -53,7 +54,9 @@ async def grant_from(ctx: ServiceContext, negotiation: Document, terms: DealTerm
     scope = Scope.of(terms.fields_of_use, terms.territories, terms.term_start, terms.term_end)
     licence_id = licence_id_for(negotiation["_id"])
     application_number = negotiation["application_number"]
-    open_licence = await listings.patent_has_open_licence(ctx.db, application_number)
+    # Only the verified owner licenses (its named agent signs for it on the owner's side).
+    await patents.require_owner(ctx.db, application_number, negotiation["owner_organisation_id"], "licensed by it")
+    open_licence = (await patent_store.get(ctx.db, application_number) or {}).get("open_licence") is not None
     try:
         conflict = await register.reserve_licence(ctx.db, application_number, licence_id, licence_type,
                                                   scope, patent_has_open_licence=open_licence)
@@ -105,8 +108,11 @@ def may_see(doc: Document, caller: Principal) -> bool:
 
 
 async def find(ctx: ServiceContext, licence_id: str, caller: Principal) -> Document:
+    """For its parties, IPO staff, and the patent's verified owner: the owner sees every licence
+    recorded on its patents, including one that blocks its own licence."""
     doc = await store.get(ctx.db, licence_id)
-    if doc is None or not may_see(doc, caller):
+    if doc is None or not (may_see(doc, caller)
+                           or await patents.is_owner(ctx.db, doc["application_number"], caller.organisation_id)):
         raise not_found("licence", licence_id)
     return doc
 

@@ -12,7 +12,10 @@ Creating a listing (deals tests and the CSV import use this too):
       "locarno_classes": [],                      # designs: at least one, e.g. "12-16"
       "co_owner_organisation_ids": [], "agent_organisation_id": null,
       "industry": "new_energy", "region_code": "210200",
-      "legal_status": "granted", "expires_on": "2043-05-01",
+      "legal_status": "granted",
+      "filing_date": "2023-05-02",                # its year must be the number's (PCT: up to 3 earlier)
+      "expires_on": null,                         # null = computed from kind and filing date; a declared
+                                                  # date may be earlier (a lapsed patent), never later
       "deal_types": ["exclusive_licence", "ordinary_licence"],
       "price_fen": 50000000,                      # null = negotiable
       "open_licence_terms": null                  # required when deal_types has open_licence
@@ -24,6 +27,7 @@ It is created as a draft; `POST /v1/listings/{id}/publish` with `If-Match` publi
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -62,6 +66,7 @@ RegionCode = Annotated[str, Field(examples=["210200"], json_schema_extra={"patte
                        AfterValidator(normalise_region)]
 DealTypes = Annotated[list[DealType], Field(min_length=1, max_length=5, json_schema_extra={"uniqueItems": True}),
                       AfterValidator(_unique)]
+RoyaltyRate = Annotated[Decimal, Field(ge=0, le=100, decimal_places=4)]
 PriceFen = Annotated[int, Field(ge=0, le=10 ** 14, description="CNY fen (1 yuan = 100 fen)")]
 Title = Annotated[str, Field(min_length=2, max_length=200, json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
                   AfterValidator(clean_line)]
@@ -85,10 +90,17 @@ class ListingCreate(RequestModel):
     industry: Industry
     region_code: RegionCode
     legal_status: LegalStatus
-    expires_on: date = Field(description="When the patent right ends")
+    filing_date: date = Field(description="The application's filing date (the international one for a PCT "
+                                          "national-phase number); the term runs from it")
+    expires_on: date | None = Field(default=None, description="The last day in force, if the patent lapses before "
+                                                              "its legal term; default: computed from the kind, "
+                                                              "filing date and recorded extensions")
     deal_types: DealTypes
     price_fen: PriceFen | None = Field(default=None, description="Asking price in fen; null = negotiable")
     open_licence_terms: OpenLicenceTerms | None = None
+    open_licence_royalty_rate_percent: RoyaltyRate | None = Field(
+        default=None, description="The open licence's running royalty (percent of net sales), taken by notice")
+    open_licence_fee_fen: PriceFen | None = Field(default=None, description="The open licence's lump sum, fen")
 
 
 class ListingUpdate(RequestModel):
@@ -109,6 +121,8 @@ class ListingUpdate(RequestModel):
     deal_types: DealTypes | None = None
     price_fen: PriceFen | None = None
     open_licence_terms: OpenLicenceTerms | None = None
+    open_licence_royalty_rate_percent: RoyaltyRate | None = None
+    open_licence_fee_fen: PriceFen | None = None
 
 
 class ListingRead(BaseModel):
@@ -125,10 +139,13 @@ class ListingRead(BaseModel):
     industry: Industry
     region_code: str
     legal_status: LegalStatus
+    filing_date: date | None = None
     expires_on: date
     deal_types: list[DealType]
     price_fen: int | None
     open_licence_terms: str | None
+    open_licence_royalty_rate_percent: Decimal | None = None
+    open_licence_fee_fen: int | None = None
     status: ListingStatus
     version: int
     created_at: datetime
