@@ -258,17 +258,20 @@ async def publish(ctx: ServiceContext, listing_id: str, caller: Principal | None
     or sole offer on an open-licensed patent is refused here. Publishing an open-licence offer
     declares the open licence on the patent (taken by notice, POST /v1/patents/{number}/open-licence)."""
     listing = await store.get(ctx.db, listing_id)
-    if listing is not None and (caller is None or domain.may_change(caller.organisation_id,
-                                                                    listing["owner_organisation_id"],
-                                                                    listing.get("agent_organisation_id"))):
-        await patents.require_owner(ctx.db, listing["application_number"], listing["owner_organisation_id"],
-                                    "published")
-        check_open_licence_allows(await patent_store.get(ctx.db, listing["application_number"]),
-                                  [DealType(d) for d in listing["deal_types"]], listing_id)
+    patent = None if listing is None else await patent_store.get(ctx.db, listing["application_number"])
 
     def decide(current: Document, now: datetime) -> tuple[dict[str, Any], list[CloudEvent]]:
         domain.check_publishable(ListingStatus(current["status"]), date.fromisoformat(current["expires_on"]),
                                  today or now.date())
+        # After the version and state checks (412 and "not a draft" say more), before anything is written.
+        owner = (patent or {}).get("owner_organisation_id")
+        if owner != current["owner_organisation_id"]:
+            number = display_application_number(current["application_number"])
+            raise RuleViolation("ownership-not-verified" if owner is None else "registered-to-another-owner",
+                                f"patent {number}'s ownership is not verified to {current['owner_organisation_id']}, "
+                                "so its listing cannot be published: claim the patent (POST /v1/patents/"
+                                f"{number}/claims) and wait for an IPO officer to verify the claim")
+        check_open_licence_allows(patent, [DealType(d) for d in current["deal_types"]], listing_id)
         changes = {"status": ListingStatus.PUBLISHED.value, "published_at": now, "updated_at": now}
         after = {**current, **changes, "version": current["version"] + 1}
         return changes, [_published_event(after)]

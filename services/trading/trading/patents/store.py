@@ -59,7 +59,16 @@ def upsert(application_number: str, changes: dict[str, Any], existing: Document 
     """The update that sets `changes`, creating the document with its first fields if it is new."""
     if existing is not None:
         return {"$set": changes}
-    return {"$set": {**first_fields(application_number), **changes}}
+    # A new document: the dotted paths (`claims.<org>`) go inside the first fields, since setting a
+    # path and its parent in one update is refused.
+    document = first_fields(application_number)
+    for path, value in changes.items():
+        *parents, leaf = path.split(".")
+        node = document
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return {"$set": document}
 
 
 async def write(unit: aggregates.Change, changes: dict[str, Any], events: list[Any] | None = None) -> None:
