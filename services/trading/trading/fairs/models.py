@@ -10,7 +10,10 @@ from servicekit.schemas import RequestModel
 
 from trading.fairs.domain import FairStatus
 from trading.fields import SINGLE_LINE_PATTERN, Name, OrganisationId, clean_line
+from trading.listings.models import RegionCode
 
+FairDay = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31),
+                                description="A day between 2000-01-01 and 2100-12-31")]
 Venue = Annotated[str, Field(min_length=2, max_length=300, json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
                   AfterValidator(clean_line)]
 
@@ -20,9 +23,9 @@ class FairCreate(RequestModel):
 
     name: Name = Field(examples=["China International Patent Technology and Products Fair 2027"])
     venue: Venue = Field(examples=["Dalian World Expo Center"])
-    region_code: str = Field(pattern=r"^\d{6}$", examples=["210200"])
-    starts_on: date
-    ends_on: date
+    region_code: RegionCode = Field(description="Where the fair is held: a GB/T 2260 code")
+    starts_on: FairDay
+    ends_on: FairDay
 
 
 class ExhibitorAdd(RequestModel):

@@ -10,6 +10,7 @@ from servicekit.http import (
     IdempotencyKeyHeader,
     expected_version,
     id_after,
+    mark_created,
     next_page,
     set_etag,
 )
@@ -22,6 +23,7 @@ from trading.licences.models import (
     LicencePage,
     LicenceRead,
     LicenceScopeRead,
+    OpenLicenceNotice,
     RecordalChange,
     RecordalRead,
     RoyaltyReportCreate,
@@ -43,7 +45,8 @@ def _today() -> date:
 def _read(doc: Document) -> LicenceRead:
     scope = doc["scope"]
     return LicenceRead(
-        id=doc["_id"], negotiation_id=doc["negotiation_id"], listing_id=doc["listing_id"],
+        id=doc["_id"], negotiation_id=doc["negotiation_id"], taken_by_notice=bool(doc.get("taken_by_notice")),
+        listing_id=doc["listing_id"],
         application_number=doc["application_number"], patent_title=doc["patent_title"],
         licence_type=doc["licence_type"], licensor_organisation_id=doc["licensor_organisation_id"],
         licensor_agent_organisation_id=doc.get("licensor_agent_organisation_id"),
@@ -77,6 +80,19 @@ async def list_licences(
         docs = [d for d in docs if service.recordal_view(d, _today())["status"] is recordal]
     docs, next_cursor = next_page(docs, page.limit)
     return LicencePage(items=[_read(d) for d in docs], next_cursor=next_cursor)
+
+
+@router.post("/open-licence-notices", status_code=201, response_model=LicenceRead,
+             responses={409: {"description": "The patent carries no open licence, or a licence conflicts"}})
+async def take_open_licence(data: OpenLicenceNotice, ctx: Context, caller: Participant,
+                            response: Response) -> LicenceRead:
+    """Take a patent's open licence by notice at its published terms, with no negotiation: an ordinary
+    licence (every field, all of China) whose recordal and royalties work like any other. The same
+    notice again (licensee, patent, first day) answers 200 with the licence it made."""
+    doc, created = await service.take_open_licence(ctx, data, caller)
+    mark_created(response, f"/v1/licences/{doc['_id']}", created)
+    set_etag(response, doc["version"])
+    return _read(doc)
 
 
 @router.get("/{licence_id}", response_model=LicenceRead, responses={404: {"description": "Not a party"}})

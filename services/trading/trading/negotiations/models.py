@@ -13,6 +13,7 @@ from trading.fields import OrganisationId
 from trading.licences.scope import FIELD_OF_USE_PATTERN, TERRITORY_PATTERN, FieldOfUse, Territory
 from trading.listings.domain import DealType
 from trading.negotiations.domain import NegotiationStatus, Side
+from trading.patents.regions import normalise_region
 
 
 def _field_of_use(text: str) -> str:
@@ -20,7 +21,8 @@ def _field_of_use(text: str) -> str:
 
 
 def _territory(text: str) -> str:
-    return Territory.parse(text).code
+    code = Territory.parse(text).code
+    return code if code == "CN" else normalise_region(code)  # a code that exists in GB/T 2260
 
 
 FieldOfUseText = Annotated[str, Field(examples=["H01M 10/0525", "H01M", "*"],
