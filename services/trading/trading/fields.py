@@ -3,8 +3,9 @@ with their check character, and free text that is stored as the user meant it.
 
 Free text (titles, names, terms, references...) is NFC-normalised (a Han character or an accented
 letter typed two ways is stored one way, so search and duplicate checks see one string) and refuses
-control characters: a name with a NUL, an escape sequence or a bidirectional override is not a name
-(it corrupts exports and terminals, or hides what a reader sees). Multi-line text keeps its line
+control and invisible characters: a name with a NUL, an escape sequence or a bidirectional override
+is not a name (it corrupts exports and terminals, or hides what a reader sees). Unassigned and
+private-use code points are accepted: a newer Unicode than ours is not an error. Multi-line text keeps its line
 breaks and tabs. Surrounding whitespace is stripped by the models (`str_strip_whitespace`), inner
 whitespace is kept; the length limits count characters after normalisation.
 """
@@ -24,21 +25,36 @@ from trading.patents.identifiers import (
     validate_uscc,
 )
 
-# Control (Cc), format (Cf: bidirectional overrides, zero-width characters), unassigned (Cn), private
-# use (Co) and surrogates (Cs) are refused; multi-line text may carry these three.
-_LINE_BREAKS = frozenset("\n\r\t")
-# For the OpenAPI: no C0/C1 controls, bidirectional overrides or zero-width characters.
-SINGLE_LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]*$"
-MULTI_LINE_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]*$"
+# What free text may not contain, as code point ranges: C0 controls (multi-line text keeps tab, line
+# feed and carriage return), DEL and the C1 controls, zero-width characters and directional marks,
+# bidirectional embeddings, overrides and isolates, invisible operators, the byte-order mark and lone
+# surrogates. One list makes both the validator and the OpenAPI pattern, so they cannot disagree.
+_INVISIBLE = ((0x7F, 0x9F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F),
+              (0xD800, 0xDFFF), (0xFEFF, 0xFEFF))
+_LINE_BREAKS = (0x09, 0x0A, 0x0D)
+
+
+def _ranges(multi_line: bool) -> tuple[tuple[int, int], ...]:
+    c0 = ((0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F)) if multi_line else ((0x00, 0x1F),)
+    return (*c0, *_INVISIBLE)
+
+
+def _pattern(multi_line: bool) -> str:
+    spans = "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in _ranges(multi_line))
+    return f"^[^{spans}]*$"
+
+
+SINGLE_LINE_PATTERN = _pattern(False)
+MULTI_LINE_PATTERN = _pattern(True)
+_REFUSED = {False: _ranges(False), True: _ranges(True)}
 
 
 def _clean(text: str, *, multi_line: bool) -> str:
     text = unicodedata.normalize("NFC", text)
     for position, char in enumerate(text):
-        if multi_line and char in _LINE_BREAKS:
-            continue
-        if unicodedata.category(char)[0] == "C":
-            raise ValueError(f"control or invisible character U+{ord(char):04X} at position {position + 1}; "
+        point = ord(char)
+        if any(a <= point <= b for a, b in _REFUSED[multi_line]):
+            raise ValueError(f"control or invisible character U+{point:04X} at position {position + 1}; "
                              "text must be printable")
     return text
 

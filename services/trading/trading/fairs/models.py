@@ -13,7 +13,8 @@ from trading.fields import SINGLE_LINE_PATTERN, Name, OrganisationId, clean_line
 from trading.listings.models import RegionCode
 
 FairDay = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31),
-                                description="A day between 2000-01-01 and 2100-12-31")]
+                                description="A day between 2000-01-01 and 2100-12-31",
+                                json_schema_extra={"pattern": r"^(?:20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"})]
 Venue = Annotated[str, Field(min_length=2, max_length=300, json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
                   AfterValidator(clean_line)]
 

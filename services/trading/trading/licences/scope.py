@@ -28,7 +28,8 @@ _IPC = re.compile(r"^(?P<section>[A-H])(?:(?P<cls>\d{2})(?:(?P<subclass>[A-Z])"
 _REGION = re.compile(r"^\d{6}$")
 # For the OpenAPI: the spellings parse() accepts in canonical form (it also takes lower case and spaces).
 FIELD_OF_USE_PATTERN = r"^(?:\*|[A-H](?:[0-9]{2}(?:[A-Z](?: ?[0-9]{1,4} ?/ ?[0-9]{2,6})?)?)?)$"
-TERRITORY_PATTERN = r"^(?:CN|(?:0[1-9]|[1-9][0-9])[0-9]{4})$"
+# A province code's two digits (GB/T 2260), then four more; the code list itself is checked on input.
+TERRITORY_PATTERN = r"^(?:CN|(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[12])[0-9]{4})$"
 
 
 class ScopeError(ValueError):

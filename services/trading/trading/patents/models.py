@@ -35,7 +35,13 @@ class ClaimCreate(RequestModel):
 class ClaimDecision(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: Name | None = Field(default=None, description="Why (required for a rejection)")
+    reason: Name | None = Field(default=None, description="A note on the verification")
+
+
+class ClaimRejection(RequestModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: Name = Field(description="Why the claim is rejected (the claimant reads it)")
 
 
 class TermExtensionCreate(RequestModel):

@@ -14,7 +14,15 @@ from servicekit.routing import Context
 from trading.fields import OrganisationId
 from trading.patents import service
 from trading.patents.identifiers import APPLICATION_NUMBER_PATTERN, IdentifierError, normalise_application_number
-from trading.patents.models import ClaimCreate, ClaimDecision, ClaimQueue, PatentRead, QueueItem, TermExtensionCreate
+from trading.patents.models import (
+    ClaimCreate,
+    ClaimDecision,
+    ClaimQueue,
+    ClaimRejection,
+    PatentRead,
+    QueueItem,
+    TermExtensionCreate,
+)
 
 router = APIRouter(prefix="/v1/patents", tags=["patents"])
 
@@ -68,7 +76,8 @@ async def get_patent(number: Number, ctx: Context, caller: Anyone, response: Res
 
 
 @router.post("/{application_number}/claims", status_code=201, response_model=PatentRead,
-             responses={409: {"description": "Registered to another owner"}})
+             responses={200: {"model": PatentRead, "description": "The same claim again: nothing changed"},
+                        409: {"description": "Registered to another owner"}})
 async def claim_patent(number: Number, data: ClaimCreate, ctx: Context, caller: Claimant,
                        response: Response) -> PatentRead:
     """Your organisation claims the patent, naming the owners as recorded and its evidence. An IPO
@@ -91,10 +100,10 @@ async def verify_claim(number: Number, organisation_id: OrganisationId, ctx: Con
 
 @router.post("/{application_number}/claims/{organisation_id}/rejection", response_model=PatentRead,
              responses={409: {"description": "Already decided"}})
-async def reject_claim(number: Number, organisation_id: OrganisationId, data: ClaimDecision, ctx: Context,
+async def reject_claim(number: Number, organisation_id: OrganisationId, data: ClaimRejection, ctx: Context,
                        caller: Officer, response: Response) -> PatentRead:
     """An IPO officer rejects the claim, with a reason."""
-    await service.decide(ctx, number, organisation_id, False, data, caller)
+    await service.decide(ctx, number, organisation_id, False, ClaimDecision(reason=data.reason), caller)
     return _read(response, await service.view(ctx, number, caller))
 
 

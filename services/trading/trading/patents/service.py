@@ -13,6 +13,8 @@ from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
 
 from trading.licences import register
+from trading.organisations.projection import COLLECTION as ORGANISATIONS
+from trading.organisations.projection import may_list_patents
 from trading.patents import store
 from trading.patents.domain import (
     ClaimStatus,
@@ -73,6 +75,9 @@ async def claim(ctx: ServiceContext, application_number: str, data: ClaimCreate,
                 caller: Principal) -> tuple[Document, bool]:
     """The caller's organisation claims the patent; returns the patent and whether the claim is new."""
     organisation_id = str(caller.organisation_id)
+    if not may_list_patents(await ctx.db[ORGANISATIONS].find_one({"_id": organisation_id})):
+        raise ProblemError(403, "Forbidden", f"{organisation_id} is not an active organisation known to trading.",
+                           kind="organisation-not-active")
     now = _now()
     async with store.changing(ctx.db, application_number) as unit:
         doc = unit.document
