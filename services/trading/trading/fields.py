@@ -40,7 +40,11 @@ def _ranges(multi_line: bool) -> tuple[tuple[int, int], ...]:
 
 
 def _pattern(multi_line: bool) -> str:
-    spans = "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in _ranges(multi_line))
+    """The refused ranges as a negated character class of the characters themselves (not `\\uXXXX`
+    escapes, which some JSON Schema generators misread). Lone surrogates are left out: they cannot be
+    written in UTF-8, so no client sends them in a JSON document's text, and the validator refuses them."""
+    spans = "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in _ranges(multi_line)
+                    if not 0xD800 <= a <= 0xDFFF)
     return f"^[^{spans}]*$"
 
 
