@@ -108,7 +108,10 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
         )
     errors = []
     for error in details:
-        entry: dict[str, Any] = {**_pointer(error.get("loc", ())), "detail": error.get("msg", "invalid")}
+        # A ValueError raised by a validator reaches us as "Value error, <message>": the message is
+        # written for the user, pydantic's prefix is not.
+        detail = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        entry: dict[str, Any] = {**_pointer(error.get("loc", ())), "detail": detail}
         if error.get("type") == "extra_forbidden":
             entry["detail"] = "unknown field"
         entry["code"] = error.get("type", "invalid")

@@ -29,9 +29,6 @@ FOLLOWUPS = ('the removal follow-up notes: a small collection of pending notes (
     'by design')
 CURRICULUM = ('the prerequisite graph of the curriculum (hundreds of courses, read whole to find cycles) when '
     "a course's prerequisites change")
-OPEN_LICENCE = ('whether the patent carries an open licence, checked at signing (issue 11 moves this to the '
-    'verified-patent register)')
-OWNER_CHANGE = "a registered transfer moves every listing of the patent (rare; an officer's registration)"
 PUBLICITY_GAUGES = ('publicity recounts releases by state, and the force-published ones awaiting approval, every '
     '10 s (the releases of a year: thousands, not millions); issue 10: counters kept with each change')
 CAMPAIGN_PAGE = ("a campaign's page (and the gauges, every 10 s, for the open campaigns: a handful) reads "
@@ -73,6 +70,7 @@ EXPECTED_SCANS: dict[ScanKey, str] = {
     ScanKey('training', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
     ScanKey('trading', 'negotiation_offer_deadlines', 'find', '{"due":{"$lte":"?"}}'): MARKERS,
     ScanKey('trading', 'negotiation_signings', 'find', '{}'): MARKERS,
+    ScanKey('trading', 'patent_claim_queue', 'find', '{}'): MARKERS,
     ScanKey('registry', 'evaluations', 'find',
             '{"creation_key":"?"}'): REPLAY,
     ScanKey('registry', 'organisations', 'find',
@@ -115,8 +113,4 @@ EXPECTED_SCANS: dict[ScanKey, str] = {
             '{}'): FOLLOWUPS,
     ScanKey('training', 'courses', 'find',
             '{}'): CURRICULUM,
-    ScanKey('trading', 'listings', 'find',
-            '{"application_number":"?","deal_types":"?","status":{"$in":"[?]"}}'): OPEN_LICENCE,
-    ScanKey('trading', 'listings', 'find',
-            '{"application_number":"?"}'): OWNER_CHANGE,
 }

@@ -87,7 +87,8 @@ def tolerated(service: str, failure: Failure, status: int, body: Any) -> bool:
     request can break two listed rules at once, e.g. a check character and a cross-field rule)."""
     entries = [t for t in TOLERATED if t.applies(service, failure, status)]
     errors = body.get("errors", []) if isinstance(body, dict) else []
-    blamed = {e.get("pointer") or e.get("query") or e.get("header") or "" for e in errors if isinstance(e, dict)}
+    blamed = {e.get("pointer") or e.get("query") or e.get("path") or e.get("header") or ""
+              for e in errors if isinstance(e, dict)}
     return bool(entries) and bool(blamed) and all(any(t.names(b) for t in entries) for b in blamed)
 
 

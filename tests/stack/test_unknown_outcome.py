@@ -58,6 +58,7 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
     mongo[f"trading_{test_profile.name}"]["organisations"].insert_one(
         {"_id": organisation, "credit_code": organisation, "name": "Paused Store Co.", "kind": "enterprise",
          "region_code": "210200", "status": "active", "version": 1, "projected_at": datetime.now(UTC)})
+    patents = mongo[f"trading_{test_profile.name}"]["patents"]
     api_port = test_profile.ports.api("trading") + 61
     api = start_service(test_profile, "trading", "api", name="trading-api-paused", http_port=str(api_port),
                         mongo_url=store_url, request_store_budget_seconds=str(BUDGET_SECONDS),
@@ -73,6 +74,10 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
                 created = httpx.post(f"{base}/v1/listings", json=listing_body(), headers=headers, timeout=30)
                 assert created.status_code == 201, created.text
                 drafts.append(created.json()["id"])
+                # Only a verified owner publishes: seeded like the organisation, as an officer's
+                # verification would leave it (the patent document the draft created).
+                patents.update_one({"_id": created.json()["application_number"]},
+                                   {"$set": {"owner_organisation_id": organisation}})
             with ThreadPoolExecutor(LISTINGS_PER_BURST) as pool:
                 futures = {i: pool.submit(_publish, base, headers, i) for i in drafts}
                 time.sleep(0.05)  # some publishes are on their way to the store, some not yet

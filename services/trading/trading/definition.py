@@ -18,6 +18,8 @@ from trading.negotiations import deals
 from trading.negotiations.sweep import DEAL_GAUGES, DEALS_SWEEP
 from trading.organisations import projection as organisation_projection
 from trading.organisations import routes as organisation_routes
+from trading.patents import routes as patent_routes
+from trading.patents import store as patent_store
 from trading.settings import TradingSettings
 
 handlers = EventHandlers()
@@ -31,10 +33,11 @@ TRADING = ServiceDefinition(
     description="Patent listings, demands, negotiation, licences, transfers, pledges and fairs.",
     settings_factory=TradingSettings,
     routers=[organisation_routes.router, listing_routes.router, demand_routes.router, match_routes.router,
-             import_routes.router, *deals.ROUTERS],
+             import_routes.router, patent_routes.router, *deals.ROUTERS],
     indexes=[*organisation_projection.INDEXES, *listing_store.INDEXES, *demand_store.INDEXES, *match_store.INDEXES,
              *deals.INDEXES],
-    outbox_collections=[listing_store.COLLECTION, demand_store.COLLECTION, *deals.OUTBOX_COLLECTIONS],
+    outbox_collections=[listing_store.COLLECTION, demand_store.COLLECTION, patent_store.COLLECTION,
+                        *deals.OUTBOX_COLLECTIONS],
     # Matches are written by the worker's matchmaker, so the worker relays their events (woken by the
     # kit's unit of work when a match is inserted).
     worker_outbox_collections=[match_store.COLLECTION],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import string
-from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ from pymongo import MongoClient
 from trading.listings.search_store import PENDING
 from trading.patents.identifiers import application_check_character
 
+from tests.support.patents import verified_owner
 from tests.support.stack import api_url, auth, eventually, new_credit_code, organisation_body, projected, token
 
 TYPE_DIGIT = {"invention": "1", "utility_model": "2", "design": "3"}
@@ -53,11 +53,12 @@ def listing_body(**overrides: Any) -> dict[str, Any]:
         "industry": "new_energy",
         "region_code": "210200",
         "legal_status": "granted",
-        "expires_on": (date.today() + timedelta(days=3650)).isoformat(),
         "deal_types": ["exclusive_licence", "ordinary_licence"],
         "price_fen": 50_000_000,
     }
     body.update(overrides)
+    # The filing date's year must be the number's (its first four digits); the expiry is computed.
+    body.setdefault("filing_date", f"{str(body['application_number'])[:4]}-03-01")
     return body
 
 
@@ -73,6 +74,9 @@ def create_listing(profile: Profile, headers: dict[str, str], **overrides: Any) 
 
 
 def publish(profile: Profile, headers: dict[str, str], listing: dict[str, Any]) -> dict[str, Any]:
+    """Publish as the owner once the owner's claim on the patent is verified (only a verified owner
+    publishes)."""
+    verified_owner(profile, listing["owner_organisation_id"], listing["application_number"])
     response = httpx.post(trading(profile, f"/v1/listings/{listing['id']}/publish"),
                           headers={**headers, "If-Match": f'"{listing["version"]}"'})
     assert response.status_code == 200, response.text

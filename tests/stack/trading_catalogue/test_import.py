@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +22,18 @@ from tests.stack.trading_catalogue.support import (
     trading,
     unique_word,
 )
+from tests.support.patents import verified_owner
 from tests.support.stack import api_url, token
 
 pytestmark = pytest.mark.stack
 
 Mongo = MongoClient[dict[str, Any]]
-HEADER = ("application_number,patent_kind,title,abstract,ipc_codes,industry,region_code,legal_status,expires_on,"
+HEADER = ("application_number,patent_kind,title,abstract,ipc_codes,industry,region_code,legal_status,filing_date,"
           "deal_types,price_yuan,owner_organisation_id")
 
 
 def csv_file(word: str, owner: str) -> tuple[str, list[str]]:
-    later = (date.today() + timedelta(days=2000)).isoformat()
+    later = "2021-03-01"  # the filing date, in the numbers' year (2021); the expiry is computed
     good = [application_number(), application_number("utility_model"), application_number()]
     rows = [
         HEADER,
@@ -55,7 +55,9 @@ def test_import_reports_bad_rows_and_creates_nothing_twice(services: dict[str, M
                                                             test_profile: Profile, mongo: Mongo) -> None:
     owner = register_organisation(test_profile)
     word = unique_word()
-    text, _ = csv_file(word, owner)
+    text, good = csv_file(word, owner)
+    for number in good:  # published by the import: only a verified owner's listings are
+        verified_owner(test_profile, owner, number)
     organiser = {"Authorization": f"Bearer {token(test_profile, 'organiser-1', 'coordinator')}",
                  "Content-Type": "text/csv"}
     url = trading(test_profile, "/v1/listing-imports")

@@ -170,11 +170,12 @@ def test_catalogue_metrics_are_exposed(services: Services, test_profile: Profile
 
 def test_seam_functions_for_the_deals_code(services: Services, test_profile: Profile) -> None:
     """listings.store as the deals code calls it (same database, in process): terms, open-licence check,
-    close, change of owner; the public API and the search follow."""
+    close, move to a new owner; the public API and the search follow."""
     import asyncio
 
     from pymongo import AsyncMongoClient
     from trading.listings import store
+    from trading.patents import store as patent_store
 
     owner, buyer = register_organisation(test_profile), register_organisation(test_profile)
     headers = participant(test_profile, owner)
@@ -193,14 +194,17 @@ def test_seam_functions_for_the_deals_code(services: Services, test_profile: Pro
         assert terms is not None and terms.application_number == number and terms.owner_organisation_id == owner
         assert terms.price_fen == 50_000_000 and terms.expires_on.isoformat() == open_one["expires_on"]
         assert await store.listing_terms(db, "lst-nothing") is None
-        assert await store.patent_has_open_licence(db, number)
-        assert not await store.patent_has_open_licence(db, sold["application_number"])
+        # Publishing the open-licence offer declared the open licence on the patent's document.
+        patent = await patent_store.get(db, number)
+        assert patent is not None and patent["open_licence"]["listing_id"] == open_one["id"]
+        other = await patent_store.get(db, sold["application_number"])
+        assert other is not None and other["open_licence"] is None
         await store.close_listing(db, sold["id"])
         await store.close_listing(db, sold["id"])  # a no-op the second time
         closed = await store.listing_terms(db, sold["id"])
         assert closed is not None and closed.status.value == "closed" and closed.version == sold["version"] + 1
-        assert await store.change_owner(db, sold["application_number"], buyer) == 1
-        assert await store.change_owner(db, sold["application_number"], buyer) == 0
+        assert await store.move_to_owner(db, [sold["id"]], buyer) == 1
+        assert await store.move_to_owner(db, [sold["id"]], buyer) == 0
         await client.close()
 
     asyncio.run(scenario())

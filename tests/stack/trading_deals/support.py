@@ -16,6 +16,7 @@ from servicekit.events.envelope import CloudEvent
 from trading.patents.identifiers import application_check_character
 
 from tests.support.kafka import publish_events, read_records
+from tests.support.patents import verified_owner
 from tests.support.stack import api_url, auth, eventually, new_credit_code, organisation_body, projected, token
 
 Json = dict[str, Any]
@@ -61,13 +62,14 @@ def published_listing(profile: Profile, owner: str, *, deal_types: tuple[str, ..
         "application_number": number or application_number(), "patent_kind": "invention",
         "title": "锂离子电池隔膜的制备方法", "abstract": "一种高孔隙率聚烯烃隔膜。", "ipc_codes": ["H01M 10/0525"],
         "industry": "new_energy", "region_code": "210200", "legal_status": "granted",
-        "expires_on": (date.today() + timedelta(days=3650)).isoformat(), "deal_types": list(deal_types),
+        "filing_date": "2022-03-01", "deal_types": list(deal_types),
         "price_fen": None, "co_owner_organisation_ids": list(co_owners), **overrides,
     }
     headers = party(profile, owner)
     created = httpx.post(url(profile, "/v1/listings"), json=body, headers=headers)
     assert created.status_code == 201, created.text
     listing = created.json()
+    verified_owner(profile, owner, listing["application_number"])
     published = httpx.post(url(profile, f"/v1/listings/{listing['id']}/publish"),
                            headers={**headers, **if_match(listing)})
     assert published.status_code == 200, published.text

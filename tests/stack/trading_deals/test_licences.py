@@ -88,14 +88,17 @@ def test_licence_conflicts_are_refused_naming_the_licence(
 
 
 def test_an_open_licensed_patent_carries_no_exclusive_licence(cast: Cast, test_profile: Profile) -> None:
+    """Refused when the exclusive offer is made, not at signing after both sides agreed (issue 11)."""
     number = application_number()
     published_listing(test_profile, cast.owner, number=number, deal_types=("open_licence",),
                       open_licence_terms="3% of net sales, no upfront fee")
-    exclusive_offer = published_listing(test_profile, cast.owner, number=number, deal_types=("exclusive_licence",))
-    signed = licence_from(test_profile, cast.owner, cast.buyer, exclusive_offer, terms(EX))
-    assert signed.status_code == 409, signed.text
-    assert signed.json()["conflicting_licence_id"] == "open-licence"
-    assert "open licence" in signed.json()["detail"]
+    body = {"application_number": number, "patent_kind": "invention", "title": "锂离子电池隔膜",
+            "ipc_codes": ["H01M 10/0525"], "industry": "new_energy", "region_code": "210200",
+            "legal_status": "granted", "filing_date": "2022-03-01", "deal_types": ["exclusive_licence"]}
+    offered = httpx.post(url(test_profile, "/v1/listings"), json=body, headers=party(test_profile, cast.owner))
+    assert offered.status_code == 409, offered.text
+    assert offered.json()["type"].endswith("/open-licence-excludes-exclusive")
+    assert "open licence" in offered.json()["detail"]
 
 
 def test_two_signings_racing_on_one_patent_grant_one_licence(cast: Cast, test_profile: Profile) -> None:

@@ -13,7 +13,7 @@ GOOD_NUMBER = f"{FIRST12}.{application_check_character(FIRST12)}"
 def row(**overrides: str) -> dict[str, str]:
     base = {"application_number": GOOD_NUMBER, "patent_kind": "invention", "title": "锂电池隔膜",
             "ipc_codes": "H01M 10/0525; H01M 4/13", "industry": "new_energy", "region_code": "210200",
-            "legal_status": "granted", "expires_on": "2040-01-01", "deal_types": "assignment;ordinary_licence",
+            "legal_status": "granted", "filing_date": "2021-03-01", "deal_types": "assignment;ordinary_licence",
             "price_yuan": "1,234.50"}
     base.update(overrides)
     return base

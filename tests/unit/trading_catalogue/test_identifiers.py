@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+from trading.licences.domain import GrantedLicence, LicenceType, conflicts_with
+from trading.licences.scope import FieldOfUse, Scope, Term, Territory
 from trading.patents.identifiers import (
     IdentifierError,
     PatentKind,
@@ -14,6 +18,7 @@ from trading.patents.identifiers import (
     normalise_ipc,
     normalise_ipc_prefix,
     normalise_locarno,
+    validate_uscc,
 )
 from trading.patents.regions import normalise_region, region_levels
 
@@ -44,7 +49,8 @@ def test_accepted_forms_normalise_to_13_characters(raw: str) -> None:
     ("202310123456.5", "check character is '5' but should be '6'"),
     ("202370123456.0", "type digit 7"),
     ("199810123456.1", "before 2003"),
-    ("98112345.6", "looks like"),
+    ("98112345.6", "8-digit number of the kind used before October 2003; it is refused because every patent"),
+    ("ZL 02 1 23456.X", "8-digit number"),
     ("2023101234567890", "looks like"),
     ("", "looks like"),
 ])
@@ -92,3 +98,17 @@ def test_locarno_and_regions() -> None:
     assert region_levels("210000") == ["210000"]
     with pytest.raises(IdentifierError, match="province"):
         normalise_region("990000")
+
+
+def test_credit_codes_are_checked() -> None:
+    assert validate_uscc("91210200ma0qtext0e") == "91210200MA0QTEXT0E"
+    with pytest.raises(IdentifierError, match="check character is 'X' but should be 'E'"):
+        validate_uscc("91210200MA0QTEXT0X")
+
+
+def test_conflict_messages_use_the_right_article() -> None:
+    term = Term(date(2027, 1, 1), date(2027, 12, 31))
+    scope = Scope(frozenset({FieldOfUse.parse("*")}), frozenset({Territory.parse("CN")}), term)
+    sole = GrantedLicence("LIC-1", LicenceType.SOLE, scope)
+    reason = conflicts_with(LicenceType.SOLE, scope, sole)
+    assert reason is not None and reason.startswith("a sole licence") and "an sole" not in reason

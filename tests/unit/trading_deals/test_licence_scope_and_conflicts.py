@@ -10,12 +10,13 @@ from trading.licences.domain import (
     LicenceType,
     RecordalStatus,
     add_months,
+    conflicts_with,
     effective_recordal_status,
     first_conflict,
     next_recordal_status,
     recordal_deadline,
 )
-from trading.licences.scope import FieldOfUse, Scope, ScopeError, Territory
+from trading.licences.scope import FieldOfUse, Scope, ScopeError, Term, Territory
 
 EX, SOLE, ORD = LicenceType.EXCLUSIVE, LicenceType.SOLE, LicenceType.ORDINARY
 
@@ -149,3 +150,19 @@ def test_recordal_goes_one_step_at_a_time() -> None:
                            (RecordalStatus.FILED, RecordalStatus.FILED)]:
         with pytest.raises(ValueError, match="pending -> filed -> recorded"):
             next_recordal_status(stored, wanted)
+
+
+@pytest.mark.parametrize(("one", "other"), [("H01M 4/13", "H01M 4/133"), ("H01M 10/05", "H01M 10/0525"),
+                                             ("H01M 4/133", "H01M 4/13")])
+def test_a_subgroup_extending_anothers_digits_overlaps_it(one: str, other: str) -> None:
+    """The IPC's dot levels are not in our data: 4/133 may be a child of 4/13, so exclusivity refuses."""
+    assert FieldOfUse.parse(one).overlaps(FieldOfUse.parse(other))
+    term = Term(date(2027, 1, 1), date(2027, 12, 31))
+    inner = Scope.of([other], ["CN"], term.first_day, term.last_day)
+    outer = GrantedLicence("LIC-outer", LicenceType.EXCLUSIVE, Scope.of([one], ["CN"], term.first_day, term.last_day))
+    assert conflicts_with(LicenceType.EXCLUSIVE, inner, outer) is not None
+
+
+@pytest.mark.parametrize(("one", "other"), [("H01M 4/131", "H01M 4/133"), ("H01M 4/13", "H01M 5/133")])
+def test_subgroups_that_only_share_a_start_stay_apart(one: str, other: str) -> None:
+    assert not FieldOfUse.parse(one).overlaps(FieldOfUse.parse(other))

@@ -9,20 +9,24 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from servicekit.schemas import RequestModel
 
 from trading.demands.domain import DemandStatus
+from trading.fields import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN, Name, clean_line, clean_text
 from trading.listings.domain import DealType
 from trading.listings.models import DealTypes, RegionCode
 from trading.patents.identifiers import IPC_PREFIX_PATTERN, normalise_ipc_prefix
 
 IpcPrefix = Annotated[str, Field(examples=["H01M", "H01M 10/0525"], json_schema_extra={"pattern": IPC_PREFIX_PATTERN}),
                       AfterValidator(normalise_ipc_prefix)]
-Keyword = Annotated[str, Field(min_length=1, max_length=50)]
+Keyword = Annotated[str, Field(min_length=1, max_length=50, json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
+                    AfterValidator(clean_line)]
+Description = Annotated[str, Field(max_length=5000, json_schema_extra={"pattern": MULTI_LINE_PATTERN}),
+                        AfterValidator(clean_text)]
 
 
 class DemandCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: Annotated[str, Field(min_length=2, max_length=200)]
-    description: Annotated[str, Field(max_length=5000)] = ""
+    title: Name
+    description: Description = ""
     ipc_codes: Annotated[list[IpcPrefix], Field(max_length=20,
                                                 description="IPC codes or prefixes of the technology wanted")] = []
     keywords: Annotated[list[Keyword], Field(max_length=20)] = []

@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from servicekit.schemas import RequestModel
 
 from trading.fairs.domain import FairStatus
+from trading.fields import SINGLE_LINE_PATTERN, Name, OrganisationId, clean_line
+from trading.listings.models import RegionCode
+
+FairDay = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31),
+                                description="A day between 2000-01-01 and 2100-12-31",
+                                json_schema_extra={"pattern": r"^(?:20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"})]
+Venue = Annotated[str, Field(min_length=2, max_length=300, json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
+                  AfterValidator(clean_line)]
 
 
 class FairCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=2, max_length=200,
-                      examples=["China International Patent Technology and Products Fair 2027"])
-    venue: str = Field(min_length=2, max_length=300, examples=["Dalian World Expo Center"])
-    region_code: str = Field(pattern=r"^\d{6}$", examples=["210200"])
-    starts_on: date
-    ends_on: date
+    name: Name = Field(examples=["China International Patent Technology and Products Fair 2027"])
+    venue: Venue = Field(examples=["Dalian World Expo Center"])
+    region_code: RegionCode = Field(description="Where the fair is held: a GB/T 2260 code")
+    starts_on: FairDay
+    ends_on: FairDay
 
 
 class ExhibitorAdd(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    organisation_id: str = Field(min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$")
+    organisation_id: OrganisationId
 
 
 class ExhibitAdd(RequestModel):

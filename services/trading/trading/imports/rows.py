@@ -17,14 +17,15 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from trading.fields import OrganisationId
 from trading.listings.domain import RuleViolation
-from trading.listings.models import ListingCreate, OrganisationId
+from trading.listings.models import ListingCreate
 from trading.listings.service import check_create_rules
 
 LIST_COLUMNS = ("ipc_codes", "locarno_classes", "co_owner_organisation_ids", "deal_types")
 REQUIRED_COLUMNS = ("application_number", "patent_kind", "title", "industry", "region_code", "legal_status",
-                    "expires_on", "deal_types")
-OPTIONAL_COLUMNS = ("abstract", "ipc_codes", "locarno_classes", "co_owner_organisation_ids",
+                    "filing_date", "deal_types")
+OPTIONAL_COLUMNS = ("expires_on", "abstract", "ipc_codes", "locarno_classes", "co_owner_organisation_ids",
                     "agent_organisation_id", "price_yuan", "open_licence_terms", "owner_organisation_id")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # Where a body field comes from in the file, when the names differ.
@@ -96,7 +97,8 @@ def validate_row(number: int, raw: dict[str, str]) -> GoodRow | list[RowError]:
         try:
             owner = _ORGANISATION.validate_python(owner)
         except ValidationError as exc:
-            errors.append(RowError(number, "owner_organisation_id", exc.errors()[0]["msg"]))
+            reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            errors.append(RowError(number, "owner_organisation_id", reason))
     try:
         listing = ListingCreate.model_validate(body)
     except ValidationError as exc:

@@ -70,12 +70,21 @@ async def import_csv(ctx: ServiceContext, text: str, caller: Principal, default_
             errors.append(RowProblem(row=good.row, column="agent_organisation_id",
                                      reason=f"{agent} is not an active organisation in the registry"))
             continue
-        doc = listings.new_document(good.listing, owner, import_key(owner, good.listing.application_number))
+        try:
+            doc = await listings.prepared_document(ctx, good.listing, owner,
+                                                   import_key(owner, good.listing.application_number))
+        except ProblemError as problem:
+            pointer = (problem.errors or [{}])[0].get("pointer", "")
+            errors.append(RowProblem(row=good.row, column=pointer.removeprefix("#/") or None, reason=problem.detail))
+            continue
         # The fingerprint covers the owner too: the same row for another owner is another listing.
         doc["creation_fingerprint"] = fingerprint({"owner": owner, **good.listing.model_dump(mode="json")})
         try:
             saved, created = await listings.insert_new(ctx, doc)
-        except ProblemError:
+        except ProblemError as problem:
+            if problem.kind == "one-open-listing":
+                errors.append(RowProblem(row=good.row, column="application_number", reason=problem.detail))
+                continue
             # Same patent and owner imported before with other content: keep the earlier listing.
             earlier = await ctx.db[listing_store.COLLECTION].find_one({"creation_key": doc["creation_key"]}, {"_id": 1})
             results.append(ImportRowResult(row=good.row, outcome=ImportOutcome.ALREADY_PRESENT,

@@ -79,12 +79,12 @@ def conflicts_with(new_type: LicenceType, new_scope: Scope, existing: GrantedLic
     if not new_scope.overlaps(existing.scope):
         return None
     if new_type.restrictive and existing.licence_type.restrictive:
-        return (f"an {_name(new_type)} licence may not overlap the {_name(existing.licence_type)} licence "
+        return (f"{_a(new_type)} licence may not overlap the {_name(existing.licence_type)} licence "
                 f"{existing.licence_id} in field, territory and term")
     if existing.licence_type.restrictive:
         return (f"an ordinary licence may not be granted inside the scope of the {_name(existing.licence_type)} "
                 f"licence {existing.licence_id}")
-    return (f"an {_name(new_type)} licence would cover the scope of the ordinary licence "
+    return (f"{_a(new_type)} licence would cover the scope of the ordinary licence "
             f"{existing.licence_id} already granted")
 
 
@@ -96,13 +96,19 @@ def first_conflict(new_type: LicenceType, new_scope: Scope, granted: Iterable[Gr
         if reason is not None:
             return Conflict(existing.licence_id, reason)
     if patent_has_open_licence and new_type.restrictive:
-        return Conflict("open-licence", f"the patent carries an open licence, so it cannot carry an "
-                                        f"{_name(new_type)} licence")
+        return Conflict("open-licence", f"the patent carries an open licence, so it cannot carry "
+                                        f"{_a(new_type)} licence")
     return None
 
 
 def _name(licence_type: LicenceType) -> str:
     return licence_type.value.removesuffix("_licence")
+
+
+def _a(licence_type: LicenceType) -> str:
+    """"an exclusive", "a sole", "an ordinary": the article agrees with the word's sound."""
+    name = _name(licence_type)
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def add_months(day: date, months: int) -> date:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from servicekit.schemas import RequestModel
 
+from trading.fields import ApplicationNumber, Reference
 from trading.licences.domain import LicenceType, RecordalStatus
 
 
@@ -28,9 +29,23 @@ class RecordalRead(BaseModel):
     reference: str | None
 
 
+class OpenLicenceNotice(RequestModel):
+    """Take the patent's open licence at its published terms: an ordinary licence for every field of
+    use in all of China, from `term_start` to `term_end` (default: today to the patent's expiry)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    application_number: ApplicationNumber
+    term_start: date | None = Field(default=None, description="Default today")
+    term_end: date | None = Field(default=None, description="Default the patent's last day in force")
+
+
 class LicenceRead(BaseModel):
     id: str
-    negotiation_id: str
+    negotiation_id: str = Field(description="The negotiation it was signed in; for a licence taken by notice, "
+                                            "the notice's id")
+    taken_by_notice: bool = Field(default=False, description="An open licence taken by notice at its published "
+                                                             "terms, with no negotiation")
     listing_id: str
     application_number: str
     patent_title: str
@@ -61,8 +76,8 @@ class RecordalChange(RequestModel):
 
     status: Literal[RecordalStatus.FILED, RecordalStatus.RECORDED]
     on: date | None = Field(default=None, description="When it was filed / recorded (default today)")
-    reference: str | None = Field(default=None, min_length=1, max_length=64,
-                                  description="The office's filing or recordal number")
+    reference: Reference | None = Field(default=None,
+                                        description="The office's filing or recordal number")
 
 
 class RoyaltyReportCreate(RequestModel):

@@ -10,6 +10,7 @@ from servicekit.http import (
     IdempotencyKeyHeader,
     expected_version,
     id_after,
+    mark_created,
     next_page,
     set_etag,
 )
@@ -22,6 +23,7 @@ from trading.licences.models import (
     LicencePage,
     LicenceRead,
     LicenceScopeRead,
+    OpenLicenceNotice,
     RecordalChange,
     RecordalRead,
     RoyaltyReportCreate,
@@ -30,6 +32,8 @@ from trading.licences.models import (
 )
 from trading.negotiations.idempotency import action_digest
 from trading.negotiations.parties import Anyone, Participant, is_staff
+from trading.patents import service as patents
+from trading.patents.params import ApplicationNumberQuery, application_number_param
 
 router = APIRouter(prefix="/v1/licences", tags=["licences"])
 
@@ -41,7 +45,8 @@ def _today() -> date:
 def _read(doc: Document) -> LicenceRead:
     scope = doc["scope"]
     return LicenceRead(
-        id=doc["_id"], negotiation_id=doc["negotiation_id"], listing_id=doc["listing_id"],
+        id=doc["_id"], negotiation_id=doc["negotiation_id"], taken_by_notice=bool(doc.get("taken_by_notice")),
+        listing_id=doc["listing_id"],
         application_number=doc["application_number"], patent_title=doc["patent_title"],
         licence_type=doc["licence_type"], licensor_organisation_id=doc["licensor_organisation_id"],
         licensor_agent_organisation_id=doc.get("licensor_agent_organisation_id"),
@@ -59,18 +64,35 @@ def _read(doc: Document) -> LicenceRead:
 async def list_licences(
     ctx: Context, page: Pagination, caller: Anyone,
     recordal: Annotated[RecordalStatus | None, Query(description="only `overdue` filters here")] = None,
-    application_number: Annotated[str | None, Query(pattern=r"^\d{12}[0-9X]$")] = None,
+    application_number: ApplicationNumberQuery = None,
 ) -> LicencePage:
-    """Licences the caller's organisation is party to; IPO staff see all. `recordal=overdue` lists those
+    """Licences the caller's organisation is party to; IPO staff see all, and a patent's verified owner
+    every licence on it (`application_number=`). `recordal=overdue` lists those
     still not filed for recordal three months after signature."""
+    application_number = application_number_param(application_number)
     after = id_after(page.cursor)
     organisation = None if is_staff(caller) else (caller.organisation_id or "")
+    if application_number is not None and await patents.is_owner(ctx.db, application_number, caller.organisation_id):
+        organisation = None  # the verified owner sees every licence recorded on its patent
     overdue_on = _today() if recordal is RecordalStatus.OVERDUE else None
     docs = await store.page(ctx.db, organisation, overdue_on, application_number, after, page.limit + 1)
     if recordal is not None and recordal is not RecordalStatus.OVERDUE:
         docs = [d for d in docs if service.recordal_view(d, _today())["status"] is recordal]
     docs, next_cursor = next_page(docs, page.limit)
     return LicencePage(items=[_read(d) for d in docs], next_cursor=next_cursor)
+
+
+@router.post("/open-licence-notices", status_code=201, response_model=LicenceRead,
+             responses={409: {"description": "The patent carries no open licence, or a licence conflicts"}})
+async def take_open_licence(data: OpenLicenceNotice, ctx: Context, caller: Participant,
+                            response: Response) -> LicenceRead:
+    """Take a patent's open licence by notice at its published terms, with no negotiation: an ordinary
+    licence (every field, all of China) whose recordal and royalties work like any other. The same
+    notice again (licensee, patent, first day) answers 200 with the licence it made."""
+    doc, created = await service.take_open_licence(ctx, data, caller)
+    mark_created(response, f"/v1/licences/{doc['_id']}", created)
+    set_etag(response, doc["version"])
+    return _read(doc)
 
 
 @router.get("/{licence_id}", response_model=LicenceRead, responses={404: {"description": "Not a party"}})

@@ -2,7 +2,9 @@
 
 - Field of use: IPC symbols at any level (section `H`, class `H01`, subclass `H01M`, main group
   `H01M 10/00`, subgroup `H01M 10/0525`), or `*` for every field. A symbol contains every symbol
-  below it in the hierarchy; two fields overlap when one contains the other.
+  below it in the hierarchy; two fields overlap when one contains the other. Within one main group a
+  subgroup whose digits extend another's (`4/13` and `4/133`) overlaps it too: the dot levels that
+  would tell a child from a sibling are not in our data, so exclusivity errs toward refusing.
 - Territory: GB/T 2260 region codes or `CN` (all of China). `CN` contains every province; a province
   (`210000`) contains its cities (`2102xx`) and counties; a city (`210200`) contains its counties
   (`210202`). Two territories overlap when one contains the other (the codes form a tree).
@@ -26,7 +28,8 @@ _IPC = re.compile(r"^(?P<section>[A-H])(?:(?P<cls>\d{2})(?:(?P<subclass>[A-Z])"
 _REGION = re.compile(r"^\d{6}$")
 # For the OpenAPI: the spellings parse() accepts in canonical form (it also takes lower case and spaces).
 FIELD_OF_USE_PATTERN = r"^(?:\*|[A-H](?:[0-9]{2}(?:[A-Z](?: ?[0-9]{1,4} ?/ ?[0-9]{2,6})?)?)?)$"
-TERRITORY_PATTERN = r"^(?:CN|(?:0[1-9]|[1-9][0-9])[0-9]{4})$"
+# A province code's two digits (GB/T 2260), then four more; the code list itself is checked on input.
+TERRITORY_PATTERN = r"^(?:CN|(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[12])[0-9]{4})$"
 
 
 class ScopeError(ValueError):
@@ -62,7 +65,23 @@ class FieldOfUse:
         return other.path[: len(self.path)] == self.path
 
     def overlaps(self, other: FieldOfUse) -> bool:
-        return self.contains(other) or other.contains(self)
+        return self.contains(other) or other.contains(self) or self._nested_subgroups(other)
+
+    def _nested_subgroups(self, other: FieldOfUse) -> bool:
+        """Two subgroups of one main group where one's digits extend the other's (`4/13`, `4/133`).
+
+        Below the main group the IPC's hierarchy is given by the scheme's dot levels (H01M 4/133 is a
+        one-dot child of 4/13, but 4/139 could be a sibling of 4/13 at the same level), and the dot
+        levels are not in the data we have. The digits alone cannot tell child from sibling, so for
+        exclusivity we err toward refusing: treating a possible child as overlapping can only refuse
+        a licence that could have coexisted (the parties can narrow the field or ask), while treating
+        a real child as separate would let two exclusive licences cover the same technology.
+        Subgroups whose digits merely share a start (`4/131` and `4/133`) stay separate: neither can
+        be the other's parent by its digits."""
+        if len(self.path) != 5 or len(other.path) != 5 or self.path[:4] != other.path[:4]:
+            return False
+        mine, theirs = self.path[4], other.path[4]
+        return mine.startswith(theirs) or theirs.startswith(mine)
 
     def __str__(self) -> str:
         return self.symbol

@@ -58,6 +58,8 @@ PUBLIC_STATUSES = frozenset({ListingStatus.PUBLISHED, ListingStatus.UNDER_NEGOTI
 # Where the owner may still edit the offer.
 EDITABLE_STATUSES = frozenset({ListingStatus.DRAFT, ListingStatus.PUBLISHED})
 WITHDRAWABLE_STATUSES = frozenset({ListingStatus.DRAFT, ListingStatus.PUBLISHED})
+# A patent has at most one listing in these statuses (listings/service.py, insert_new).
+OPEN_STATUSES = frozenset({ListingStatus.DRAFT, ListingStatus.PUBLISHED, ListingStatus.UNDER_NEGOTIATION})
 EXCLUSIVE_KINDS = frozenset({DealType.EXCLUSIVE_LICENCE, DealType.SOLE_LICENCE})
 
 

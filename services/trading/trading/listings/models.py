@@ -5,14 +5,17 @@ Creating a listing (deals tests and the CSV import use this too):
     POST /v1/listings          (participant token whose `org` claim is the owner's credit code; the
                                 owner must be active in trading's organisation projection)
     {
-      "application_number": "202310123456.7",     # or ZL..., check character verified
+      "application_number": "202310123456.6",     # or ZL..., check character verified
       "patent_kind": "invention",                 # must agree with the number's type digit
       "title": "锂离子电池隔膜", "abstract": "...",
       "ipc_codes": ["H01M 10/0525"],              # invention / utility model: at least one
       "locarno_classes": [],                      # designs: at least one, e.g. "12-16"
       "co_owner_organisation_ids": [], "agent_organisation_id": null,
       "industry": "new_energy", "region_code": "210200",
-      "legal_status": "granted", "expires_on": "2043-05-01",
+      "legal_status": "granted",
+      "filing_date": "2023-05-02",                # its year must be the number's (PCT: up to 3 earlier)
+      "expires_on": null,                         # null = computed from kind and filing date; a declared
+                                                  # date may be earlier (a lapsed patent), never later
       "deal_types": ["exclusive_licence", "ordinary_licence"],
       "price_fen": 50000000,                      # null = negotiable
       "open_licence_terms": null                  # required when deal_types has open_licence
@@ -24,18 +27,25 @@ It is created as a draft; `POST /v1/listings/{id}/publish` with `If-Match` publi
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from servicekit.schemas import RequestModel
 
+from trading.fields import (
+    MULTI_LINE_PATTERN,
+    SINGLE_LINE_PATTERN,
+    ApplicationNumber,
+    OrganisationId,
+    clean_line,
+    clean_text,
+)
 from trading.listings.domain import DealType, Industry, LegalStatus, ListingStatus
 from trading.patents.identifiers import (
-    APPLICATION_NUMBER_PATTERN,
     IPC_PATTERN,
     LOCARNO_PATTERN,
     PatentKind,
-    normalise_application_number,
     normalise_ipc,
     normalise_locarno,
 )
@@ -48,32 +58,22 @@ def _unique(values: list[DealType]) -> list[DealType]:
     return values
 
 
-def _uscc_shape(value: str) -> str:
-    value = value.strip().upper()
-    if len(value) != 18 or not value.isalnum():
-        raise ValueError("an organisation is named by its 18-character Unified Social Credit Code")
-    return value
-
-
-# The patterns are documentation (json_schema_extra), not validation: the validators accept more
-# spellings (lower case, spaces, full-width digits) and say precisely what is wrong.
-ApplicationNumber = Annotated[str, Field(examples=["202310123456.7"],
-                                         json_schema_extra={"pattern": APPLICATION_NUMBER_PATTERN}),
-                              AfterValidator(normalise_application_number)]
 IpcCode = Annotated[str, Field(examples=["H01M 10/0525"], json_schema_extra={"pattern": IPC_PATTERN}),
                     AfterValidator(normalise_ipc)]
 LocarnoClass = Annotated[str, Field(examples=["12-16"], json_schema_extra={"pattern": LOCARNO_PATTERN}),
                          AfterValidator(normalise_locarno)]
 RegionCode = Annotated[str, Field(examples=["210200"], json_schema_extra={"pattern": REGION_PATTERN}),
                        AfterValidator(normalise_region)]
-OrganisationId = Annotated[str, Field(examples=["91210200MA0QTEXT0X"],
-                                      json_schema_extra={"pattern": r"^[0-9A-Z]{18}$"}),
-                           AfterValidator(_uscc_shape)]
 DealTypes = Annotated[list[DealType], Field(min_length=1, max_length=5, json_schema_extra={"uniqueItems": True}),
                       AfterValidator(_unique)]
+RoyaltyRate = Annotated[Decimal, Field(ge=0, le=100, decimal_places=4)]
 PriceFen = Annotated[int, Field(ge=0, le=10 ** 14, description="CNY fen (1 yuan = 100 fen)")]
-Title = Annotated[str, Field(min_length=2, max_length=200)]
-Abstract = Annotated[str, Field(max_length=5000)]
+Title = Annotated[str, Field(min_length=2, max_length=200, json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
+                  AfterValidator(clean_line)]
+Abstract = Annotated[str, Field(max_length=5000, json_schema_extra={"pattern": MULTI_LINE_PATTERN}),
+                     AfterValidator(clean_text)]
+OpenLicenceTerms = Annotated[str, Field(max_length=2000, json_schema_extra={"pattern": MULTI_LINE_PATTERN}),
+                             AfterValidator(clean_text)]
 
 
 class ListingCreate(RequestModel):
@@ -90,10 +90,17 @@ class ListingCreate(RequestModel):
     industry: Industry
     region_code: RegionCode
     legal_status: LegalStatus
-    expires_on: date = Field(description="When the patent right ends")
+    filing_date: date = Field(description="The application's filing date (the international one for a PCT "
+                                          "national-phase number); the term runs from it")
+    expires_on: date | None = Field(default=None, description="The last day in force, if the patent lapses before "
+                                                              "its legal term; default: computed from the kind, "
+                                                              "filing date and recorded extensions")
     deal_types: DealTypes
     price_fen: PriceFen | None = Field(default=None, description="Asking price in fen; null = negotiable")
-    open_licence_terms: Annotated[str, Field(max_length=2000)] | None = None
+    open_licence_terms: OpenLicenceTerms | None = None
+    open_licence_royalty_rate_percent: RoyaltyRate | None = Field(
+        default=None, description="The open licence's running royalty (percent of net sales), taken by notice")
+    open_licence_fee_fen: PriceFen | None = Field(default=None, description="The open licence's lump sum, fen")
 
 
 class ListingUpdate(RequestModel):
@@ -113,7 +120,9 @@ class ListingUpdate(RequestModel):
     expires_on: date | None = None
     deal_types: DealTypes | None = None
     price_fen: PriceFen | None = None
-    open_licence_terms: Annotated[str, Field(max_length=2000)] | None = None
+    open_licence_terms: OpenLicenceTerms | None = None
+    open_licence_royalty_rate_percent: RoyaltyRate | None = None
+    open_licence_fee_fen: PriceFen | None = None
 
 
 class ListingRead(BaseModel):
@@ -130,10 +139,13 @@ class ListingRead(BaseModel):
     industry: Industry
     region_code: str
     legal_status: LegalStatus
+    filing_date: date | None = None
     expires_on: date
     deal_types: list[DealType]
     price_fen: int | None
     open_licence_terms: str | None
+    open_licence_royalty_rate_percent: Decimal | None = None
+    open_licence_fee_fen: int | None = None
     status: ListingStatus
     version: int
     created_at: datetime

@@ -17,14 +17,17 @@ from servicekit.service import ServiceContext
 
 from trading.listings import domain, search_store, store
 from trading.listings.aggregate import LISTING
-from trading.listings.domain import DealType, ListingStatus, RuleViolation
+from trading.listings.domain import EXCLUSIVE_KINDS, OPEN_STATUSES, DealType, ListingStatus, RuleViolation
 from trading.listings.events import ListingPublished, ListingWithdrawn
 from trading.listings.indexer import request_indexing
 from trading.listings.metrics import LISTING_METRICS
 from trading.listings.models import ListingCreate, ListingUpdate
 from trading.organisations.projection import COLLECTION as ORGANISATIONS
 from trading.organisations.projection import may_list_patents
-from trading.patents.identifiers import PatentKind, kind_of_application
+from trading.patents import service as patents
+from trading.patents import store as patent_store
+from trading.patents.domain import PatentRuleError, check_declared_expiry, check_filing_date
+from trading.patents.identifiers import PatentKind, display_application_number, kind_of_application
 
 SOURCE = "/ipo/trading"
 STAFF = frozenset({Role.OFFICER, Role.ADMIN})
@@ -82,14 +85,15 @@ def check_classification(kind: PatentKind, ipc: list[str], locarno: list[str]) -
         raise RuleViolation("classification-missing", "a design needs at least one Locarno class",
                             "locarno_classes")
     if kind != PatentKind.DESIGN and not ipc:
-        raise RuleViolation("classification-missing", f"an {kind.value} needs at least one IPC code", "ipc_codes")
+        which = "an invention" if kind == PatentKind.INVENTION else "a utility model"
+        raise RuleViolation("classification-missing", f"{which} needs at least one IPC code", "ipc_codes")
 
 
-def new_document(data: ListingCreate, owner: str, key: str) -> Document:
+def new_document(data: ListingCreate, owner: str, key: str, expires_on: date) -> Document:
     now = datetime.now(UTC)
     body = data.model_dump(mode="json")
     return {
-        "_id": new_listing_id(), **body, "owner_organisation_id": owner,
+        "_id": new_listing_id(), **body, "expires_on": expires_on.isoformat(), "owner_organisation_id": owner,
         "status": ListingStatus.DRAFT.value, "version": 1, "created_at": now, "updated_at": now,
         "published_at": None, "creation_key": key, "creation_fingerprint": fingerprint(body),
         "search_pending": False,
@@ -104,25 +108,88 @@ async def create(ctx: ServiceContext, data: ListingCreate, caller: Principal,
     except RuleViolation as violation:
         raise rule_problem(violation, 422) from None
     await _check_agent(ctx.db, data.agent_organisation_id)
-    doc = new_document(data, owner, creation_key(caller.subject, idempotency_key))
+    doc = await prepared_document(ctx, data, owner, creation_key(caller.subject, idempotency_key))
     return await insert_new(ctx, doc)
 
 
-async def insert_new(ctx: ServiceContext, doc: Document) -> tuple[Document, bool]:
-    """Insert a new draft; on a creation-key collision return what the earlier request created."""
-    # Marked before the insert, so the indexer counts the new draft even if the process dies right after.
-    await search_store.mark_pending(ctx.db, doc["_id"], 1)
+def patent_problem(error: PatentRuleError, status: int = 422) -> ProblemError:
+    return rule_problem(RuleViolation(error.kind, str(error), error.field), status)
+
+
+async def prepared_document(ctx: ServiceContext, data: ListingCreate, owner: str, key: str) -> Document:
+    """The new listing's document once the patent allows it: the term derived from the law (422), the
+    patent not verified to someone else and no exclusive offer on an open-licensed patent (409)."""
+    patent = await patent_store.get(ctx.db, data.application_number)
+    computed = patents.latest_expiry(data.application_number, patent, data.filing_date)
     try:
-        await store.insert(ctx.db, doc)
-    except aggregates.DuplicateCreation as dup:
-        earlier = dup.earlier
-        if earlier is None:
-            raise
-        if earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
-            raise key_reused() from None
-        found = await store.get(ctx.db, earlier["_id"])
-        assert found is not None
-        return found, False
+        check_filing_date(data.application_number, data.filing_date, datetime.now(UTC).date())
+        if data.expires_on is not None:
+            check_declared_expiry(data.expires_on, computed)
+    except PatentRuleError as error:
+        raise patent_problem(error, 422) from None
+    verified_owner = (patent or {}).get("owner_organisation_id")
+    if verified_owner is not None and verified_owner != owner:
+        raise ProblemError(409, "Conflict", f"Patent {display_application_number(data.application_number)} is "
+                                            "registered to another owner.", kind="registered-to-another-owner")
+    check_open_licence_allows(patent, data.deal_types, None)
+    return new_document(data, owner, key, data.expires_on or computed)
+
+
+def check_open_licence_allows(patent: Document | None, deal_types: list[DealType] | tuple[DealType, ...],
+                              listing_id: str | None) -> None:
+    """An open-licensed patent cannot carry an exclusive or sole licence (Patent Law art. 50): refused
+    when such an offer is created, changed or published, not at signing after both sides agreed."""
+    declared = (patent or {}).get("open_licence")
+    if declared is None or declared.get("listing_id") == listing_id:
+        return
+    if set(deal_types) & EXCLUSIVE_KINDS:
+        raise rule_problem(RuleViolation(
+            "open-licence-excludes-exclusive",
+            f"the patent carries an open licence (declared by listing {declared['listing_id']}), so it cannot be "
+            "offered for an exclusive or sole licence", "deal_types"))
+
+
+def one_open_listing(other: Document) -> ProblemError:
+    return ProblemError(409, "Conflict", f"Patent {display_application_number(other['application_number'])} "
+                                         f"already has an open listing, {other['_id']} ({other['status']}); change "
+                                         "that one (several deal types live in one listing) or withdraw it first.",
+                        kind="one-open-listing", open_listing_id=other["_id"],
+                        open_listing=f"/v1/listings/{other['_id']}")
+
+
+async def insert_new(ctx: ServiceContext, doc: Document) -> tuple[Document, bool]:
+    """Insert a new draft; on a creation-key collision return what the earlier request created.
+
+    One open listing per patent: the patent's document points at its draft, published or negotiating
+    listing (`open_listing_id`, read and written by `_id` under the patent's unit of work, the listing
+    inserted while it is held). A pointer at a listing that is closed, withdrawn or was never inserted
+    (a crash in between) is free again, so nothing needs clearing when a listing closes."""
+    async with patent_store.changing(ctx.db, doc["application_number"]) as unit:
+        open_id = (unit.document or {}).get("open_listing_id")
+        other = None if open_id is None else await aggregates.read(
+            ctx.db, LISTING, open_id, keep=("creation_key", "creation_fingerprint"))
+        if other is not None and ListingStatus(other["status"]) in OPEN_STATUSES:
+            if other.get("creation_key") != doc["creation_key"]:
+                raise one_open_listing(other)
+            if other.get("creation_fingerprint") != doc["creation_fingerprint"]:
+                raise key_reused()
+            found = await store.get(ctx.db, other["_id"])
+            assert found is not None
+            return found, False
+        await patent_store.write(unit, {"open_listing_id": doc["_id"]})
+        # Marked before the insert, so the indexer counts the new draft even if the process dies right after.
+        await search_store.mark_pending(ctx.db, doc["_id"], 1)
+        try:
+            await store.insert(ctx.db, doc)
+        except aggregates.DuplicateCreation as dup:
+            earlier = dup.earlier
+            if earlier is None:
+                raise
+            if earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
+                raise key_reused() from None
+            found = await store.get(ctx.db, earlier["_id"])
+            assert found is not None
+            return found, False
     LISTING_METRICS.created.inc()
     request_indexing()  # counted as a draft
     created = await store.get(ctx.db, doc["_id"])
@@ -187,16 +254,39 @@ async def _transition(ctx: ServiceContext, listing_id: str, caller: Principal | 
 
 async def publish(ctx: ServiceContext, listing_id: str, caller: Principal | None, expected_version: int,
                   today: date | None = None) -> Document:
+    """Only the patent's verified owner (or the agent it names on the listing) publishes; an exclusive
+    or sole offer on an open-licensed patent is refused here. Publishing an open-licence offer
+    declares the open licence on the patent (taken by notice, POST /v1/patents/{number}/open-licence)."""
+    listing = await store.get(ctx.db, listing_id)
+    patent = None if listing is None else await patent_store.get(ctx.db, listing["application_number"])
+
     def decide(current: Document, now: datetime) -> tuple[dict[str, Any], list[CloudEvent]]:
         domain.check_publishable(ListingStatus(current["status"]), date.fromisoformat(current["expires_on"]),
                                  today or now.date())
+        # After the version and state checks (412 and "not a draft" say more), before anything is written.
+        owner = (patent or {}).get("owner_organisation_id")
+        if owner != current["owner_organisation_id"]:
+            number = display_application_number(current["application_number"])
+            raise RuleViolation("ownership-not-verified" if owner is None else "registered-to-another-owner",
+                                f"patent {number}'s ownership is not verified to {current['owner_organisation_id']}, "
+                                "so its listing cannot be published: claim the patent (POST /v1/patents/"
+                                f"{number}/claims) and wait for an IPO officer to verify the claim")
+        check_open_licence_allows(patent, [DealType(d) for d in current["deal_types"]], listing_id)
         changes = {"status": ListingStatus.PUBLISHED.value, "published_at": now, "updated_at": now}
         after = {**current, **changes, "version": current["version"] + 1}
         return changes, [_published_event(after)]
 
     doc = await _transition(ctx, listing_id, caller, expected_version, decide)
+    if DealType.OPEN_LICENCE.value in doc["deal_types"]:
+        await patents.declare_open_licence(ctx.db, doc["application_number"], open_licence_entry(doc), doc["_id"])
     LISTING_METRICS.published.inc()
     return doc
+
+
+def open_licence_entry(doc: Document) -> Document:
+    return {"listing_id": doc["_id"], "terms": doc.get("open_licence_terms") or "",
+            "upfront_fee_fen": int(doc.get("open_licence_fee_fen") or 0),
+            "royalty_rate_percent": str(doc.get("open_licence_royalty_rate_percent") or "0")}
 
 
 async def withdraw(ctx: ServiceContext, listing_id: str, caller: Principal, expected_version: int) -> Document:
@@ -211,6 +301,9 @@ async def withdraw(ctx: ServiceContext, listing_id: str, caller: Principal, expe
         return changes, [CloudEvent.new(SOURCE, current["_id"], event)]
 
     doc = await _transition(ctx, listing_id, caller, expected_version, decide)
+    # Withdrawing the listing that declared an open licence withdraws the declaration (the office's
+    # announcement of the withdrawal is the owner's business; licences already taken stay).
+    await patents.declare_open_licence(ctx.db, doc["application_number"], None, doc["_id"])
     LISTING_METRICS.withdrawn.inc()
     return doc
 
@@ -220,6 +313,17 @@ async def change(ctx: ServiceContext, listing_id: str, data: ListingUpdate, call
     changes: dict[str, Any] = data.model_dump(mode="json", exclude_unset=True)
     if "agent_organisation_id" in changes:
         await _check_agent(ctx.db, changes["agent_organisation_id"])
+    listing = await store.get(ctx.db, listing_id)
+    patent = None if listing is None else await patent_store.get(ctx.db, listing["application_number"])
+    if listing is not None and data.deal_types is not None:
+        check_open_licence_allows(patent, data.deal_types, listing_id)
+    if listing is not None and data.expires_on is not None and listing.get("filing_date"):
+        computed = patents.latest_expiry(listing["application_number"], patent,
+                                         date.fromisoformat(listing["filing_date"]))
+        try:
+            check_declared_expiry(data.expires_on, computed)
+        except PatentRuleError as error:
+            raise patent_problem(error) from None
 
     def decide(current: Document, now: datetime) -> tuple[dict[str, Any], list[CloudEvent]]:
         domain.check_editable(ListingStatus(current["status"]))

@@ -119,22 +119,13 @@ async def close_listing(db: Database, listing_id: str) -> None:
     await _move(db, listing_id, {ListingStatus.PUBLISHED, ListingStatus.UNDER_NEGOTIATION}, ListingStatus.CLOSED)
 
 
-async def patent_has_open_licence(db: Database, application_number: str) -> bool:
-    """Whether a published (or negotiating) listing of the patent offers an open licence."""
-    found = await _col(db).find_one({
-        "application_number": application_number,
-        "status": {"$in": [ListingStatus.PUBLISHED.value, ListingStatus.UNDER_NEGOTIATION.value]},
-        "deal_types": DealType.OPEN_LICENCE.value,
-    }, {"_id": 1})
-    return found is not None
-
-
-async def change_owner(db: Database, application_number: str, new_owner_organisation_id: str) -> int:
-    """A registered assignment moved the patent: every listing of it gets the new owner. The old owner's
-    agent no longer acts for it, so the agent is cleared. Returns how many listings changed."""
-    ids = [d["_id"] async for d in _col(db).find({"application_number": application_number}, {"_id": 1})]
+async def move_to_owner(db: Database, listing_ids: Sequence[str], new_owner_organisation_id: str) -> int:
+    """A registered assignment moved the patent: its listings named here (the patent's open listing
+    and the assignment's own, both known by `_id`) get the new owner. The old owner's agent no longer
+    acts for it, so the agent is cleared. Closed and withdrawn listings of earlier owners stay theirs
+    (their history). Returns how many listings changed."""
     changed = 0
-    for listing_id in ids:
+    for listing_id in dict.fromkeys(listing_ids):
         async with aggregates.change(db, LISTING, listing_id) as unit:
             doc = unit.document
             if doc is None or doc["owner_organisation_id"] == new_owner_organisation_id:

@@ -9,9 +9,11 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from servicekit.schemas import RequestModel
 
+from trading.fields import OrganisationId
 from trading.licences.scope import FIELD_OF_USE_PATTERN, TERRITORY_PATTERN, FieldOfUse, Territory
 from trading.listings.domain import DealType
 from trading.negotiations.domain import NegotiationStatus, Side
+from trading.patents.regions import normalise_region
 
 
 def _field_of_use(text: str) -> str:
@@ -19,7 +21,8 @@ def _field_of_use(text: str) -> str:
 
 
 def _territory(text: str) -> str:
-    return Territory.parse(text).code
+    code = Territory.parse(text).code
+    return code if code == "CN" else normalise_region(code)  # a code that exists in GB/T 2260
 
 
 FieldOfUseText = Annotated[str, Field(examples=["H01M 10/0525", "H01M", "*"],
@@ -28,7 +31,6 @@ FieldOfUseText = Annotated[str, Field(examples=["H01M 10/0525", "H01M", "*"],
 TerritoryText = Annotated[str, Field(examples=["CN", "210000", "210200"],
                                      json_schema_extra={"pattern": TERRITORY_PATTERN}),
                           AfterValidator(_territory)]
-OrganisationId = Annotated[str, Field(min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$")]
 
 
 class DealTerms(RequestModel):

@@ -38,11 +38,12 @@ def is_staff(principal: Principal) -> bool:
 
 
 async def page_for_caller(collection: Collection, caller: Principal, filters: dict[str, Any], after: str | None,
-                          limit: int, hidden: Sequence[str]) -> list[Document]:
+                          limit: int, hidden: Sequence[str], *, patent_owner: bool = False) -> list[Document]:
     """One page by `_id` of the deal documents (each with its `parties`) the caller may see: those its
-    organisation is party to, or all of them for IPO staff. `filters` are equality filters; None drops one."""
+    organisation is party to, or all of them for IPO staff and, filtered to one patent, for that
+    patent's verified owner (`patent_owner`). `filters` are equality filters; None drops one."""
     query: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
-    if not is_staff(caller):
+    if not (is_staff(caller) or patent_owner):
         query["parties"] = caller.organisation_id or ""
     if after is not None:
         query["_id"] = {"$gt": after}

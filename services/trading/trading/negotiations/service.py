@@ -58,7 +58,8 @@ async def check_terms(db: Database, terms: DealTerms, listing: ListingTerms, whe
     """The offer's terms against the listing and the agent rule; returns them with the agent's
     organisation filled in from the talent's employer when only the talent was named."""
     if terms.deal_type is DealType.OPEN_LICENCE:
-        raise invalid(f"{where}/deal_type", "an open licence is taken by notice at its published terms, not negotiated")
+        raise invalid(f"{where}/deal_type", "an open licence is taken by notice at its published "
+                      "terms, not negotiated (POST /v1/licences/open-licence-notices)")
     if terms.deal_type not in listing.deal_types:
         offered = ", ".join(d.value for d in listing.deal_types)
         raise invalid(f"{where}/deal_type", f"the listing does not offer {terms.deal_type.value} (it offers {offered})")

@@ -31,6 +31,7 @@ from trading.listings.domain import DealType
 from trading.negotiations import service, store
 from trading.negotiations.domain import NegotiationStatus
 from trading.negotiations.models import DealTerms
+from trading.patents import service as patents
 from trading.transfers import service as transfers
 from trading.transfers import store as transfer_store
 
@@ -57,6 +58,8 @@ async def sign(ctx: ServiceContext, negotiation_id: str, caller: Principal, expe
             raise stale(doc["version"])
         service.apply_sign_rule(doc, side)
         await service.owner_unchanged(ctx.db, doc)
+        # Nothing is signed on a patent whose ownership is not verified to the owner side's organisation.
+        await patents.require_owner(ctx.db, doc["application_number"], doc["owner_organisation_id"], "signed for")
         day = service.signed_on_or_today(signed_on)
         terms = await service.agent_still_eligible(ctx.db, service.accepted_terms(doc))
         await store.mark_signing(unit, {"signed_on": day.isoformat(), "since": _now(), "by": organisation_id})

@@ -7,7 +7,7 @@ digits weighted 2,3,4,5,6,7,8,9,2,3,4,5, modulo 11, written `X` when it is 10. T
 number is `ZL` + the application number. The older 8-digit numbers are not accepted: every patent
 filed before 2003 has expired (20 years at most), so none can be traded.
 
-We normalise to the 13 characters without the dot (`2023101234567`), the form other modules and the
+We normalise to the 13 characters without the dot (`2023101234566`), the form other modules and the
 deals code use as a key.
 """
 
@@ -37,6 +37,8 @@ KIND_OF_TYPE_DIGIT = {
 FIRST_YEAR = 2003
 
 _APPLICATION = re.compile(r"^(?:ZL|CN)?(\d{12})\.?([0-9X])$")
+# The numbers used before 1 October 2003: 2-digit year, type digit, 5-digit serial, check character.
+_OLD_APPLICATION = re.compile(r"^(?:ZL|CN)?(\d{2})[1-3]\d{5}\.?[0-9X]$")
 # The canonical spelling, for the OpenAPI: a year from 2003, a known type digit, the check character's
 # place (its value is beyond JSON Schema). Lower case, spaces and full-width digits are accepted too.
 APPLICATION_NUMBER_PATTERN = r"^(?:ZL|CN)?(?:200[3-9]|20[1-9][0-9])[12389][0-9]{7}\.?[0-9X]$"
@@ -51,14 +53,20 @@ def application_check_character(first12: str) -> str:
 def normalise_application_number(raw: str) -> str:
     """Return the 13-character form (12 digits + check character) of an application or patent number.
 
-    Accepts `202310123456.7`, `ZL202310123456.7`, `CN 2023 1 0123456.7`, full-width digits and
+    Accepts `202310123456.6`, `ZL202310123456.6`, `CN 2023 1 0123456.6`, full-width digits and
     spaces; refuses a wrong check character, an unknown type digit or an impossible year.
     """
     text = unicodedata.normalize("NFKC", raw).upper().replace(" ", "").replace("\u3000", "")
     match = _APPLICATION.match(text)
+    old = _OLD_APPLICATION.match(text)
+    if match is None and old is not None:
+        raise IdentifierError(
+            f"{raw.strip()} is an 8-digit number of the kind used before October 2003; it is refused because "
+            "every patent filed then has reached the end of its term (20 years at most from filing), so "
+            "nothing is left to trade")
     if match is None:
         raise IdentifierError(
-            "an application number looks like 202310123456.7 (year, type digit, 7-digit serial, check "
+            "an application number looks like 202310123456.6 (year, type digit, 7-digit serial, check "
             "character), optionally prefixed ZL")
     digits, check = match.groups()
     year = int(digits[:4])
@@ -82,6 +90,36 @@ def filing_year(normalised: str) -> int:
 
 def display_application_number(normalised: str) -> str:
     return f"{normalised[:12]}.{normalised[12]}"
+
+
+# --- Unified Social Credit Code (GB 32100-2015) ----------------------------------------------------
+# Trading keeps its own copy of this small rule (services share contracts, not code).
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, Z, S, V (easy to misread)
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+USCC_EXAMPLE = "91210200MA0QTEXT0E"  # a Dalian code whose check character is right
+
+
+def uscc_check_character(first17: str) -> str:
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def validate_uscc(code: str) -> str:
+    """The code upper-cased if it is a well-formed Unified Social Credit Code with the right check character."""
+    code = unicodedata.normalize("NFKC", code).strip().upper()
+    if len(code) != 18:
+        raise IdentifierError(f"a Unified Social Credit Code has 18 characters, this has {len(code)}")
+    bad = sorted({c for c in code if c not in USCC_ALPHABET})
+    if bad:
+        raise IdentifierError(f"characters not allowed in a Unified Social Credit Code: {''.join(bad)}")
+    if not code[2:8].isdigit():
+        raise IdentifierError("characters 3-8 of a Unified Social Credit Code are a GB/T 2260 region code")
+    expected = uscc_check_character(code[:17])
+    if code[17] != expected:
+        raise IdentifierError(f"check character is {code[17]!r} but should be {expected!r}")
+    return code
 
 
 # --- IPC ------------------------------------------------------------------------------------------

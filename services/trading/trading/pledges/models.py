@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 from servicekit.schemas import RequestModel
 
+from trading.fields import OrganisationId, Reference
 from trading.pledges.domain import PledgeStatus
 
 
@@ -14,8 +15,7 @@ class PledgeCreate(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     listing_id: str = Field(min_length=1, max_length=64, description="The owner's listing of the patent pledged")
-    pledgee_organisation_id: str = Field(min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$",
-                                         description="The lender (usually a bank)")
+    pledgee_organisation_id: OrganisationId = Field(description="The lender (usually a bank)")
     amount_fen: int = Field(gt=0, le=10**15, description="The secured loan, CNY fen")
     loan_due_on: date | None = None
     fair_id: str | None = Field(default=None, max_length=64, description="The open fair where it was arranged")
@@ -25,7 +25,7 @@ class PledgeRegistration(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     on: date | None = Field(default=None, description="Default today")
-    reference: str | None = Field(default=None, min_length=1, max_length=64)
+    reference: Reference | None = Field(default=None)
 
 
 class PledgeRead(BaseModel):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from servicekit.http import (
     IdempotencyKeyHeader,
     expected_version,
@@ -18,6 +16,8 @@ from servicekit.routing import Context, IfMatch, Pagination
 
 from trading.negotiations.idempotency import action_digest
 from trading.negotiations.parties import Anyone, Officer, Participant, page_for_caller
+from trading.patents import service as patents
+from trading.patents.params import ApplicationNumberQuery, application_number_param
 from trading.pledges import service, store
 from trading.pledges.domain import PledgeStatus, missing_consents
 from trading.pledges.models import PledgeCreate, PledgePage, PledgeRead, PledgeRegistration
@@ -39,13 +39,17 @@ def _read(response: Response, doc: Document) -> PledgeRead:
 @router.get("", response_model=PledgePage)
 async def list_pledges(
     ctx: Context, page: Pagination, caller: Anyone, status: PledgeStatus | None = None,
-    application_number: Annotated[str | None, Query(pattern=r"^\d{12}[0-9X]$")] = None,
+    application_number: ApplicationNumberQuery = None,
 ) -> PledgePage:
     """Pledges the caller's organisation is party to (pledgor, co-owner, pledgee); IPO staff see all,
-    e.g. `status=registered` for the pledges in force."""
+    e.g. `status=registered` for the pledges in force; a patent's verified owner sees every pledge of
+    it (`application_number=`)."""
+    application_number = application_number_param(application_number)
     filters = {"status": status.value if status else None, "application_number": application_number}
+    owner = application_number is not None and await patents.is_owner(ctx.db, application_number,
+                                                                       caller.organisation_id)
     docs = await page_for_caller(ctx.db[store.COLLECTION], caller, filters, id_after(page.cursor), page.limit + 1,
-                                 store.INTERNAL_FIELDS)
+                                 store.INTERNAL_FIELDS, patent_owner=owner)
     docs, next_cursor = next_page(docs, page.limit)
     return PledgePage(items=[_model(d) for d in docs], next_cursor=next_cursor)
 

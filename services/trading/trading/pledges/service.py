@@ -25,6 +25,7 @@ from trading.negotiations.parties import is_staff
 from trading.negotiations.problems import busy, invalid, not_found, rule_refused
 from trading.organisations.projection import COLLECTION as ORGANISATIONS
 from trading.organisations.projection import may_list_patents
+from trading.patents import service as patents
 from trading.pledges import store
 from trading.pledges.domain import (
     PledgeRuleError,
@@ -50,6 +51,7 @@ async def request(ctx: ServiceContext, data: PledgeCreate, caller: Principal,
     if listing is None or caller.organisation_id not in (listing.owner_organisation_id,
                                                          listing.agent_organisation_id):
         raise invalid("#/listing_id", f"no listing {data.listing_id} of yours")
+    await patents.require_owner(ctx.db, listing.application_number, listing.owner_organisation_id, "pledged by it")
     if not may_list_patents(await ctx.db[ORGANISATIONS].find_one({"_id": data.pledgee_organisation_id})):
         raise invalid("#/pledgee_organisation_id",
                       f"{data.pledgee_organisation_id} is not an active organisation known to trading")
@@ -88,8 +90,10 @@ def may_see(doc: Document, caller: Principal) -> bool:
 
 
 async def find(ctx: ServiceContext, pledge_id: str, caller: Principal) -> Document:
+    """For its parties, IPO staff, and the patent's verified owner (who sees every deal recorded on it)."""
     doc = await store.get(ctx.db, pledge_id)
-    if doc is None or not may_see(doc, caller):
+    if doc is None or not (may_see(doc, caller)
+                           or await patents.is_owner(ctx.db, doc["application_number"], caller.organisation_id)):
         raise not_found("pledge", pledge_id)
     return doc
 
@@ -150,6 +154,8 @@ async def register_pledge(ctx: ServiceContext, pledge_id: str, data: PledgeRegis
                 raise stale(doc["version"])
             _rule(lambda: check_registrable(PledgeStatus(doc["status"]), doc["co_owner_organisation_ids"],
                                             doc["consents"]))
+            await patents.require_owner(ctx.db, doc["application_number"], doc["pledgor_organisation_id"],
+                                        "pledged by it")
             on = _on(data.on, doc["created_at"].isoformat())
             try:
                 await register.add_pledge(ctx.db, doc["application_number"], pledge_id, doc["amount_fen"])

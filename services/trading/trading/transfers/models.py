@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 from servicekit.schemas import RequestModel
 
+from trading.fields import Reference
 from trading.transfers.domain import TransferStatus
 
 
@@ -14,8 +15,8 @@ class TransferRegistration(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     registered_on: date | None = Field(default=None, description="Default today")
-    reference: str | None = Field(default=None, min_length=1, max_length=64,
-                                  description="The national office's registration number")
+    reference: Reference | None = Field(default=None,
+                                        description="The national office's registration number")
 
 
 class TransferRead(BaseModel):

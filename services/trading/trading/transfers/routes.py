@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from servicekit.http import IdempotencyKeyHeader, expected_version, id_after, next_page, set_etag
 from servicekit.mongo import Document
 from servicekit.routing import Context, IfMatch, Pagination
 
 from trading.negotiations.idempotency import action_digest
 from trading.negotiations.parties import Anyone, Officer, page_for_caller
+from trading.patents import service as patents
+from trading.patents.params import ApplicationNumberQuery, application_number_param
 from trading.transfers import service, store
 from trading.transfers.domain import TransferStatus
 from trading.transfers.models import TransferPage, TransferRead, TransferRegistration
@@ -30,13 +30,17 @@ def _read(response: Response, doc: Document) -> TransferRead:
 @router.get("", response_model=TransferPage)
 async def list_transfers(
     ctx: Context, page: Pagination, caller: Anyone, status: TransferStatus | None = None,
-    application_number: Annotated[str | None, Query(pattern=r"^\d{12}[0-9X]$")] = None,
+    application_number: ApplicationNumberQuery = None,
 ) -> TransferPage:
     """Transfers the caller's organisation is party to (assignor, assignee, agent); IPO staff see all,
-    e.g. `status=applied` for the assignments awaiting registration."""
+    e.g. `status=applied` for the assignments awaiting registration; a patent's verified owner sees
+    every transfer of it (`application_number=`)."""
+    application_number = application_number_param(application_number)
     filters = {"status": status.value if status else None, "application_number": application_number}
+    owner = application_number is not None and await patents.is_owner(ctx.db, application_number,
+                                                                       caller.organisation_id)
     docs = await page_for_caller(ctx.db[store.COLLECTION], caller, filters, id_after(page.cursor), page.limit + 1,
-                                 store.INTERNAL_FIELDS)
+                                 store.INTERNAL_FIELDS, patent_owner=owner)
     docs, next_cursor = next_page(docs, page.limit)
     return TransferPage(items=[_model(d) for d in docs], next_cursor=next_cursor)
 

@@ -19,6 +19,8 @@ from trading.negotiations.idempotency import remember, replayed
 from trading.negotiations.models import DealTerms
 from trading.negotiations.parties import is_staff
 from trading.negotiations.problems import busy, invalid, not_found, rule_refused
+from trading.patents import service as patents
+from trading.patents import store as patent_store
 from trading.transfers import store
 from trading.transfers.domain import TransferRuleError, TransferStatus, check_registrable
 from trading.transfers.events import TransferRegistered
@@ -43,6 +45,8 @@ def pledged(pledge_id: str) -> Exception:
 
 async def apply_from(ctx: ServiceContext, negotiation: Document, terms: DealTerms, signed_on: date) -> Document:
     """A signed assignment becomes a transfer application; refused while the patent is pledged."""
+    await patents.require_owner(ctx.db, negotiation["application_number"], negotiation["owner_organisation_id"],
+                                "assigned by it")
     blocked = await register.check_not_pledged(ctx.db, negotiation["application_number"])
     if blocked is not None:
         raise pledged(blocked.pledge_id)
@@ -72,8 +76,10 @@ def may_see(doc: Document, caller: Principal) -> bool:
 
 
 async def find(ctx: ServiceContext, transfer_id: str, caller: Principal) -> Document:
+    """For its parties, IPO staff, and the patent's verified owner (who sees every deal recorded on it)."""
     doc = await store.get(ctx.db, transfer_id)
-    if doc is None or not may_see(doc, caller):
+    if doc is None or not (may_see(doc, caller)
+                           or await patents.is_owner(ctx.db, doc["application_number"], caller.organisation_id)):
         raise not_found("transfer", transfer_id)
     return doc
 
@@ -120,6 +126,12 @@ async def register_transfer(ctx: ServiceContext, transfer_id: str, data: Transfe
                        "reference": data.reference, "updated_at": _now(), **remember(digest, body)}
             await unit.write({"$set": changes}, [event])
             deal_metrics().transfers_registered.inc()
-    await listings.change_owner(ctx.db, doc["application_number"], doc["assignee_organisation_id"])
+    # The verified owner moves with the registration (idempotent, so a retry finishes it), then the
+    # listings: the assignment's own and the patent's open one, both by `_id`.
+    await patents.transfer_ownership(ctx.db, doc["application_number"], transfer_id, doc["assignee_organisation_id"])
+    patent = await patent_store.get(ctx.db, doc["application_number"])
+    open_listing = (patent or {}).get("open_listing_id")
+    await listings.move_to_owner(ctx.db, [doc["listing_id"], *([open_listing] if open_listing else [])],
+                                 doc["assignee_organisation_id"])
     await listings.close_listing(ctx.db, doc["listing_id"])
     return await find(ctx, transfer_id, caller)
