@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from servicekit.mongo import PROCESS_LOCKS, Database, Document
-from servicekit.tallies import key as path_key
 
 LOOKUPS = "lookups"
 
@@ -54,15 +54,29 @@ def head_id(name: str, key: str) -> str:
     return f"{name}:{key}"
 
 
+def _field(text: str) -> str:
+    """A string as a field name: without the dots that would split a path or a leading `$` (reversible)."""
+    return text.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+def _unfield(name: str) -> str:
+    return name.replace("%24", "$").replace("%2E", ".").replace("%25", "%")
+
+
+# A sequential id: a separator, then a counter of six digits or more (`LNIP-2026-000123`). A random hex
+# id (`LST-9f3c...1234`) may end in digits too, but they follow a hex letter or are fewer.
+_SEQUENTIAL = re.compile(r"[-_:/]\d{6,}$")
+
+
 def bucket_of(item_id: Any) -> str:
-    """The bucket an id lives in. Ids ending in a number (`LNIP-2026-000123`, sequential) go by their
-    prefix without the last three digits, 1,000 consecutive ids per bucket, so a list is in id order
-    (registration order) and fills buckets one after the other. Other ids (random: `LST-9f3c...`, credit
-    codes) go by the first two hex digits of their SHA-1, 256 buckets, so none grows large; their list
-    order is by bucket, then id (stable, so cursors work). The bucket is escaped to be a field name."""
+    """The bucket an id lives in. Sequential ids (`LNIP-2026-000123`) go by their prefix without the
+    last three digits, 1,000 consecutive ids per bucket, so a list is in id order (registration order)
+    and fills buckets one after the other. Other ids (random: `LST-9f3c...`, credit codes) go by the
+    first two hex digits of their SHA-1, 256 buckets, so none grows large; their list order is by
+    bucket, then id (stable, so cursors work). The bucket is escaped to be a field name."""
     text = str(item_id)
-    if len(text) >= 4 and text[-4:].isdigit():
-        return "p:" + text[:-3].replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+    if _SEQUENTIAL.search(text):
+        return "p:" + _field(text[:-3])
     return "h:" + hashlib.sha1(text.encode()).hexdigest()[:2]
 
 
@@ -96,7 +110,7 @@ _NAMED_BUCKETS_KEPT = 100_000
 
 async def _set(db: Database, name: str, key: str, item_id: Any, member: bool) -> None:
     bucket = bucket_of(item_id)
-    field = f"ids.{path_key(item_id)}"
+    field = f"ids.{_field(str(item_id))}"
     bucket_doc = _bucket_id(name, key, bucket)
     # Under the key's lock: FerretDB applies an update as read-modify-replace, and the head is shared by
     # the key's buckets.
@@ -152,7 +166,7 @@ async def members(db: Database, name: str, key: str, *, read: Callable[[Any], Aw
         if start is not None and bucket < start[0]:
             continue
         doc = await db[LOOKUPS].find_one({"_id": _bucket_id(name, key, bucket)})
-        ids = sorted(str(i) for i in (doc or {}).get("ids") or {})
+        ids = sorted(_unfield(str(i)) for i in (doc or {}).get("ids") or {})
         if start is not None and bucket == start[0]:
             ids = [i for i in ids if i > start[1]]
         step = max(limit - len(found), 1)

@@ -19,7 +19,6 @@ CURRENT_RULES = "current"
 
 INDEXES = (
     IndexSpec(EVALUATIONS, (("creation_key", 1),), unique=True),
-    IndexSpec(EVALUATIONS, (("talent_id", 1), ("_id", 1))),
 )
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with these descriptions.

@@ -12,8 +12,6 @@ COLLECTION = "organisations"
 
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-    IndexSpec(COLLECTION, (("kind", 1), ("_id", 1))),
-    IndexSpec(COLLECTION, (("region_code", 1), ("_id", 1))),
 )
 
 # Never returned to callers: bookkeeping of the outbox, idempotency and consumers.

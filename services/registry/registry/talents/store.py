@@ -22,8 +22,6 @@ COLLECTION = "talents"
 INDEXES = (
     IndexSpec(COLLECTION, (("identity_hash", 1),), unique=True),
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-    IndexSpec(COLLECTION, (("city_code", 1), ("_id", 1))),
-    IndexSpec(COLLECTION, (("employer_organisation_id", 1), ("_id", 1))),
 )
 # A login's talent: `_id` = the account subject, `talent_id` (read by `_id`, see `holder_of`).
 ACCOUNTS = "talent_accounts"

@@ -14,11 +14,13 @@ COLLECTION = "demands"
 
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-    IndexSpec(COLLECTION, (("organisation_id", 1), ("_id", 1))),
 )
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=())
+BY_ORGANISATION = "demands_by_organisation"
+AGGREGATE = Aggregate(COLLECTION, internal_fields=(), listed=lambda doc: {
+    # "My demands" (servicekit.lookups).
+    BY_ORGANISATION: [doc.get("organisation_id")]})
 # What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
 INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
@@ -41,6 +43,4 @@ async def get_many(db: Database, demand_ids: Sequence[str]) -> list[Document]:
 
 
 async def by_organisation(db: Database, organisation_id: str, limit: int = 200) -> list[Document]:
-    cursor = db[COLLECTION].find({"organisation_id": organisation_id},
-                                 AGGREGATE.hidden()).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
+    return await aggregates.listed(db, AGGREGATE, BY_ORGANISATION, organisation_id, limit=limit)

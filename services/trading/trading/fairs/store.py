@@ -18,8 +18,7 @@ from trading.fairs import tallies as deal_tallies
 
 COLLECTION = "fairs"
 
-INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-           IndexSpec(COLLECTION, (("status", 1), ("_id", 1))))
+INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),)
 
 
 
@@ -29,7 +28,11 @@ def _counted(doc: Document) -> dict[str, dict[str, int]]:
 
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",), tallied=_counted)
+EVERY_FAIR = "fairs"
+BY_STATUS = "fairs_by_status"
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",), tallied=_counted, listed=lambda doc: {
+    # The list page's lookups (servicekit.lookups): every fair, and by status.
+    EVERY_FAIR: [aggregates.EVERYTHING], BY_STATUS: [doc.get("status")]})
 # What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
 INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
@@ -46,13 +49,9 @@ async def get(db: Database, fair_id: str, *, with_keys: bool = False) -> Documen
 
 
 async def page(db: Database, status: str | None, after: str | None, limit: int) -> list[Document]:
-    query: dict[str, Any] = {}
-    if status:
-        query["status"] = status
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
+    query: dict[str, Any] = {"status": status} if status else {}
+    return await aggregates.filtered_page(db, AGGREGATE, query, after=after, limit=limit, by={"status": BY_STATUS},
+                                          everything=EVERY_FAIR)
 
 
 async def all_ids(db: Database, limit: int = 200) -> list[str]:

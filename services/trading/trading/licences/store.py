@@ -8,20 +8,18 @@ from datetime import date
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
-from servicekit import aggregates, tallies
+from servicekit import aggregates, lookups, tallies
 from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
 
 from trading.fairs import tallies as deal_tallies
+from trading.negotiations.parties import deal_lists
 
 COLLECTION = "licences"
 ROYALTY_REPORTS = "royalty_reports"
 
 INDEXES = (
-    IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),
-    IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))),
-    IndexSpec(COLLECTION, (("recordal_status", 1), ("recordal_deadline", 1))),
     IndexSpec(ROYALTY_REPORTS, (("licence_id", 1), ("period_start", 1))),
 )
 
@@ -43,7 +41,20 @@ def _counted(doc: Document) -> dict[str, dict[str, int]]:
 
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys", "royalty_periods"), tallied=_counted)
+PENDING_RECORDAL = "licences_pending_recordal"
+
+
+def _lists(doc: Document) -> dict[str, list[str | None]]:
+    """The list page's lookups (servicekit.lookups): every licence, by patent and by party
+    (`deal_lists`), and those whose recordal is still pending (the overdue queue reads these)."""
+    lists = deal_lists(COLLECTION)(doc)
+    if doc.get("recordal_status") == "pending":
+        lists[PENDING_RECORDAL] = [aggregates.EVERYTHING]
+    return lists
+
+
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys", "royalty_periods"), tallied=_counted,
+                      listed=_lists)
 # What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
 INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
@@ -68,15 +79,24 @@ async def page(db: Database, organisation_id: str | None, overdue_on: date | Non
     query: dict[str, Any] = {}
     if organisation_id is not None:
         query["parties"] = organisation_id
-    if overdue_on is not None:
-        query["recordal_status"] = "pending"
-        query["recordal_deadline"] = {"$lt": overdue_on.isoformat()}
     if application_number is not None:
         query["application_number"] = application_number
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
+
+    def wanted(doc: Document) -> bool:
+        overdue = overdue_on is None or (doc.get("recordal_status") == "pending"
+                                         and str(doc.get("recordal_deadline")) < overdue_on.isoformat())
+        return overdue and lookups.matches(doc, query)
+
+    # The most selective lookup the filters allow (servicekit.lookups); the rest is checked on what is read.
+    if application_number is not None:
+        name, key = f"{COLLECTION}_by_patent", application_number
+    elif overdue_on is not None:
+        name, key = PENDING_RECORDAL, aggregates.EVERYTHING
+    elif organisation_id is not None:
+        name, key = f"{COLLECTION}_by_party", organisation_id
+    else:
+        name, key = COLLECTION, aggregates.EVERYTHING
+    return await aggregates.listed(db, AGGREGATE, name, key, limit=limit, after=after, where=wanted)
 
 
 async def count_overdue(db: Database, today: date) -> int:

@@ -26,7 +26,6 @@ COLLECTION = LISTING.collection
 
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-    IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))),
 )
 
 HIDDEN = LISTING.hidden()
@@ -60,11 +59,6 @@ def change_update(changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
 async def by_owner(db: Database, organisation_id: str, limit: int = 200) -> list[Document]:
     """An organisation's own listings, as owner or agent (its lookup, then each listing by `_id`)."""
     return await aggregates.listed(db, LISTING, BY_ORGANISATION, organisation_id, limit=limit)
-
-
-async def count_by_status(db: Database) -> dict[str, int]:
-    cursor = await _col(db).aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])
-    return {str(d["_id"]): int(d["n"]) async for d in cursor}
 
 
 # --- the seam for the deals code --------------------------------------------------------------------

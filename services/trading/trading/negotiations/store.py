@@ -27,7 +27,6 @@ SIGNINGS = "negotiation_signings"
 
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-    IndexSpec(COLLECTION, (("status", 1), ("current_valid_until", 1))),
 )
 
 

@@ -17,7 +17,7 @@ from servicekit.mongo import Database, Document, IndexSpec, apply_once
 COLLECTION = "organisations"
 REGISTRY_TOPIC = "registry.events"
 
-INDEXES = (IndexSpec(COLLECTION, (("kind", 1), ("_id", 1))),)
+INDEXES: tuple[IndexSpec, ...] = ()  # every read is by `_id`
 
 
 class OrganisationSnapshotV1(ConsumedPayload):

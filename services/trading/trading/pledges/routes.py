@@ -48,8 +48,8 @@ async def list_pledges(
     filters = {"status": status.value if status else None, "application_number": application_number}
     owner = application_number is not None and await patents.is_owner(ctx.db, application_number,
                                                                        caller.organisation_id)
-    docs = await page_for_caller(ctx.db[store.COLLECTION], caller, filters, id_after(page.cursor), page.limit + 1,
-                                 store.INTERNAL_FIELDS, patent_owner=owner)
+    docs = await page_for_caller(ctx.db, store.AGGREGATE, caller, filters, id_after(page.cursor), page.limit + 1,
+                                 patent_owner=owner)
     docs, next_cursor = next_page(docs, page.limit)
     return PledgePage(items=[_model(d) for d in docs], next_cursor=next_cursor)
 

@@ -19,7 +19,7 @@ from servicekit.mongo import Database, Document, IndexSpec, apply_once
 COLLECTION = "talents"
 REGISTRY_TOPIC = "registry.events"
 
-INDEXES = (IndexSpec(COLLECTION, (("employer_organisation_id", 1), ("_id", 1))),)
+INDEXES: tuple[IndexSpec, ...] = ()  # every read is by `_id`
 
 # Categories whose talents may act as the agent named on a deal.
 AGENT_CATEGORIES = frozenset({"patent_agency", "ip_services"})

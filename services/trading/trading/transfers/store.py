@@ -10,11 +10,11 @@ from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
 
 from trading.fairs import tallies as deal_tallies
+from trading.negotiations.parties import deal_lists
 
 COLLECTION = "transfers"
 
-INDEXES = (IndexSpec(COLLECTION, (("parties", 1), ("_id", 1))),
-           IndexSpec(COLLECTION, (("application_number", 1), ("_id", 1))))
+INDEXES: tuple[IndexSpec, ...] = ()  # every read is by `_id` (lookups serve the lists)
 
 
 
@@ -27,7 +27,7 @@ def _counted(doc: Document) -> dict[str, dict[str, int]]:
 
 
 # Every change goes through the kit's unit of work (servicekit.aggregates) with this description.
-AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",), tallied=_counted)
+AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys",), tallied=_counted, listed=deal_lists(COLLECTION))
 # What never leaves this module in a read (the outbox, idempotency and replay bookkeeping).
 INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 

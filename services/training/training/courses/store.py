@@ -17,7 +17,6 @@ COLLECTION = "courses"
 
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-    IndexSpec(COLLECTION, (("training_base_id", 1), ("_id", 1))),
 )
 
 

@@ -30,7 +30,6 @@ COLLECTION = "sessions"
 
 INDEXES = (
     IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-    IndexSpec(COLLECTION, (("course_id", 1), ("starts_at", 1))),
 )
 # A talent's sessions: `_id` = talent id, `session_ids` = the sessions it was ever enrolled in (see `of_talent`).
 TALENT_SESSIONS = "talent_sessions"

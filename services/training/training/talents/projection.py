@@ -33,7 +33,7 @@ COLLECTION = "talents"
 FOLLOW_UPS = "talent_follow_ups"
 REGISTRY_TOPIC = "registry.events"
 
-INDEXES = (IndexSpec(COLLECTION, (("status", 1), ("_id", 1))),)
+INDEXES: tuple[IndexSpec, ...] = ()  # every read is by `_id`
 
 
 class TalentSnapshotV1(ConsumedPayload):
