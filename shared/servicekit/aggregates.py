@@ -57,6 +57,9 @@ CREATION_FINGERPRINT = "creation_fingerprint"
 # The request that made the last change ({from: version before, digest}), so that a retry of a change
 # whose answer was lost (servicekit.outcomes) is recognised instead of answered 412.
 LAST_CHANGE = "last_change"
+# Which document each creation key made (`_id` = "<collection>:<key>", `doc_id`), so a retried POST finds
+# it by `_id` rather than by filtering the aggregates on the key.
+CREATION_KEYS = "creation_keys"
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,25 @@ async def create(db: Database, aggregate: Aggregate, document: Document, events:
     """Insert a new aggregate with its first events, in one insert. On a unique-key collision raise
     DuplicateCreation with the document the same creation key made, if any (`find_earlier=False`: the
     caller tells collisions apart itself)."""
+    creation_key = document.get(CREATION_KEY) if find_earlier else None
+    if not creation_key:
+        await _insert(db, aggregate, document, events, None)
+        return
+    # Under the creation key's lock, so two requests with the same key are one after the other here.
+    key_id = f"{aggregate.collection}:{creation_key}"
+    async with PROCESS_LOCKS.hold(CREATION_KEYS, key_id):
+        claimed = await db[CREATION_KEYS].find_one({"_id": key_id})
+        if claimed is not None:
+            earlier = await db[aggregate.collection].find_one({"_id": claimed["doc_id"]}, {OUTBOX: 0})
+            if earlier is not None and earlier.get(CREATION_KEY) == creation_key:
+                raise DuplicateCreation(earlier)  # a retried POST: what the earlier request made, by `_id`
+        # Claimed before the insert (a claim whose insert never happened is taken over above).
+        await db[CREATION_KEYS].replace_one({"_id": key_id}, {"doc_id": document["_id"]}, upsert=True)
+        await _insert(db, aggregate, document, events, key_id, unclaimed_before=claimed is None)
+
+
+async def _insert(db: Database, aggregate: Aggregate, document: Document, events: Sequence[CloudEvent],
+                  key_id: str | None, *, unclaimed_before: bool = False) -> None:
     collection = db[aggregate.collection]
     counted = aggregate.contribution(document)
     listed_under = lookups.entered({}, aggregate.memberships(document))
@@ -137,10 +159,12 @@ async def create(db: Database, aggregate: Aggregate, document: Document, events:
                 await lookups.remove(db, [(n, k) for n, k in listed_under if k not in still.get(n, set())],
                                      document["_id"])
             earlier = None
-            if find_earlier and CREATION_KEY in document:
-                # Only a retried POST gets here; a scan on FerretDB (see EXPECTED_SCANS in the tests).
-                earlier = await collection.find_one({CREATION_KEY: document[CREATION_KEY]},
-                                                    {OUTBOX: 0})
+            if key_id is not None and (unclaimed_before or not STORE_TRAITS.only_id_filters_use_indexes):
+                # The key's unique index says another document has this key though no claim named it: on
+                # MongoDB, another API replica's request won the race (its index on the key finds it); on
+                # either store, a document created before creation keys were claimed (a scan on FerretDB,
+                # only for such a replay).
+                earlier = await collection.find_one({CREATION_KEY: document[CREATION_KEY]}, {OUTBOX: 0})
             raise DuplicateCreation(earlier) from exc
         if counted:
             await tallies.add(db, counted)

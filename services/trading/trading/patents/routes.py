@@ -50,6 +50,8 @@ def _number(application_number: Annotated[str, Path(
                            errors=[{"path": "application_number", "detail": str(exc)}]) from None
 
 
+# Declared after the caller in every route: FastAPI runs dependencies in order, and a request without a
+# valid token gets 401 before anything about its path is checked.
 Number = Annotated[str, Depends(_number)]
 
 
@@ -69,7 +71,7 @@ async def claim_queue(ctx: Context, caller: Officer) -> ClaimQueue:
 
 
 @router.get("/{application_number}", response_model=PatentRead, responses={404: {"description": "Unknown"}})
-async def get_patent(number: Number, ctx: Context, caller: Anyone, response: Response) -> PatentRead:
+async def get_patent(caller: Anyone, number: Number, ctx: Context, response: Response) -> PatentRead:
     """The patent's verified owner, open listing, open licence and term extensions. Your own claim;
     the deals recorded on it (licences, transfers, pledges in force) for its owner and IPO staff."""
     return _read(response, await service.view(ctx, number, caller))
@@ -78,7 +80,7 @@ async def get_patent(number: Number, ctx: Context, caller: Anyone, response: Res
 @router.post("/{application_number}/claims", status_code=201, response_model=PatentRead,
              responses={200: {"model": PatentRead, "description": "The same claim again: nothing changed"},
                         409: {"description": "Registered to another owner"}})
-async def claim_patent(number: Number, data: ClaimCreate, ctx: Context, caller: Claimant,
+async def claim_patent(caller: Claimant, number: Number, data: ClaimCreate, ctx: Context,
                        response: Response) -> PatentRead:
     """Your organisation claims the patent, naming the owners as recorded and its evidence. An IPO
     officer verifies or rejects it; `contested` in your claim says another organisation claims it too.
@@ -90,7 +92,7 @@ async def claim_patent(number: Number, data: ClaimCreate, ctx: Context, caller: 
 
 @router.post("/{application_number}/claims/{organisation_id}/verification", response_model=PatentRead,
              responses={409: {"description": "Already decided, or verified to another owner"}})
-async def verify_claim(number: Number, organisation_id: OrganisationId, ctx: Context, caller: Officer,
+async def verify_claim(caller: Officer, number: Number, organisation_id: OrganisationId, ctx: Context,
                        response: Response, data: ClaimDecision | None = None) -> PatentRead:
     """An IPO officer verifies the claim against the register: the claimant becomes the owner and any
     other pending claim is rejected."""
@@ -100,8 +102,8 @@ async def verify_claim(number: Number, organisation_id: OrganisationId, ctx: Con
 
 @router.post("/{application_number}/claims/{organisation_id}/rejection", response_model=PatentRead,
              responses={409: {"description": "Already decided"}})
-async def reject_claim(number: Number, organisation_id: OrganisationId, data: ClaimRejection, ctx: Context,
-                       caller: Officer, response: Response) -> PatentRead:
+async def reject_claim(caller: Officer, number: Number, organisation_id: OrganisationId, data: ClaimRejection,
+                       ctx: Context, response: Response) -> PatentRead:
     """An IPO officer rejects the claim, with a reason."""
     await service.decide(ctx, number, organisation_id, False, ClaimDecision(reason=data.reason), caller)
     return _read(response, await service.view(ctx, number, caller))
@@ -109,7 +111,7 @@ async def reject_claim(number: Number, organisation_id: OrganisationId, data: Cl
 
 @router.post("/{application_number}/term-extensions", response_model=PatentRead,
              responses={409: {"description": "Not an invention"}})
-async def extend_term(number: Number, data: TermExtensionCreate, ctx: Context, caller: Officer,
+async def extend_term(caller: Officer, number: Number, data: TermExtensionCreate, ctx: Context,
                       response: Response) -> PatentRead:
     """An IPO officer records a term extension with its legal basis (Patent Law art. 42(2) or 42(3));
     the same decision reference again changes nothing."""
