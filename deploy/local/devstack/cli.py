@@ -9,7 +9,19 @@ from types import FrameType
 
 from rich.table import Table
 
-from devstack.components import console, ensure_ferretdb, ensure_kafka, ensure_prometheus, roles_of
+from devstack.components import (
+    console,
+    demo_users,
+    ensure_ferretdb,
+    ensure_kafka,
+    ensure_keycloak,
+    ensure_portal_assets,
+    ensure_prometheus,
+    keycloak_process,
+    keycloak_token,
+    portal_process,
+    roles_of,
+)
 from devstack.layout import SERVICES, profile
 from devstack.stack import Stack
 
@@ -24,10 +36,20 @@ def _run(profile_name: str) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
+        # Keycloak starts first and is waited for last: its minute of start-up overlaps the rest.
+        keycloak = keycloak_process(stack.profile)
+        if keycloak.running():
+            keycloak.stop()
+        keycloak.start()
+        stack.started.append(keycloak)
         stack.start_infrastructure()
         stack.start_services()
         stack.start_prometheus()
+        keycloak.wait_healthy(300)
+        console.print(f"[green]✓[/] keycloak ready (pid {keycloak.pid})")
+        stack.start(portal_process(stack.profile), timeout=60)
         _print_urls(profile_name)
+        _print_demo_users(profile_name)
         console.print("[bold]Everything is up.[/] Press Ctrl-C to stop.")
         while not stopping.wait(1):
             for proc in stack.started:
@@ -53,11 +75,25 @@ def _print_urls(profile_name: str) -> None:
             table.add_row(f"{service} worker metrics", f"http://127.0.0.1:{p.ports.worker(service)}/metrics")
         else:
             table.add_row(f"{service} worker", "none yet: consumes no events")
+    table.add_row("Portal", p.portal_url)
+    table.add_row("Keycloak (realm ipo)", f"{p.keycloak_url}/admin/ipo/console/  (admin password: "
+                  f"{p.data_dir / 'keycloak-admin-password'})")
     table.add_row("Prometheus", f"http://127.0.0.1:{p.ports.prometheus}")
     table.add_row("Kafka bootstrap", p.kafka_bootstrap)
     table.add_row("MongoDB protocol (FerretDB)", p.mongo_url)
     table.add_row("logs", str(p.log_dir))
     console.print(table)
+
+
+def _print_demo_users(profile_name: str) -> None:
+    table = Table(title="Demo sign-ins (development realm only)")
+    for column in ("user", "password", "role", "organisation"):
+        table.add_column(column)
+    for user in demo_users():
+        table.add_row(user["username"], user["password"], user["role"], user["org"] or "-")
+    console.print(table)
+    console.print(f"A token for the APIs: [bold].venv/bin/python -m devstack.cli token demo-participant-a"
+                  f" --profile {profile_name}[/]")
 
 
 def main() -> None:
@@ -68,12 +104,20 @@ def main() -> None:
     run.add_argument("--profile", default="run")
     down = sub.add_parser("down", help="stop every process a profile's pid files name")
     down.add_argument("--profile", default="run")
+    token = sub.add_parser("token", help="print a real access token (from the running Keycloak) for a demo user")
+    token.add_argument("username", help="e.g. demo-participant-a (see `make run`'s list)")
+    token.add_argument("--password", default=None, help="defaults to the demo user's")
+    token.add_argument("--profile", default="run")
     args = parser.parse_args()
 
     if args.command == "install":
         ensure_kafka()
         ensure_ferretdb()
         ensure_prometheus()
+        ensure_keycloak()
+        ensure_portal_assets()
+    elif args.command == "token":
+        print(keycloak_token(profile(args.profile), args.username, args.password))
     elif args.command == "run":
         _run(args.profile)
     elif args.command == "down":
