@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 from rich.console import Console
 
-from devstack.layout import CACHE_DIR, REPO_ROOT, SERVICES, Profile
+from devstack.layout import CACHE_DIR, KEYCLOAK_REALM, REPO_ROOT, SERVICES, Profile
 from devstack.processes import ManagedProcess, http_ok, port_open
 
 KAFKA_VERSION = "4.1.1"
@@ -456,14 +456,14 @@ def keycloak_process(profile: Profile, *, extra_clients: Sequence[dict[str, Any]
 
 
 def keycloak_token(profile: Profile, username: str, password: str | None = None,
-                   client_id: str = KEYCLOAK_DEV_CLIENT) -> str:
+                   client_id: str = KEYCLOAK_DEV_CLIENT, realm: str = KEYCLOAK_REALM) -> str:
     """A real access token for a user of the development realm (password grant of its token client)."""
     if password is None:
         password = next((u["password"] for u in demo_users() if u["username"] == username), "")
     body = urllib.parse.urlencode({"grant_type": "password", "client_id": client_id, "username": username,
                                    "password": password, "scope": "openid"}).encode()
-    request = urllib.request.Request(f"{profile.keycloak_issuer}/protocol/openid-connect/token", data=body,
-                                     method="POST")
+    request = urllib.request.Request(f"{profile.keycloak_url}/realms/{realm}/protocol/openid-connect/token",
+                                     data=body, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return str(json.loads(response.read())["access_token"])

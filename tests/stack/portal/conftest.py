@@ -69,7 +69,16 @@ def portal(services: dict[str, ManagedProcess], test_profile: Profile) -> Iterat
 
 def browser(portal: str, language: str = "zh") -> httpx.Client:
     """A client that behaves like a browser towards the portal: keeps cookies, sends a language."""
-    return httpx.Client(base_url=portal, headers={"Accept-Language": language}, timeout=15)
+    client = httpx.Client(base_url=portal, headers={"Accept-Language": language}, timeout=15)
+
+    def loopback_is_secure(response: httpx.Response) -> None:
+        # Browsers treat http://127.0.0.1 as a secure context and send it `Secure` cookies (Keycloak's
+        # are); the standard library's cookie jar would not, so the flag is dropped as they arrive.
+        for cookie in client.cookies.jar:
+            cookie.secure = False
+
+    client.event_hooks["response"].append(loopback_is_secure)
+    return client
 
 
 def signed_in(client: httpx.Client, profile: Profile, subject: str, role: str, org: str | None) -> None:
