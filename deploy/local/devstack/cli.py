@@ -26,7 +26,7 @@ from devstack.layout import SERVICES, profile
 from devstack.stack import Stack
 
 
-def _run(profile_name: str) -> None:
+def _run(profile_name: str, with_demo: bool = True) -> None:
     stack = Stack(profile(profile_name))
     stopping = threading.Event()
 
@@ -48,6 +48,11 @@ def _run(profile_name: str) -> None:
         keycloak.wait_healthy(300)
         console.print(f"[green]✓[/] keycloak ready (pid {keycloak.pid})")
         stack.start(portal_process(stack.profile), timeout=60)
+        if with_demo:
+            # Imported here: the dataset module imports the services' packages (identifiers).
+            from devstack import demo
+
+            demo.load(stack.profile, report=console.print)
         _print_urls(profile_name)
         _print_demo_users(profile_name)
         console.print("[bold]Everything is up.[/] Press Ctrl-C to stop.")
@@ -102,6 +107,10 @@ def main() -> None:
     sub.add_parser("install", help="download and build Kafka, FerretDB and Prometheus if missing")
     run = sub.add_parser("run", help="start the whole platform; Ctrl-C stops it")
     run.add_argument("--profile", default="run")
+    run.add_argument("--no-demo", action="store_true", help="do not load the demo dataset")
+    load_demo = sub.add_parser("demo", help="load the demo dataset into a running stack (idempotent)")
+    load_demo.add_argument("--profile", default="run")
+    load_demo.add_argument("--listings", type=int, default=240)
     down = sub.add_parser("down", help="stop every process a profile's pid files name")
     down.add_argument("--profile", default="run")
     token = sub.add_parser("token", help="print a real access token (from the running Keycloak) for a demo user")
@@ -119,7 +128,11 @@ def main() -> None:
     elif args.command == "token":
         print(keycloak_token(profile(args.profile), args.username, args.password))
     elif args.command == "run":
-        _run(args.profile)
+        _run(args.profile, with_demo=not args.no_demo)
+    elif args.command == "demo":
+        from devstack import demo
+
+        demo.load(profile(args.profile), listings=args.listings, report=console.print)
     elif args.command == "down":
         Stack(profile(args.profile)).stop_all_known()
 
