@@ -12,6 +12,7 @@ from rich.table import Table
 from devstack.components import (
     console,
     demo_users,
+    ensure_browser,
     ensure_ferretdb,
     ensure_kafka,
     ensure_keycloak,
@@ -125,6 +126,7 @@ def main() -> None:
         ensure_prometheus()
         ensure_keycloak()
         ensure_portal_assets()
+        ensure_browser()
     elif args.command == "token":
         print(keycloak_token(profile(args.profile), args.username, args.password))
     elif args.command == "run":

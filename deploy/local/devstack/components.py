@@ -537,3 +537,24 @@ def portal_process(profile: Profile, **overrides: str) -> ManagedProcess:
         pid_dir=profile.pid_dir, log_dir=profile.log_dir, cwd=REPO_ROOT,
         health=http_ok(f"{profile.portal_url}/readyz"),
     )
+
+
+# --- The browser of the portal's browser tests -----------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_browser() -> Path:
+    """Debian's Chromium (Playwright drives it; its own browser download cannot work here) and the CJK
+    fonts, without which Chinese renders as empty boxes in screenshots."""
+    fonts = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+    if CHROMIUM.exists() and fonts.exists():
+        return CHROMIUM
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise SystemExit("The browser tests need Debian's chromium and fonts-noto-cjk (apt-get install chromium "
+                         "fonts-noto-cjk)")
+    _run_with_progress("Updating Debian's package lists", ["apt-get", "update", "-q"])
+    _run_with_progress("Installing Chromium and CJK fonts from Debian's packages",
+                       ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium", "fonts-noto-cjk"],
+                       env={"DEBIAN_FRONTEND": "noninteractive"})
+    return CHROMIUM

@@ -19,6 +19,7 @@ from tests.support.stack import token
 # A client of the development realm whose tokens are for another audience (tests only).
 OTHER_AUDIENCE_CLIENT = "ipo-test-other-audience"
 OTHER_REALM = "elsewhere"
+DEMO_PARTICIPANT = "demo-participant-a"
 
 
 def _other_audience_client() -> dict[str, Any]:
