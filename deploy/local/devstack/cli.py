@@ -81,9 +81,9 @@ def _print_urls(profile_name: str) -> None:
             table.add_row(f"{service} worker metrics", f"http://127.0.0.1:{p.ports.worker(service)}/metrics")
         else:
             table.add_row(f"{service} worker", "none yet: consumes no events")
-    table.add_row("Portal", p.portal_url)
-    table.add_row("Keycloak (realm ipo)", f"{p.keycloak_url}/admin/ipo/console/  (admin password: "
-                  f"{p.data_dir / 'keycloak-admin-password'})")
+    table.add_row("Portal (demo sign-ins below)", p.portal_url)
+    table.add_row("Keycloak admin console", f"{p.keycloak_url}/admin/master/console/#/ipo  (user admin, "
+                  f"password in {p.data_dir / 'keycloak-admin-password'})")
     table.add_row("Prometheus", f"http://127.0.0.1:{p.ports.prometheus}")
     table.add_row("Kafka bootstrap", p.kafka_bootstrap)
     table.add_row("MongoDB protocol (FerretDB)", p.mongo_url)

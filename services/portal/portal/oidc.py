@@ -108,7 +108,7 @@ class Oidc:
         session.access_token = access
         session.refresh_token = token.get("refresh_token")
         session.expires_at = float(claims.get("exp", time.time() + 60))
-        session.user = str(claims.get("name") or claims.get("preferred_username") or principal.subject)
+        session.user = _display_name(claims) or principal.subject
         session.roles = sorted(r.value for r in principal.roles)
         session.org = principal.organisation_id
 
@@ -137,3 +137,11 @@ class Oidc:
                 "client_secret": secret.get_secret_value() if secret else "",
                 "refresh_token": session.refresh_token,
             })
+
+
+def _display_name(claims: dict[str, Any]) -> str:
+    """Chinese names family name first, without a space (Keycloak's `name` is "given family")."""
+    family, given = str(claims.get("family_name") or ""), str(claims.get("given_name") or "")
+    if family and given and any("\u3400" <= c <= "\u9fff" for c in family + given):
+        return family + given
+    return str(claims.get("name") or claims.get("preferred_username") or "")
