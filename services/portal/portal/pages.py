@@ -271,9 +271,27 @@ async def my_listings(request: Request) -> Response:
     return render(request, "my_listings.html", items=page["items"])
 
 
+@router.get("/my/matches", response_class=HTMLResponse)
+async def my_matches(request: Request) -> Response:
+    """Match suggestions the matchmaker made for the organisation's listings and needs."""
+    if (redirect := _signed_in_or_redirect(request, "participant")) is not None:
+        return redirect
+    page = await _apis(request).get("trading", "/v1/matches", token=await _token(request))
+    return render(request, "my_matches.html", items=page["items"])
+
+
 def _listing_form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     return {"values": values, "errors": errors, "deal_types": DEAL_TYPES, "industries": INDUSTRIES,
-            "patent_kinds": PATENT_KINDS}
+            "patent_kinds": PATENT_KINDS, "labels": LISTING_LABELS}
+
+
+# The form's fields by name, for the error summary (the catalogs translate them).
+LISTING_LABELS = {
+    "application_number": "Application number", "title": "Title", "abstract": "Abstract", "patent_kind": "Kind",
+    "legal_status": "Legal status", "industry": "Industry", "region_code": "Region code",
+    "expires_on": "Patent right ends", "ipc_codes": "IPC classes", "deal_types": "Deal types",
+    "price": "Price (yuan)",
+}
 
 
 @router.get("/my/listings/new", response_class=HTMLResponse)

@@ -134,6 +134,7 @@ def test_participant_lists_a_patent_and_sees_api_errors_beside_fields(portal: st
                                                         "application_number": "not-a-number"})
         assert refused.status_code == 422
         assert 'id="application_number-error"' in refused.text
+        assert '<a href="#application_number">Application number: ' in refused.text  # the summary
         assert 'id="deal_types-error"' in refused.text or 'id="patent_kind-error"' in refused.text
         forged = client.post("/my/listings/new", data={"csrf_token": "forged", "title": "x"})
         assert forged.status_code == 403
@@ -154,6 +155,8 @@ def test_participant_lists_a_patent_and_sees_api_errors_beside_fields(portal: st
         assert "Published" in client.get(created.headers["location"]).text
         mine = client.get("/my/listings")
         assert f"Membrane {word}" in mine.text
+        matches = client.get("/my/matches")
+        assert matches.status_code == 200 and "<h1>Match suggestions</h1>" in matches.text
     indexed(test_profile)
 
 
