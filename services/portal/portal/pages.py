@@ -280,11 +280,13 @@ async def my_matches(request: Request) -> Response:
     return render(request, "my_matches.html", items=page["items"])
 
 
-def _listing_form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+def _listing_form_context(values: dict[str, Any], errors: dict[str, str], editing: bool = False) -> dict[str, Any]:
     return {"values": values, "errors": errors, "deal_types": DEAL_TYPES, "industries": INDUSTRIES,
+            "editing": editing,
             "patent_kinds": PATENT_KINDS, "labels": LISTING_LABELS}
 
 
+STALE_LISTING = "Someone changed this listing meanwhile: reload it and make your change again."
 # The form's fields by name, for the error summary (the catalogs translate them).
 LISTING_LABELS = {
     "application_number": "Application number", "title": "Title", "abstract": "Abstract", "patent_kind": "Kind",
@@ -338,6 +340,66 @@ async def create_listing(
             if "price_fen" in errors:
                 errors["price"] = errors.pop("price_fen")
     return render(request, "listing_form.html", status=422, **_listing_form_context(values, errors))
+
+
+def _listing_values(listing: dict[str, Any]) -> dict[str, Any]:
+    price = listing.get("price_fen")
+    return {**{k: listing.get(k) or "" for k in ("application_number", "title", "abstract", "patent_kind", "industry",
+                                                  "region_code", "legal_status", "expires_on")},
+            "ipc_codes": ", ".join(listing.get("ipc_codes") or []), "deal_types": listing.get("deal_types") or [],
+            "price": "" if price is None else f"{price / 100:.2f}", "version": listing.get("version")}
+
+
+@router.get("/my/listings/{listing_id}/edit", response_class=HTMLResponse)
+async def edit_listing(request: Request, listing_id: str) -> Response:
+    if (redirect := _signed_in_or_redirect(request, "participant")) is not None:
+        return redirect
+    listing = await _apis(request).get("trading", f"/v1/listings/{listing_id}", token=await _token(request))
+    return render(request, "listing_form.html", listing_id=listing_id,
+                  **_listing_form_context(_listing_values(listing), {}, editing=True))
+
+
+@router.post("/my/listings/{listing_id}/edit", response_class=HTMLResponse)
+async def update_listing(
+    request: Request, listing_id: str, csrf_token: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "",
+    title: Annotated[str, Form()] = "", abstract: Annotated[str, Form()] = "", industry: Annotated[str, Form()] = "",
+    region_code: Annotated[str, Form()] = "", legal_status: Annotated[str, Form()] = "",
+    expires_on: Annotated[str, Form()] = "", ipc_codes: Annotated[str, Form()] = "",
+    deal_types: Annotated[list[str] | None, Form()] = None, price: Annotated[str, Form()] = "",
+) -> Response:
+    """Change a listing (PATCH with the version the form was shown with: a change made meanwhile is
+    refused by the API, and the form says so)."""
+    if (redirect := _signed_in_or_redirect(request, "participant")) is not None:
+        return redirect
+    _require_csrf(load(request), csrf_token)
+    fmt = Formatter(_language(request))
+    values: dict[str, Any] = {"title": title, "abstract": abstract, "industry": industry, "region_code": region_code,
+                              "legal_status": legal_status, "expires_on": expires_on, "ipc_codes": ipc_codes,
+                              "deal_types": deal_types or [], "price": price, "version": version}
+    errors: dict[str, str] = {}
+    body: dict[str, Any] = {k: v for k, v in values.items()
+                            if k not in ("price", "ipc_codes", "version", "deal_types") and v != ""}
+    body["abstract"] = abstract
+    body["deal_types"] = deal_types or []
+    body["ipc_codes"] = [c.strip() for c in ipc_codes.replace("\uff0c", ",").split(",") if c.strip()]
+    fen = yuan_to_fen(price) if price.strip() else None
+    if price.strip() and fen is None:
+        errors["price"] = fmt.gettext("Enter an amount in yuan, e.g. 50000 or 12500.50.")
+    body["price_fen"] = fen
+    if not errors:
+        try:
+            await _apis(request).call("trading", "PATCH", f"/v1/listings/{listing_id}", token=await _token(request),
+                                      json=body, headers={"If-Match": f'"{version}"'} if version.isdigit() else {})
+            return RedirectResponse(f"/listings/{listing_id}", status_code=303)
+        except ApiProblem as problem:
+            if problem.status == 412:
+                errors = {"": fmt.gettext(STALE_LISTING)}
+            else:
+                errors = field_errors(problem, fmt)
+                if "price_fen" in errors:
+                    errors["price"] = errors.pop("price_fen")
+    return render(request, "listing_form.html", status=422 if errors else 200, listing_id=listing_id,
+                  **_listing_form_context(values, errors, editing=True))
 
 
 @router.post("/my/listings/{listing_id}/{action}", response_class=HTMLResponse)

@@ -155,6 +155,19 @@ def test_participant_lists_a_patent_and_sees_api_errors_beside_fields(portal: st
         assert "Published" in client.get(created.headers["location"]).text
         mine = client.get("/my/listings")
         assert f"Membrane {word}" in mine.text
+        # Change it: the form comes filled in; a stale version is refused with a message.
+        listing_id = created.headers["location"].rsplit("/", 1)[1]
+        edit = client.get(f"/my/listings/{listing_id}/edit")
+        assert edit.status_code == 200 and f'value="Membrane {word}"' in edit.text and 'value="80000.50"' in edit.text
+        version = re.search(r'name="version" value="(\d+)"', edit.text).group(1)  # type: ignore[union-attr]
+        changed = {"csrf_token": csrf, "version": version, "title": f"Membrane {word} v2", "industry": "new_materials",
+                   "region_code": "210100", "legal_status": "granted", "expires_on": "2036-01-01",
+                   "ipc_codes": "B01D 71/26", "deal_types": ["assignment"], "price": "90000"}
+        saved = client.post(f"/my/listings/{listing_id}/edit", data=changed)
+        assert saved.status_code == 303, saved.text
+        assert "CN¥90,000.00" in client.get(f"/listings/{listing_id}").text
+        stale = client.post(f"/my/listings/{listing_id}/edit", data={**changed, "title": f"Membrane {word} v3"})
+        assert stale.status_code == 422 and "Someone changed this listing meanwhile" in stale.text
         matches = client.get("/my/matches")
         assert matches.status_code == 200 and "<h1>Match suggestions</h1>" in matches.text
     indexed(test_profile)
