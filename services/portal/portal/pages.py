@@ -271,6 +271,59 @@ async def my_listings(request: Request) -> Response:
     return render(request, "my_listings.html", items=page["items"])
 
 
+NEED_LABELS = {"title": "Title", "description": "Description", "keywords": "Keywords", "ipc_codes": "IPC classes",
+               "region_code": "Region code", "deal_types": "Deal types", "budget": "Budget (yuan)"}
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.replace("\uff0c", ",").split(",") if part.strip()]
+
+
+@router.get("/my/needs", response_class=HTMLResponse)
+async def my_needs(request: Request) -> Response:
+    """The organisation's technology needs, and a form to post one (matchmaking starts at once)."""
+    if (redirect := _signed_in_or_redirect(request, "participant")) is not None:
+        return redirect
+    page = await _apis(request).get("trading", "/v1/demands", token=await _token(request))
+    return render(request, "my_needs.html", items=page["items"], values={"deal_types": []}, errors={},
+                  deal_types=DEAL_TYPES, labels=NEED_LABELS)
+
+
+@router.post("/my/needs", response_class=HTMLResponse)
+async def post_need(
+    request: Request, csrf_token: Annotated[str, Form()] = "", title: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "", keywords: Annotated[str, Form()] = "",
+    ipc_codes: Annotated[str, Form()] = "", region_code: Annotated[str, Form()] = "",
+    deal_types: Annotated[list[str] | None, Form()] = None, budget: Annotated[str, Form()] = "",
+) -> Response:
+    if (redirect := _signed_in_or_redirect(request, "participant")) is not None:
+        return redirect
+    _require_csrf(load(request), csrf_token)
+    fmt = Formatter(_language(request))
+    values: dict[str, Any] = {"title": title, "description": description, "keywords": keywords,
+                              "ipc_codes": ipc_codes, "region_code": region_code, "deal_types": deal_types or [],
+                              "budget": budget}
+    body: dict[str, Any] = {"title": title, "description": description, "keywords": _split(keywords),
+                            "ipc_codes": _split(ipc_codes), "region_code": region_code or None,
+                            "deal_types": deal_types or None}
+    errors: dict[str, str] = {}
+    if budget.strip():
+        body["budget_max_fen"] = yuan_to_fen(budget)
+        if body["budget_max_fen"] is None:
+            errors["budget"] = fmt.gettext("Enter an amount in yuan, e.g. 50000 or 12500.50.")
+    if not errors:
+        try:
+            await _apis(request).call("trading", "POST", "/v1/demands", token=await _token(request), json=body)
+            return RedirectResponse("/my/needs", status_code=303)
+        except ApiProblem as problem:
+            errors = field_errors(problem, fmt)
+            if "budget_max_fen" in errors:
+                errors["budget"] = errors.pop("budget_max_fen")
+    page = await _apis(request).get("trading", "/v1/demands", token=await _token(request))
+    return render(request, "my_needs.html", status=422, items=page["items"], values=values, errors=errors,
+                  deal_types=DEAL_TYPES, labels=NEED_LABELS)
+
+
 @router.get("/my/matches", response_class=HTMLResponse)
 async def my_matches(request: Request) -> Response:
     """Match suggestions the matchmaker made for the organisation's listings and needs."""

@@ -20,6 +20,7 @@ from tests.stack.trading_catalogue.support import (
     register_organisation,
     unique_word,
 )
+from tests.support.stack import eventually
 
 pytestmark = pytest.mark.stack
 
@@ -183,3 +184,24 @@ def _trading(profile: Profile) -> str:
     from tests.support.stack import api_url
 
     return api_url(profile, "trading")
+
+
+def test_participant_posts_a_need_and_sees_the_match_suggested(portal: str, test_profile: Profile,
+                                                               published: dict[str, Any]) -> None:
+    seeker = register_organisation(test_profile, "210100")
+    with browser(portal, language="en") as client:
+        signed_in(client, test_profile, f"user-of-{seeker}", "participant", seeker)
+        page = client.get("/my/needs")
+        assert page.status_code == 200 and "Your organisation has posted no need yet." in page.text
+        csrf = csrf_of(page.text)
+        refused = client.post("/my/needs", data={"csrf_token": csrf, "title": "", "budget": "a lot"})
+        assert refused.status_code == 422 and 'id="budget-error"' in refused.text
+        posted = client.post("/my/needs", data={
+            "csrf_token": csrf, "title": f"Separator film {published['word']}", "keywords": published["word"],
+            "ipc_codes": "H01M", "deal_types": ["exclusive_licence"], "budget": "200,000"})
+        assert posted.status_code == 303, posted.text
+        needs = client.get("/my/needs")
+        assert f"Separator film {published['word']}" in needs.text and "CN¥200,000.00" in needs.text
+        listing_link = f'href="/listings/{published["listing"]["id"]}"'
+        eventually(lambda: listing_link in client.get("/my/matches").text, timeout=30,
+                   what="the matchmaker's suggestion on the match page")
