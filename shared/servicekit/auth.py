@@ -2,8 +2,12 @@
 
 The algorithm is pinned by configuration (never taken from the token header), and `exp`, `aud` and
 `iss` are required and checked. Keys come from configuration (an HS256 secret or a public key PEM)
-or from a JWKS URL. Object-level checks (is this the caller's listing?) belong to each service; the
-kit only says who the caller is.
+or from a JWKS URL. A second issuer (`oidc_issuer`, RS256 through `oidc_jwks_url`) may be trusted
+beside the first: the token's unverified `iss` only picks which configured verifier checks it.
+Roles come from the `roles` claim (development tokens) or from Keycloak's `realm_access.roles`, of
+which only the platform's roles count (Keycloak adds its own, such as offline_access).
+
+Object-level checks (is this the caller's listing?) belong to each service; the kit only says who the caller is.
 """
 
 from __future__ import annotations
@@ -41,10 +45,17 @@ class Principal(BaseModel):
         return Role.ADMIN in self.roles or bool(self.roles & set(roles))
 
 
+# A JWKS fetch blocks the request that needs it (rarely: the keys are cached); never for long.
+_JWKS_TIMEOUT_SECONDS = 5
+
+
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self._jwks = (jwt.PyJWKClient(settings.jwt_jwks_url, timeout=_JWKS_TIMEOUT_SECONDS)
+                      if settings.jwt_jwks_url else None)
+        self._oidc_jwks = (jwt.PyJWKClient(settings.oidc_jwks_url, timeout=_JWKS_TIMEOUT_SECONDS)
+                           if settings.oidc_issuer and settings.oidc_jwks_url else None)
 
     def _key(self, token: str) -> Any:
         if self._jwks is not None:
@@ -54,20 +65,49 @@ class TokenVerifier:
                                "This service has no token key configured.", kind="auth-not-configured")
         return self.settings.jwt_secret.get_secret_value()
 
+    def _second_issuer(self, token: str) -> bool:
+        """Whether the token claims the second trusted issuer (checked by its signature next)."""
+        if self._oidc_jwks is None:
+            return False
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return False
+        return bool(unverified.get("iss") == self.settings.oidc_issuer)
+
     def verify(self, token: str) -> Principal:
         try:
+            if self._oidc_jwks is not None and self._second_issuer(token):
+                key, algorithm, issuer = (self._oidc_jwks.get_signing_key_from_jwt(token).key, "RS256",
+                                          self.settings.oidc_issuer)
+            else:
+                key, algorithm, issuer = self._key(token), self.settings.jwt_algorithm, self.settings.jwt_issuer
             claims = jwt.decode(
-                token, self._key(token), algorithms=[self.settings.jwt_algorithm],
-                audience=self.settings.jwt_audience, issuer=self.settings.jwt_issuer,
+                token, key, algorithms=[algorithm], audience=self.settings.jwt_audience, issuer=issuer,
                 options={"require": ["exp", "iat", "sub", "aud", "iss"]},
             )
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"The bearer token was rejected: {exc}") from exc
+        return Principal(subject=str(claims["sub"]), roles=roles_of_claims(claims),
+                         organisation_id=claims.get("org"))
+
+
+def roles_of_claims(claims: dict[str, Any]) -> frozenset[Role]:
+    """The platform roles a verified token grants.
+
+    A development token lists them in `roles`, where an unknown name is an error. Keycloak lists realm
+    roles in `realm_access.roles`, among them its own (default-roles-<realm>, offline_access): only
+    the platform's count there.
+    """
+    if "roles" in claims:
         try:
-            roles = frozenset(Role(r) for r in claims.get("roles", []))
+            return frozenset(Role(r) for r in claims["roles"])
         except ValueError as exc:
             raise _unauthorized(f"The token names an unknown role: {exc}") from exc
-        return Principal(subject=str(claims["sub"]), roles=roles, organisation_id=claims.get("org"))
+    realm_access = claims.get("realm_access")
+    names = realm_access.get("roles", []) if isinstance(realm_access, dict) else []
+    known = {r.value for r in Role}
+    return frozenset(Role(r) for r in names if isinstance(r, str) and r in known)
 
 
 def _unauthorized(detail: str) -> ProblemError:

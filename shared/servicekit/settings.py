@@ -67,6 +67,11 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_url: str | None = None
     jwt_issuer: str = "https://auth.ipo.local"
     jwt_audience: str = "ipo-platform"
+    # A second trusted issuer whose RS256 tokens are verified through its JWKS (the local Keycloak beside
+    # the development HS256 tokens). A token is matched to it by its `iss` claim; the algorithm and keys
+    # still come from here, never from the token. In the cluster the jwt_* settings name Keycloak alone.
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
 
     @property
     def database_name(self) -> str:

@@ -1,4 +1,4 @@
-"""The real infrastructure of the local stack: Kafka (KRaft), FerretDB, Prometheus.
+"""The real infrastructure of the local stack: Kafka (KRaft), FerretDB, Prometheus, Keycloak.
 
 Each `ensure_*` installs what is missing (Kafka's jars with Maven from Maven Central, FerretDB built
 with Go from the Go module proxy, Prometheus from Debian's packages) and caches the result, showing
@@ -10,17 +10,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib
+import json
 import os
+import re
 import shutil
 import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 from rich.console import Console
 
-from devstack.layout import CACHE_DIR, REPO_ROOT, SERVICES, Profile
+from devstack.layout import CACHE_DIR, KEYCLOAK_REALM, REPO_ROOT, SERVICES, Profile
 from devstack.processes import ManagedProcess, http_ok, port_open
 
 KAFKA_VERSION = "4.1.1"
@@ -284,6 +290,10 @@ def service_env(profile: Profile, service: str, **overrides: str) -> dict[str, s
         f"{prefix}HTTP_PORT": str(profile.ports.api(service)),
         f"{prefix}WORKER_PORT": str(profile.ports.worker(service)),
         f"{prefix}JWT_SECRET": dev_jwt_secret(profile),
+        # Keycloak's tokens are trusted beside the development tokens: its keys are fetched only when a
+        # token names its issuer, so a stack without Keycloak (most tests) never reaches for it.
+        f"{prefix}OIDC_ISSUER": profile.keycloak_issuer,
+        f"{prefix}OIDC_JWKS_URL": f"{profile.keycloak_issuer}/protocol/openid-connect/certs",
     }
     env.update({f"{prefix}{k.upper()}": v for k, v in overrides.items()})
     return env
@@ -312,3 +322,239 @@ def service_process(profile: Profile, service: str, role: str, *, name: str | No
         pid_dir=profile.pid_dir, log_dir=profile.log_dir, cwd=REPO_ROOT,
         health=http_ok(f"http://127.0.0.1:{port}/readyz"),
     )
+
+
+# --- Keycloak ------------------------------------------------------------------------------------
+
+KEYCLOAK_DIR = LOCAL_DEPLOY / "keycloak"
+# The realm as the cluster imports it (no demo users), and what only the development realm adds.
+KEYCLOAK_REALM_FILE = KEYCLOAK_DIR / "realm-ipo.json"
+KEYCLOAK_DEV_ADDITIONS = KEYCLOAK_DIR / "realm-ipo-dev-additions.json"
+# The public client of the development realm that hands out tokens for a user name and password.
+KEYCLOAK_DEV_CLIENT = "ipo-dev-cli"
+
+
+def keycloak_version() -> str:
+    """The version the pom pins: one place to change it."""
+    match = re.search(r"<keycloak\.version>([^<]+)</keycloak\.version>", (KEYCLOAK_DIR / "pom.xml").read_text())
+    assert match is not None, "deploy/local/keycloak/pom.xml names no keycloak.version"
+    return match.group(1)
+
+
+def ensure_keycloak() -> Path:
+    """Keycloak's distribution (the zip from Maven Central, unpacked once into the cache)."""
+    version = keycloak_version()
+    target = CACHE_DIR / f"keycloak-dist-{version}"
+    dist = target / f"keycloak-{version}"
+    marker = target / ".complete"
+    if marker.exists():
+        return dist
+    if shutil.which("mvn") is None or shutil.which("java") is None:
+        raise SystemExit("Keycloak needs Java 17 and Maven on PATH (Debian: openjdk-17-jre-headless maven)")
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    _run_with_progress(
+        f"Resolving Keycloak {version} from Maven Central",
+        ["mvn", "-B", "--no-transfer-progress", "-f", str(KEYCLOAK_DIR / "pom.xml"), "dependency:unpack",
+         f"-Dkeycloak.unpack.dir={target}"],
+    )
+    if not (dist / "bin" / "kc.sh").exists():
+        raise SystemExit(f"the Keycloak zip did not unpack to {dist}")
+    marker.touch()
+    return dist
+
+
+def _keycloak_home(profile: Profile, dist: Path) -> Path:
+    """A Keycloak home of the profile's own: kc.sh finds its home from where it lies, and start-dev writes
+    there (its build in lib/quarkus, data/). The 150 MB of jars stay in the cache, linked."""
+    home = profile.data_dir / "keycloak-home"
+    stamp = home / ".dist"
+    if stamp.exists() and stamp.read_text() == str(dist):
+        return home
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.copytree(dist, home, ignore=lambda d, names: ["lib"] if Path(d) == dist else [], symlinks=True)
+    (home / "lib").mkdir()
+    for entry in (dist / "lib").iterdir():
+        if entry.name == "lib":
+            (home / "lib" / "lib").symlink_to(entry, target_is_directory=True)
+        elif entry.is_dir():
+            shutil.copytree(entry, home / "lib" / entry.name)
+        else:
+            shutil.copy2(entry, home / "lib" / entry.name)
+    stamp.write_text(str(dist))
+    return home
+
+
+def development_realm(extra_clients: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The realm of the repo plus the demo users and the token client of development (and a test's
+    own clients)."""
+    realm: dict[str, Any] = json.loads(KEYCLOAK_REALM_FILE.read_text())
+    additions = json.loads(KEYCLOAK_DEV_ADDITIONS.read_text())
+    realm["clients"] = [*realm["clients"], *additions["clients"], *extra_clients]
+    realm["users"] = [*realm.get("users", []), *additions["users"]]
+    return realm
+
+
+def demo_users() -> list[dict[str, str]]:
+    """User name, password, role and organisation of each demo user of the development realm."""
+    users = json.loads(KEYCLOAK_DEV_ADDITIONS.read_text())["users"]
+    return [{"username": u["username"], "password": u["credentials"][0]["value"],
+             "role": next(r for r in u["realmRoles"] if not r.startswith("default-")),
+             "org": u.get("attributes", {}).get("org", [""])[0]} for u in users]
+
+
+def _profile_secret(profile: Profile, name: str) -> str:
+    path = profile.data_dir / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def portal_client_secret(profile: Profile) -> str:
+    """The portal client's secret in this profile's realm: generated once, kept out of git."""
+    return _profile_secret(profile, "keycloak-portal-secret")
+
+
+def machine_client_secret(profile: Profile) -> str:
+    return _profile_secret(profile, "keycloak-machine-secret")
+
+
+def keycloak_process(profile: Profile, *, extra_clients: Sequence[dict[str, Any]] = (),
+                     extra_realms: Sequence[dict[str, Any]] = ()) -> ManagedProcess:
+    """Keycloak in development mode (in-memory database, so every start imports the realm afresh)."""
+    dist = ensure_keycloak()
+    home = _keycloak_home(profile, dist)
+    imports = home / "data" / "import"
+    shutil.rmtree(imports, ignore_errors=True)
+    imports.mkdir(parents=True)
+    for realm in (development_realm(extra_clients), *extra_realms):
+        (imports / f"realm-{realm['realm']}.json").write_text(json.dumps(realm, ensure_ascii=False, indent=1))
+    ports = profile.ports
+    return ManagedProcess(
+        name="keycloak",
+        argv=[str(home / "bin" / "kc.sh"), "start-dev", "--import-realm", "--db=dev-mem",
+              "--http-host=127.0.0.1", f"--http-port={ports.keycloak}",
+              f"--http-management-port={ports.keycloak_management}", f"--hostname={profile.keycloak_url}",
+              "--health-enabled=true"],
+        env={
+            # The realm file's placeholders (Keycloak substitutes them on import, as the operator's
+            # KeycloakRealmImport does in the cluster).
+            "IPO_PORTAL_URL": profile.portal_url,
+            "IPO_PORTAL_CLIENT_SECRET": portal_client_secret(profile),
+            "IPO_MACHINE_CLIENT_SECRET": machine_client_secret(profile),
+            "JAVA_OPTS_KC_HEAP": "-Xms128m -Xmx640m",
+            # A master-realm administrator, for looking around in a local stack only.
+            "KC_BOOTSTRAP_ADMIN_USERNAME": "admin",
+            "KC_BOOTSTRAP_ADMIN_PASSWORD": _profile_secret(profile, "keycloak-admin-password"),
+        },
+        pid_dir=profile.pid_dir, log_dir=profile.log_dir,
+        # Ready once the realm is imported and serves its discovery document.
+        health=http_ok(f"{profile.keycloak_issuer}/.well-known/openid-configuration"),
+    )
+
+
+def keycloak_token(profile: Profile, username: str, password: str | None = None,
+                   client_id: str = KEYCLOAK_DEV_CLIENT, realm: str = KEYCLOAK_REALM) -> str:
+    """A real access token for a user of the development realm (password grant of its token client)."""
+    if password is None:
+        password = next((u["password"] for u in demo_users() if u["username"] == username), "")
+    body = urllib.parse.urlencode({"grant_type": "password", "client_id": client_id, "username": username,
+                                   "password": password, "scope": "openid"}).encode()
+    request = urllib.request.Request(f"{profile.keycloak_url}/realms/{realm}/protocol/openid-connect/token",
+                                     data=body, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(json.loads(response.read())["access_token"])
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"Keycloak refused a token for {username}: {exc.code} {exc.read()[:300]!r}") from exc
+
+
+# --- The portal ----------------------------------------------------------------------------------
+
+PORTAL_DIR = REPO_ROOT / "services" / "portal"
+# What the pages load, from the npm packages of services/portal/package-lock.json.
+PORTAL_ASSETS = {
+    "htmx.min.js": Path("node_modules/htmx.org/dist/htmx.min.js"),
+    "pico.min.css": Path("node_modules/@picocss/pico/css/pico.min.css"),
+}
+
+
+def ensure_portal_assets() -> Path:
+    """htmx and Pico CSS from npm (exactly the lock file's versions), copied into the portal's static
+    directory; nothing of them is kept in git."""
+    vendor = PORTAL_DIR / "portal" / "static" / "vendor"
+    lock = PORTAL_DIR / "package-lock.json"
+    stamp = vendor / ".lock-sha256"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest and all((vendor / n).exists() for n in PORTAL_ASSETS):
+        return vendor
+    if shutil.which("npm") is None:
+        raise SystemExit("The portal's assets come from npm: install Node.js and npm (Debian: nodejs npm)")
+    _run_with_progress("Installing the portal's front-end packages with npm",
+                       ["npm", "ci", "--no-audit", "--no-fund"], cwd=PORTAL_DIR)
+    vendor.mkdir(parents=True, exist_ok=True)
+    for name, source in PORTAL_ASSETS.items():
+        shutil.copy2(PORTAL_DIR / source, vendor / name)
+    stamp.write_text(digest)
+    return vendor
+
+
+def portal_env(profile: Profile, **overrides: str) -> dict[str, str]:
+    env = {
+        "PORTAL_HTTP_PORT": str(profile.ports.portal),
+        "PORTAL_PUBLIC_URL": profile.portal_url,
+        "PORTAL_ENVIRONMENT": "dev",
+        "PORTAL_SECURE_COOKIES": "false",  # plain http on 127.0.0.1
+        "PORTAL_JWT_SECRET": dev_jwt_secret(profile),
+        "PORTAL_OIDC_ISSUER": profile.keycloak_issuer,
+        "PORTAL_OIDC_JWKS_URL": f"{profile.keycloak_issuer}/protocol/openid-connect/certs",
+        "PORTAL_OIDC_CLIENT_SECRET": portal_client_secret(profile),
+        "PORTAL_SESSION_KEY": portal_session_key(profile),
+    }
+    for service in SERVICES:
+        env[f"PORTAL_{service.upper()}_URL"] = f"http://127.0.0.1:{profile.ports.api(service)}"
+    env.update({f"PORTAL_{k.upper()}": v for k, v in overrides.items()})
+    return env
+
+
+def portal_session_key(profile: Profile) -> str:
+    """The Fernet key of the portal's session cookie in this profile (urlsafe base64 of 32 bytes)."""
+    path = profile.data_dir / "portal-session-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def portal_process(profile: Profile, **overrides: str) -> ManagedProcess:
+    ensure_portal_assets()
+    python = REPO_ROOT / ".venv" / "bin" / "python"
+    return ManagedProcess(
+        name="portal", argv=[str(python), "-m", "portal"], env=portal_env(profile, **overrides),
+        pid_dir=profile.pid_dir, log_dir=profile.log_dir, cwd=REPO_ROOT,
+        health=http_ok(f"{profile.portal_url}/readyz"),
+    )
+
+
+# --- The browser of the portal's browser tests -----------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_browser() -> Path:
+    """Debian's Chromium (Playwright drives it; its own browser download cannot work here) and the CJK
+    fonts, without which Chinese renders as empty boxes in screenshots."""
+    fonts = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+    if CHROMIUM.exists() and fonts.exists():
+        return CHROMIUM
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise SystemExit("The browser tests need Debian's chromium and fonts-noto-cjk (apt-get install chromium "
+                         "fonts-noto-cjk)")
+    _run_with_progress("Updating Debian's package lists", ["apt-get", "update", "-q"])
+    _run_with_progress("Installing Chromium and CJK fonts from Debian's packages",
+                       ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium", "fonts-noto-cjk"],
+                       env={"DEBIAN_FRONTEND": "noninteractive"})
+    return CHROMIUM

@@ -16,6 +16,7 @@ LOCAL_DIR = Path(os.environ.get("IPO_LOCAL_DIR", REPO_ROOT / ".local"))
 CACHE_DIR = Path(os.environ.get("IPO_CACHE_DIR", LOCAL_DIR / "cache"))
 
 SERVICES: tuple[str, ...] = ("registry", "trading", "training", "publicity")
+KEYCLOAK_REALM = "ipo"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,20 @@ class Ports:
 
     def worker(self, service: str) -> int:
         return self.worker_base + SERVICES.index(service)
+
+    # Keycloak and the portal derive from the bases too, so every profile gets its own without a new
+    # column in the table below.
+    @property
+    def keycloak(self) -> int:
+        return self.prometheus + 100
+
+    @property
+    def keycloak_management(self) -> int:
+        return self.prometheus + 101
+
+    @property
+    def portal(self) -> int:
+        return self.api_base + 50
 
 
 def _ports(kafka: int, ferretdb: int, prometheus: int, api_base: int) -> Ports:
@@ -87,6 +102,19 @@ class Profile:
     @property
     def mongo_url(self) -> str:
         return f"mongodb://127.0.0.1:{self.ports.ferretdb}/"
+
+    @property
+    def keycloak_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.keycloak}"
+
+    @property
+    def keycloak_issuer(self) -> str:
+        """The issuer of the development realm's tokens (the `iss` claim)."""
+        return f"{self.keycloak_url}/realms/{KEYCLOAK_REALM}"
+
+    @property
+    def portal_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.portal}"
 
 
 def profile(name: str) -> Profile:

@@ -8,6 +8,7 @@ from devstack.components import (
     console,
     ferretdb_process,
     kafka_process,
+    keycloak_process,
     prometheus_process,
     roles_of,
     service_process,
@@ -47,6 +48,10 @@ class Stack:
             proc.wait_healthy(120)
             console.print(f"[green]✓[/] {proc.name} ready (pid {proc.pid})")
 
+    def start_keycloak(self) -> ManagedProcess:
+        # Its first start builds (about a minute on two cores); later ones take seconds.
+        return self.start(keycloak_process(self.profile), timeout=300)
+
     def start_prometheus(self) -> None:
         self.start(prometheus_process(self.profile), timeout=60)
 
@@ -57,6 +62,7 @@ class Stack:
 
     def stop_all_known(self) -> None:
         """Stop whatever the pid files of this profile name, even from another invocation."""
-        names = [f"{s}-{r}" for s in SERVICES for r in ("api", "worker")] + ["prometheus", "kafka", "ferretdb"]
+        names = [f"{s}-{r}" for s in SERVICES for r in ("api", "worker")]
+        names += ["portal", "prometheus", "keycloak", "kafka", "ferretdb"]
         for name in names:
             ManagedProcess(name, [], self.profile.pid_dir, self.profile.log_dir).stop()
