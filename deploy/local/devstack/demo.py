@@ -76,8 +76,8 @@ DEAL_TYPES = ("assignment", "exclusive_licence", "sole_licence", "ordinary_licen
 REGIONS = ("210102", "210202", "210211", "210302", "210804", "211103", "210100", "210200")
 
 
-def _application_number(rng: random.Random, kind: str) -> str:
-    digits = f"{rng.randrange(2015, 2025)}{ {'invention': '1', 'utility_model': '2'}[kind] }{rng.randrange(10**7):07d}"
+def _application_number(rng: random.Random, kind: str, year: int) -> str:
+    digits = f"{year}{ {'invention': '1', 'utility_model': '2'}[kind] }{rng.randrange(10**7):07d}"
     return f"{digits}.{application_check_character(digits)}"
 
 
@@ -96,11 +96,15 @@ def listing_bodies(count: int, seed: int = 13) -> list[tuple[Organisation, dict[
         title = ZH_FORMS[form].format(zh) if chinese else EN_FORMS[form].format(en)
         abstract = (f"本发明涉及{zh}领域\uff0c提高了性能并降低了成本。" if chinese
                     else f"The invention concerns the {en} field; it improves performance and lowers cost.")
+        # Still in force today: a utility model's term is 10 years from filing, an invention's 20.
+        year = rng.randrange(2017 if kind == "utility_model" else 2015, 2025)
         body: dict[str, Any] = {
-            "application_number": _application_number(rng, kind), "patent_kind": kind, "title": title,
+            # The filing date's year is the number's; the expiry is computed from kind and filing date.
+            "application_number": _application_number(rng, kind, year),
+            "filing_date": f"{year}-0{rng.randrange(1, 10)}-15", "patent_kind": kind, "title": title,
             "abstract": abstract, "ipc_codes": [ipc], "industry": industry, "region_code": rng.choice(REGIONS),
             "legal_status": "granted" if rng.random() < 0.7 else "pending",
-            "expires_on": f"{rng.randrange(2030, 2044)}-0{rng.randrange(1, 10)}-15", "deal_types": deals,
+            "deal_types": deals,
             "price_fen": price,
         }
         out.append((owner, body))
@@ -125,6 +129,24 @@ def _wait(probe: Callable[[], bool], what: str, timeout: float = 60) -> None:
     raise SystemExit(f"demo data: timed out waiting for {what}")
 
 
+def _own(client: httpx.Client, trading: str, profile: Profile, owner: Organisation, number: str) -> None:
+    """Only a patent's verified owner publishes its listing: the owner claims it and an officer verifies
+    the claim, through the API like any user (a second run finds it verified already)."""
+    claimed = client.post(f"{trading}/v1/patents/{number}/claims", headers=_headers(
+        profile, f"demo-loader-{owner.code}", "participant", owner.code, None), json={
+        "owners": [owner.name],
+        "evidence": {"kind": "certificate", "reference": f"证书 {number}", "dated": "2025-01-15"}})
+    if claimed.status_code == 409 and claimed.json().get("type", "").endswith("/already-owner"):
+        return
+    if claimed.status_code not in (200, 201):
+        raise SystemExit(f"demo data: claiming {number}: {claimed.status_code} {claimed.text[:300]}")
+    verified = client.post(f"{trading}/v1/patents/{number}/claims/{owner.code}/verification",
+                           headers=_headers(profile, "demo-loader-officer", "officer", None, None),
+                           json={"reason": "demo data: matches the register extract"})
+    if verified.status_code not in (200, 409):
+        raise SystemExit(f"demo data: verifying {number}: {verified.status_code} {verified.text[:300]}")
+
+
 def load(profile: Profile, listings: int = 240, report: Callable[[str], None] = print) -> dict[str, int]:
     """Load the dataset (idempotently); returns how many of each thing it created this time."""
     registry = f"http://127.0.0.1:{profile.ports.api('registry')}"
@@ -143,6 +165,7 @@ def load(profile: Profile, listings: int = 240, report: Callable[[str], None] = 
             _wait(lambda o=org: client.get(f"{trading}/v1/organisations/{o.code}").status_code == 200,  # type: ignore[misc]
                   f"organisation {org.code} in trading")
         for index, (owner, body) in enumerate(listing_bodies(listings)):
+            _own(client, trading, profile, owner, body["application_number"])
             key = f"demo-listing-{body['application_number']}"
             headers = _headers(profile, f"demo-loader-{owner.code}", "participant", owner.code, key)
             response = client.post(f"{trading}/v1/listings", headers=headers, json=body)

@@ -342,7 +342,8 @@ def _listing_form_context(values: dict[str, Any], errors: dict[str, str], editin
 STALE_LISTING = "Someone changed this listing meanwhile: reload it and make your change again."
 # The form's fields by name, for the error summary (the catalogs translate them).
 LISTING_LABELS = {
-    "application_number": "Application number", "title": "Title", "abstract": "Abstract", "patent_kind": "Kind",
+    "application_number": "Application number", "filing_date": "Filing date", "title": "Title",
+    "abstract": "Abstract", "patent_kind": "Kind",
     "legal_status": "Legal status", "industry": "Industry", "region_code": "Region code",
     "expires_on": "Patent right ends", "ipc_codes": "IPC classes", "deal_types": "Deal types",
     "price": "Price (yuan)",
@@ -359,7 +360,7 @@ async def new_listing(request: Request) -> Response:
 @router.post("/my/listings/new", response_class=HTMLResponse)
 async def create_listing(
     request: Request, csrf_token: Annotated[str, Form()] = "", application_number: Annotated[str, Form()] = "",
-    title: Annotated[str, Form()] = "", abstract: Annotated[str, Form()] = "",
+    filing_date: Annotated[str, Form()] = "", title: Annotated[str, Form()] = "", abstract: Annotated[str, Form()] = "",
     patent_kind: Annotated[str, Form()] = "", industry: Annotated[str, Form()] = "",
     region_code: Annotated[str, Form()] = "", legal_status: Annotated[str, Form()] = "",
     expires_on: Annotated[str, Form()] = "", ipc_codes: Annotated[str, Form()] = "",
@@ -370,7 +371,8 @@ async def create_listing(
     session = load(request)
     _require_csrf(session, csrf_token)
     fmt = Formatter(_language(request))
-    values: dict[str, Any] = {"application_number": application_number, "title": title, "abstract": abstract,
+    values: dict[str, Any] = {"application_number": application_number, "filing_date": filing_date, "title": title,
+                              "abstract": abstract,
                               "patent_kind": patent_kind, "industry": industry, "region_code": region_code,
                               "legal_status": legal_status, "expires_on": expires_on, "ipc_codes": ipc_codes,
                               "deal_types": deal_types or [], "price": price}

@@ -20,6 +20,7 @@ from tests.stack.trading_catalogue.support import (
     register_organisation,
     unique_word,
 )
+from tests.support.patents import verified_owner
 from tests.support.stack import eventually
 
 pytestmark = pytest.mark.stack
@@ -140,8 +141,12 @@ def test_participant_lists_a_patent_and_sees_api_errors_beside_fields(portal: st
         forged = client.post("/my/listings/new", data={"csrf_token": "forged", "title": "x"})
         assert forged.status_code == 403
         word = unique_word()
+        number = application_number()
+        # Only the patent's verified owner publishes its listing (issue 11): claimed and verified by API.
+        verified_owner(test_profile, owner, number)
         created = client.post("/my/listings/new", data={
-            "csrf_token": csrf, "application_number": application_number(), "title": f"Membrane {word}",
+            "csrf_token": csrf, "application_number": number, "filing_date": f"{number[:4]}-03-01",
+            "title": f"Membrane {word}",
             "patent_kind": "invention", "legal_status": "granted", "industry": "new_materials",
             "region_code": "210100", "expires_on": "2036-01-01", "ipc_codes": "B01D 71/26",
             "deal_types": ["ordinary_licence", "assignment"], "price": "80,000.50"})
