@@ -30,15 +30,9 @@ async def refresh_gauges(ctx: ServiceContext) -> None:
     g = metrics.gauges()
     counts: dict[tuple[str, str], int] = {(k, s.value): 0 for k in ("press_release", "news") for s in ReleaseState}
     waiting = {"press_release": 0, "news": 0}
-    forced = 0
-    # Releases by state: a grouped count (the releases of a year: thousands, not millions).
-    pipeline = [{"$group": {"_id": {"kind": "$kind", "state": "$state"}, "n": {"$sum": 1}}}]
-    async for row in await ctx.db[release_store.COLLECTION].aggregate(pipeline):
-        key = (row["_id"]["kind"], row["_id"]["state"])
-        counts[key] = int(row["n"])
-    async for _doc in ctx.db[release_store.COLLECTION].find({"forced.approved_by": None,
-                                                            "forced.by": {"$type": "string"}}, {"_id": 1}):
-        forced += 1
+    # Releases by state, and those force-published awaiting approval: kept with each change (a tally).
+    counted, forced = await release_store.counts(ctx.db)
+    counts.update(counted)
     for (kind, state), n in counts.items():
         g.releases.labels(kind, state).set(n)
         if state in (ReleaseState.DRAFT.value, ReleaseState.SUBMITTED.value):

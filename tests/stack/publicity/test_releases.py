@@ -16,9 +16,11 @@ import jsonschema
 import pytest
 from devstack.layout import Profile
 from devstack.processes import ManagedProcess
+from publicity.releases import store as release_store
 
 from tests.stack.publicity.helpers import act, base, draft, in_feeds, officer, ok, public_status
 from tests.support.stack import eventually
+from tests.support.tallies import tallies_against_documents
 
 pytestmark = pytest.mark.stack
 
@@ -207,3 +209,12 @@ JSON_FEED_1_1 = {
         }},
     },
 }
+
+
+async def test_the_release_tallies_equal_what_the_releases_contribute(test_profile: Profile) -> None:
+    """Runs after this module's releases: the gauges' counts by kind and state, and of force-published
+    releases awaiting approval, were kept with each change and equal a recount from the releases."""
+    stored, recounted = await tallies_against_documents(test_profile.mongo_url, f"publicity_{test_profile.name}",
+                                                        [release_store.AGGREGATE])
+    assert recounted.get(release_store.TALLY)  # the module made releases
+    assert stored.get(release_store.TALLY) == recounted[release_store.TALLY]

@@ -10,11 +10,15 @@ from servicekit.mongo import Database, Document, IndexSpec
 
 COLLECTION = "activities"
 
-INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-           IndexSpec(COLLECTION, (("campaign_id", 1), ("_id", 1))),
-           IndexSpec(COLLECTION, (("responsible_unit", 1), ("_id", 1))))
+INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),)  # lists come from lookups
 
-AGGREGATE = Aggregate(COLLECTION)
+EVERY_ACTIVITY = "activities"
+BY_CAMPAIGN = "activities_by_campaign"
+BY_UNIT = "activities_by_unit"
+AGGREGATE = Aggregate(COLLECTION, listed=lambda doc: {
+    # The lists (servicekit.lookups): every activity, by campaign and by responsible unit.
+    EVERY_ACTIVITY: [aggregates.EVERYTHING], BY_CAMPAIGN: [doc.get("campaign_id")],
+    BY_UNIT: [doc.get("responsible_unit")]})
 
 
 async def insert(db: Database, document: Document) -> None:
@@ -26,9 +30,8 @@ async def get(db: Database, activity_id: str) -> Document | None:
 
 
 async def page(db: Database, filters: dict[str, Any], after: str | None, limit: int) -> list[Document]:
-    """Lists (a filtered scan on FerretDB: see tests/stack/store_scans.py)."""
+    """Lists, from the lookups (by campaign, else by responsible unit, else every activity)."""
     query: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
+    return await aggregates.filtered_page(db, AGGREGATE, query, after=after, limit=limit,
+                                          by={"campaign_id": BY_CAMPAIGN, "responsible_unit": BY_UNIT},
+                                          everything=EVERY_ACTIVITY)

@@ -11,10 +11,13 @@ from servicekit.mongo import Database, Document, IndexSpec
 
 COLLECTION = "campaigns"
 
-INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-           IndexSpec(COLLECTION, (("status", 1), ("_id", 1))))
+INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),)  # lists come from lookups
 
-AGGREGATE = Aggregate(COLLECTION)
+EVERY_CAMPAIGN = "campaigns"
+BY_STATUS = "campaigns_by_status"
+AGGREGATE = Aggregate(COLLECTION, listed=lambda doc: {
+    # The list (servicekit.lookups): every campaign, and by status (the gauges read the open ones).
+    EVERY_CAMPAIGN: [aggregates.EVERYTHING], BY_STATUS: [doc.get("status")]})
 
 
 async def insert(db: Database, document: Document) -> None:
@@ -26,15 +29,11 @@ async def get(db: Database, campaign_id: str) -> Document | None:
 
 
 async def page(db: Database, status: str | None, after: str | None, limit: int) -> list[Document]:
-    query: dict[str, Any] = {}
-    if status:
-        query["status"] = status
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
+    query: dict[str, Any] = {"status": status} if status else {}
+    return await aggregates.filtered_page(db, AGGREGATE, query, after=after, limit=limit, by={"status": BY_STATUS},
+                                          everything=EVERY_CAMPAIGN)
 
 
 async def open_ones(db: Database) -> list[Document]:
     """Open campaigns, for the gauges (a handful a year)."""
-    return [d async for d in db[COLLECTION].find({"status": "open"}, AGGREGATE.hidden())]
+    return await aggregates.listed(db, AGGREGATE, BY_STATUS, "open", limit=1000)

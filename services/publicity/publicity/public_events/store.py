@@ -26,14 +26,18 @@ TICKETS = "tickets"
 SCANS = "scans"
 CHECKIN_COUNTS = "checkin_counts"
 
+# Lists come from lookups; the scans of an event (the reconciliation report) from their index on MongoDB.
 INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-           IndexSpec(COLLECTION, (("campaign_id", 1), ("_id", 1))),
            IndexSpec(REGISTRATIONS, (("creation_key", 1),), unique=True),
-           IndexSpec(REGISTRATIONS, (("event_id", 1), ("_id", 1))),
            IndexSpec(SCANS, (("event_id", 1), ("server_time", 1))))
 
-AGGREGATE = Aggregate(COLLECTION)
-REGISTRATION = Aggregate(REGISTRATIONS)
+EVERY_EVENT = "public_events"
+BY_CAMPAIGN = "public_events_by_campaign"
+BY_EVENT = "registrations_by_event"
+AGGREGATE = Aggregate(COLLECTION, listed=lambda doc: {
+    # The lists (servicekit.lookups): every event, and a campaign's.
+    EVERY_EVENT: [aggregates.EVERYTHING], BY_CAMPAIGN: [doc.get("campaign_id")]})
+REGISTRATION = Aggregate(REGISTRATIONS, listed=lambda doc: {BY_EVENT: [doc.get("event_id")]})
 
 
 async def insert(db: Database, document: Document) -> None:
@@ -45,11 +49,9 @@ async def get(db: Database, event_id: str) -> Document | None:
 
 
 async def page(db: Database, filters: dict[str, Any], after: str | None, limit: int) -> list[Document]:
-    query: dict[str, Any] = dict(filters)
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, {**AGGREGATE.hidden(), "registrations": 0}).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
+    return await aggregates.filtered_page(db, AGGREGATE, filters, after=after, limit=limit,
+                                          by={"campaign_id": BY_CAMPAIGN}, everything=EVERY_EVENT,
+                                          projection={**AGGREGATE.hidden(), "registrations": 0})
 
 
 async def registration(db: Database, registration_id: str) -> Document | None:
@@ -57,12 +59,8 @@ async def registration(db: Database, registration_id: str) -> Document | None:
 
 
 async def registrations_of(db: Database, event_id: str, after: str | None, limit: int) -> list[Document]:
-    """The organisers' list (a filtered scan on FerretDB: see tests/stack/store_scans.py)."""
-    query: dict[str, Any] = {"event_id": event_id}
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = db[REGISTRATIONS].find(query, REGISTRATION.hidden()).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
+    """The organisers' list (the event's lookup of registrations)."""
+    return await aggregates.listed(db, REGISTRATION, BY_EVENT, event_id, limit=limit, after=after)
 
 
 async def scans_of(db: Database, event_id: str) -> list[Document]:

@@ -71,10 +71,8 @@ async def list_releases(ctx: Context, caller: Officer, page: Pagination, state: 
         filters["state"] = state.value
     if kind is not None:
         filters["kind"] = kind
-    if forced is not None:
-        filters["forced.approved_by"] = None
-        filters["forced.by"] = {"$type": "string"}
-    docs = await store.page(ctx.db, filters, id_after(page.cursor), page.limit + 1)
+    docs = await store.page(ctx.db, filters, id_after(page.cursor), page.limit + 1,
+                            forced_unapproved=forced is not None)
     docs, cursor = next_page(docs, page.limit)
     return ReleasePage(items=[_read(d) for d in docs], next_cursor=cursor)
 

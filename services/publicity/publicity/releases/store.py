@@ -14,18 +14,46 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from servicekit import aggregates
+from servicekit import aggregates, lookups, tallies
 from servicekit.aggregates import Aggregate
 from servicekit.mongo import Database, Document, IndexSpec
 
 COLLECTION = "releases"
 SCHEDULE = "release_schedule"
 
-INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),
-           IndexSpec(COLLECTION, (("state", 1), ("_id", 1))),
-           IndexSpec(COLLECTION, (("kind", 1), ("_id", 1))))
+INDEXES = (IndexSpec(COLLECTION, (("creation_key", 1),), unique=True),)  # lists come from lookups
 
-AGGREGATE = Aggregate(COLLECTION)
+EVERY_RELEASE = "releases"
+BY_STATE = "releases_by_state"
+BY_KIND = "releases_by_kind"
+# Releases by kind and state, and force-published ones not yet approved, for the gauges (servicekit.tallies).
+TALLY = "publicity-releases"
+
+
+# Force-published and not yet approved by a second officer: the officers' dashboard.
+FORCED_UNAPPROVED = "releases_forced_unapproved"
+
+
+def _forced_unapproved(doc: Document) -> bool:
+    forced = doc.get("forced") or {}
+    return bool(forced.get("by")) and not forced.get("approved_by")
+
+
+def _counted(doc: Document) -> dict[str, dict[str, int]]:
+    return {TALLY: {f"by.{tallies.key(doc['kind'])}.{tallies.key(doc['state'])}": 1,
+                    "forced_unapproved": 1 if _forced_unapproved(doc) else 0}}
+
+
+def _lists(doc: Document) -> dict[str, list[str | None]]:
+    """The officers' lists (servicekit.lookups): every release, by state, by kind, and the dashboard."""
+    lists: dict[str, list[str | None]] = {EVERY_RELEASE: [aggregates.EVERYTHING], BY_STATE: [doc.get("state")],
+                                          BY_KIND: [doc.get("kind")]}
+    if _forced_unapproved(doc):
+        lists[FORCED_UNAPPROVED] = [aggregates.EVERYTHING]
+    return lists
+
+
+AGGREGATE = Aggregate(COLLECTION, tallied=_counted, listed=_lists)
 
 
 async def insert(db: Database, document: Document) -> None:
@@ -36,13 +64,23 @@ async def get(db: Database, release_id: str) -> Document | None:
     return await aggregates.read(db, AGGREGATE, release_id)
 
 
-async def page(db: Database, filters: dict[str, Any], after: str | None, limit: int) -> list[Document]:
-    """Officers' list (a filtered scan on FerretDB: see tests/stack/store_scans.py)."""
-    query: dict[str, Any] = dict(filters)
-    if after is not None:
-        query["_id"] = {"$gt": after}
-    cursor = db[COLLECTION].find(query, AGGREGATE.hidden()).sort("_id", 1).limit(limit)
-    return [d async for d in cursor]
+async def page(db: Database, filters: dict[str, Any], after: str | None, limit: int, *,
+               forced_unapproved: bool = False) -> list[Document]:
+    """Officers' list, from the lookups: the dashboard's (`forced_unapproved`), else by state, else by
+    kind, else every release."""
+    if forced_unapproved:
+        return await aggregates.listed(db, AGGREGATE, FORCED_UNAPPROVED, aggregates.EVERYTHING, limit=limit,
+                                       after=after, where=lambda doc: lookups.matches(doc, filters))
+    return await aggregates.filtered_page(db, AGGREGATE, filters, after=after, limit=limit,
+                                          by={"state": BY_STATE, "kind": BY_KIND}, everything=EVERY_RELEASE)
+
+
+async def counts(db: Database) -> tuple[dict[tuple[str, str], int], int]:
+    """Releases by (kind, state), and force-published ones awaiting approval (the tally: one `_id` read)."""
+    tally = await tallies.read(db, TALLY)
+    by_kind = tally.get("by") or {}
+    found = {(str(kind), str(state)): int(n) for kind, states in by_kind.items() for state, n in states.items()}
+    return found, tallies.amount(tally, "forced_unapproved")
 
 
 async def mark_scheduled(db: Database, release_id: str, due_at: datetime, edition: int) -> None:
