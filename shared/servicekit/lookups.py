@@ -177,3 +177,16 @@ async def members(db: Database, name: str, key: str, *, read: Callable[[Any], Aw
             if len(found) >= limit:
                 return found[:limit]
     return found
+
+
+def documents_for(members: Iterable[tuple[str, str, Any]]) -> list[Document]:
+    """The lookup documents (heads and buckets) for (lookup, key, id) triples, built in memory: what
+    `add` would have written one by one, for a bulk load or a rebuild run while the API is stopped."""
+    buckets: dict[str, dict[str, int]] = {}
+    heads: dict[str, dict[str, int]] = {}
+    for name, key, item_id in members:
+        bucket = bucket_of(item_id)
+        heads.setdefault(head_id(name, key), {})[bucket] = 1
+        buckets.setdefault(_bucket_id(name, key, bucket), {})[_field(str(item_id))] = 1
+    return ([{"_id": doc_id, "buckets": named} for doc_id, named in heads.items()]
+            + [{"_id": doc_id, "ids": ids} for doc_id, ids in buckets.items()])

@@ -30,6 +30,8 @@ import httpx
 from devstack.layout import Profile, profile
 from devstack.processes import ManagedProcess
 from pymongo import MongoClient
+from servicekit import lookups
+from trading.listings.aggregate import LISTING
 from trading.listings.search import LAYOUT, NEGOTIABLE, listing_terms
 from trading.listings.search_store import COUNTERS, POSTINGS, SEQ_ID, STATUS_COUNTS_ID, postings_for_bulk_load
 from trading.patents.identifiers import application_check_character
@@ -125,6 +127,13 @@ def load(p: Profile, count: int) -> None:
     for start in range(0, len(postings), 2000):
         db[POSTINGS].insert_many(postings[start:start + 2000], ordered=False)
     db[POSTINGS].insert_one({"_id": SEQ_ID, "n": count})
+    # The list lookups the API keeps with every create (servicekit.lookups): "my listings" by organisation.
+    db[lookups.LOOKUPS].drop()
+    members = [(name, key, doc["_id"]) for doc in docs for name, keys in LISTING.memberships(doc).items()
+               for key in keys]
+    lookup_docs = lookups.documents_for(members)
+    for start in range(0, len(lookup_docs), 500):
+        db[lookups.LOOKUPS].insert_many(lookup_docs[start:start + 500], ordered=False)
     # What the API's indexer keeps: the status counts (every loaded listing is published and counted).
     db[COUNTERS].replace_one({"_id": STATUS_COUNTS_ID}, {"counts": {"published": count}}, upsert=True)
     mongo.close()
@@ -221,10 +230,11 @@ def prove_bulk_load_matches_api(p: Profile, sample: int = 40) -> None:
     """The bulk loader must leave the store as the API would. Publish `sample` listings through the
     API (its indexer files them), then rebuild their read model with the loader's own function from
     the listings as the API stored them, and compare document by document: postings, heads, cards."""
-    from tests.benchmarks.publish import ORGANISATION, listing_body, prepare
+    from tests.benchmarks.publish import ORGANISATION, listing_body, prepare, verified_patents
     from tests.support.stack import token
 
     prepare(p, 0)
+    asyncio.run(verified_patents(p, range(900_000, 900_000 + sample)))
     api = settled_api(p)
     try:
         base = f"http://127.0.0.1:{p.ports.api('trading')}/v1/listings"
@@ -255,11 +265,17 @@ def prove_bulk_load_matches_api(p: Profile, sample: int = 40) -> None:
                      if {f: plain(v[f]) for f in v if f != "_id"}
                      != {f: plain(stored.get(k, {}).get(f)) for f in v if f != "_id"}]
         counts = db[COUNTERS].find_one({"_id": STATUS_COUNTS_ID}) or {}
+        # The list lookups too: what the loader would write for these listings is what the API wrote.
+        expected_lookups = {d["_id"]: d for d in lookups.documents_for(
+            (name, key, doc["_id"]) for doc in listings for name, keys in LISTING.memberships(doc).items()
+            for key in keys)}
+        stored_lookups = {d["_id"]: d for d in db[lookups.LOOKUPS].find({"_id": {"$in": list(expected_lookups)}})}
         mongo.close()
+        assert stored_lookups == expected_lookups, "bulk-loaded lookups differ from the API's"
         assert not differing, f"bulk-loaded read model differs from the API's for {len(differing)} documents"
         assert {k: v for k, v in (counts.get("counts") or {}).items() if v} == {"published": sample}, counts
         print(f"proof: {sample} listings published through the API have exactly the read model the bulk "
-              f"loader builds ({len(expected)} documents compared)")
+              f"loader builds ({len(expected)} read-model and {len(expected_lookups)} lookup documents compared)")
     finally:
         api.stop()
 
