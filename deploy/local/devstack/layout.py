@@ -49,7 +49,7 @@ class Ports:
 
     @property
     def portal(self) -> int:
-        return self.api_base + 50
+        return self.api_base + len(SERVICES)  # the port after the four APIs (tests use +50.. for spare APIs)
 
 
 def _ports(kafka: int, ferretdb: int, prometheus: int, api_base: int) -> Ports:

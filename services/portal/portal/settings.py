@@ -12,7 +12,7 @@ class PortalSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", frozen=True)
 
     service_name: str = "portal"
-    http_port: int = 8151
+    http_port: int = 8105
 
     # Where the four APIs answer (the portal calls them as the signed-in user, or anonymously).
     trading_url: str = "http://127.0.0.1:8102"
@@ -22,7 +22,7 @@ class PortalSettings(ServiceSettings):
     api_timeout_seconds: float = 10.0
 
     # The portal's own address as the browser sees it (redirect URIs are built from it).
-    public_url: str = "http://127.0.0.1:8151"
+    public_url: str = "http://127.0.0.1:8105"
 
     # Keycloak: the realm's issuer URL (its discovery document lives under it) and the portal's client.
     oidc_client_id: str = "ipo-portal"
