@@ -45,6 +45,7 @@ from training.enrolments.domain import (
 )
 from training.enrolments.events import EnrolmentCompleted
 from training.sessions import store as session_store
+from training.sessions.events import SessionUpdated
 from training.talents import projection as talents
 from training.talents.domain import may_take_part
 
@@ -442,4 +443,12 @@ async def change_details(ctx: ServiceContext, session_id: str, details: dict[str
     async with _session_unit(ctx, session_id) as (unit, session):
         check(session)
         # The new details (a larger capacity, say) are what the promotion must see.
-        await _save(ctx, unit, _Change({**session, **details}), details=details)
+        change = _Change({**session, **details})
+        after = {**session, **details}
+        # The session's public details as they are now, for those who list sessions (publicity).
+        change.events.append(CloudEvent.new("/ipo/training", session_id, SessionUpdated(
+            session_id=session_id, course_id=after["course_id"], course_title=after["course_title"],
+            training_base_id=after["training_base_id"], starts_at=after["starts_at"], ends_at=after["ends_at"],
+            venue=after["venue"], capacity=int(after["capacity"]), version=int(session["version"]) + 1,
+            occurred_at=change.now)))
+        await _save(ctx, unit, change, details=details)
