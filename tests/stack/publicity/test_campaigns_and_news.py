@@ -103,8 +103,12 @@ def test_campaign_fairs_deals_and_news(cast: Cast, test_profile: Profile) -> Non
         outside = ok(httpx.patch(f"{training}/v1/sessions/{outside['id']}", headers={
             **base_coordinator, "If-Match": f'"{outside["version"]}"'}, json={
             "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=3)).isoformat()}), 200)
-        eventually(lambda listed=listed, sid=outside["id"]: (sid in [i["id"] for i in campaign_page(
-            p, campaign["id"])["items"]]) is listed, timeout=30, what=f"the rescheduled session listed={listed}")
+        session_id: str = outside["id"]
+
+        def rescheduled(listed: bool = listed, session_id: str = session_id) -> bool:
+            return (session_id in [i["id"] for i in campaign_page(p, campaign["id"])["items"]]) is listed
+
+        eventually(rescheduled, timeout=30, what=f"the rescheduled session listed={listed}")
     campaign = act_on_campaign(p, campaign, "pins", {"kind": "session", "item_id": outside["id"], "shown": True})
     assert outside["id"] in [i["id"] for i in campaign_page(p, campaign["id"])["items"]]
 
