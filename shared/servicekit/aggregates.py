@@ -39,7 +39,7 @@ from pymongo.errors import DuplicateKeyError
 
 from servicekit import lookups, tallies
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import stale
+from servicekit.http import key_reused, stale
 from servicekit.mongo import PROCESS_LOCKS, STORE_TRAITS, Database, Document
 from servicekit.outbox import (
     OUTBOX,
@@ -134,6 +134,23 @@ async def create(db: Database, aggregate: Aggregate, document: Document, events:
         # Claimed before the insert (a claim whose insert never happened is taken over above).
         await db[CREATION_KEYS].replace_one({"_id": key_id}, {"doc_id": document["_id"]}, upsert=True)
         await _insert(db, aggregate, document, events, key_id, unclaimed_before=claimed is None)
+
+
+async def create_or_replay(db: Database, aggregate: Aggregate, document: Document,
+                           events: Sequence[CloudEvent] = ()) -> tuple[Any, bool]:
+    """A POST's create with its Idempotency-Key honoured: (the id of what exists now, created now). The
+    same key with the same body again answers with what the earlier request made (False); the same key
+    with another body is refused (422 idempotency-key-reused); a collision on another unique key (the
+    `_id` itself, say) raises DuplicateCreation(None) for the caller to explain."""
+    try:
+        await create(db, aggregate, document, events)
+    except DuplicateCreation as dup:
+        if dup.earlier is None:
+            raise
+        if dup.earlier.get(CREATION_FINGERPRINT) != document.get(CREATION_FINGERPRINT):
+            raise key_reused() from None
+        return dup.earlier["_id"], False
+    return document["_id"], True
 
 
 async def _insert(db: Database, aggregate: Aggregate, document: Document, events: Sequence[CloudEvent],

@@ -9,7 +9,7 @@ from typing import Any
 
 from servicekit import aggregates
 from servicekit.auth import Principal, Role
-from servicekit.http import creation_key, fingerprint, key_reused
+from servicekit.http import creation_key, fingerprint
 from servicekit.mongo import Database, Document
 from servicekit.service import ServiceContext
 
@@ -66,15 +66,8 @@ async def submit(ctx: ServiceContext, data: ActivityCreate, caller: Principal,
         "updated_at": at, "creation_key": creation_key(caller.subject, idempotency_key),
         "creation_fingerprint": fingerprint(data.model_dump(mode="json")),
     }
-    try:
-        await store.insert(ctx.db, doc)
-    except aggregates.DuplicateCreation as dup:
-        if dup.earlier is None:
-            raise
-        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
-            raise key_reused() from None
-        return await find(ctx.db, dup.earlier["_id"], caller), False
-    return await find(ctx.db, doc["_id"], caller), True
+    stored_id, created = await aggregates.create_or_replay(ctx.db, store.AGGREGATE, doc)
+    return await find(ctx.db, stored_id, caller), created
 
 
 async def find(db: Database, activity_id: str, caller: Principal) -> Document:

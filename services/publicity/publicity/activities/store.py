@@ -21,9 +21,6 @@ AGGREGATE = Aggregate(COLLECTION, listed=lambda doc: {
     BY_UNIT: [doc.get("responsible_unit")]})
 
 
-async def insert(db: Database, document: Document) -> None:
-    await aggregates.create(db, AGGREGATE, document)
-
 
 async def get(db: Database, activity_id: str) -> Document | None:
     return await aggregates.read(db, AGGREGATE, activity_id)

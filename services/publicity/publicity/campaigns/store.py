@@ -20,9 +20,6 @@ AGGREGATE = Aggregate(COLLECTION, listed=lambda doc: {
     EVERY_CAMPAIGN: [aggregates.EVERYTHING], BY_STATUS: [doc.get("status")]})
 
 
-async def insert(db: Database, document: Document) -> None:
-    await aggregates.create(db, AGGREGATE, document)
-
 
 async def get(db: Database, campaign_id: str) -> Document | None:
     return await aggregates.read(db, AGGREGATE, campaign_id)

@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint, key_reused
+from servicekit.http import creation_key, fingerprint
 from servicekit.mongo import PROCESS_LOCKS, Database, Document
 from servicekit.service import ServiceContext
 
@@ -56,15 +56,8 @@ async def plan(ctx: ServiceContext, data: EventCreate, caller: Principal,
         "version": 1, "created_by": caller.subject, "created_at": at, "updated_at": at,
         "creation_key": creation_key(caller.subject, idempotency_key), "creation_fingerprint": fingerprint(body),
     }
-    try:
-        await store.insert(ctx.db, doc)
-    except aggregates.DuplicateCreation as dup:
-        if dup.earlier is None:
-            raise
-        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
-            raise key_reused() from None
-        return await find(ctx.db, dup.earlier["_id"]), False
-    return await find(ctx.db, doc["_id"]), True
+    stored_id, created = await aggregates.create_or_replay(ctx.db, store.AGGREGATE, doc)
+    return await find(ctx.db, stored_id), created
 
 
 async def find(db: Database, event_id: str) -> Document:
@@ -112,15 +105,9 @@ async def register(ctx: ServiceContext, event_id: str, data: RegistrationCreate,
         # An Idempotency-Key from an anonymous registrant is scoped to the event.
         "creation_key": creation_key(f"event:{event_id}", idempotency_key), "creation_fingerprint": fingerprint(body),
     }
-    try:
-        await aggregates.create(ctx.db, store.REGISTRATION, doc)
-    except aggregates.DuplicateCreation as dup:
-        if dup.earlier is None:
-            raise
-        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
-            raise key_reused() from None
-        registration_id = dup.earlier["_id"]
-        return await view(ctx.db, registration_id), False
+    stored_id, created = await aggregates.create_or_replay(ctx.db, store.REGISTRATION, doc)
+    if not created:
+        return await view(ctx.db, stored_id), False
     await ctx.db[store.TICKETS].insert_one({"_id": ticket, "registration_id": registration_id, "event_id": event_id})
     async with aggregates.change(ctx.db, store.AGGREGATE, event_id) as unit:
         current = unit.document

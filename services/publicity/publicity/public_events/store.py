@@ -40,9 +40,6 @@ AGGREGATE = Aggregate(COLLECTION, listed=lambda doc: {
 REGISTRATION = Aggregate(REGISTRATIONS, listed=lambda doc: {BY_EVENT: [doc.get("event_id")]})
 
 
-async def insert(db: Database, document: Document) -> None:
-    await aggregates.create(db, AGGREGATE, document)
-
 
 async def get(db: Database, event_id: str) -> Document | None:
     return await aggregates.read(db, AGGREGATE, event_id)

@@ -11,7 +11,7 @@ from typing import Any
 from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint, key_reused
+from servicekit.http import creation_key, fingerprint
 from servicekit.mongo import Database, Document
 from servicekit.service import ServiceContext
 
@@ -64,15 +64,8 @@ async def create(ctx: ServiceContext, data: ReleaseCreate, caller: Principal,
     doc = new_document(release_id=f"PR-{uuid.uuid4().hex[:16]}", kind=data.kind, content=content,
                        created_by=caller.subject, origin="officer",
                        key=creation_key(caller.subject, idempotency_key), body_fingerprint=fingerprint(body))
-    try:
-        await store.insert(ctx.db, doc)
-    except aggregates.DuplicateCreation as dup:
-        if dup.earlier is None:
-            raise
-        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
-            raise key_reused() from None
-        return await find(ctx.db, dup.earlier["_id"]), False
-    return await find(ctx.db, doc["_id"]), True
+    stored_id, created = await aggregates.create_or_replay(ctx.db, store.AGGREGATE, doc)
+    return await find(ctx.db, stored_id), created
 
 
 async def find(db: Database, release_id: str) -> Document:

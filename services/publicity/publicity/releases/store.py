@@ -56,9 +56,6 @@ def _lists(doc: Document) -> dict[str, list[str | None]]:
 AGGREGATE = Aggregate(COLLECTION, tallied=_counted, listed=_lists)
 
 
-async def insert(db: Database, document: Document) -> None:
-    await aggregates.create(db, AGGREGATE, document)
-
 
 async def get(db: Database, release_id: str) -> Document | None:
     return await aggregates.read(db, AGGREGATE, release_id)

@@ -11,7 +11,7 @@ from typing import Any
 from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint, key_reused, stale
+from servicekit.http import creation_key, fingerprint, stale
 from servicekit.mongo import Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
@@ -55,15 +55,8 @@ async def plan(ctx: ServiceContext, data: FairCreate, caller: Principal,
         "exhibitors": {}, "shown_listings": {}, "version": 1, "created_at": now, "updated_at": now,
         "creation_key": creation_key(caller.subject, idempotency_key), "creation_fingerprint": fingerprint(body),
     }
-    try:
-        await store.insert(ctx.db, doc)
-    except aggregates.DuplicateCreation as dup:
-        if dup.earlier is None:
-            raise
-        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
-            raise key_reused() from None
-        return await find(ctx, dup.earlier["_id"]), False
-    return await find(ctx, doc["_id"]), True
+    stored_id, created = await aggregates.create_or_replay(ctx.db, store.AGGREGATE, doc)
+    return await find(ctx, stored_id), created
 
 
 async def find(ctx: ServiceContext, fair_id: str) -> Document:

@@ -13,7 +13,7 @@ from typing import Any
 from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint, key_reused, stale
+from servicekit.http import creation_key, fingerprint, stale
 from servicekit.mongo import Database, Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
@@ -185,14 +185,9 @@ async def open_negotiation(ctx: ServiceContext, data: NegotiationCreate, caller:
     }
     event = _event(doc, OfferMade(**_offer_fields(doc, offer), valid_until=data.valid_until))
     await store.note_deadline(ctx.db, doc["_id"], data.valid_until)  # a replayed create's own, or harmless
-    try:
-        await store.insert(ctx.db, doc, [event])
-    except aggregates.DuplicateCreation as dup:
-        if dup.earlier is None:
-            raise
-        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
-            raise key_reused() from None
-        return await _visible(ctx, dup.earlier["_id"], organisation_id), False
+    stored_id, created = await aggregates.create_or_replay(ctx.db, store.AGGREGATE, doc, [event])
+    if not created:
+        return await _visible(ctx, stored_id, organisation_id), False
     await listings.mark_under_negotiation(ctx.db, listing.listing_id)
     _count_offer(terms.deal_type.value, accepted=False)
     return await _visible(ctx, doc["_id"], organisation_id), True

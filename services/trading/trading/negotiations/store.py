@@ -8,13 +8,11 @@ the version it read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from servicekit import aggregates, tallies
 from servicekit.aggregates import Aggregate
-from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
 
 from trading.fairs import tallies as deal_tallies
@@ -63,10 +61,6 @@ AGGREGATE = Aggregate(COLLECTION, internal_fields=("action_keys", "signing"),  #
                       tallied=_counted, listed=_lists)
 
 
-
-async def insert(db: Database, document: Document, events: Sequence[CloudEvent] = ()) -> None:
-    """Raises aggregates.DuplicateCreation (with what an earlier request with this key created)."""
-    await aggregates.create(db, AGGREGATE, document, events)
 
 
 async def get(db: Database, negotiation_id: str, *, with_keys: bool = False) -> Document | None:

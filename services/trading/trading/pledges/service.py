@@ -10,7 +10,7 @@ from typing import Any
 from servicekit import aggregates
 from servicekit.auth import Principal, Role
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint, key_reused, stale
+from servicekit.http import creation_key, fingerprint, stale
 from servicekit.mongo import Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
@@ -74,15 +74,8 @@ async def request(ctx: ServiceContext, data: PledgeCreate, caller: Principal,
         "fair_id": data.fair_id, "version": 1, "created_at": now, "updated_at": now,
         "creation_key": creation_key(caller.subject, idempotency_key), "creation_fingerprint": fingerprint(body),
     }
-    try:
-        await store.insert(ctx.db, doc)
-    except aggregates.DuplicateCreation as dup:
-        if dup.earlier is None:
-            raise
-        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
-            raise key_reused() from None
-        return await find(ctx, dup.earlier["_id"], caller), False
-    return await find(ctx, doc["_id"], caller), True
+    stored_id, created = await aggregates.create_or_replay(ctx.db, store.AGGREGATE, doc)
+    return await find(ctx, stored_id, caller), created
 
 
 def may_see(doc: Document, caller: Principal) -> bool:

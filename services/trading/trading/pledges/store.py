@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from servicekit import aggregates, tallies
 from servicekit.aggregates import Aggregate
-from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import Database, Document, IndexSpec
 
 from trading.fairs import tallies as deal_tallies
@@ -37,10 +34,6 @@ INTERNAL_FIELDS = tuple(AGGREGATE.hidden())
 
 
 
-
-async def insert(db: Database, document: Document, events: Sequence[CloudEvent] = ()) -> None:
-    """Raises aggregates.DuplicateCreation (with what an earlier request with this key created)."""
-    await aggregates.create(db, AGGREGATE, document, events)
 
 
 async def get(db: Database, pledge_id: str, *, with_keys: bool = False) -> Document | None:

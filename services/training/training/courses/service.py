@@ -8,7 +8,7 @@ from typing import Any
 
 from servicekit import aggregates
 from servicekit.auth import Principal
-from servicekit.http import creation_key, fingerprint, key_reused
+from servicekit.http import creation_key, fingerprint
 from servicekit.mongo import Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
@@ -48,15 +48,8 @@ async def create(ctx: ServiceContext, data: CourseCreate, caller: Principal,
                      "updated_at": now, "created_by": caller.subject,
                      "creation_key": creation_key(caller.subject, idempotency_key),
                      "creation_fingerprint": fingerprint(body)}
-    try:
-        await store.insert(ctx.db, doc)
-    except aggregates.DuplicateCreation as dup:
-        if dup.earlier is None:
-            raise
-        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
-            raise key_reused() from None
-        return await find(ctx, dup.earlier["_id"]), False
-    return await find(ctx, course_id), True
+    stored_id, created = await aggregates.create_or_replay(ctx.db, store.AGGREGATE, doc)
+    return await find(ctx, stored_id), created
 
 
 async def change(ctx: ServiceContext, course_id: str, data: CourseUpdate, caller: Principal,

@@ -29,10 +29,6 @@ AGGREGATE = Aggregate(COLLECTION, listed=lambda doc: {
     EVERY_COURSE: [aggregates.EVERYTHING], BY_BASE: [doc.get("training_base_id")]})
 
 
-async def insert(db: Database, document: Document) -> None:
-    """Raises aggregates.DuplicateCreation (with what an earlier request with this key created)."""
-    await aggregates.create(db, AGGREGATE, document)
-
 
 async def get(db: Database, course_id: str) -> Document | None:
     return await db[COLLECTION].find_one({"_id": course_id}, AGGREGATE.hidden())

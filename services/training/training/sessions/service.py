@@ -10,7 +10,7 @@ from typing import Any
 from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint, key_reused, stale
+from servicekit.http import creation_key, fingerprint, stale
 from servicekit.mongo import Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
@@ -43,15 +43,8 @@ async def create(ctx: ServiceContext, course_id: str, data: SessionCreate, calle
         session_id=doc["_id"], course_id=course_id, course_title=course["title"],
         training_base_id=course["training_base_id"], starts_at=data.starts_at, ends_at=data.ends_at,
         venue=data.venue, capacity=data.capacity, occurred_at=now))
-    try:
-        await store.insert(ctx.db, doc, [scheduled])
-    except aggregates.DuplicateCreation as dup:
-        if dup.earlier is None:
-            raise
-        if dup.earlier.get("creation_fingerprint") != doc["creation_fingerprint"]:
-            raise key_reused() from None
-        return await find(ctx, dup.earlier["_id"]), False
-    return await find(ctx, doc["_id"]), True
+    stored_id, created = await aggregates.create_or_replay(ctx.db, store.AGGREGATE, doc, [scheduled])
+    return await find(ctx, stored_id), created
 
 
 async def change(ctx: ServiceContext, session_id: str, data: SessionUpdate, caller: Principal,

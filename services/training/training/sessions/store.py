@@ -17,13 +17,11 @@ talents/projection.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from servicekit import aggregates, tallies
 from servicekit.aggregates import Aggregate
-from servicekit.events.envelope import CloudEvent
 from servicekit.mongo import PROCESS_LOCKS, Database, Document, IndexSpec
 
 COLLECTION = "sessions"
@@ -86,10 +84,6 @@ AGGREGATE = Aggregate(COLLECTION, version_field="revision", tallied=contribution
     EVERY_SESSION: [aggregates.EVERYTHING], BY_COURSE: [doc.get("course_id")],
     BY_BASE: [doc.get("training_base_id")]})
 
-
-async def insert(db: Database, document: Document, events: Sequence[CloudEvent] = ()) -> None:
-    """Raises aggregates.DuplicateCreation (with what an earlier request with this key created)."""
-    await aggregates.create(db, AGGREGATE, document, events)
 
 
 async def get_public(db: Database, session_id: str) -> Document | None:
