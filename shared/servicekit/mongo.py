@@ -10,11 +10,12 @@ also hosts the outbox relay), so this closes the gap locally and costs nothing o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pymongo
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -75,6 +76,21 @@ async def create_declared_indexes(settings: ServiceSettings, specs: Iterable[Ind
         await ensure_indexes(db, specs)
         return f"{len(specs)} indexes present in {settings.database_name}: " + ", ".join(
             f"{s.collection}.{s.name}" for s in specs)
+    finally:
+        await client.close()
+
+
+# A bulk job (a recount, a rebuild) reads whole collections: far longer than a request may take.
+BULK_JOB_BUDGET_SECONDS = 3600.0
+
+
+async def run_bulk_job(settings: ServiceSettings, job: Callable[[Database], Awaitable[str]]) -> str:
+    """Run an operator's bulk job against the service's database, with its own client and a budget of
+    an hour (never on a timer: each reads whole collections); returns what the job reports."""
+    client = mongo_client(settings)
+    try:
+        with pymongo.timeout(BULK_JOB_BUDGET_SECONDS):
+            return await job(client[settings.database_name])
     finally:
         await client.close()
 

@@ -33,7 +33,7 @@ import copy
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from servicekit.mongo import PROCESS_LOCKS, Database, Document, mongo_client
+from servicekit.mongo import PROCESS_LOCKS, Database, Document, run_bulk_job
 
 if TYPE_CHECKING:
     from servicekit.aggregates import Aggregate
@@ -209,12 +209,12 @@ async def recount(db: Database, aggregates: Sequence[Aggregate]) -> dict[str, in
 
 async def recount_service(settings: ServiceSettings, aggregates: Sequence[Aggregate]) -> str:
     """`python -m <service> recount-tallies`."""
-    client = mongo_client(settings)
-    try:
-        read_per_collection = await recount(client[settings.database_name], aggregates)
-    finally:
-        await client.close()
-    return "tallies recounted from " + (", ".join(f"{n} {c}" for c, n in read_per_collection.items()) or "nothing")
+    async def job(db: Database) -> str:
+        read_per_collection = await recount(db, aggregates)
+        return "tallies recounted from " + (", ".join(f"{n} {c}" for c, n in read_per_collection.items())
+                                            or "nothing")
+
+    return await run_bulk_job(settings, job)
 
 
 def _accumulate(totals: Contribution, contribution: Contribution) -> None:

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import asyncio
 
-import pymongo
-from servicekit.mongo import Database, mongo_client
+from servicekit.mongo import Database, run_bulk_job
 
 from registry.certification import store as certification_store
 from registry.certification.domain import OPEN_STATUSES
 from registry.settings import RegistrySettings
 from registry.talents import store as talent_store
-
-JOB_BUDGET_SECONDS = 3600.0
 
 
 async def rebuild(db: Database) -> str:
@@ -41,15 +38,5 @@ async def rebuild(db: Database) -> str:
     return f"{accounts} account lookups, {markers} open-evaluation markers written"
 
 
-async def _run() -> str:
-    settings = RegistrySettings()
-    client = mongo_client(settings)
-    try:
-        with pymongo.timeout(JOB_BUDGET_SECONDS):
-            return await rebuild(client[settings.database_name])
-    finally:
-        await client.close()
-
-
 def main() -> None:
-    print(asyncio.run(_run()))
+    print(asyncio.run(run_bulk_job(RegistrySettings(), rebuild)))

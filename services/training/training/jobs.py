@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 
-import pymongo
-from servicekit.mongo import Database, mongo_client
+from servicekit.mongo import Database, run_bulk_job
 
 from training.sessions import store as session_store
 from training.settings import TrainingSettings
-
-JOB_BUDGET_SECONDS = 3600.0
 
 
 async def rebuild(db: Database) -> str:
@@ -28,15 +25,5 @@ async def rebuild(db: Database) -> str:
     return f"{entries} talent-session entries written"
 
 
-async def _run() -> str:
-    settings = TrainingSettings()
-    client = mongo_client(settings)
-    try:
-        with pymongo.timeout(JOB_BUDGET_SECONDS):
-            return await rebuild(client[settings.database_name])
-    finally:
-        await client.close()
-
-
 def main() -> None:
-    print(asyncio.run(_run()))
+    print(asyncio.run(run_bulk_job(TrainingSettings(), rebuild)))

@@ -12,28 +12,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-import pymongo
-from servicekit.mongo import mongo_client
+from servicekit.mongo import Database, run_bulk_job
 
 from trading.listings import search_store
 from trading.settings import TradingSettings
 
-# A bulk job reads the whole catalogue: far longer than a request may take.
-JOB_BUDGET_SECONDS = 3600.0
+
+async def _refile(db: Database) -> str:
+    return f"marked {await search_store.mark_all_published_for_refiling(db)} listings for the indexer"
 
 
-async def _run(job: str) -> str:
-    settings = TradingSettings()
-    client = mongo_client(settings)
-    try:
-        db = client[settings.database_name]
-        with pymongo.timeout(JOB_BUDGET_SECONDS):
-            if job == "refile-search":
-                return f"marked {await search_store.mark_all_published_for_refiling(db)} listings for the indexer"
-            counts = await search_store.recount_statuses(db)
-            return "listings by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    finally:
-        await client.close()
+async def _recount(db: Database) -> str:
+    counts = await search_store.recount_statuses(db)
+    return "listings by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
 def main(argv: list[str]) -> None:
@@ -41,4 +32,4 @@ def main(argv: list[str]) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("job", choices=["refile-search", "recount-listings"])
     args = parser.parse_args(argv)
-    print(asyncio.run(_run(args.job)))
+    print(asyncio.run(run_bulk_job(TradingSettings(), _refile if args.job == "refile-search" else _recount)))
