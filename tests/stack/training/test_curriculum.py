@@ -106,7 +106,9 @@ def test_bad_curriculum_input_says_what_and_where(services: dict[str, ManagedPro
                          ({**good, "credit_hours": "-1"}, "#/credit_hours"),
                          ({**good, "audience": "everyone"}, "#/audience"),
                          ({**good, "categories": ["astrology"]}, "#/categories/0"),
-                         ({**good, "training_base_id": base[:-1] + "X"}, "#/training_base_id"),
+                         # A wrong check character (not "X" when "X" happens to be the right one).
+                         ({**good, "training_base_id": base[:-1] + ("Y" if base.endswith("X") else "X")},
+                          "#/training_base_id"),
                          ({**good, "colour": "red"}, "#/colour")]:
         body = problem(httpx.post(f"{url}/v1/courses", json=bad, headers=own), 422)
         assert pointer in [e.get("pointer") for e in body["errors"]], (bad, body)
