@@ -18,7 +18,7 @@ _LITERAL = re.compile(r"""(?:\b_|gettext)\((["'])(.+?)\1\)""")
 
 def _literal_messages() -> set[str]:
     found: set[str] = set()
-    for path in [*PORTAL.glob("templates/*.html"), *PORTAL.glob("*.py")]:
+    for path in [*PORTAL.glob("templates/*.html"), *PORTAL.rglob("*.py")]:
         found |= {m.group(2) for m in _LITERAL.finditer(path.read_text())}
     return found
 
