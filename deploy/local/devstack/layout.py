@@ -78,6 +78,7 @@ PROFILES: dict[str, Ports] = {
     "test4": _ports(kafka=23092, ferretdb=23217, prometheus=23090, api_base=9101),
     "test5": _ports(kafka=24092, ferretdb=24217, prometheus=24090, api_base=9301),
     "test6": _ports(kafka=18092, ferretdb=18217, prometheus=18090, api_base=7901),
+    "test7": _ports(kafka=16092, ferretdb=16217, prometheus=16090, api_base=7501),
 }
 
 
