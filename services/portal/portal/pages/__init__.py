@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from portal.pages import catalogue, public, signin
+from portal.pages import (  # training, registry and publicity pages
+    catalogue,
+    coordinator,
+    events_news,
+    office,
+    public,
+    signin,
+)
 from portal.pages.errors import install_error_pages
 
 router = APIRouter()
-for module in (public, signin, catalogue):
+for module in (public, signin, catalogue, events_news, coordinator, office):
     router.include_router(module.router)
 
 __all__ = ["install_error_pages", "router"]
