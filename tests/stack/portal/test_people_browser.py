@@ -86,7 +86,7 @@ def test_two_officers_publish_a_press_release_that_reaches_the_news_and_the_feed
     page.get_by_role("link", name="新闻稿与新闻", exact=True).click()
     page.wait_for_url("**/office/releases*")
     accessible(page)
-    page.get_by_role("link", name="起草新闻稿").click()
+    page.get_by_role("button", name="起草新闻稿").click()
     page.wait_for_url("**/office/releases/new")
     accessible(page)
     page.get_by_label("名称", exact=True).fill(title)
