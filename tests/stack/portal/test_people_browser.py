@@ -101,7 +101,7 @@ def test_two_officers_publish_a_press_release_that_reaches_the_news_and_the_feed
     # The submitter may not publish it: the API refuses, the page says why.
     with page.expect_navigation():
         page.get_by_role("button", name="立即发布").click()
-    assert "another officer must publish it" in page.get_by_role("alert").inner_text()
+    assert "须由提交该版次以外的另一名工作人员发布" in page.get_by_role("alert").inner_text()
     assert page.locator("#release-state").inner_text() == "待审核"
     accessible(page)
     sign_out(page, portal)

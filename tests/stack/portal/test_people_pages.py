@@ -204,7 +204,7 @@ def test_press_release_needs_a_second_officer_then_reaches_the_news_and_feeds(po
         # The two-person rule is the API's: the submitter's own publication is refused, and said so.
         own = first.post(f"{release_path}/publish", data={
             "csrf_token": csrf, "version": version_in(page.text, f"{release_path}/publish")})
-        assert own.status_code == 422 and "another officer must publish it" in own.text
+        assert own.status_code == 422 and "Another officer than the one who submitted this edition" in own.text
         assert f'href="{release_path}"' in first.get("/office/releases", params={"state": "submitted"}).text
     with browser(portal, language="en") as second:
         signed_in(second, test_profile, "officer-reviewer", "officer", None)
@@ -213,7 +213,7 @@ def test_press_release_needs_a_second_officer_then_reaches_the_news_and_feeds(po
         soon = second.post(f"{release_path}/schedule", data={
             "csrf_token": csrf, "publish_at": "2020-01-01T09:00", "version": version_in(page.text,
                                                                                        f"{release_path}/schedule")})
-        assert soon.status_code == 422 and "embargo" in soon.text
+        assert soon.status_code == 422 and "at least 5 minutes ahead" in soon.text
         published = second.post(f"{release_path}/publish", data={
             "csrf_token": csrf, "version": version_in(page.text, f"{release_path}/publish")})
         assert published.status_code == 303, published.text

@@ -19,14 +19,27 @@ def if_match(version: str | int | None) -> dict[str, str]:
     return {"If-Match": f'"{text}"'} if text.isdigit() else {}
 
 
+# Rules of the APIs the staff meet often, in the user's language (by the problem's type); other
+# refusals show the API's title, translated when known, with its detail.
+RULE_MESSAGES = {
+    "two-person-rule": "Another officer than the one who submitted this edition must publish or schedule it.",
+    "embargo-too-soon": "The publication time must be at least 5 minutes ahead.",
+}
+
+
 def refusal(problem: ApiProblem, fmt: Formatter) -> dict[str, str]:
     """An API's refusal by form field: invalid input beside its field; a stale version or a rule of the
-    API (409, 403: the two-person rule, a wrong state) for the form as a whole, in the API's words."""
+    API (409, 403: the two-person rule, a wrong state) for the form as a whole."""
     if problem.status == 412:
         return {"": fmt.gettext(STALE)}
     if problem.status in (400, 422) and problem.body.get("errors"):
         return field_errors(problem, fmt)
-    return {"": problem_message(problem, fmt)}
+    if problem.kind in RULE_MESSAGES:
+        return {"": fmt.gettext(RULE_MESSAGES[problem.kind])}
+    message = problem_message(problem, fmt)
+    if problem.detail and problem.detail not in message:
+        message = f"{message}: {problem.detail}"  # the API's reason, even where only its title is translated
+    return {"": message}
 
 
 def local_to_aware(text: str) -> str | None:
