@@ -66,6 +66,14 @@ class Formatter:
     def gettext(self, message: str) -> str:
         return str(translations(self.language).gettext(message))
 
+    def pgettext(self, context: str, message: str) -> str:
+        """A message whose translation depends on what it is about: "rejected" is 已驳回 for an
+        ownership claim but 已退回 (sent back for changes) for a press release; "Register" is 登记 for
+        an officer registering a pledge but 报名 for a visitor signing up to an event. Without a
+        translation in that context, the message's general one."""
+        found = str(translations(self.language).pgettext(context, message))
+        return found if found != message else self.gettext(message)
+
     def yuan(self, fen: int | None) -> str:
         """An amount in fen, shown in yuan (two decimals, the locale's grouping and currency sign)."""
         if fen is None:

@@ -90,3 +90,10 @@ def test_problem_errors_are_filed_under_the_field_their_pointer_names_in_the_use
     whole = ApiProblem(409, {"title": "Conflict", "detail": "The listing changed meanwhile."})
     assert field_errors(whole, Formatter("en")) == {"": "Conflict: The listing changed meanwhile."}
     assert field_errors(whole, Formatter("zh")) == {"": "操作冲突"}
+
+
+def test_a_message_may_mean_different_things_by_what_it_is_about() -> None:
+    zh = Formatter("zh")
+    assert zh.gettext("rejected") != zh.pgettext("release", "rejected")  # a claim refused; a release sent back
+    assert zh.gettext("Register") != zh.pgettext("event", "Register")  # an officer's act; a visitor's sign-up
+    assert zh.pgettext("release", "draft") == zh.gettext("draft")  # no contextual translation: the general one

@@ -24,6 +24,7 @@ from portal.pages.common import (
     safe_next,
     token,
 )
+from portal.pages.events_news import current_campaign
 from portal.sessions import load
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ async def home(request: Request) -> HTMLResponse:
     except (ApiProblem, OSError) as exc:
         log.warning("home page: trading API unavailable: %s", exc)
         unavailable = True
-    return render(request, "home.html", fairs=fairs, latest=latest, unavailable=unavailable)
+    return render(request, "home.html", fairs=fairs, latest=latest, unavailable=unavailable,
+                  campaign=await current_campaign(request))
 
 
 @router.get("/listings", response_class=HTMLResponse)
