@@ -18,7 +18,7 @@ page has no industry facet: for "industry + price range" both sides search the p
 It prints p50/p95/p99 of each, their differences and the ratio of the p95s. Goal: the page adds at most
 20 ms at p95 to the API's own p95.
 
-    .venv/bin/python -m tests.benchmarks.portal [--listings 100000] [--rounds 30] [--profile bench4]
+    .venv/bin/python -m tests.benchmarks.portal [--listings 100000] [--rounds 30] [--profile bench]
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=30, help="times each kind of query runs")
-    parser.add_argument("--profile", default="bench4")
+    parser.add_argument("--profile", default="bench")
     args = parser.parse_args()
 
     p = profile(args.profile)

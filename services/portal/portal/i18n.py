@@ -53,6 +53,13 @@ def translations(language: str) -> Translations:
     return Translations(fp=buffer)
 
 
+@cache
+def babel_locale(language: str) -> Locale:
+    """Babel's locale of a portal language, parsed once per process: parsing costs more than formatting an
+    amount, and a page of listings formats twenty."""
+    return Locale.parse(BABEL_LOCALES[language])
+
+
 @dataclass(frozen=True)
 class Formatter:
     """Locale formatting for one request's language."""
@@ -61,7 +68,7 @@ class Formatter:
 
     @property
     def locale(self) -> Locale:
-        return Locale.parse(BABEL_LOCALES[self.language])
+        return babel_locale(self.language)
 
     def gettext(self, message: str) -> str:
         return str(translations(self.language).gettext(message))

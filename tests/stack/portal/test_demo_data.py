@@ -25,7 +25,8 @@ def test_demo_data_loads_once(services: dict[str, ManagedProcess], test_profile:
 
     trading, publicity = api_url(test_profile, "trading"), api_url(test_profile, "publicity")
     owner = demo.ORGANISATIONS[0].code
-    mine = httpx.get(f"{trading}/v1/listings/mine", headers=participant(test_profile, owner), timeout=15).json()["items"]
+    mine = httpx.get(f"{trading}/v1/listings/mine", headers=participant(test_profile, owner),
+                     timeout=15).json()["items"]
     assert len(mine) == 2 and all(item["status"] == "published" for item in mine)  # 16 listings over 8 owners
     indexed(test_profile)
     found = httpx.get(f"{trading}/v1/listings", params={"q": "锂离子电池"}, timeout=15)
