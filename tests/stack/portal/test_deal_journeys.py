@@ -18,7 +18,7 @@ import httpx
 import pytest
 from devstack.layout import Profile
 from devstack.processes import ManagedProcess
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Page
 
 from tests.stack.portal.test_browser import accessible, artefacts, browser  # noqa: F401 (fixtures)
 from tests.stack.trading_deals.support import (
@@ -202,6 +202,22 @@ def test_a_conflicting_licence_is_refused_on_the_signing_form(
                                              end="2028-12-31"))
 
     owner = signed_in_page(browser, contexts, portal, test_profile, "demo-participant-a")
+    # On the way, a CSV import (posted by htmx, the report replacing the page's main part).
+    owner.click('nav a[href="/my/listings"]')
+    owner.click('main a[href="/my/listings/import"]')
+    owner.wait_for_url("**/my/listings/import")
+    accessible(owner)
+    number = application_number()
+    csv = ("application_number,patent_kind,title,industry,region_code,legal_status,filing_date,deal_types,ipc_codes\n"
+           f"{number},invention,膜分离装置,new_materials,210200,granted,{number[:4]}-03-01,ordinary_licence,B01D\n"
+           f"{number},invention,,new_materials,210200,granted,{number[:4]}-03-01,ordinary_licence,B01D\n")
+    upload: FilePayload = {"name": "listings.csv", "mimeType": "text/csv", "buffer": csv.encode()}
+    owner.set_input_files("#file", files=[upload])
+    owner.get_by_role("button", name="导入", exact=True).click()
+    owner.locator("#import-report").wait_for()
+    assert owner.locator("#created-count").inner_text() == "1"
+    assert owner.locator("#rejected-count").inner_text() == "1"
+    accessible(owner)
     owner.click('nav a[href="/my/negotiations"]')
     owner.wait_for_url("**/my/negotiations")
     accessible(owner)

@@ -278,6 +278,10 @@ def test_csv_import_reports_every_row(portal: str, test_profile: Profile) -> Non
         csrf = csrf_of(client.get("/my/listings/import").text)
         empty = client.post("/my/listings/import", data={"csrf_token": csrf}, files={"file": ("a.csv", b"")})
         assert empty.status_code == 422 and 'id="file-error"' in empty.text
+        # htmx swaps only a 200: its request gets the same refusal with 200.
+        swapped = client.post("/my/listings/import", data={"csrf_token": csrf}, files={"file": ("a.csv", b"")},
+                              headers={"HX-Request": "true"})
+        assert swapped.status_code == 200 and 'id="file-error"' in swapped.text
         report = client.post("/my/listings/import", data={"csrf_token": csrf},
                              files={"file": ("listings.csv", csv.encode(), "text/csv")})
         assert report.status_code == 200, report.text

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from portal.apis import ApiProblem
-from portal.pages.common import apis, formatter, render, require_csrf, signed_in_or_redirect, token
+from portal.pages.common import apis, formatter, is_htmx, render, require_csrf, signed_in_or_redirect, token
 from portal.pages.dealing import errors_of
 from portal.sessions import load
 
@@ -51,5 +51,7 @@ async def import_listings(request: Request, csrf_token: Annotated[str, Form()] =
         except ApiProblem as problem:
             found = errors_of(problem, fmt)
             errors["file"] = found.get("") or next(iter(found.values()))
-    return render(request, "listing_import.html", status=422 if errors else 200, report=report, errors=errors,
+    # htmx swaps only successful answers: its request gets the refusal with 200, a plain form post 422.
+    status = 422 if errors and not is_htmx(request) else 200
+    return render(request, "listing_import.html", status=status, report=report, errors=errors,
                   publish=bool(publish))
