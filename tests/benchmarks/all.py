@@ -25,6 +25,7 @@ FULL: list[list[str]] = [
     ["tests.benchmarks.propagation", "--rate", "200", "--seconds", "60", "--runs", "5"],
     ["tests.benchmarks.publish", "--sizes", "1000", "100000", "--publishes", "400"],
     ["tests.benchmarks.search", "--listings", "100000", "--rounds", "30"],
+    ["tests.benchmarks.portal", "--listings", "100000", "--rounds", "30"],
     ["tests.benchmarks.idle", "--listings", "100000", "--seconds", "180"],
 ]
 QUICK: list[list[str]] = [
@@ -32,6 +33,7 @@ QUICK: list[list[str]] = [
     ["tests.benchmarks.propagation", "--rate", "50", "--seconds", "5"],
     ["tests.benchmarks.publish", "--sizes", "1000", "10000", "--publishes", "100"],
     ["tests.benchmarks.search", "--listings", "10000", "--rounds", "5"],
+    ["tests.benchmarks.portal", "--listings", "10000", "--rounds", "5"],
     ["tests.benchmarks.idle", "--listings", "10000", "--seconds", "30", "--baseline-seconds", "15",
      "--settle-seconds", "20"],
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -32,9 +33,15 @@ pytestmark = pytest.mark.stack
 
 LISTINGS_PER_BURST = 16
 # Pausing is a matter of timing: bursts go on until one pause caught a publish whose listing write had
-# gone out (so it lands when the store resumes, while its request has already answered 503). About half
-# the bursts do on this machine; twelve make missing it a one-in-several-thousand event.
-BURSTS = 12
+# gone out (so it lands when the store resumes, while its request has already answered 503). Two things
+# keep that from depending on the machine's speed: a burst's publishes leave a few milliseconds apart
+# (so at the moment of the pause they are at different steps of their work), and the moment of the
+# pause adapts (later when every answer said nothing was changed, earlier when every publish had
+# finished). A fixed moment caught one about half the bursts on a quiet machine and missed twelve in a
+# row once on a loaded one.
+BURSTS = 20
+STAGGER_SECONDS = 0.005
+FIRST_PAUSE_AFTER_SECONDS = 0.05
 BUDGET_SECONDS = 2.0
 
 
@@ -48,6 +55,7 @@ def _version(base: str, headers: dict[str, str], listing_id: str) -> int:
     return version
 
 
+@pytest.mark.timeout(900)  # bursts go on until one catches a write; each takes a few seconds on a busy machine
 def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, ManagedProcess],
                                                           test_profile: Profile, tmp_path: Any) -> None:
     store_port = test_profile.ports.ferretdb + 21
@@ -67,6 +75,8 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
     headers = participant(test_profile, organisation)
     answers: dict[str, httpx.Response] = {}
     landed: list[str] = []
+    pause_after = FIRST_PAUSE_AFTER_SECONDS
+    tried: list[tuple[float, Counter[str]]] = []
     try:
         for _ in range(BURSTS):
             drafts = []
@@ -79,9 +89,18 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
                 patents.update_one({"_id": created.json()["application_number"]},
                                    {"$set": {"owner_organisation_id": organisation}})
             with ThreadPoolExecutor(LISTINGS_PER_BURST) as pool:
-                futures = {i: pool.submit(_publish, base, headers, i) for i in drafts}
-                time.sleep(0.05)  # some publishes are on their way to the store, some not yet
-                store.signal(signal.SIGSTOP)
+                started = time.monotonic()
+                futures = {}
+                paused = False
+                for listing_id in drafts:  # the ones sent after the pause meet a silent store
+                    if not paused and time.monotonic() - started >= pause_after:
+                        store.signal(signal.SIGSTOP)
+                        paused = True
+                    futures[listing_id] = pool.submit(_publish, base, headers, listing_id)
+                    time.sleep(STAGGER_SECONDS)
+                if not paused:
+                    time.sleep(max(0.0, pause_after - (time.monotonic() - started)))
+                    store.signal(signal.SIGSTOP)
                 try:
                     time.sleep(BUDGET_SECONDS + 1.5)
                 finally:
@@ -89,9 +108,16 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
                 answers.update({i: f.result() for i, f in futures.items()})
             eventually(lambda: httpx.get(f"{base}/readyz").status_code == 200, timeout=30, what="readiness back")
             landed = [i for i in drafts if answers[i].status_code == 503 and _version(base, headers, i) == 2]
+            tried.append((round(pause_after, 3), Counter(
+                answers[i].json()["type"].rsplit("/", 1)[-1] if answers[i].status_code == 503 else "ok"
+                for i in drafts)))
             if landed:
                 break
-        assert landed, f"no pause in {BURSTS} bursts caught a listing write in flight"
+            if all(answers[i].status_code == 200 for i in drafts):
+                pause_after /= 2  # too late: every publish had finished
+            elif not any(answers[i].status_code == 200 for i in drafts):
+                pause_after *= 1.5  # too early: none had reached its write
+        assert landed, f"no pause in {BURSTS} bursts caught a listing write in flight: {tried}"
         for listing_id in landed:
             assert answers[listing_id].json()["type"].endswith("/outcome-unknown"), "a landed write said unchanged"
 

@@ -56,7 +56,8 @@ def _run(profile_name: str, with_demo: bool = True) -> None:
             demo.load(stack.profile, report=console.print)
         _print_urls(profile_name)
         _print_demo_users(profile_name)
-        console.print("[bold]Everything is up.[/] Press Ctrl-C to stop.")
+        console.print(f"[bold]Everything is up.[/] The portal: [bold]{stack.profile.portal_url}[/] (sign in as a demo "
+                      "user above). Press Ctrl-C to stop.")
         while not stopping.wait(1):
             for proc in stack.started:
                 if not proc.running():

@@ -69,12 +69,16 @@ PROFILES: dict[str, Ports] = {
     "bench": _ports(kafka=26092, ferretdb=26217, prometheus=26090, api_base=8501),
     # A second benchmark stack, so a long benchmark can run beside another one (--profile bench2).
     "bench2": _ports(kafka=25092, ferretdb=25217, prometheus=25090, api_base=9501),
+    "bench3": _ports(kafka=20092, ferretdb=20217, prometheus=20090, api_base=9701),
+    "bench4": _ports(kafka=17092, ferretdb=17217, prometheus=17090, api_base=7701),
     # Spare test stacks, so two engineers (or agents) on one machine can run the stack tests at the same
     # time: IPO_TEST_PROFILE=test2 make test.
     "test2": _ports(kafka=21092, ferretdb=21217, prometheus=21090, api_base=8701),
     "test3": _ports(kafka=22092, ferretdb=22217, prometheus=22090, api_base=8901),
     "test4": _ports(kafka=23092, ferretdb=23217, prometheus=23090, api_base=9101),
     "test5": _ports(kafka=24092, ferretdb=24217, prometheus=24090, api_base=9301),
+    "test6": _ports(kafka=18092, ferretdb=18217, prometheus=18090, api_base=7901),
+    "test7": _ports(kafka=16092, ferretdb=16217, prometheus=16090, api_base=7501),
 }
 
 

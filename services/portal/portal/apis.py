@@ -94,7 +94,7 @@ class Apis:
 
     async def call(self, service: str, method: str, path: str, *, token: str | None = None,
                    params: Mapping[str, Any] | None = None, json: Any = None,
-                   headers: Mapping[str, str] | None = None) -> httpx.Response:
+                   headers: Mapping[str, str] | None = None, content: bytes | None = None) -> httpx.Response:
         sent = {"Accept": "application/json, application/problem+json", **(headers or {})}
         if token:
             sent["Authorization"] = f"Bearer {token}"
@@ -102,7 +102,7 @@ class Apis:
             # One key per form submission: a retried call creates nothing twice.
             sent["Idempotency-Key"] = f"portal-{uuid.uuid4().hex}"
         response = await self._client.request(method, self._urls[service] + path, params=params, json=json,
-                                              headers=sent)
+                                              content=content, headers=sent)
         if response.status_code >= 400:
             try:
                 body = response.json()

@@ -15,14 +15,31 @@ pytestmark = pytest.mark.stack
 
 
 def test_demo_data_loads_once(services: dict[str, ManagedProcess], test_profile: Profile) -> None:
-    first = demo.load(test_profile, listings=16, report=lambda _: None)
-    again = demo.load(test_profile, listings=16, report=lambda _: None)
-    assert first["listings"] == 16 and first["published"] == 16
-    assert again == {"organisations": 0, "listings": 0, "published": 0, "fairs": 0}
+    first = demo.load(test_profile, listings=16, talents=6, report=lambda _: None)
+    again = demo.load(test_profile, listings=16, talents=6, report=lambda _: None)
+    assert first["listings"] == 16 and first["published"] == 16 and first["talents"] == 6
+    # Every kind was created by the first run (a database left over from an earlier run would make this
+    # fail: the session's stack is fresh), and none by the second.
+    assert all(first[kind] for kind in demo.KINDS if kind != "organisations"), first
+    assert again == dict.fromkeys(demo.KINDS, 0)
+
+    trading, publicity = api_url(test_profile, "trading"), api_url(test_profile, "publicity")
     owner = demo.ORGANISATIONS[0].code
-    mine = httpx.get(f"{api_url(test_profile, 'trading')}/v1/listings/mine", headers=participant(test_profile, owner),
+    mine = httpx.get(f"{trading}/v1/listings/mine", headers=participant(test_profile, owner),
                      timeout=15).json()["items"]
     assert len(mine) == 2 and all(item["status"] == "published" for item in mine)  # 16 listings over 8 owners
     indexed(test_profile)
-    found = httpx.get(f"{api_url(test_profile, 'trading')}/v1/listings", params={"q": "锂离子电池"}, timeout=15)
+    found = httpx.get(f"{trading}/v1/listings", params={"q": "锂离子电池"}, timeout=15)
     assert found.status_code == 200 and found.json()["items"]
+    # The matchmaker suggested listings for the needs (the loader waits for them); each once.
+    matches = httpx.get(f"{trading}/v1/matches", headers=participant(test_profile, demo.ORGANISATIONS[1].code),
+                        timeout=15).json()["items"]
+    assert matches and len({m["id"] for m in matches}) == len(matches)
+    # The public sees the two published releases, not the scheduled one nor the draft.
+    public = httpx.get(f"{publicity}/v1/public/releases", timeout=15).json()["items"]
+    assert sorted(r["title"] for r in public) == sorted(t for _, _, state, t, _, _ in demo.publicity.RELEASES
+                                                        if state == "published")
+    campaigns = httpx.get(f"{publicity}/v1/campaigns", timeout=15).json()["items"]
+    assert [c["name"] for c in campaigns] == ["4.26 知识产权宣传周 2027"]
+    events = httpx.get(f"{publicity}/v1/events", params={"campaign_id": campaigns[0]["id"]}, timeout=15).json()
+    assert len(events["items"]) == len(demo.publicity.EVENTS)

@@ -84,15 +84,15 @@ def test_two_officers_publish_a_press_release_that_reaches_the_news_and_the_feed
     page = context.new_page()
     sign_in(page, portal, test_profile, "demo-officer")
     page.get_by_role("link", name="新闻稿与新闻", exact=True).click()
-    page.wait_for_url("**/office/releases*")
+    page.wait_for_url("**/officer/releases*")
     accessible(page)
     page.get_by_role("button", name="起草新闻稿").click()
-    page.wait_for_url("**/office/releases/new")
+    page.wait_for_url("**/officer/releases/new")
     accessible(page)
     page.get_by_label("名称", exact=True).fill(title)
     page.get_by_label("正文", exact=True).fill("第十五届辽宁省知识产权宣传周今日在沈阳开幕。")
     page.get_by_role("button", name="保存为草稿").click()
-    page.wait_for_url(re.compile(r".*/office/releases/[^/]+$"))
+    page.wait_for_url(re.compile(r".*/officer/releases/[^/]+$"))
     release_url = page.url
     accessible(page)
     with page.expect_navigation():

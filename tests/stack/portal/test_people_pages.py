@@ -38,29 +38,29 @@ def version_in(html: str, action: str) -> str:
 
 def test_pages_are_gated_by_role(portal: str, test_profile: Profile) -> None:
     with browser(portal, language="en") as client:
-        for path in ("/coordinator/talents", "/coordinator/courses", "/office/releases", "/office/evaluations",
-                     "/office/activities", "/office/targets", "/office/milestone-drafts"):
+        for path in ("/coordinator/talents", "/coordinator/courses", "/officer/releases", "/officer/evaluations",
+                     "/officer/activities", "/officer/targets", "/officer/milestone-drafts"):
             answer = client.get(path)
             assert answer.status_code == 303 and answer.headers["location"].startswith("/auth/login"), path
         signed_in(client, test_profile, "user-p", "participant", new_credit_code())
-        for path in ("/coordinator/talents", "/office/releases", "/office/targets"):
+        for path in ("/coordinator/talents", "/officer/releases", "/officer/targets"):
             assert client.get(path).status_code == 403, path
         home = client.get("/")
         assert 'href="/events"' in home.text and 'href="/news"' in home.text
-        assert 'href="/coordinator/talents"' not in home.text and 'href="/office/releases"' not in home.text
+        assert 'href="/coordinator/talents"' not in home.text and 'href="/officer/releases"' not in home.text
     with browser(portal, language="en") as client:
         signed_in(client, test_profile, "coordinator-g", "coordinator", new_credit_code())
-        assert client.get("/office/releases").status_code == 403
-        assert client.get("/office/evaluations").status_code == 403
+        assert client.get("/officer/releases").status_code == 403
+        assert client.get("/officer/evaluations").status_code == 403
         page = client.get("/coordinator/talents")
         assert page.status_code == 200 and 'href="/coordinator/courses"' in page.text
-        assert 'href="/office/targets"' in page.text and 'href="/office/releases"' not in page.text
-        assert client.get("/office/targets").status_code == 200
+        assert 'href="/officer/targets"' in page.text and 'href="/officer/releases"' not in page.text
+        assert client.get("/officer/targets").status_code == 200
     with browser(portal, language="en") as client:
         signed_in(client, test_profile, "officer-g", "officer", None)
-        page = client.get("/office/releases")
+        page = client.get("/officer/releases")
         assert page.status_code == 200
-        for link in ("/office/evaluations", "/office/activities", "/coordinator/talents", "/office/targets"):
+        for link in ("/officer/evaluations", "/officer/activities", "/coordinator/talents", "/officer/targets"):
             assert f'href="{link}"' in page.text, link
 
 
@@ -160,24 +160,24 @@ def test_officer_reviews_evaluations_and_activities_and_sees_targets(portal: str
     activity = submitted_activity(test_profile, campaign["id"], f"知识产权进社区 {unique_word()}")
     with browser(portal, language="en") as client:
         signed_in(client, test_profile, "officer-q", "officer", None)
-        queue = client.get("/office/activities")
-        assert f'href="/office/activities/{activity["id"]}"' in queue.text
-        page = client.get(f"/office/activities/{activity['id']}")
+        queue = client.get("/officer/activities")
+        assert f'href="/officer/activities/{activity["id"]}"' in queue.text
+        page = client.get(f"/officer/activities/{activity['id']}")
         csrf = csrf_of(page.text)
-        path = f"/office/activities/{activity['id']}/return"
+        path = f"/officer/activities/{activity['id']}/return"
         short = client.post(path, data={"csrf_token": csrf, "reason": "x", "version": version_in(page.text, path)})
         assert short.status_code == 422 and 'id="reason-error"' in short.text
         assert '<a href="#reason">Reason: ' in short.text
         returned = client.post(path, data={"csrf_token": csrf, "reason": "Please add the schedule",
                                            "version": version_in(page.text, path)})
         assert returned.status_code == 303
-        page = client.get(f"/office/activities/{activity['id']}")
+        page = client.get(f"/officer/activities/{activity['id']}")
         assert '<dd id="activity-state">Returned</dd>' in page.text and "Please add the schedule" in page.text
-        stale = client.post(f"/office/activities/{activity['id']}/accept",
+        stale = client.post(f"/officer/activities/{activity['id']}/accept",
                             data={"csrf_token": csrf, "version": str(activity["version"])})
         assert stale.status_code == 422 and "Someone changed this meanwhile" in stale.text
 
-        targets = client.get("/office/targets")
+        targets = client.get("/officer/targets")
         assert targets.status_code == 200 and "<progress" in targets.text
     with browser(portal) as client:
         home = client.get("/")
@@ -190,10 +190,10 @@ def test_officer_reviews_an_evaluation_and_suspends_a_talent(portal: str, test_p
                                headers=bearer(test_profile, "coordinator-ev", "coordinator"),
                                json={"talent_id": talent_id, "level": "assistant",
                                      "category": "enterprise_ip_management"}), 201)
-    page_path = f"/office/evaluations/{evaluation['id']}"
+    page_path = f"/officer/evaluations/{evaluation['id']}"
     with browser(portal, language="en") as client:
         signed_in(client, test_profile, "officer-ev", "officer", None)
-        assert f'href="{page_path}"' in client.get("/office/evaluations").text
+        assert f'href="{page_path}"' in client.get("/officer/evaluations").text
         page = client.get(page_path)
         assert "Not eligible yet." in page.text  # no credit hours yet
         csrf = csrf_of(page.text)
@@ -226,10 +226,10 @@ def test_press_release_needs_a_second_officer_then_reaches_the_news_and_feeds(po
     title = f"辽宁省知识产权宣传周开幕 {unique_word()}"
     with browser(portal, language="en") as first:
         signed_in(first, test_profile, "officer-writer", "officer", None)
-        csrf = csrf_of(first.get("/office/releases/new").text)
-        empty = first.post("/office/releases/new", data={"csrf_token": csrf, "kind": "press_release", "title": ""})
+        csrf = csrf_of(first.get("/officer/releases/new").text)
+        empty = first.post("/officer/releases/new", data={"csrf_token": csrf, "kind": "press_release", "title": ""})
         assert empty.status_code == 422 and 'id="title-error"' in empty.text and 'id="body-error"' in empty.text
-        drafted = first.post("/office/releases/new", data={
+        drafted = first.post("/officer/releases/new", data={
             "csrf_token": csrf, "kind": "press_release", "title": title, "summary": "宣传周今日开幕",
             "body": "辽宁省知识产权宣传周今日开幕。", "title_en": "IP Publicity Week opens"})
         assert drafted.status_code == 303, drafted.text
@@ -244,7 +244,7 @@ def test_press_release_needs_a_second_officer_then_reaches_the_news_and_feeds(po
         own = first.post(f"{release_path}/publish", data={
             "csrf_token": csrf, "version": version_in(page.text, f"{release_path}/publish")})
         assert own.status_code == 422 and "Another officer than the one who submitted this edition" in own.text
-        assert f'href="{release_path}"' in first.get("/office/releases", params={"state": "submitted"}).text
+        assert f'href="{release_path}"' in first.get("/officer/releases", params={"state": "submitted"}).text
     with browser(portal, language="en") as second:
         signed_in(second, test_profile, "officer-reviewer", "officer", None)
         page = second.get(release_path)

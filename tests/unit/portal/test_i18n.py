@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency
 from portal.apis import ApiProblem, field_errors, field_of
-from portal.i18n import LOCALE_DIR, Formatter, pick_language, region_name, yuan_to_fen
+from portal.i18n import LOCALE_DIR, Formatter, pick_language, region_name, yuan_layout, yuan_to_fen
 
 PORTAL = Path(__file__).resolve().parents[3] / "services" / "portal" / "portal"
 # Every literal message of the templates and the code: _("…") in templates, gettext("…") in code.
@@ -90,3 +92,20 @@ def test_problem_errors_are_filed_under_the_field_their_pointer_names_in_the_use
     whole = ApiProblem(409, {"title": "Conflict", "detail": "The listing changed meanwhile."})
     assert field_errors(whole, Formatter("en")) == {"": "Conflict: The listing changed meanwhile."}
     assert field_errors(whole, Formatter("zh")) == {"": "操作冲突"}
+
+
+def test_a_message_may_mean_different_things_by_what_it_is_about() -> None:
+    zh = Formatter("zh")
+    assert zh.gettext("rejected") != zh.pgettext("release", "rejected")  # a claim refused; a release sent back
+    assert zh.gettext("Register") != zh.pgettext("event", "Register")  # an officer's act; a visitor's sign-up
+    assert zh.pgettext("release", "draft") == zh.gettext("draft")  # no contextual translation: the general one
+
+
+def test_amounts_are_written_as_babel_writes_them() -> None:
+    """The fast layout of amounts (read once from Babel) gives Babel's own text, in both languages."""
+    amounts = [0, 1, 9, 10, 99, 100, 1_000_00, 1_234_567_89, 10 ** 14] + [7 ** n for n in range(1, 17)]
+    for language in ("zh", "en"):
+        assert yuan_layout(language) is not None
+        fmt = Formatter(language)
+        assert [fmt.yuan(f) for f in amounts] == [format_currency(Decimal(f) / 100, "CNY", locale=fmt.locale)
+                                                  for f in amounts]

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from portal.pages import (  # training, registry and publicity pages
+from portal.pages import (
     catalogue,
     coordinator,
     events_news,
+    imports,
+    licences,
+    negotiations,
     office,
+    patents,
+    pledges,
     public,
     signin,
+    transfers,
 )
 from portal.pages.errors import install_error_pages
 
 router = APIRouter()
 for module in (public, signin, catalogue, events_news, coordinator, office):
+    router.include_router(module.router)
+# Trading: ownership, imports, negotiations and the deals they make, with the officer's queues.
+for module in (patents, imports, negotiations, licences, transfers, pledges):
     router.include_router(module.router)
 
 __all__ = ["install_error_pages", "router"]

@@ -61,7 +61,7 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     session = load(request)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     body = templates.get_template(template).render(
-        _=fmt.gettext, fmt=fmt, lang=chosen, html_lang=HTML_LANG[chosen], languages=LANGUAGES,
+        _=fmt.gettext, _p=fmt.pgettext, fmt=fmt, lang=chosen, html_lang=HTML_LANG[chosen], languages=LANGUAGES,
         session=session, csrf=session.csrf, here=here, request=request, **context)
     response = HTMLResponse(body, status_code=status)
     save(request, response, session)

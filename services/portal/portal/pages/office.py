@@ -15,7 +15,7 @@ from portal.pages.common import apis, formatter, render, require_csrf, signed_in
 from portal.pages.forms import if_match, lines, local_to_aware, refusal
 from portal.sessions import load
 
-router = APIRouter(prefix="/office")
+router = APIRouter(prefix="/officer")
 RELEASE_STATES = ("submitted", "draft", "rejected", "scheduled", "published", "withdrawn")
 RELEASE_LABELS = {"title": "Title", "summary": "Summary", "body": "Text", "title_en": "Title in English",
                   "summary_en": "Summary in English", "body_en": "Text in English", "kind": "Kind",
@@ -98,7 +98,7 @@ async def draft_release(
     except ApiProblem as problem:
         return render(request, "office_release_form.html", status=422, values=values,
                       errors=refusal(problem, formatter(request)), labels=RELEASE_LABELS)
-    return RedirectResponse(f"/office/releases/{response.json()['id']}", status_code=303)
+    return RedirectResponse(f"/officer/releases/{response.json()['id']}", status_code=303)
 
 
 async def _release_page(request: Request, release_id: str, errors: dict[str, str] | None = None,
@@ -138,7 +138,7 @@ async def edit_release(
         return await _release_page(request, release_id, errors,
                                    {"title": title, "summary": summary, "body": body, "title_en": title_en,
                                     "summary_en": summary_en, "body_en": body_en})
-    return RedirectResponse(f"/office/releases/{release_id}", status_code=303)
+    return RedirectResponse(f"/officer/releases/{release_id}", status_code=303)
 
 
 # Actions on a release: the API path and which form field (if any) goes into its body.
@@ -169,7 +169,7 @@ async def act_on_release(
     errors = await _call(request, "publicity", f"/v1/releases/{release_id}/{path}", json=body, version=version)
     if errors:
         return await _release_page(request, release_id, errors)
-    return RedirectResponse(f"/office/releases/{release_id}", status_code=303)
+    return RedirectResponse(f"/officer/releases/{release_id}", status_code=303)
 
 
 # --- Certification evaluations ------------------------------------------------------------------------
@@ -225,7 +225,7 @@ async def act_on_evaluation(request: Request, evaluation_id: str, action: str,
                          version=version)
     if errors:
         return await _evaluation_page(request, evaluation_id, errors)
-    return RedirectResponse(f"/office/evaluations/{evaluation_id}", status_code=303)
+    return RedirectResponse(f"/officer/evaluations/{evaluation_id}", status_code=303)
 
 
 # --- Campaign activities ------------------------------------------------------------------------------
@@ -271,7 +271,7 @@ async def act_on_activity(request: Request, activity_id: str, action: str, csrf_
     errors = await _call(request, "publicity", f"/v1/activities/{activity_id}/{path}", json=body, version=version)
     if errors:
         return await _activity_page(request, activity_id, errors, reason)
-    return RedirectResponse(f"/office/activities/{activity_id}", status_code=303)
+    return RedirectResponse(f"/officer/activities/{activity_id}", status_code=303)
 
 
 # --- Plan targets -------------------------------------------------------------------------------------
