@@ -8,12 +8,15 @@ import re
 from typing import Any
 
 import feedparser
+import httpx
 import pytest
 from devstack.layout import Profile
 
 from tests.stack.portal.conftest import browser, csrf_of, signed_in
 from tests.stack.portal.people import (
+    bearer,
     identity_number,
+    ok,
     open_campaign,
     public_event,
     submitted_activity,
@@ -21,7 +24,7 @@ from tests.stack.portal.people import (
     wait_for_training,
 )
 from tests.stack.trading_catalogue.support import register_organisation, unique_word
-from tests.support.stack import new_credit_code
+from tests.support.stack import api_url, new_credit_code
 
 pytestmark = pytest.mark.stack
 
@@ -174,12 +177,48 @@ def test_officer_reviews_evaluations_and_activities_and_sees_targets(portal: str
                             data={"csrf_token": csrf, "version": str(activity["version"])})
         assert stale.status_code == 422 and "Someone changed this meanwhile" in stale.text
 
-        assert client.get("/officer/evaluations").status_code == 200
         targets = client.get("/officer/targets")
         assert targets.status_code == 200 and "<progress" in targets.text
     with browser(portal) as client:
         home = client.get("/")
         assert "当前宣传活动" in home.text
+
+
+def test_officer_reviews_an_evaluation_and_suspends_a_talent(portal: str, test_profile: Profile) -> None:
+    talent_id = talent_known_to_training(test_profile, "Sun Li")
+    evaluation = ok(httpx.post(f"{api_url(test_profile, 'registry')}/v1/evaluations",
+                               headers=bearer(test_profile, "coordinator-ev", "coordinator"),
+                               json={"talent_id": talent_id, "level": "assistant",
+                                     "category": "enterprise_ip_management"}), 201)
+    page_path = f"/officer/evaluations/{evaluation['id']}"
+    with browser(portal, language="en") as client:
+        signed_in(client, test_profile, "officer-ev", "officer", None)
+        assert f'href="{page_path}"' in client.get("/officer/evaluations").text
+        page = client.get(page_path)
+        assert "Not eligible yet." in page.text  # no credit hours yet
+        csrf = csrf_of(page.text)
+        reviewed = client.post(f"{page_path}/review", data={"csrf_token": csrf,
+                                                            "version": version_in(page.text, f"{page_path}/review")})
+        assert reviewed.status_code == 303
+        page = client.get(page_path)
+        assert '<dd id="evaluation-status">Under review</dd>' in page.text
+        refused = client.post(f"{page_path}/refuse", data={"csrf_token": csrf, "reasons": " ",
+                                                           "version": version_in(page.text, f"{page_path}/refuse")})
+        assert refused.status_code == 422 and 'id="reasons-error"' in refused.text
+        done = client.post(f"{page_path}/refuse", data={"csrf_token": csrf, "reasons": "Too few credit hours",
+                                                        "version": version_in(page.text, f"{page_path}/refuse")})
+        assert done.status_code == 303
+        assert '<dd id="evaluation-status">Refused</dd>' in client.get(page_path).text
+        talent = client.get(f"/coordinator/talents/{talent_id}")
+        path = f"/coordinator/talents/{talent_id}/status"
+        short = client.post(path, data={"csrf_token": csrf, "status": "suspended", "reason": "x",
+                                        "version": version_in(talent.text, path)})
+        assert short.status_code == 422 and 'id="reason-error"' in short.text
+        suspended = client.post(path, data={"csrf_token": csrf, "status": "suspended", "reason": "Licence lapsed",
+                                            "version": version_in(talent.text, path)})
+        assert suspended.status_code == 303, suspended.text
+        talent = client.get(f"/coordinator/talents/{talent_id}")
+        assert '<dd id="talent-status">Suspended</dd>' in talent.text and "Licence lapsed" in talent.text
 
 
 def test_press_release_needs_a_second_officer_then_reaches_the_news_and_feeds(portal: str,

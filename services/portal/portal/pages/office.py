@@ -15,7 +15,7 @@ from portal.pages.common import apis, formatter, render, require_csrf, signed_in
 from portal.pages.forms import if_match, lines, local_to_aware, refusal
 from portal.sessions import load
 
-router = APIRouter(prefix="/office")
+router = APIRouter(prefix="/officer")
 RELEASE_STATES = ("submitted", "draft", "rejected", "scheduled", "published", "withdrawn")
 RELEASE_LABELS = {"title": "Title", "summary": "Summary", "body": "Text", "title_en": "Title in English",
                   "summary_en": "Summary in English", "body_en": "Text in English", "kind": "Kind",
