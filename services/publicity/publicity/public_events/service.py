@@ -14,12 +14,11 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
 from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import creation_key, fingerprint
-from servicekit.mongo import PROCESS_LOCKS, Database, Document
+from servicekit.mongo import Database, Document
 from servicekit.service import ServiceContext
 
 from publicity import metrics
@@ -33,6 +32,8 @@ from publicity.public_events.domain import (
     promotions,
     scan_outcome,
     seats,
+    settled,
+    state_of,
     waitlist,
 )
 from publicity.public_events.events import RegistrationCountsChanged
@@ -123,6 +124,8 @@ async def register(ctx: ServiceContext, event_id: str, data: RegistrationCreate,
         fields, out = _counts_fields(current, registrations)
         await unit.write({"$set": {f"registrations.{registration_id}": registrations[registration_id],
                                    "next_seq": seq + 1, **fields}}, [out])
+        # Still under the event's lock, so the copies follow the event's changes in their order.
+        await _copy_state(ctx.db, registration_id, state.value)
     metrics.registration(state.value)
     return await view(ctx.db, registration_id), True
 
@@ -136,10 +139,18 @@ async def view(db: Database, registration_id: str) -> Document:
     entry = ((event or {}).get("registrations") or {}).get(registration_id)
     if entry is None:  # written, but its event change never happened (a crash in between)
         raise not_found("registration", registration_id)
+    state = state_of(doc.get("state"), entry["state"])
     position = None
-    if entry["state"] == RegistrationState.WAITLISTED:
+    if state == RegistrationState.WAITLISTED:
         position = waitlist(event["registrations"]).index(registration_id) + 1  # type: ignore[index]
-    return {**doc, "state": entry["state"], "waitlist_position": position}
+    return {**doc, "state": state, "waitlist_position": position}
+
+
+async def _copy_state(db: Database, registration_id: str, state: str) -> None:
+    """Write a registration's copy of its state (domain.py says when), called under the event's lock."""
+    async with aggregates.change(db, store.REGISTRATION, registration_id) as unit:
+        if unit.document is not None and unit.document.get("state") != state:
+            await unit.write({"$set": {"state": state}})
 
 
 async def cancel(ctx: ServiceContext, registration_id: str) -> Document:
@@ -161,7 +172,12 @@ async def cancel(ctx: ServiceContext, registration_id: str) -> Document:
                 registrations[rid] = {**registrations[rid], "state": RegistrationState.CONFIRMED.value}
             changes = {f"registrations.{rid}": registrations[rid] for rid in (registration_id, *promoted)}
             fields, out = _counts_fields(current, registrations)
+            # The copy first: from now on no gate checks this registration in, whether or not the
+            # event's change below lands (a retried cancellation finishes it).
+            await _copy_state(ctx.db, registration_id, RegistrationState.CANCELLED.value)
             await unit.write({"$set": {**changes, **fields}}, [out])
+            for rid in promoted:
+                await _copy_state(ctx.db, rid, RegistrationState.CONFIRMED.value)
             metrics.registration("cancelled")
             for _ in promoted:
                 metrics.registration("promoted")
@@ -170,14 +186,22 @@ async def cancel(ctx: ServiceContext, registration_id: str) -> Document:
 
 async def scan(ctx: ServiceContext, event_id: str, data: ScanCreate, caller: Principal) -> tuple[Document, bool]:
     """Record one scan at a gate, successful or not. The nonce is the scan's id: a retried upload of the
-    same scan returns the first answer and checks nobody in twice. Returns (scan, created)."""
-    await for_organiser(ctx.db, event_id, caller)
-    async with PROCESS_LOCKS.hold(store.SCANS, data.nonce):
-        earlier = await ctx.db[store.SCANS].find_one({"_id": data.nonce})
+    same scan returns the first answer and checks nobody in twice. Returns (scan, created).
+
+    `_id` reads and writes only, and never the event document (it holds every registration's entry): the
+    organisers from memory, the scan by nonce, the ticket, then one change of the registration's own
+    document (the check-in, with the event's check-in tally kept by the same change), then the scan's
+    record. A store failure after the check-in went out answers 503 outcome-unknown (servicekit.outcomes);
+    the same nonce again then finds the check-in made by this very scan and records it as `ok`."""
+    organisers = await store.organisers(ctx.db, event_id)
+    if organisers is None or caller.subject not in organisers:
+        raise not_found("event registrations of", event_id)
+    async with aggregates.exclusive(store.SCANS, data.nonce):
+        earlier = await store.scan(ctx.db, data.nonce)
         if earlier is not None:
             return earlier, False
         server_time = now()
-        ticket = await ctx.db[store.TICKETS].find_one({"_id": data.ticket_code})
+        ticket = await store.ticket(ctx.db, data.ticket_code)
         registration_id = ticket["registration_id"] if ticket else None
         outcome = ScanOutcome.UNKNOWN
         if ticket is not None:
@@ -190,9 +214,9 @@ async def scan(ctx: ServiceContext, event_id: str, data: ScanCreate, caller: Pri
             "late_upload": late, "scanned_by": caller.subject,
         }
         try:
-            await ctx.db[store.SCANS].insert_one(record)
-        except DuplicateKeyError:  # another process recorded this nonce meanwhile
-            found = await ctx.db[store.SCANS].find_one({"_id": data.nonce})
+            await aggregates.create(ctx.db, store.SCAN, record, find_earlier=False)
+        except aggregates.DuplicateCreation:  # another process recorded this nonce meanwhile
+            found = await store.scan(ctx.db, data.nonce)
             assert found is not None
             return found, False
     metrics.scan(outcome.value)
@@ -204,25 +228,25 @@ async def _check_in(ctx: ServiceContext, ticket: Document, event_id: str, data: 
     if ticket["event_id"] != event_id:
         return scan_outcome(known=True, event_matches=False, state=None, checked_in=False)
     registration_id = ticket["registration_id"]
-    # Only this registration's entry of the event's map (the truth about its state).
-    event = await ctx.db[store.COLLECTION].find_one({"_id": event_id}, {f"registrations.{registration_id}": 1})
-    entry = ((event or {}).get("registrations") or {}).get(registration_id)
-    if entry is None:
-        return ScanOutcome.UNKNOWN
-    async with PROCESS_LOCKS.hold(store.REGISTRATIONS, registration_id):
-        doc = await ctx.db[store.REGISTRATIONS].find_one({"_id": registration_id}, {"checked_in": 1})
-        checked = (doc or {}).get("checked_in")
+    async with aggregates.change(ctx.db, store.REGISTRATION, registration_id) as unit:
+        doc = unit.document
+        if doc is None:
+            return ScanOutcome.UNKNOWN
+        checked = doc.get("checked_in")
         if checked is not None and checked.get("nonce") == data.nonce:
-            return ScanOutcome.OK  # this very scan checked it in before a crash lost its record
-        outcome = scan_outcome(known=True, event_matches=True, state=entry["state"], checked_in=checked is not None)
+            return ScanOutcome.OK  # this very scan checked it in before its answer or record was lost
+        own = doc.get("state")
+        state = own
+        if not settled(own):  # waitlisted, or its copy not written yet: the event's entry says
+            entry = await store.entry(ctx.db, event_id, registration_id)
+            state = state_of(own, entry["state"] if entry else None)
+            if state is None:
+                return ScanOutcome.UNKNOWN  # registered, but the event never admitted it (a crash between)
+        outcome = scan_outcome(known=True, event_matches=True, state=state, checked_in=checked is not None)
         if outcome is ScanOutcome.OK:
-            await ctx.db[store.REGISTRATIONS].update_one({"_id": registration_id}, {"$set": {"checked_in": {
+            await unit.write({"$set": {"state": state, "checked_in": {
                 "at": server_time, "client_time": data.scanned_at, "device_id": data.device_id, "gate": data.gate,
                 "nonce": data.nonce, "offline": data.offline}}})
-            # Under the counter's lock: FerretDB applies `$inc` as read, modify, replace.
-            async with PROCESS_LOCKS.hold(store.CHECKIN_COUNTS, event_id):
-                await ctx.db[store.CHECKIN_COUNTS].update_one({"_id": event_id}, {"$inc": {"count": 1}},
-                                                              upsert=True)
     return outcome
 
 
