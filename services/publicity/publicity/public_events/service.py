@@ -14,11 +14,12 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from servicekit import aggregates
+from servicekit import aggregates, outcomes
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import creation_key, fingerprint
 from servicekit.mongo import Database, Document
+from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
 
 from publicity import metrics
@@ -41,6 +42,19 @@ from publicity.public_events.models import EventCreate, RegistrationCreate, Scan
 
 # A scan uploaded more than this after the device made it counts as a late upload.
 LATE_AFTER = timedelta(minutes=2)
+# A scan writes up to three documents (the check-in, the tally, its record). With less than this left of
+# the request's store budget before the first of them, it is refused while nothing has changed (503
+# store-unavailable, the gate retries) instead of being cut short after the check-in, when only "the
+# outcome is unknown" could be said and the event's count would miss it (servicekit.tallies).
+WRITE_RESERVE_SECONDS = 1.5
+
+
+def _time_to_write() -> None:
+    left = outcomes.time_left()
+    if left is not None and left < WRITE_RESERVE_SECONDS and not outcomes.may_have_written():
+        raise ProblemError(503, "Store unavailable", "The database is too slow right now to record this scan in "
+                           "time; nothing was changed. Retry the same scan shortly.", kind="store-unavailable",
+                           headers={"Retry-After": "2"})
 
 
 async def plan(ctx: ServiceContext, data: EventCreate, caller: Principal,
@@ -213,6 +227,7 @@ async def scan(ctx: ServiceContext, event_id: str, data: ScanCreate, caller: Pri
             "client_time": data.scanned_at, "server_time": server_time, "offline": data.offline,
             "late_upload": late, "scanned_by": caller.subject,
         }
+        _time_to_write()  # when the record is its first write (none after a check-in went out)
         try:
             await aggregates.create(ctx.db, store.SCAN, record, find_earlier=False)
         except aggregates.DuplicateCreation:  # another process recorded this nonce meanwhile
@@ -244,6 +259,7 @@ async def _check_in(ctx: ServiceContext, ticket: Document, event_id: str, data: 
                 return ScanOutcome.UNKNOWN  # registered, but the event never admitted it (a crash between)
         outcome = scan_outcome(known=True, event_matches=True, state=state, checked_in=checked is not None)
         if outcome is ScanOutcome.OK:
+            _time_to_write()
             await unit.write({"$set": {"state": state, "checked_in": {
                 "at": server_time, "client_time": data.scanned_at, "device_id": data.device_id, "gate": data.gate,
                 "nonce": data.nonce, "offline": data.offline}}})
