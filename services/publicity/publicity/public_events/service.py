@@ -8,6 +8,7 @@ on Kafka, a feed, a log line or a metric label.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from collections import Counter, defaultdict
@@ -47,14 +48,24 @@ LATE_AFTER = timedelta(minutes=2)
 # store-unavailable, the gate retries) instead of being cut short after the check-in, when only "the
 # outcome is unknown" could be said and the event's count would miss it (servicekit.tallies).
 WRITE_RESERVE_SECONDS = 1.5
+# At most this many scans at once in a process; the others wait here, before any store call, instead of
+# piling up in the store (which writes one at a time), where they would use up their budgets, fail with
+# "database is locked" and leave unknown outcomes. A scan admitted with less than ADMIT_WITH_SECONDS of
+# its budget left is refused while nothing has changed (503 store-unavailable; the gate retries).
+SCANS_AT_ONCE = 8
+ADMIT_WITH_SECONDS = 2.5
+_scans_at_once = asyncio.Semaphore(SCANS_AT_ONCE)
+
+
+def _too_busy() -> ProblemError:
+    return ProblemError(503, "Store unavailable", "Too many scans at once to record this one in time; nothing was "
+                        "changed. Retry the same scan shortly.", kind="store-unavailable", headers={"Retry-After": "1"})
 
 
 def _time_to_write() -> None:
     left = outcomes.time_left()
     if left is not None and left < WRITE_RESERVE_SECONDS and not outcomes.may_have_written():
-        raise ProblemError(503, "Store unavailable", "The database is too slow right now to record this scan in "
-                           "time; nothing was changed. Retry the same scan shortly.", kind="store-unavailable",
-                           headers={"Retry-After": "2"})
+        raise _too_busy()
 
 
 async def plan(ctx: ServiceContext, data: EventCreate, caller: Principal,
@@ -207,6 +218,14 @@ async def scan(ctx: ServiceContext, event_id: str, data: ScanCreate, caller: Pri
     document (the check-in, with the event's check-in tally kept by the same change), then the scan's
     record. A store failure after the check-in went out answers 503 outcome-unknown (servicekit.outcomes);
     the same nonce again then finds the check-in made by this very scan and records it as `ok`."""
+    async with _scans_at_once:
+        left = outcomes.time_left()
+        if left is not None and left < ADMIT_WITH_SECONDS:
+            raise _too_busy()
+        return await _scan(ctx, event_id, data, caller)
+
+
+async def _scan(ctx: ServiceContext, event_id: str, data: ScanCreate, caller: Principal) -> tuple[Document, bool]:
     organisers = await store.organisers(ctx.db, event_id)
     if organisers is None or caller.subject not in organisers:
         raise not_found("event registrations of", event_id)
