@@ -106,9 +106,9 @@ Answer = dict[str, Any]
 
 
 async def gates(p: Profile, tickets: list[str], rate: float, seconds: float, gate_count: int
-                ) -> tuple[list[float], list[Answer], list[dict[str, Any]], dict[str, int]]:
-    """The scans: (latencies of every answered request, `ok`/other outcome answers, the bodies of scans
-    whose outcome is unknown, error counts by kind)."""
+                ) -> tuple[list[float], list[float], list[Answer], list[dict[str, Any]], dict[str, int]]:
+    """The scans: (latencies of every answered request from when it was sent, the same from when it was
+    due, `ok`/other outcome answers, the bodies of scans whose outcome is unknown, error counts by kind)."""
     url = f"http://127.0.0.1:{p.ports.api('publicity')}/v1/events/{EVENT_ID}/scans"
     headers = {"Authorization": f"Bearer {token(p, ORGANISER, 'officer')}"}
     total = int(rate * seconds)
@@ -117,8 +117,13 @@ async def gates(p: Profile, tickets: list[str], rate: float, seconds: float, gat
     for n in range(total):  # ~5% repeat a ticket scanned before (another gate, usually)
         plan.append(random.choice(plan) if plan and random.random() < 0.05 else order[n % len(order)])
     latencies: list[float] = []
+    from_due: list[float] = []
     answers: list[Answer] = []
     unknown: list[dict[str, Any]] = []
+    # At most 64 requests at once (as many as the client's connections): with thousands queued inside
+    # httpx's pool when the API falls behind, the client spends its CPU on its own waiting list (the first
+    # full run of this benchmark did). A scan waiting for a slot is also timed from when it was due.
+    slots = asyncio.Semaphore(64)
     errors: dict[str, int] = {}
     started = time.perf_counter()
 
@@ -132,16 +137,19 @@ async def gates(p: Profile, tickets: list[str], rate: float, seconds: float, gat
         interval = gate_count / rate
         pending: list[asyncio.Task[None]] = []
 
-        async def one(ticket: str) -> None:
+        async def one(ticket: str, due: float) -> None:
             body = {"ticket_code": ticket, "nonce": uuid.uuid4().hex, "device_id": f"gate-{g}", "gate": f"gate-{g}",
                     "scanned_at": datetime.now(UTC).isoformat()}
-            t0 = time.perf_counter()
-            try:
-                response = await client.post(url, json=body, headers=headers)
-            except httpx.HTTPError as exc:  # no answer: the scan may have landed
-                failed(f"no answer ({type(exc).__name__})", body)
-                return
-            latencies.append(time.perf_counter() - t0)
+            async with slots:
+                t0 = time.perf_counter()
+                try:
+                    response = await client.post(url, json=body, headers=headers)
+                except httpx.HTTPError as exc:  # no answer: the scan may have landed
+                    failed(f"no answer ({type(exc).__name__})", body)
+                    return
+            done = time.perf_counter()
+            latencies.append(done - t0)
+            from_due.append(done - due)
             if response.status_code in (200, 201):
                 answers.append({**response.json(), "ticket": ticket})
                 return
@@ -156,12 +164,12 @@ async def gates(p: Profile, tickets: list[str], rate: float, seconds: float, gat
         for n, ticket in enumerate(mine):
             due = started + g * (interval / gate_count) + n * interval
             await asyncio.sleep(max(due - time.perf_counter(), 0))
-            pending.append(asyncio.create_task(one(ticket)))
+            pending.append(asyncio.create_task(one(ticket, due)))
         await asyncio.gather(*pending)
 
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
         await asyncio.gather(*(gate(g, client) for g in range(gate_count)))
-    return latencies, answers, unknown, errors
+    return latencies, from_due, answers, unknown, errors
 
 
 async def retry_unknown(p: Profile, bodies: list[dict[str, Any]]) -> list[Answer]:
@@ -226,7 +234,8 @@ def main() -> None:
         tickets = load(p, args.registrations, args.feed_items)
         api = start_service(p, "publicity", "api")
         try:
-            latencies, answers, unknown, errors = asyncio.run(gates(p, tickets, args.rate, args.seconds, args.gates))
+            latencies, from_due, answers, unknown, errors = asyncio.run(
+                gates(p, tickets, args.rate, args.seconds, args.gates))
             mongo: Any = MongoClient(p.mongo_url)[f"publicity_{p.name}"]
             counted_before = tally(mongo)
             stored_before = mongo["registrations"].count_documents({"checked_in": {"$ne": None}})
@@ -261,6 +270,9 @@ def main() -> None:
           f"registrations ({sum(errors.values())} errors)")
     print(f"  scan          p50 {scan['p50'] * 1000:7.1f} ms  p95 {scan['p95'] * 1000:7.1f} ms  "
           f"p99 {scan['p99'] * 1000:7.1f} ms")
+    due = percentiles(from_due)
+    print(f"  scan from due p50 {due['p50'] * 1000:7.1f} ms  p95 {due['p95'] * 1000:7.1f} ms  "
+          f"p99 {due['p99'] * 1000:7.1f} ms  (including any wait for one of the client's 64 slots)")
     print(f"  bare _id read p50 {bare['p50'] * 1000:7.1f} ms  p95 {bare['p95'] * 1000:7.1f} ms  "
           f"p99 {bare['p99'] * 1000:7.1f} ms")
     print(f"  ratio scan / bare read: p50 x{scan['p50'] / bare['p50']:.1f}, p99 x{scan['p99'] / bare['p99']:.1f}")
@@ -273,13 +285,13 @@ def main() -> None:
     print(f"  after retrying the {unknown_count} unknown with their nonces: {len(retried)} answered "
           f"({sum(1 for a in retried if a['outcome'] == 'ok')} ok); tickets answered ok {len(ok_after)}, "
           f"stored {checked}, counted {counted}; double check-ins: {doubles}; "
-          f"goal p99 < 100 ms: {'met' if scan['p99'] < 0.1 else 'not met'}")
+          f"goal p99 < 100 ms (from due): {'met' if due['p99'] < 0.1 else 'not met'}")
     print(f"\nAtom feed GET with {args.feed_items} published items: p50 {served['p50'] * 1000:.1f} ms, "
           f"p95 {served['p95'] * 1000:.1f} ms; bare _id read of the feed document p50 {bare_f['p50'] * 1000:.1f} ms, "
           f"p95 {bare_f['p95'] * 1000:.1f} ms; ratio p95 x{served['p95'] / bare_f['p95']:.1f}; "
           f"goal p95 < 20 ms: {'met' if served['p95'] < 0.02 else 'not met'}")
-    record(Figure("checkin", "scan p99 ms", scan["p99"] * 1000, "ms", baseline=bare["p99"] * 1000,
-                  baseline_name="bare _id read p99", goal="< 100 ms", met=scan["p99"] < 0.1))
+    record(Figure("checkin", "scan p99 ms (from due)", due["p99"] * 1000, "ms", baseline=bare["p99"] * 1000,
+                  baseline_name="bare _id read p99", goal="< 100 ms", met=due["p99"] < 0.1))
     record(Figure("checkin", "double check-ins", float(doubles), "", goal="0", met=doubles == 0))
     record(Figure("checkin", "feed GET p95 ms", served["p95"] * 1000, "ms", baseline=bare_f["p95"] * 1000,
                   baseline_name="bare _id read of the feed p95", goal="< 20 ms", met=served["p95"] < 0.02))
