@@ -19,6 +19,7 @@ A PyMongo command listener, installed on every client, counts the write commands
 from __future__ import annotations
 
 import hashlib
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ class RequestStoreState:
     writes_sent: int = 0
     # A digest of the request (method, path, If-Match, body), so a retried change can be recognised.
     digest: str | None = None
+    # When its store budget runs out (time.monotonic()).
+    deadline: float | None = None
 
 
 _current: ContextVar[RequestStoreState | None] = ContextVar("request_store_state", default=None)
@@ -50,6 +53,16 @@ def may_have_written() -> bool:
     """Whether the current request sent a write command (so a failure now leaves the outcome unknown)."""
     state = _current.get()
     return state is not None and state.writes_sent > 0
+
+
+def time_left() -> float | None:
+    """Seconds left of the current request's store budget (None outside a request). A use case that
+    writes several documents can check it before its first write and refuse while nothing is changed
+    yet, rather than start what the budget will likely cut short, leaving an unknown outcome."""
+    state = _current.get()
+    if state is None or state.deadline is None:
+        return None
+    return state.deadline - time.monotonic()
 
 
 class WriteCounter(monitoring.CommandListener):
@@ -80,7 +93,7 @@ class StoreBudgetMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state = RequestStoreState()
+        state = RequestStoreState(deadline=time.monotonic() + self.budget_seconds)
         if_match = dict(scope["headers"]).get(b"if-match")
         hasher = hashlib.sha256(f"{scope['method']} {scope['path']} {if_match!r}".encode()) if if_match else None
         if hasher is not None:

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import OperationFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
@@ -174,6 +175,20 @@ async def _on_store_unavailable(request: Request, exc: Exception) -> JSONRespons
                             "store-unavailable", request, headers={"Retry-After": "2"})
 
 
+def store_busy(exc: Exception) -> bool:
+    """FerretDB's SQLite backend refusing a command because another write holds the database (SQLITE_BUSY,
+    "database is locked"): that command did not commit; the store is overloaded, not broken."""
+    return isinstance(exc, OperationFailure) and "database is locked" in str(exc)
+
+
+async def _on_store_error(request: Request, exc: Exception) -> JSONResponse:
+    """A busy store is answered like an unreachable one (503, saying whether a write of this request may
+    have landed), never as an internal error that leaves the caller guessing."""
+    if store_busy(exc):
+        return await _on_store_unavailable(request, exc)
+    return await _on_unexpected(request, exc)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error")
     return problem_response(500, "Internal error", "An unexpected error occurred; it has been logged.",
@@ -186,4 +201,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     for exc_type in STORE_UNAVAILABLE:
         app.add_exception_handler(exc_type, _on_store_unavailable)
+    app.add_exception_handler(OperationFailure, _on_store_error)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -164,7 +164,8 @@ class ServiceContext:
             return f"unreachable: {type(exc).__name__}"
 
 
-def context_of(request: Request) -> ServiceContext:
-    """FastAPI dependency: the process's ServiceContext."""
+async def context_of(request: Request) -> ServiceContext:
+    """FastAPI dependency: the process's ServiceContext. Async, so FastAPI calls it on the event loop
+    instead of handing every request's call to its thread pool (a sync dependency runs in a thread)."""
     ctx: ServiceContext = request.app.state.ctx
     return ctx

@@ -37,5 +37,5 @@ PUBLICITY = ServiceDefinition(
     outbox_collections=[campaign_store.COLLECTION, release_store.COLLECTION, event_store.COLLECTION],
     handlers=handlers,
     background_tasks=[background.RELEASE_SCHEDULER, background.DOMAIN_GAUGES],
-    tallied_aggregates=[release_store.AGGREGATE],
+    tallied_aggregates=[release_store.AGGREGATE, event_store.REGISTRATION],
 )

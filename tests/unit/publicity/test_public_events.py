@@ -13,6 +13,8 @@ from publicity.public_events.domain import (
     promotions,
     scan_outcome,
     seats,
+    settled,
+    state_of,
     waitlist,
 )
 
@@ -56,3 +58,15 @@ def test_scan_outcomes() -> None:
     assert scan_outcome(known=True, event_matches=True, state="confirmed",
                         checked_in=True) is ScanOutcome.ALREADY_CHECKED_IN
     assert scan_outcome(known=True, event_matches=True, state="confirmed", checked_in=False) is ScanOutcome.OK
+
+
+def test_a_registrations_own_copy_of_its_state() -> None:
+    # Confirmed is written after the event confirms, cancelled before the event cancels: both trusted.
+    assert settled("confirmed") and settled("cancelled")
+    assert state_of("confirmed", "confirmed") == "confirmed"
+    assert state_of("cancelled", "confirmed") == "cancelled"  # the event's change may still be on its way
+    # Anything else is settled by the event's entry: a promotion whose copy was lost, no copy yet.
+    assert not settled("waitlisted") and not settled(None)
+    assert state_of("waitlisted", "confirmed") == "confirmed"
+    assert state_of(None, "waitlisted") == "waitlisted"
+    assert state_of(None, None) is None  # the event never admitted it

@@ -1,5 +1,9 @@
 """Public feeds: Atom and JSON Feed of published releases and news, iCalendar of campaigns and the
-fairs inside them. Conditional GET (ETag / If-None-Match -> 304); cached never past the next embargo."""
+fairs inside them. Conditional GET (ETag / If-None-Match -> 304); cached never past the next embargo.
+
+The news feeds carry the newest FEED_SIZE entries, no archive pages (RFC 5005 would add `prev-archive`
+links; subscribers poll the head, as feeds usually do, and the public list and pages hold the rest).
+Rendered once per revision of the feed document and process (feeds/store.py `snapshot`)."""
 
 from __future__ import annotations
 
@@ -36,9 +40,13 @@ def _base(ctx: Context) -> str:
     **FEED_RESPONSES})
 async def atom_feed(ctx: Context, request: Request) -> Response:
     """Public: the newest published releases and news as Atom (RFC 4287)."""
-    items = (await feed.items(ctx.db))[:FEED_SIZE]
-    updated = max((as_utc(i["public_updated_at"]) for i in items), default=EPOCH)
-    return await conditional(ctx, request, render.atom(items, _base(ctx), updated), "application/atom+xml")
+    current = await feed.snapshot(ctx.db)
+    body = current.rendered.get("atom")
+    if body is None:
+        items = current.items[:FEED_SIZE]
+        updated = max((as_utc(i["public_updated_at"]) for i in items), default=EPOCH)
+        body = current.rendered["atom"] = render.atom(items, _base(ctx), updated)
+    return await conditional(ctx, request, body, "application/atom+xml")
 
 
 @router.get("/news.json", response_class=Response, responses={
@@ -46,8 +54,11 @@ async def atom_feed(ctx: Context, request: Request) -> Response:
     **FEED_RESPONSES})
 async def json_feed(ctx: Context, request: Request) -> Response:
     """Public: the newest published releases and news as JSON Feed 1.1."""
-    items = (await feed.items(ctx.db))[:FEED_SIZE]
-    return await conditional(ctx, request, render.json_feed(items, _base(ctx)), "application/feed+json")
+    current = await feed.snapshot(ctx.db)
+    body = current.rendered.get("json")
+    if body is None:
+        body = current.rendered["json"] = render.json_feed(current.items[:FEED_SIZE], _base(ctx))
+    return await conditional(ctx, request, body, "application/feed+json")
 
 
 @router.get("/events.ics", response_class=Response, responses={

@@ -8,10 +8,19 @@ the release, then folds the release into the feed document and drops the marker.
 leaves the marker, and the scheduler's next run (every second, and at start-up) folds it in, so the
 feed repairs itself; folding is idempotent (the release replaces its own entry). Only the API process
 writes it, under the process's lock on the document.
+
+Reading it is the feeds' cost (10,000 published items: the 100 newest with their bodies, about 22 ms to
+read and decode on FerretDB), so each process keeps the last one it read, with what it rendered from
+it, and checks at each GET that it is still current by reading a small revision marker by `_id`
+(`public_feed/news-revision`, a new random token at every fold, written after the feed document and
+before the pending markers are dropped: a crash in between leaves a marker, and the repair folds again
+and writes a new token). A feed written without a marker (before this existed) is read every time.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +31,33 @@ from publicity.common import as_utc
 FEED = "public_feed"
 FEED_ID = "news"
 PENDING = "feed_pending"
+REVISION_ID = "news-revision"
 SIZE = 100
+
+
+@dataclass
+class Snapshot:
+    """The feed document as one process last read it, and what was rendered from it (by format)."""
+
+    revision: str | None
+    items: list[Document]
+    rendered: dict[str, bytes] = field(default_factory=dict)
+
+
+_LAST: list[Snapshot] = []  # this process's latest snapshot (at most one)
+
+
+async def snapshot(db: Database) -> Snapshot:
+    """The feed as it is now: the cached one when the revision marker still names it, else read afresh.
+    The marker is read first, so a snapshot is never older than the revision it is filed under."""
+    marker = await db[FEED].find_one({"_id": REVISION_ID})
+    revision = str(marker["revision"]) if marker and marker.get("revision") else None
+    if revision is not None and _LAST and _LAST[0].revision == revision:
+        return _LAST[0]
+    current = Snapshot(revision, await items(db))
+    if revision is not None:
+        _LAST[:] = [current]
+    return current
 
 
 async def mark(db: Database, release_id: str) -> None:
@@ -50,6 +85,7 @@ async def fold(db: Database, releases: list[Document]) -> None:
                 current.pop(release["_id"], None)
         newest: list[dict[str, Any]] = sorted(current.values(), key=_when, reverse=True)[:SIZE]
         await db[FEED].update_one({"_id": FEED_ID}, {"$set": {"items": newest}}, upsert=True)
+        await db[FEED].update_one({"_id": REVISION_ID}, {"$set": {"revision": uuid.uuid4().hex}}, upsert=True)
     for release in releases:
         await db[PENDING].delete_one({"_id": release["_id"]})
 

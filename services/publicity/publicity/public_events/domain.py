@@ -10,6 +10,12 @@ the counts are exact under concurrency.
 - The waitlist is FIFO by registration order; when places free, it is promoted from its head as long as
   the head fits. A group at the head that does not fit yet keeps everyone behind it waiting (strict
   FIFO: nobody overtakes; a smaller registration behind it would otherwise starve it).
+- Each registration's own document carries a copy of its state, so a check-in reads that document
+  alone (the event document holds every registration's entry: thousands at a big event). The copy is
+  written after the event's change that confirms (admission, promotion) and before the event's change
+  that cancels, so a copy saying `confirmed` is always true, and a copy saying `cancelled` means the
+  registrant asked to cancel (the event's change may still be on its way). Any other copy (waitlisted,
+  or none yet after a crash between the two writes) is settled by the event's entry (`state_of`).
 - Check-in: every scan is recorded with its outcome.
 """
 
@@ -90,6 +96,19 @@ def promotions(capacity: int, registrations: dict[str, dict[str, Any]]) -> list[
         promoted.append(rid)
         free -= places
     return promoted
+
+
+def settled(own: str | None) -> bool:
+    """Whether a registration's own copy of its state can be trusted without the event's entry."""
+    return own in (RegistrationState.CONFIRMED, RegistrationState.CANCELLED)
+
+
+def state_of(own: str | None, entry: str | None) -> str | None:
+    """A registration's state from its own copy and the event's entry (None: the event never admitted it).
+    A settled copy wins (see above); otherwise the event's entry, the truth about places."""
+    if settled(own):
+        return own
+    return entry
 
 
 def scan_outcome(*, known: bool, event_matches: bool, state: str | None, checked_in: bool) -> ScanOutcome:

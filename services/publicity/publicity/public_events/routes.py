@@ -13,6 +13,7 @@ from servicekit.mongo import Document
 from servicekit.routing import Context, Pagination
 
 from publicity.public_events import service, store
+from publicity.public_events.domain import state_of
 from publicity.public_events.models import (
     EventCreate,
     EventPage,
@@ -101,7 +102,7 @@ async def list_registrations(event_id: str, ctx: Context, caller: Organiser, pag
     docs, cursor = next_page(docs, page.limit)
     event = await service.find(ctx.db, event_id)
     entries = event.get("registrations") or {}
-    shown = [{**d, "state": entries[d["_id"]]["state"]} for d in docs if d["_id"] in entries]
+    shown = [{**d, "state": state_of(d.get("state"), entries[d["_id"]]["state"])} for d in docs if d["_id"] in entries]
     return RegistrationPage(items=[_registration(ctx, d) for d in shown], next_cursor=cursor)
 
 

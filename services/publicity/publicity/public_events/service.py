@@ -8,18 +8,19 @@ on Kafka, a feed, a log line or a metric label.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-from servicekit import aggregates
+from servicekit import aggregates, outcomes
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import creation_key, fingerprint
-from servicekit.mongo import PROCESS_LOCKS, Database, Document
+from servicekit.mongo import Database, Document
+from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
 
 from publicity import metrics
@@ -33,6 +34,8 @@ from publicity.public_events.domain import (
     promotions,
     scan_outcome,
     seats,
+    settled,
+    state_of,
     waitlist,
 )
 from publicity.public_events.events import RegistrationCountsChanged
@@ -40,6 +43,29 @@ from publicity.public_events.models import EventCreate, RegistrationCreate, Scan
 
 # A scan uploaded more than this after the device made it counts as a late upload.
 LATE_AFTER = timedelta(minutes=2)
+# A scan writes up to three documents (the check-in, the tally, its record). With less than this left of
+# the request's store budget before the first of them, it is refused while nothing has changed (503
+# store-unavailable, the gate retries) instead of being cut short after the check-in, when only "the
+# outcome is unknown" could be said and the event's count would miss it (servicekit.tallies).
+WRITE_RESERVE_SECONDS = 1.5
+# At most this many scans at once in a process; the others wait here, before any store call, instead of
+# piling up in the store (which writes one at a time), where they would use up their budgets, fail with
+# "database is locked" and leave unknown outcomes. A scan admitted with less than ADMIT_WITH_SECONDS of
+# its budget left is refused while nothing has changed (503 store-unavailable; the gate retries).
+SCANS_AT_ONCE = 8
+ADMIT_WITH_SECONDS = 2.5
+_scans_at_once = asyncio.Semaphore(SCANS_AT_ONCE)
+
+
+def _too_busy() -> ProblemError:
+    return ProblemError(503, "Store unavailable", "Too many scans at once to record this one in time; nothing was "
+                        "changed. Retry the same scan shortly.", kind="store-unavailable", headers={"Retry-After": "1"})
+
+
+def _time_to_write() -> None:
+    left = outcomes.time_left()
+    if left is not None and left < WRITE_RESERVE_SECONDS and not outcomes.may_have_written():
+        raise _too_busy()
 
 
 async def plan(ctx: ServiceContext, data: EventCreate, caller: Principal,
@@ -123,6 +149,8 @@ async def register(ctx: ServiceContext, event_id: str, data: RegistrationCreate,
         fields, out = _counts_fields(current, registrations)
         await unit.write({"$set": {f"registrations.{registration_id}": registrations[registration_id],
                                    "next_seq": seq + 1, **fields}}, [out])
+        # Still under the event's lock, so the copies follow the event's changes in their order.
+        await _copy_state(ctx.db, registration_id, state.value)
     metrics.registration(state.value)
     return await view(ctx.db, registration_id), True
 
@@ -136,10 +164,18 @@ async def view(db: Database, registration_id: str) -> Document:
     entry = ((event or {}).get("registrations") or {}).get(registration_id)
     if entry is None:  # written, but its event change never happened (a crash in between)
         raise not_found("registration", registration_id)
+    state = state_of(doc.get("state"), entry["state"])
     position = None
-    if entry["state"] == RegistrationState.WAITLISTED:
+    if state == RegistrationState.WAITLISTED:
         position = waitlist(event["registrations"]).index(registration_id) + 1  # type: ignore[index]
-    return {**doc, "state": entry["state"], "waitlist_position": position}
+    return {**doc, "state": state, "waitlist_position": position}
+
+
+async def _copy_state(db: Database, registration_id: str, state: str) -> None:
+    """Write a registration's copy of its state (domain.py says when), called under the event's lock."""
+    async with aggregates.change(db, store.REGISTRATION, registration_id) as unit:
+        if unit.document is not None and unit.document.get("state") != state:
+            await unit.write({"$set": {"state": state}})
 
 
 async def cancel(ctx: ServiceContext, registration_id: str) -> Document:
@@ -161,7 +197,12 @@ async def cancel(ctx: ServiceContext, registration_id: str) -> Document:
                 registrations[rid] = {**registrations[rid], "state": RegistrationState.CONFIRMED.value}
             changes = {f"registrations.{rid}": registrations[rid] for rid in (registration_id, *promoted)}
             fields, out = _counts_fields(current, registrations)
+            # The copy first: from now on no gate checks this registration in, whether or not the
+            # event's change below lands (a retried cancellation finishes it).
+            await _copy_state(ctx.db, registration_id, RegistrationState.CANCELLED.value)
             await unit.write({"$set": {**changes, **fields}}, [out])
+            for rid in promoted:
+                await _copy_state(ctx.db, rid, RegistrationState.CONFIRMED.value)
             metrics.registration("cancelled")
             for _ in promoted:
                 metrics.registration("promoted")
@@ -170,14 +211,30 @@ async def cancel(ctx: ServiceContext, registration_id: str) -> Document:
 
 async def scan(ctx: ServiceContext, event_id: str, data: ScanCreate, caller: Principal) -> tuple[Document, bool]:
     """Record one scan at a gate, successful or not. The nonce is the scan's id: a retried upload of the
-    same scan returns the first answer and checks nobody in twice. Returns (scan, created)."""
-    await for_organiser(ctx.db, event_id, caller)
-    async with PROCESS_LOCKS.hold(store.SCANS, data.nonce):
-        earlier = await ctx.db[store.SCANS].find_one({"_id": data.nonce})
+    same scan returns the first answer and checks nobody in twice. Returns (scan, created).
+
+    `_id` reads and writes only, and never the event document (it holds every registration's entry): the
+    organisers from memory, the scan by nonce, the ticket, then one change of the registration's own
+    document (the check-in, with the event's check-in tally kept by the same change), then the scan's
+    record. A store failure after the check-in went out answers 503 outcome-unknown (servicekit.outcomes);
+    the same nonce again then finds the check-in made by this very scan and records it as `ok`."""
+    async with _scans_at_once:
+        left = outcomes.time_left()
+        if left is not None and left < ADMIT_WITH_SECONDS:
+            raise _too_busy()
+        return await _scan(ctx, event_id, data, caller)
+
+
+async def _scan(ctx: ServiceContext, event_id: str, data: ScanCreate, caller: Principal) -> tuple[Document, bool]:
+    organisers = await store.organisers(ctx.db, event_id)
+    if organisers is None or caller.subject not in organisers:
+        raise not_found("event registrations of", event_id)
+    async with aggregates.exclusive(store.SCANS, data.nonce):
+        earlier = await store.scan(ctx.db, data.nonce)
         if earlier is not None:
             return earlier, False
         server_time = now()
-        ticket = await ctx.db[store.TICKETS].find_one({"_id": data.ticket_code})
+        ticket = await store.ticket(ctx.db, data.ticket_code)
         registration_id = ticket["registration_id"] if ticket else None
         outcome = ScanOutcome.UNKNOWN
         if ticket is not None:
@@ -189,10 +246,11 @@ async def scan(ctx: ServiceContext, event_id: str, data: ScanCreate, caller: Pri
             "client_time": data.scanned_at, "server_time": server_time, "offline": data.offline,
             "late_upload": late, "scanned_by": caller.subject,
         }
+        _time_to_write()  # when the record is its first write (none after a check-in went out)
         try:
-            await ctx.db[store.SCANS].insert_one(record)
-        except DuplicateKeyError:  # another process recorded this nonce meanwhile
-            found = await ctx.db[store.SCANS].find_one({"_id": data.nonce})
+            await aggregates.create(ctx.db, store.SCAN, record, find_earlier=False)
+        except aggregates.DuplicateCreation:  # another process recorded this nonce meanwhile
+            found = await store.scan(ctx.db, data.nonce)
             assert found is not None
             return found, False
     metrics.scan(outcome.value)
@@ -204,25 +262,26 @@ async def _check_in(ctx: ServiceContext, ticket: Document, event_id: str, data: 
     if ticket["event_id"] != event_id:
         return scan_outcome(known=True, event_matches=False, state=None, checked_in=False)
     registration_id = ticket["registration_id"]
-    # Only this registration's entry of the event's map (the truth about its state).
-    event = await ctx.db[store.COLLECTION].find_one({"_id": event_id}, {f"registrations.{registration_id}": 1})
-    entry = ((event or {}).get("registrations") or {}).get(registration_id)
-    if entry is None:
-        return ScanOutcome.UNKNOWN
-    async with PROCESS_LOCKS.hold(store.REGISTRATIONS, registration_id):
-        doc = await ctx.db[store.REGISTRATIONS].find_one({"_id": registration_id}, {"checked_in": 1})
-        checked = (doc or {}).get("checked_in")
+    async with aggregates.change(ctx.db, store.REGISTRATION, registration_id) as unit:
+        doc = unit.document
+        if doc is None:
+            return ScanOutcome.UNKNOWN
+        checked = doc.get("checked_in")
         if checked is not None and checked.get("nonce") == data.nonce:
-            return ScanOutcome.OK  # this very scan checked it in before a crash lost its record
-        outcome = scan_outcome(known=True, event_matches=True, state=entry["state"], checked_in=checked is not None)
+            return ScanOutcome.OK  # this very scan checked it in before its answer or record was lost
+        own = doc.get("state")
+        state = own
+        if not settled(own):  # waitlisted, or its copy not written yet: the event's entry says
+            entry = await store.entry(ctx.db, event_id, registration_id)
+            state = state_of(own, entry["state"] if entry else None)
+            if state is None:
+                return ScanOutcome.UNKNOWN  # registered, but the event never admitted it (a crash between)
+        outcome = scan_outcome(known=True, event_matches=True, state=state, checked_in=checked is not None)
         if outcome is ScanOutcome.OK:
-            await ctx.db[store.REGISTRATIONS].update_one({"_id": registration_id}, {"$set": {"checked_in": {
+            _time_to_write()
+            await unit.write({"$set": {"state": state, "checked_in": {
                 "at": server_time, "client_time": data.scanned_at, "device_id": data.device_id, "gate": data.gate,
                 "nonce": data.nonce, "offline": data.offline}}})
-            # Under the counter's lock: FerretDB applies `$inc` as read, modify, replace.
-            async with PROCESS_LOCKS.hold(store.CHECKIN_COUNTS, event_id):
-                await ctx.db[store.CHECKIN_COUNTS].update_one({"_id": event_id}, {"$inc": {"count": 1}},
-                                                              upsert=True)
     return outcome
 
 

@@ -166,7 +166,7 @@ async def cache_for(ctx: Context, response: Response) -> None:
 async def public_releases(ctx: Context, response: Response,
                           limit: Annotated[int, Query(ge=1, le=100)] = 20) -> PublicReleasePage:
     """Public: the newest published and withdrawn releases (up to 100), newest change first."""
-    docs = (await feed.items(ctx.db))[:limit]
+    docs = (await feed.snapshot(ctx.db)).items[:limit]
     await cache_for(ctx, response)
     return PublicReleasePage(items=[public_view(d) for d in docs])
 
