@@ -69,6 +69,8 @@ PROFILES: dict[str, Ports] = {
     "bench": _ports(kafka=26092, ferretdb=26217, prometheus=26090, api_base=8501),
     # A second benchmark stack, so a long benchmark can run beside another one (--profile bench2).
     "bench2": _ports(kafka=25092, ferretdb=25217, prometheus=25090, api_base=9501),
+    # A third, for a benchmark run beside two others on a shared machine (--profile bench3).
+    "bench3": _ports(kafka=20092, ferretdb=20217, prometheus=20090, api_base=9701),
     # Spare test stacks, so two engineers (or agents) on one machine can run the stack tests at the same
     # time: IPO_TEST_PROFILE=test2 make test.
     "test2": _ports(kafka=21092, ferretdb=21217, prometheus=21090, api_base=8701),
