@@ -68,7 +68,7 @@ async def _run(ctx: ServiceContext) -> None:
 def _size_search_cache(ctx: ServiceContext) -> None:
     settings = ctx.settings
     assert isinstance(settings, TradingSettings)
-    search_store.configure_cache(settings.search_cache_mb)
+    search_store.configure_cache(settings.search_cache_mb, settings.search_cache_check_seconds)
 
 
 def _every(settings: TradingSettings) -> float:

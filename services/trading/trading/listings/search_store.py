@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,22 +77,40 @@ class ReadCache:
 
     Every change to the read model bumps one counter document (`generation`) after its writes; a search
     reads that one document first and drops the cache when it moved. So a repeated or overlapping query
-    costs one `_id` read instead of dozens, every process stays coherent with every writer, and a change
-    is visible to the next search (a search racing a change may miss it by milliseconds, as without the
-    cache). Postings are kept decoded, so a popular block (a deal type's, a province's) is unpacked
-    once, not per query. Bounded by approximate size, least recently used out first.
+    costs at most one `_id` read instead of dozens, every process stays coherent with every writer, and
+    a change is visible to the next search (a search racing a change may miss it by milliseconds, as
+    without the cache). Postings are kept decoded, so a popular block (a deal type's, a province's) is
+    unpacked once, not per query. Bounded by approximate size, least recently used out first.
+
+    In the API, whose indexer is the read model's one writer, even that read is mostly skipped
+    (`check_seconds` > 0): the indexer tells this process's cache of its own changes at once
+    (`changed_here`, so the next search re-reads the generation), and the generation is read at most
+    every `check_seconds` for any other writer (a `refile-search` or a test writing the store
+    directly). A cache hit then costs no store call. Elsewhere (the worker's matchmaking) every search
+    reads it, as before (`check_seconds` 0).
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, check_seconds: float = 0.0) -> None:
         self.max_bytes = max_bytes
+        self.check_seconds = check_seconds
         self.generation: int | None = None
+        self._checked_at = float("-inf")
         self._values: OrderedDict[str, Any] = OrderedDict()
         self._sizes: dict[str, int] = {}
         self._bytes = 0
 
+    def changed_here(self) -> None:
+        """This process changed the read model (after its writes and the generation bump): the next
+        search reads the generation again."""
+        self._checked_at = float("-inf")
+
     async def validate(self, db: Database) -> None:
         if self.max_bytes <= 0:
             return
+        now = time.monotonic()
+        if now - self._checked_at < self.check_seconds:
+            return
+        self._checked_at = now
         doc = await db[POSTINGS].find_one({"_id": GENERATION_ID})
         generation = int(doc["n"]) if doc else 0
         if generation != self.generation:
@@ -153,10 +172,11 @@ def _decoded_size(postings: dict[int, Posting] | None) -> int:
 _cache = ReadCache(64 * 1024 * 1024)
 
 
-def configure_cache(megabytes: int) -> None:
-    """Size of this process's read-model cache; 0 turns it off (every search reads the store)."""
+def configure_cache(megabytes: int, check_seconds: float = 0.0) -> None:
+    """Size of this process's read-model cache (0 turns it off: every search reads the store), and how
+    long it trusts the generation it read when this process made no change meanwhile (ReadCache)."""
     global _cache
-    _cache = ReadCache(megabytes * 1024 * 1024)
+    _cache = ReadCache(megabytes * 1024 * 1024, check_seconds)
 
 
 def posting_id(term: str, block: int | str) -> str:
@@ -311,6 +331,7 @@ async def reconcile_batch(db: Database, listing_ids: Sequence[str]) -> int:
         await bulk_write_in_batches(db[POSTINGS], cards)
         # After the writes: a cache that saw the old generation re-reads what changed.
         await db[POSTINGS].update_one({"_id": GENERATION_ID}, {"$inc": {"n": 1}}, upsert=True)
+        _cache.changed_here()
         moved = await asyncio.gather(*(_stamp(db, plan) for plan in plans))
         counts: dict[str, int] = {}
         for before, after in (m for m in moved if m is not None):
