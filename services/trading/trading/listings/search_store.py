@@ -3,10 +3,18 @@ by exact `_id`, the only filter FerretDB 1.x answers from an index.
 
 Who writes it: the catalogue indexer of the process that changes listings (the API; see indexer.py),
 in batches, under one process-wide lock, because FerretDB applies an update as read-modify-replace and
-two writers of one posting document could lose one of them. Every listing change first leaves a marker
-in `listing_search_pending` (in the listing's unit of work, before its write); the indexer files the
-marked listings in batches and then drops their markers, so a crash anywhere is repaired by the next
-run, and nothing ever scans the listings to find what is behind.
+two writers of one posting document could lose one of them. Every listing change but a create first
+leaves a marker in `listing_search_pending` (in the listing's unit of work, before its write); the
+indexer files the changed listings in batches and then drops their markers, so a crash anywhere is
+repaired by the next run, and nothing ever scans the listings to find what is behind. (A create only
+wakes the indexer in memory: a new draft is not searchable, and a crash before it was counted leaves
+the status gauge one draft short, which `recount-listings` repairs.)
+
+What a listing is filed under (its search seq, terms, price, layout and the status it is counted as)
+lives in its *filing* document, `c|<listing id>`, beside its result card (`j`, only while it is
+searchable), written by the indexer in the same statement as the card. The listing itself is never
+written by the indexer: before, each filing read the listing again under its lock and wrote these
+fields back onto it, a read and a write of a large document per listing on top of the card's.
 """
 
 from __future__ import annotations
@@ -16,15 +24,14 @@ import logging
 import struct
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bson import Binary
-from pymongo import DeleteOne, UpdateOne
-from servicekit import aggregates
-from servicekit.mongo import Database, Document, bulk_write_in_batches
+from pymongo import ReplaceOne, UpdateOne
+from servicekit.mongo import PROCESS_LOCKS, Database, Document, bulk_write_in_batches
 
 from trading.listings.aggregate import LISTING
 from trading.listings.domain import ListingStatus
@@ -158,7 +165,8 @@ def _as_stored(doc: Document | None) -> Document | None:
 
 
 def _stored_size(doc: Document | None) -> int:
-    return 100 + (len(doc["j"]) if doc and "j" in doc else 0) + 16 * len((doc or {}).get("b") or ())
+    return (100 + (len(doc["j"]) if doc and "j" in doc else 0) + len(str((doc or {}).get("terms") or ""))
+            + 16 * len((doc or {}).get("b") or ()))
 
 
 def _decoded(doc: Document | None) -> dict[int, Posting] | None:
@@ -188,6 +196,7 @@ def head_id(term: str) -> str:
 
 
 def card_id(listing_id: str) -> str:
+    """The listing's filing document, which holds its result card while it is searchable."""
     return f"c|{listing_id}"
 
 
@@ -241,12 +250,20 @@ def _price(doc: Document) -> int:
     return NEGOTIABLE if price is None else int(price)
 
 
+# The latest version this process marked per listing, while its marker stands: the indexer drops a
+# marker by `_id` without reading it first when this process wrote it (every marker is written under
+# the listing's lock, in the one process that writes listings; a marker found in the store that this
+# process did not write, left by an earlier process or a bulk job, is read before it is dropped).
+_marked: dict[str, int] = {}
+
+
 async def mark_pending(db: Database, listing_id: str, version: int) -> None:
     """Note that the listing (at `version`, the version its change writes) is to be filed again.
     Called inside the listing's unit of work, before its write: a crash after the marker and before
     the write costs one needless re-filing; a crash after the write leaves the marker for the indexer."""
     await db[PENDING].update_one({"_id": listing_id}, {"$set": {"version": version, "at": datetime.now(UTC)}},
                                  upsert=True)
+    _marked[listing_id] = version
 
 
 async def pending(db: Database, limit: int) -> list[Document]:
@@ -263,6 +280,8 @@ class _Plan:
     old_seq: int | None
     old_terms: list[str]
     old_price: int
+    old_layout: int | None
+    counted_status: str | None
     searchable: bool
     new_terms: list[str]
     new_price: int
@@ -271,35 +290,60 @@ class _Plan:
     @property
     def unchanged(self) -> bool:
         return (self.searchable and self.old_seq is not None and self.old_terms == self.new_terms
-                and self.old_price == self.new_price and self.doc.get("search_layout") == LAYOUT)
+                and self.old_price == self.new_price and self.old_layout == LAYOUT)
 
 
-def _plan(doc: Document) -> _Plan:
+def _plan(doc: Document, filed: Document | None) -> _Plan:
+    """From the listing as stored and its filing document (None for a listing never filed since the
+    filing documents came: what it is filed under is then still on the listing, `search_*`)."""
     searchable = doc["status"] == ListingStatus.PUBLISHED.value
-    old_price = doc.get("search_price")
-    return _Plan(doc, doc.get("search_seq"), doc.get("search_terms") or [],
-                 NEGOTIABLE if old_price is None else int(old_price), searchable,
+    if filed is not None:
+        old_seq, old_terms = filed.get("seq"), _split_terms(filed.get("terms"))
+        old_price, old_layout, counted = filed.get("price"), filed.get("layout"), filed.get("status")
+    else:
+        old_seq, old_terms = doc.get("search_seq"), doc.get("search_terms") or []
+        old_price, old_layout, counted = doc.get("search_price"), doc.get("search_layout"), doc.get("counted_status")
+    return _Plan(doc, None if old_seq is None else int(old_seq), list(old_terms),
+                 NEGOTIABLE if old_price is None else int(old_price), old_layout, counted, searchable,
                  listing_terms(doc) if searchable else [], _price(doc))
 
 
-async def reconcile_batch(db: Database, listing_ids: Sequence[str]) -> int:
-    """Bring the postings, cards and status counts of these listings in line with the listings as
-    stored now, in one pass (idempotent). Returns how many listings were filed.
+def _split_terms(joined: str | None) -> list[str]:
+    return joined.split("\n") if joined else []
+
+
+def filing_document(doc: Document, seq: int | None, terms: Sequence[str], price: int) -> Document:
+    """A listing's filing document: what it is filed under and counted as, and its result card while it
+    is searchable. Terms are one string (FerretDB decodes an array element by element, and search reads
+    this document for the card)."""
+    filed: Document = {"_id": card_id(doc["_id"]), "seq": seq, "terms": "\n".join(terms), "price": price,
+                       "layout": LAYOUT, "status": doc["status"]}
+    if doc["status"] == ListingStatus.PUBLISHED.value:
+        filed["j"] = card(doc)
+    return filed
+
+
+async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_markers: Collection[str] = ()) -> int:
+    """Bring the postings, filing documents (cards) and status counts of these listings in line with the
+    listings as stored now, in one pass (idempotent). Returns how many listings were filed.
+    `stored_markers`: the listings among them whose markers were found in the store.
 
     Batching is what makes publishing cheap: listings published around the same time share most of
     their postings documents (the same terms in the newest seq block, the same price cells), so each
     document is read and written once per batch instead of once per listing, and the generation
-    counter moves once. Postings are written first, then each listing is stamped with what it is filed
-    under (`search_*`, `counted_status`), then the status counts move, then its marker goes (only if
-    no newer change marked it meanwhile).
+    counter moves once. Postings are written first, then each listing's filing document (what it is
+    filed under, its card), then the status counts move, then its marker goes (only if no newer change
+    marked it meanwhile).
     """
     async with _write_lock:
         ids = list(dict.fromkeys(listing_ids))
         found = await asyncio.gather(*(db[LISTINGS].find_one({"_id": i}) for i in ids))
+        filings = await asyncio.gather(*(db[POSTINGS].find_one({"_id": card_id(i)})
+                                         for i, doc in zip(ids, found, strict=True) if doc is not None))
         # A marker without its listing: the create it preceded never happened (a replayed or failed POST).
-        await asyncio.gather(*(db[PENDING].delete_one({"_id": i}) for i, doc in zip(ids, found, strict=True)
-                               if doc is None))
-        plans = [_plan(doc) for doc in found if doc is not None]
+        await asyncio.gather(*(_drop_marker(db, i, None, i in stored_markers)
+                               for i, doc in zip(ids, found, strict=True) if doc is None))
+        plans = [_plan(doc, filed) for doc, filed in zip((d for d in found if d is not None), filings, strict=True)]
         fresh = [p for p in plans if not p.unchanged and p.searchable and p.old_seq is None]
         first = await _take_seqs(db, len(fresh)) if fresh else 0
         for offset, plan in enumerate(fresh):
@@ -326,39 +370,42 @@ async def reconcile_batch(db: Database, listing_ids: Sequence[str]) -> int:
             else:
                 plan.seq = None
         await _rewrite_many(db, slots, removes, adds)
-        cards: list[Any] = [UpdateOne({"_id": card_id(p.doc["_id"])}, {"$set": {"j": card(p.doc)}}, upsert=True)
-                            if p.searchable else DeleteOne({"_id": card_id(p.doc["_id"])}) for p in plans]
-        await bulk_write_in_batches(db[POSTINGS], cards)
+        await bulk_write_in_batches(db[POSTINGS], [
+            ReplaceOne({"_id": card_id(p.doc["_id"])}, filing_document(p.doc, p.seq, p.new_terms, p.new_price),
+                       upsert=True) for p in plans])
         # After the writes: a cache that saw the old generation re-reads what changed.
         await db[POSTINGS].update_one({"_id": GENERATION_ID}, {"$inc": {"n": 1}}, upsert=True)
         _cache.changed_here()
-        moved = await asyncio.gather(*(_stamp(db, plan) for plan in plans))
         counts: dict[str, int] = {}
-        for before, after in (m for m in moved if m is not None):
+        for plan in plans:
+            before, after = plan.counted_status, plan.doc["status"]
+            if before == after:
+                continue
             if before:
                 counts[f"counts.{before}"] = counts.get(f"counts.{before}", 0) - 1
             counts[f"counts.{after}"] = counts.get(f"counts.{after}", 0) + 1
         if counts:
             await db[COUNTERS].update_one({"_id": STATUS_COUNTS_ID}, {"$inc": counts}, upsert=True)
+        await asyncio.gather(*(_drop_marker(db, p.doc["_id"], int(p.doc["version"]), p.doc["_id"] in stored_markers)
+                               for p in plans))
         return len(plans)
 
 
-async def _stamp(db: Database, plan: _Plan) -> tuple[str | None, str] | None:
-    """Record on the listing what it is filed under now, and drop its marker unless a newer change
-    marked it meanwhile. Returns the status move to count (old counted status, new), if any."""
-    listing_id = plan.doc["_id"]
-    status = plan.doc["status"]
-    async with aggregates.change(db, LISTING, listing_id, keep=("counted_status",)) as unit:
-        if unit.document is None:
-            return None
-        before = unit.document.get("counted_status")
-        await unit.write({"$set": {"search_seq": plan.seq, "search_terms": plan.new_terms,
-                                   "search_price": plan.new_price, "search_layout": LAYOUT,
-                                   "counted_status": status}}, bump_version=False)
-        marker = await db[PENDING].find_one({"_id": listing_id})
-        if marker is not None and int(marker.get("version", 0)) <= int(plan.doc["version"]):
-            await db[PENDING].delete_one({"_id": listing_id})
-    return None if before == status else (before, status)
+async def _drop_marker(db: Database, listing_id: str, filed_version: int | None, in_store: bool) -> None:
+    """Drop the listing's marker unless a change newer than the one filed (`filed_version`; None: the
+    listing does not exist) marked it meanwhile. Under the listing's lock, which every marking change
+    holds. A marker this process wrote is decided from memory; one found in the store otherwise is read."""
+    async with PROCESS_LOCKS.hold(LISTINGS, listing_id):
+        latest = _marked.get(listing_id)
+        if latest is None and in_store:
+            marker = await db[PENDING].find_one({"_id": listing_id})
+            latest = None if marker is None else int(marker.get("version", 0))
+            if latest is None:
+                return
+        if latest is None or (filed_version is not None and latest > filed_version):
+            return  # no marker (a create, woken in memory only), or a newer change is still to be filed
+        await db[PENDING].delete_one({"_id": listing_id})
+        _marked.pop(listing_id, None)
 
 
 async def _take_seqs(db: Database, count: int) -> int:
@@ -401,13 +448,17 @@ async def status_counts(db: Database) -> dict[str, int]:
 
 async def mark_all_published_for_refiling(db: Database) -> int:
     """A bulk job, never on a timer: after a change of LAYOUT, mark every published listing filed under
-    an older layout, so the indexer files it again. Scans the listings once (run it from the command
-    line: `python -m trading refile-search`)."""
-    behind = {"status": ListingStatus.PUBLISHED.value, "search_layout": {"$ne": LAYOUT}}
+    an older layout (or not filed at all), so the indexer files it again. Scans the filing documents
+    and the published listings once each (run it from the command line: `python -m trading
+    refile-search`)."""
+    layouts = {str(d["_id"])[2:]: d.get("layout")
+               async for d in db[POSTINGS].find({"_id": {"$regex": "^c\\|"}}, {"layout": 1})}
     marked = 0
-    async for doc in db[LISTINGS].find(behind, {"version": 1}):
-        await mark_pending(db, doc["_id"], int(doc["version"]))
-        marked += 1
+    async for doc in db[LISTINGS].find({"status": ListingStatus.PUBLISHED.value}, {"version": 1, "search_layout": 1}):
+        # A listing without a filing document may still be filed the old way, on the listing itself.
+        if layouts.get(doc["_id"], doc.get("search_layout")) != LAYOUT:
+            await mark_pending(db, doc["_id"], int(doc["version"]))
+            marked += 1
     return marked
 
 
@@ -511,23 +562,26 @@ async def candidates(db: Database, terms: Sequence[str], limit: int) -> list[str
     return list(out)[:limit]
 
 
-def postings_for_bulk_load(listings: Sequence[Document]) -> list[Document]:
-    """Posting and head documents for already-published listings with their `search_*` fields set,
-    built in memory (the benchmark loads 100,000 listings this way instead of one write per term)."""
+def postings_for_bulk_load(filed: Sequence[tuple[Document, int]]) -> list[Document]:
+    """Posting, head and filing documents for already-published listings, each with the search seq it
+    is filed under, built in memory as the indexer would file them (the benchmark loads 100,000
+    listings this way instead of one write per term)."""
     postings: dict[str, list[Posting]] = {}
     heads: dict[str, dict[str, int]] = {}
-    for doc in sorted(listings, key=lambda d: int(d["search_seq"])):
-        seq, price = int(doc["search_seq"]), int(doc["search_price"])
-        for slot in _slots(seq, doc["search_terms"], price):
+    filings: list[Document] = []
+    for doc, seq in sorted(filed, key=lambda ds: ds[1]):
+        terms, price = listing_terms(doc), _price(doc)
+        for slot in _slots(seq, terms, price):
             postings.setdefault(slot.doc_id, []).append(Posting(seq, price, doc["_id"]))
             counts = heads.setdefault(slot.head_id, {})
             counts[slot.head_key] = counts.get(slot.head_key, 0) + 1
+        filings.append(filing_document(doc, seq, terms, price))
     return ([{"_id": k, "d": Binary(pack(v))} for k, v in postings.items()]
-            + [{"_id": k, "b": v} for k, v in heads.items()]
-            + [{"_id": card_id(d["_id"]), "j": card(d)} for d in listings])
+            + [{"_id": k, "b": v} for k, v in heads.items()] + filings)
 
 
 async def cards(db: Database, listing_ids: Sequence[str]) -> dict[str, ListingRead]:
     """The result cards of these listings (those still searchable), by _id reads."""
     found = await _cache.read(db, [card_id(i) for i in listing_ids])
-    return {i: ListingRead.model_validate_json(d["j"]) for i, d in zip(listing_ids, found, strict=True) if d}
+    return {i: ListingRead.model_validate_json(d["j"]) for i, d in zip(listing_ids, found, strict=True)
+            if d and "j" in d}

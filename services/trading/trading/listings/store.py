@@ -10,6 +10,7 @@ the status counts shortly after (indexer.py).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,9 +36,25 @@ def _col(db: Database) -> Collection:
     return db[COLLECTION]
 
 
+def listing_id_for(creation_key: str) -> str:
+    """A new listing's `_id`, derived from its creation key (the caller and its Idempotency-Key, or a
+    fresh random key without one): a retried POST then collides on the `_id` itself, so the create needs
+    no separate claim of the key (a read and a write in `creation_keys` per create) to find what the
+    earlier request made."""
+    return f"lst-{hashlib.sha256(creation_key.encode()).hexdigest()[:20]}"
+
+
 async def insert(db: Database, document: Document) -> None:
     """Raises aggregates.DuplicateCreation (with what an earlier request with this key created)."""
-    await aggregates.create(db, LISTING, document)
+    try:
+        await aggregates.create(db, LISTING, document, find_earlier=False)
+    except aggregates.DuplicateCreation:
+        earlier = await db[COLLECTION].find_one({"_id": document["_id"]}, {"outbox": 0})
+        if earlier is not None and earlier.get("creation_key") == document["creation_key"]:
+            raise aggregates.DuplicateCreation(earlier) from None
+        # A listing created before ids were derived from creation keys: its key was claimed in the
+        # kit's `creation_keys`, which the kit's own create consults.
+        await aggregates.create(db, LISTING, document)
 
 
 async def get(db: Database, listing_id: str) -> Document | None:
@@ -94,7 +111,7 @@ async def _move(db: Database, listing_id: str, allowed_from: set[ListingStatus],
             return False
         await search_store.mark_pending(db, listing_id, int(doc["version"]) + 1)
         await unit.write(change_update({"status": to.value, "updated_at": datetime.now(UTC)}))
-    request_indexing()
+    request_indexing(listing_id)
     return True
 
 
@@ -128,5 +145,5 @@ async def move_to_owner(db: Database, listing_ids: Sequence[str], new_owner_orga
             await unit.write(change_update({"owner_organisation_id": new_owner_organisation_id,
                                             "agent_organisation_id": None, "updated_at": datetime.now(UTC)}))
             changed += 1
-    request_indexing()
+            request_indexing(listing_id)
     return changed
