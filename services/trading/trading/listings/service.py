@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -104,13 +105,15 @@ def new_document(data: ListingCreate, owner: str, key: str, expires_on: date) ->
 
 async def create(ctx: ServiceContext, data: ListingCreate, caller: Principal,
                  idempotency_key: str | None) -> tuple[Document, bool]:
-    owner = await acting_organisation(ctx.db, caller)
+    # Side by side: both are reads by `_id`, and the patent is needed unless the caller may not list.
+    owner, patent = await asyncio.gather(acting_organisation(ctx.db, caller),
+                                         patent_store.get(ctx.db, data.application_number))
     try:
         check_create_rules(data)
     except RuleViolation as violation:
         raise rule_problem(violation, 422) from None
     await _check_agent(ctx.db, data.agent_organisation_id)
-    doc = await prepared_document(ctx, data, owner, creation_key(caller.subject, idempotency_key))
+    doc = await prepared_document(ctx, data, owner, creation_key(caller.subject, idempotency_key), patent=patent)
     return await insert_new(ctx, doc)
 
 
@@ -118,10 +121,16 @@ def patent_problem(error: PatentRuleError, status: int = 422) -> ProblemError:
     return rule_problem(RuleViolation(error.kind, str(error), error.field), status)
 
 
-async def prepared_document(ctx: ServiceContext, data: ListingCreate, owner: str, key: str) -> Document:
+_UNREAD: Document = {}
+
+
+async def prepared_document(ctx: ServiceContext, data: ListingCreate, owner: str, key: str, *,
+                            patent: Document | None = _UNREAD) -> Document:
     """The new listing's document once the patent allows it: the term derived from the law (422), the
-    patent not verified to someone else and no exclusive offer on an open-licensed patent (409)."""
-    patent = await patent_store.get(ctx.db, data.application_number)
+    patent not verified to someone else and no exclusive offer on an open-licensed patent (409).
+    `patent`: its document as the caller read it just now, if it did."""
+    if patent is _UNREAD:
+        patent = await patent_store.get(ctx.db, data.application_number)
     computed = patents.latest_expiry(data.application_number, patent, data.filing_date)
     try:
         check_filing_date(data.application_number, data.filing_date, datetime.now(UTC).date())
@@ -178,9 +187,10 @@ async def insert_new(ctx: ServiceContext, doc: Document) -> tuple[Document, bool
             found = await store.get(ctx.db, other["_id"])
             assert found is not None
             return found, False
-        await patent_store.write(unit, {"open_listing_id": doc["_id"]})
+        # The patent points at its new listing before the listing exists (beside the kit's own writes
+        # ahead of the insert).
         try:
-            await store.insert(ctx.db, doc)
+            await store.insert(ctx.db, doc, ahead=lambda: patent_store.write(unit, {"open_listing_id": doc["_id"]}))
         except aggregates.DuplicateCreation as dup:
             earlier = dup.earlier
             if earlier is None:
@@ -250,8 +260,8 @@ async def _transition(ctx: ServiceContext, listing_id: str, caller: Principal | 
             changes, events = decide(current, stored_now())
         except RuleViolation as violation:
             raise rule_problem(violation) from None
-        await search_store.mark_pending(ctx.db, listing_id, expected_version + 1)
-        await unit.write(store.change_update(changes), events)
+        await unit.write(store.change_update(changes), events,
+                         ahead=lambda: search_store.mark_pending(ctx.db, listing_id, expected_version + 1))
         # `current` carries the version the write moved it to (the unit keeps it in step).
         written = {**current, **changes}
     request_indexing(listing_id)
