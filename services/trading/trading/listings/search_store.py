@@ -170,7 +170,9 @@ def _stored_size(doc: Document | None) -> int:
 
 
 def _decoded(doc: Document | None) -> dict[int, Posting] | None:
-    return None if doc is None else {p.seq: p for p in unpack(bytes(doc["d"]))}
+    if doc is None:
+        return None
+    return {seq: Posting(seq, price, raw.rstrip(b"\0").decode()) for seq, price, raw in RECORD.iter_unpack(doc["d"])}
 
 
 def _decoded_size(postings: dict[int, Posting] | None) -> int:
