@@ -207,11 +207,14 @@ class WrittenCopies:
         self._bytes = 0
         self.generation = None
 
-    def known_generation(self, generation: int) -> None:
-        """The generation as a batch finds it: the copies hold only if it is the one the indexer left."""
+    def known_generation(self, generation: int) -> bool:
+        """The generation as a batch finds it: the copies hold only if it is the one the indexer left
+        (False: they were dropped)."""
         if generation != self.generation:
             self.clear()
             self.generation = generation
+            return False
+        return True
 
     def bumped_to(self, generation: int) -> None:
         """The generation after this batch's bump: one more than found, unless someone else moved it too."""
@@ -419,10 +422,14 @@ async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_marke
 
 async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: Collection[str]) -> int:
     ids = list(dict.fromkeys(listing_ids))
-    found, generation = await asyncio.gather(asyncio.gather(*(db[LISTINGS].find_one({"_id": i}) for i in ids)),
-                                             db[POSTINGS].find_one({"_id": GENERATION_ID}))
-    _written.known_generation(int((generation or {}).get("n", 0)))
-    filings = await _written.read(db, [card_id(i) for i, doc in zip(ids, found, strict=True) if doc is not None])
+    # The listings, the generation and the filing documents side by side (those the copies hold taken
+    # from them, and read again in the rare case that the generation says the copies are stale).
+    found, generation, filed_all = await asyncio.gather(
+        asyncio.gather(*(db[LISTINGS].find_one({"_id": i}) for i in ids)),
+        db[POSTINGS].find_one({"_id": GENERATION_ID}), _written.read(db, [card_id(i) for i in ids]))
+    if not _written.known_generation(int((generation or {}).get("n", 0))):
+        filed_all = await _written.read(db, [card_id(i) for i in ids])
+    filings = [f for f, doc in zip(filed_all, found, strict=True) if doc is not None]
     # A marker without its listing: the create it preceded never happened (a replayed or failed POST).
     await asyncio.gather(*(_drop_marker(db, i, None, i in stored_markers)
                            for i, doc in zip(ids, found, strict=True) if doc is None))
@@ -457,11 +464,6 @@ async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: C
     await bulk_write_in_batches(db[POSTINGS], [ReplaceOne({"_id": f["_id"]}, f, upsert=True) for f in filed])
     for filing in filed:
         _written.put(filing["_id"], filing)
-    # After the writes: a cache that saw the old generation re-reads what changed.
-    bumped = await db[POSTINGS].find_one_and_update({"_id": GENERATION_ID}, {"$inc": {"n": 1}}, upsert=True,
-                                                    return_document=ReturnDocument.AFTER)
-    _written.bumped_to(int((bumped or {}).get("n", 0)))
-    _cache.changed_here()
     counts: dict[str, int] = {}
     for plan in plans:
         before, after = plan.counted_status, plan.doc["status"]
@@ -470,11 +472,21 @@ async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: C
         if before:
             counts[f"counts.{before}"] = counts.get(f"counts.{before}", 0) - 1
         counts[f"counts.{after}"] = counts.get(f"counts.{after}", 0) + 1
-    if counts:
-        await db[COUNTERS].update_one({"_id": STATUS_COUNTS_ID}, {"$inc": counts}, upsert=True)
+    # After the writes: a cache that saw the old generation re-reads what changed. The status counts
+    # move at the same time (they follow the filing documents, which say what each listing counts as).
+    bumped, _ = await asyncio.gather(
+        db[POSTINGS].find_one_and_update({"_id": GENERATION_ID}, {"$inc": {"n": 1}}, upsert=True,
+                                         return_document=ReturnDocument.AFTER),
+        db[COUNTERS].update_one({"_id": STATUS_COUNTS_ID}, {"$inc": counts}, upsert=True) if counts else _nothing())
+    _written.bumped_to(int((bumped or {}).get("n", 0)))
+    _cache.changed_here()
     await asyncio.gather(*(_drop_marker(db, p.doc["_id"], int(p.doc["version"]), p.doc["_id"] in stored_markers)
                            for p in plans))
     return len(plans)
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def _drop_marker(db: Database, listing_id: str, filed_version: int | None, in_store: bool) -> None:
