@@ -459,7 +459,7 @@ async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: C
                 adds.setdefault(slot.doc_id, {})[plan.seq] = posting
         else:
             plan.seq = None
-    await _rewrite_many(db, slots, removes, adds)
+    await _rewrite_many(db, slots, removes, adds, fresh={p.seq for p in fresh if p.seq is not None})
     filed = [filing_document(p.doc, p.seq, p.new_terms, p.new_price) for p in plans]
     await bulk_write_in_batches(db[POSTINGS], [ReplaceOne({"_id": f["_id"]}, f, upsert=True) for f in filed])
     for filing in filed:
@@ -515,23 +515,30 @@ async def _take_seqs(db: Database, count: int) -> int:
 
 
 async def _rewrite_many(db: Database, slots: dict[str, _Slot], removes: dict[str, set[int]],
-                        adds: dict[str, dict[int, Posting]]) -> None:
+                        adds: dict[str, dict[int, Posting]], fresh: Collection[int] = ()) -> None:
     """Apply every removal and addition of a batch, reading (unless the indexer holds it as it wrote it)
-    and writing each postings document once."""
+    and writing each postings document once. `fresh`: seqs reserved by this batch, in no document yet:
+    a document that only gains such postings (what publishing does) has them appended to its packed
+    value, without decoding its up to 2,048 postings."""
     ids = list(slots)
     docs = await _written.read(db, ids)
     ops: list[UpdateOne] = []
     new: dict[str, Document] = {}
     heads: dict[str, dict[str, int]] = {}
     for doc_id, doc in zip(ids, docs, strict=True):
-        current = unpack(bytes(doc["d"])) if doc is not None else []
         adding = adds.get(doc_id, {})
-        dropped = removes.get(doc_id, set()) | set(adding)
-        kept = [p for p in current if p.seq not in dropped] + list(adding.values())
-        delta = len(kept) - len(current)
-        if not adding and delta == 0:
-            continue  # nothing of ours was there
-        new[doc_id] = {"_id": doc_id, "d": Binary(pack(kept))}
+        stored = bytes(doc["d"]) if doc is not None else b""
+        if adding and not removes.get(doc_id) and all(seq in fresh for seq in adding):
+            packed, delta = stored + pack(list(adding.values())), len(adding)
+        else:
+            current = unpack(stored)
+            dropped = removes.get(doc_id, set()) | set(adding)
+            kept = [p for p in current if p.seq not in dropped] + list(adding.values())
+            delta = len(kept) - len(current)
+            if not adding and delta == 0:
+                continue  # nothing of ours was there
+            packed = pack(kept)
+        new[doc_id] = {"_id": doc_id, "d": Binary(packed)}
         ops.append(UpdateOne({"_id": doc_id}, {"$set": {"d": new[doc_id]["d"]}}, upsert=True))
         if delta:
             slot = slots[doc_id]
