@@ -29,7 +29,8 @@ them together; the repository is the `Aggregate` description plus the read funct
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -114,14 +115,26 @@ class StaleVersion(ProblemError):
         self.current_version = current_version
 
 
+Ahead = Callable[[], Awaitable[object]] | None
+"""A caller's own write that must land before the aggregate's (a marker, a pointer at it), run at the
+same time as the kit's own writes ahead of it (the outbox marker, the lookups): FerretDB answers one
+write per commit, so writes in a row cost a commit each, while writes side by side share the wait."""
+
+
+async def _ahead(*writes: Awaitable[object] | None) -> None:
+    """Writes that precede the aggregate's own, side by side."""
+    await asyncio.gather(*(w for w in writes if w is not None))
+
+
 async def create(db: Database, aggregate: Aggregate, document: Document, events: Sequence[CloudEvent] = (),
-                 *, find_earlier: bool = True) -> None:
+                 *, find_earlier: bool = True, ahead: Ahead = None) -> None:
     """Insert a new aggregate with its first events, in one insert. On a unique-key collision raise
     DuplicateCreation with the document the same creation key made, if any (`find_earlier=False`: the
-    caller tells collisions apart itself)."""
+    caller tells collisions apart itself; the `_id` derived from the creation key, say). `ahead`: the
+    caller's write to land before the insert (see Ahead)."""
     creation_key = document.get(CREATION_KEY) if find_earlier else None
     if not creation_key:
-        await _insert(db, aggregate, document, events, None)
+        await _insert(db, aggregate, document, events, None, ahead=ahead)
         return
     # Under the creation key's lock, so two requests with the same key are one after the other here.
     key_id = f"{aggregate.collection}:{creation_key}"
@@ -133,7 +146,7 @@ async def create(db: Database, aggregate: Aggregate, document: Document, events:
                 raise DuplicateCreation(earlier)  # a retried POST: what the earlier request made, by `_id`
         # Claimed before the insert (a claim whose insert never happened is taken over above).
         await db[CREATION_KEYS].replace_one({"_id": key_id}, {"doc_id": document["_id"]}, upsert=True)
-        await _insert(db, aggregate, document, events, key_id, unclaimed_before=claimed is None)
+        await _insert(db, aggregate, document, events, key_id, unclaimed_before=claimed is None, ahead=ahead)
 
 
 async def create_or_replay(db: Database, aggregate: Aggregate, document: Document,
@@ -154,15 +167,14 @@ async def create_or_replay(db: Database, aggregate: Aggregate, document: Documen
 
 
 async def _insert(db: Database, aggregate: Aggregate, document: Document, events: Sequence[CloudEvent],
-                  key_id: str | None, *, unclaimed_before: bool = False) -> None:
+                  key_id: str | None, *, unclaimed_before: bool = False, ahead: Ahead = None) -> None:
     collection = db[aggregate.collection]
     counted = aggregate.contribution(document)
     listed_under = lookups.entered({}, aggregate.memberships(document))
     async with PROCESS_LOCKS.hold(aggregate.collection, document["_id"]):
-        if events:
-            await mark_pending(db, aggregate.collection, document["_id"])
         # Listed before it exists, so a list never misses it (servicekit.lookups).
-        await lookups.add(db, listed_under, document["_id"])
+        await _ahead(mark_pending(db, aggregate.collection, document["_id"]) if events else None,
+                     lookups.add(db, listed_under, document["_id"]), ahead() if ahead is not None else None)
         stored = {**document, **initial_outbox_fields(events)} if events else dict(document)
         if counted:
             stored[tallies.TALLIED] = tallies.stored(counted)
@@ -272,10 +284,11 @@ class Change:
         return False
 
     async def write(self, update: Mapping[str, Mapping[str, Any]], events: Sequence[CloudEvent] = (), *,
-                    bump_version: bool = True, upsert: bool = False) -> None:
+                    bump_version: bool = True, upsert: bool = False, ahead: Ahead = None) -> None:
         """Apply `update` (MongoDB update operators) and queue `events` in the same single-document
         write. `bump_version=False` for bookkeeping that is not a change of the resource (its ETag
-        stays). Raises StaleVersion when a compare-and-set finds the document moved on."""
+        stays). `ahead`: the caller's write to land before this one (see Ahead). Raises StaleVersion
+        when a compare-and-set finds the document moved on."""
         ops: dict[str, dict[str, Any]] = {op: dict(fields) for op, fields in update.items()}
         if bump_version:
             ops = merge_updates(ops, {"$inc": {self.aggregate.version_field: 1}})
@@ -286,6 +299,7 @@ class Change:
         next_state: Document | None = None
         counted_after: tallies.Contribution = {}
         left: list[tuple[str, str]] = []
+        entering: list[tuple[str, str]] = []
         if self.aggregate.tallied is not None or self.aggregate.listed is not None:
             base = self.state if self.state is not None else (self.document or {"_id": self.doc_id})
             next_state = tallies.updated(base, update, inserting=self.document is None)
@@ -300,11 +314,13 @@ class Change:
             # Lists it enters: before the write (never missed); lists it leaves: after (servicekit.lookups).
             listed_before = self.aggregate.memberships(base if self.document is not None else None)
             listed_after = self.aggregate.memberships(next_state)
-            await lookups.add(self.db, lookups.entered(listed_before, listed_after), self.doc_id)
+            entering = lookups.entered(listed_before, listed_after)
             left = lookups.entered(listed_after, listed_before)
         if events:
             ops = merge_updates(ops, outbox_update(events))
-            await mark_pending(self.db, self.aggregate.collection, self.doc_id)
+        await _ahead(lookups.add(self.db, entering, self.doc_id) if entering else None,
+                     mark_pending(self.db, self.aggregate.collection, self.doc_id) if events else None,
+                     ahead() if ahead is not None else None)
         query: dict[str, Any] = {"_id": self.doc_id}
         if not STORE_TRAITS.only_id_filters_use_indexes:
             # MongoDB: compare-and-set on what was read, atomic across processes: the version (each

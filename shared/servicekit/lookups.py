@@ -112,20 +112,23 @@ async def _set(db: Database, name: str, key: str, item_id: Any, member: bool) ->
     bucket = bucket_of(item_id)
     field = f"ids.{_field(str(item_id))}"
     bucket_doc = _bucket_id(name, key, bucket)
-    # Under the key's lock: FerretDB applies an update as read-modify-replace, and the head is shared by
-    # the key's buckets.
-    async with PROCESS_LOCKS.hold(LOOKUPS, head_id(name, key)):
-        if member:
-            if bucket_doc not in _NAMED_BUCKETS:
+    # Each document under its own lock (FerretDB applies an update as read-modify-replace): the head,
+    # shared by the key's buckets, only while naming a bucket; the bucket for its own write. So adds to
+    # one key's different buckets (an organisation creating listings concurrently) do not queue.
+    if member:
+        if bucket_doc not in _NAMED_BUCKETS:
+            async with PROCESS_LOCKS.hold(LOOKUPS, head_id(name, key)):
                 # The head names the bucket before the bucket holds anything (a reader finds every id).
                 await db[LOOKUPS].update_one({"_id": head_id(name, key)}, {"$set": {f"buckets.{bucket}": 1}},
                                              upsert=True)
-                if len(_NAMED_BUCKETS) >= _NAMED_BUCKETS_KEPT:
-                    _NAMED_BUCKETS.pop(next(iter(_NAMED_BUCKETS)))
-                _NAMED_BUCKETS[bucket_doc] = None
+            if len(_NAMED_BUCKETS) >= _NAMED_BUCKETS_KEPT:
+                _NAMED_BUCKETS.pop(next(iter(_NAMED_BUCKETS)))
+            _NAMED_BUCKETS[bucket_doc] = None
+        async with PROCESS_LOCKS.hold(LOOKUPS, bucket_doc):
             await db[LOOKUPS].update_one({"_id": bucket_doc}, {"$set": {field: 1}}, upsert=True)
-        else:
-            # The head keeps naming an emptied bucket: a page reads it and finds nothing, which is cheap.
+    else:
+        # The head keeps naming an emptied bucket: a page reads it and finds nothing, which is cheap.
+        async with PROCESS_LOCKS.hold(LOOKUPS, bucket_doc):
             await db[LOOKUPS].update_one({"_id": bucket_doc}, {"$unset": {field: ""}})
 
 

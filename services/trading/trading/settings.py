@@ -15,5 +15,8 @@ class TradingSettings(ServiceSettings):
     # The catalogue indexer (trading.listings.indexer) runs on every listing change; this is how often it
     # also looks for markers a crash left behind (one read of the small marker collection).
     search_index_seconds: float = 5.0
-    # Per-process cache of the search read model, validated by one generation read per search (0 = off).
+    # Per-process cache of the search read model (0 = off). The API, whose indexer is the one writer of
+    # the read model, knows its own changes at once; it reads the generation counter (what another
+    # writer's change would have moved) at most this often, instead of once per search.
     search_cache_mb: int = 64
+    search_cache_check_seconds: float = 0.25

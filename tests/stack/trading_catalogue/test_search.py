@@ -241,12 +241,12 @@ def test_the_indexer_refiles_listings_left_behind(services: dict[str, ManagedPro
         await db["listings"].update_one({"_id": crashed["id"]},
                                         {"$set": {"price_fen": 900_000_000}, "$inc": {"version": 1}})
         # The old layout: filed before price cells existed (none of its price-cell postings).
-        listing = await db["listings"].find_one({"_id": old_layout["id"]})
-        assert listing is not None
-        seq, terms, price = listing["search_seq"], listing["search_terms"], listing["search_price"]
+        filed = await db[search_store.POSTINGS].find_one({"_id": search_store.card_id(old_layout["id"])})
+        assert filed is not None
+        seq, terms, price = filed["seq"], filed["terms"].split("\n"), filed["price"]
         price_cells = [s for s in search_store._slots(seq, terms, price) if s.doc_id.startswith("q|")]
         await search_store._rewrite(db, seq, price_cells, adding=None)
-        await db["listings"].update_one({"_id": old_layout["id"]}, {"$unset": {"search_layout": ""}})
+        await db[search_store.POSTINGS].update_one({"_id": filed["_id"]}, {"$unset": {"layout": ""}})
         await db[search_store.POSTINGS].update_one({"_id": search_store.GENERATION_ID}, {"$inc": {"n": 1}})
         marked = await search_store.mark_all_published_for_refiling(db)
         await client.close()

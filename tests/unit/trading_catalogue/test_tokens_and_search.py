@@ -9,6 +9,7 @@ from trading.listings.search import (
     ALL,
     BLOCK_SIZE,
     EPOCH_SIZE,
+    LAYOUT,
     NEGOTIABLE,
     Posting,
     SearchQuery,
@@ -111,18 +112,21 @@ def test_postings_pack_and_bulk_load() -> None:
                "deal_types": ["assignment"], "price_fen": None, "open_licence_terms": None, "status": "published",
                "version": 2, "created_at": now, "updated_at": now, "published_at": now}
     docs = postings_for_bulk_load([
-        {**listing, "_id": "b", "search_seq": BLOCK_SIZE, "search_terms": ["all", "kw:x"], "search_price": 5},
-        {**listing, "_id": "a", "search_seq": 1, "search_terms": ["all"], "search_price": NEGOTIABLE},
+        ({**listing, "_id": "b", "title": "xy", "price_fen": 5}, BLOCK_SIZE),
+        ({**listing, "_id": "a", "title": "zz"}, 1),
     ])
     by_id = {d["_id"]: d for d in docs}
     assert unpack(bytes(by_id["p|all|0"]["d"])) == [Posting(1, NEGOTIABLE, "a")]
-    assert unpack(bytes(by_id["p|kw:x|1"]["d"])) == [Posting(BLOCK_SIZE, 5, "b")]
-    assert by_id["h|all"]["b"] == {"0": 1, "1": 1} and by_id["h|kw:x"]["b"] == {"1": 1}
+    assert unpack(bytes(by_id["p|kw:xy|1"]["d"])) == [Posting(BLOCK_SIZE, 5, "b")]
+    assert by_id["h|all"]["b"] == {"0": 1, "1": 1} and by_id["h|kw:xy"]["b"] == {"1": 1}
     cheap = price_cell(5, BLOCK_SIZE)
     assert unpack(bytes(by_id["q|all|n:0"]["d"])) == [Posting(1, NEGOTIABLE, "a")], "filed by price cell too"
-    assert unpack(bytes(by_id[f"q|kw:x|{cheap}"]["d"])) == [Posting(BLOCK_SIZE, 5, "b")]
+    assert unpack(bytes(by_id[f"q|kw:xy|{cheap}"]["d"])) == [Posting(BLOCK_SIZE, 5, "b")]
     assert by_id["hq|all"]["b"] == {"n:0": 1, cheap: 1}
     assert ListingRead.model_validate_json(by_id["c|a"]["j"]).id == "a", "a result card per listing"
+    filed = by_id["c|b"]
+    assert (filed["seq"], filed["price"], filed["layout"], filed["status"]) == (BLOCK_SIZE, 5, LAYOUT, "published")
+    assert filed["terms"].split("\n") == listing_terms({**listing, "title": "xy", "price_fen": 5}), "filed under"
 
 
 def test_price_cells_file_by_bucket_and_epoch() -> None:

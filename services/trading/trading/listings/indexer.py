@@ -10,16 +10,20 @@ therefore appears in search shortly after its publish answered (the delay is mea
 
 It is a background task of the API process, the one writer of listings and postings (declared in the
 service definition, run by the kit): woken by each listing change, and every `search_index_seconds`
-in any case, which is also how markers a crash left behind are filed. Each run also refreshes the
+in any case, which is also how markers a crash left behind are filed. A wake-up carries the changed
+listings' ids in memory, so a woken run reads no marker: it reads the listings, their filing documents
+and the postings they touch, and writes each of those once. Each run also refreshes the
 listings-by-status gauge from the counters the indexer keeps (one `_id` read).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import itertools
+import time
 
 from prometheus_client import Gauge, Histogram
 from servicekit.background import BackgroundTask, request_run
+from servicekit.mongo import Document
 from servicekit.service import ServiceContext
 
 from trading.listings import search_store
@@ -37,27 +41,68 @@ DELAY = Histogram("trading_search_index_delay_seconds", "From a listing change t
                   buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0))
 
 
-def request_indexing() -> None:
-    """A listing changed (its marker is written): file it now rather than at the next interval."""
+# Listings changed in this process and not filed yet, with when they were first woken (Unix seconds).
+_woken: dict[str, float] = {}
+# When the marker collection, and the status counts for the gauge, were last read (monotonic seconds).
+_markers_read_at = float("-inf")
+_gauge_read_at = float("-inf")
+GAUGE_SECONDS = 1.0
+
+
+def request_indexing(*listing_ids: str) -> None:
+    """Listings changed (their markers written, for all but a create): file them now rather than at the
+    next interval. The ids travel in memory, so a woken run need not read the marker collection."""
+    now = time.time()
+    for listing_id in listing_ids:
+        _woken.setdefault(listing_id, now)
     request_run(TASK)
 
 
+def _take_woken(limit: int) -> dict[str, float]:
+    taken = dict(itertools.islice(_woken.items(), limit))
+    for listing_id in taken:
+        del _woken[listing_id]
+    return taken
+
+
 async def index_pending(ctx: ServiceContext) -> int:
+    """File the listings woken in memory; and every `search_index_seconds` (and at the first run) also
+    those the marker collection holds (left by a crash, an earlier process or a bulk job)."""
+    global _markers_read_at
+    settings = ctx.settings
+    assert isinstance(settings, TradingSettings)
+    read_markers = time.monotonic() - _markers_read_at >= settings.search_index_seconds
     filed = 0
     while True:
-        markers = await search_store.pending(ctx.db, BATCH)
-        PENDING.set(len(markers))
-        if not markers:
+        woken = _take_woken(BATCH)
+        markers: list[Document] = []
+        if read_markers:
+            _markers_read_at = time.monotonic()
+            markers = await search_store.pending(ctx.db, BATCH)
+            read_markers = len(markers) == BATCH  # more may be waiting: read again on the next pass
+        since = {**{m["_id"]: m["at"].timestamp() for m in markers}, **woken}
+        PENDING.set(len(since))
+        if not since:
             break
-        filed += await search_store.reconcile_batch(ctx.db, [m["_id"] for m in markers])
-        now = datetime.now(UTC)
-        for marker in markers:
-            DELAY.observe(max((now - marker["at"]).total_seconds(), 0.0))
-        if len(markers) < BATCH:
+        try:
+            filed += await search_store.reconcile_batch(ctx.db, list(since), {m["_id"] for m in markers})
+        except BaseException:
+            for listing_id, at in woken.items():  # for the next run (their markers, if any, stay too)
+                _woken.setdefault(listing_id, at)
+            raise
+        now = time.time()
+        for at in since.values():
+            DELAY.observe(max(now - at, 0.0))
+        if len(woken) < BATCH and not read_markers:
             break
-    counts = await search_store.status_counts(ctx.db)
-    for status in ListingStatus:
-        LISTING_METRICS.by_status.labels(status.value).set(counts.get(status.value, 0))
+    global _gauge_read_at
+    if time.monotonic() - _gauge_read_at >= GAUGE_SECONDS:
+        # At most once a second: under a stream of publishes a run ends every few hundred milliseconds,
+        # and this read would delay the next run.
+        _gauge_read_at = time.monotonic()
+        counts = await search_store.status_counts(ctx.db)
+        for status in ListingStatus:
+            LISTING_METRICS.by_status.labels(status.value).set(counts.get(status.value, 0))
     return filed
 
 
@@ -68,7 +113,7 @@ async def _run(ctx: ServiceContext) -> None:
 def _size_search_cache(ctx: ServiceContext) -> None:
     settings = ctx.settings
     assert isinstance(settings, TradingSettings)
-    search_store.configure_cache(settings.search_cache_mb)
+    search_store.configure_cache(settings.search_cache_mb, settings.search_cache_check_seconds)
 
 
 def _every(settings: TradingSettings) -> float:

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from trading.listings.tokens import tokens
 from trading.patents.identifiers import ipc_levels
@@ -158,8 +158,10 @@ class SearchQuery:
             self.price_max is None or price <= self.price_max)
 
 
-@dataclass(frozen=True)
-class Posting:
+class Posting(NamedTuple):
+    """One listing filed under one term. A named tuple, not a frozen dataclass: a search that reads a
+    block it has not cached decodes up to 2,048 of these, and a tuple is made some 2.5 times faster."""
+
     seq: int
     price: int  # NEGOTIABLE when none
     listing_id: str

@@ -3,10 +3,18 @@ by exact `_id`, the only filter FerretDB 1.x answers from an index.
 
 Who writes it: the catalogue indexer of the process that changes listings (the API; see indexer.py),
 in batches, under one process-wide lock, because FerretDB applies an update as read-modify-replace and
-two writers of one posting document could lose one of them. Every listing change first leaves a marker
-in `listing_search_pending` (in the listing's unit of work, before its write); the indexer files the
-marked listings in batches and then drops their markers, so a crash anywhere is repaired by the next
-run, and nothing ever scans the listings to find what is behind.
+two writers of one posting document could lose one of them. Every listing change but a create first
+leaves a marker in `listing_search_pending` (in the listing's unit of work, before its write); the
+indexer files the changed listings in batches and then drops their markers, so a crash anywhere is
+repaired by the next run, and nothing ever scans the listings to find what is behind. (A create only
+wakes the indexer in memory: a new draft is not searchable, and a crash before it was counted leaves
+the status gauge one draft short, which `recount-listings` repairs.)
+
+What a listing is filed under (its search seq, terms, price, layout and the status it is counted as)
+lives in its *filing* document, `c|<listing id>`, beside its result card (`j`, only while it is
+searchable), written by the indexer in the same statement as the card. The listing itself is never
+written by the indexer: before, each filing read the listing again under its lock and wrote these
+fields back onto it, a read and a write of a large document per listing on top of the card's.
 """
 
 from __future__ import annotations
@@ -14,16 +22,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bson import Binary
-from pymongo import DeleteOne, UpdateOne
-from servicekit import aggregates
-from servicekit.mongo import Database, Document, bulk_write_in_batches
+from pymongo import ReplaceOne, ReturnDocument, UpdateOne
+from servicekit.mongo import PROCESS_LOCKS, Database, Document, bulk_write_in_batches
 
 from trading.listings.aggregate import LISTING
 from trading.listings.domain import ListingStatus
@@ -76,22 +84,40 @@ class ReadCache:
 
     Every change to the read model bumps one counter document (`generation`) after its writes; a search
     reads that one document first and drops the cache when it moved. So a repeated or overlapping query
-    costs one `_id` read instead of dozens, every process stays coherent with every writer, and a change
-    is visible to the next search (a search racing a change may miss it by milliseconds, as without the
-    cache). Postings are kept decoded, so a popular block (a deal type's, a province's) is unpacked
-    once, not per query. Bounded by approximate size, least recently used out first.
+    costs at most one `_id` read instead of dozens, every process stays coherent with every writer, and
+    a change is visible to the next search (a search racing a change may miss it by milliseconds, as
+    without the cache). Postings are kept decoded, so a popular block (a deal type's, a province's) is
+    unpacked once, not per query. Bounded by approximate size, least recently used out first.
+
+    In the API, whose indexer is the read model's one writer, even that read is mostly skipped
+    (`check_seconds` > 0): the indexer tells this process's cache of its own changes at once
+    (`changed_here`, so the next search re-reads the generation), and the generation is read at most
+    every `check_seconds` for any other writer (a `refile-search` or a test writing the store
+    directly). A cache hit then costs no store call. Elsewhere (the worker's matchmaking) every search
+    reads it, as before (`check_seconds` 0).
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, check_seconds: float = 0.0) -> None:
         self.max_bytes = max_bytes
+        self.check_seconds = check_seconds
         self.generation: int | None = None
+        self._checked_at = float("-inf")
         self._values: OrderedDict[str, Any] = OrderedDict()
         self._sizes: dict[str, int] = {}
         self._bytes = 0
 
+    def changed_here(self) -> None:
+        """This process changed the read model (after its writes and the generation bump): the next
+        search reads the generation again."""
+        self._checked_at = float("-inf")
+
     async def validate(self, db: Database) -> None:
         if self.max_bytes <= 0:
             return
+        now = time.monotonic()
+        if now - self._checked_at < self.check_seconds:
+            return
+        self._checked_at = now
         doc = await db[POSTINGS].find_one({"_id": GENERATION_ID})
         generation = int(doc["n"]) if doc else 0
         if generation != self.generation:
@@ -139,11 +165,14 @@ def _as_stored(doc: Document | None) -> Document | None:
 
 
 def _stored_size(doc: Document | None) -> int:
-    return 100 + (len(doc["j"]) if doc and "j" in doc else 0) + 16 * len((doc or {}).get("b") or ())
+    return (100 + (len(doc["j"]) if doc and "j" in doc else 0) + len(str((doc or {}).get("terms") or ""))
+            + 16 * len((doc or {}).get("b") or ()))
 
 
 def _decoded(doc: Document | None) -> dict[int, Posting] | None:
-    return None if doc is None else {p.seq: p for p in unpack(bytes(doc["d"]))}
+    if doc is None:
+        return None
+    return {seq: Posting(seq, price, raw.rstrip(b"\0").decode()) for seq, price, raw in RECORD.iter_unpack(doc["d"])}
 
 
 def _decoded_size(postings: dict[int, Posting] | None) -> int:
@@ -153,10 +182,83 @@ def _decoded_size(postings: dict[int, Posting] | None) -> int:
 _cache = ReadCache(64 * 1024 * 1024)
 
 
-def configure_cache(megabytes: int) -> None:
-    """Size of this process's read-model cache; 0 turns it off (every search reads the store)."""
+class WrittenCopies:
+    """The read-model documents the indexer last wrote (postings, filing documents), as it wrote them.
+
+    The indexer is the read model's one writer, so what it wrote is what the store holds, and a batch
+    need not read again the documents the previous batch rewrote: the newest block of every common
+    term (up to 2,048 postings, some 90 KB), the same price cells, the filing documents of listings
+    published and then changed. Kept while the generation counter is where the indexer left it: a
+    batch reads it first (one `_id` read) and drops every copy when anyone else moved it (a
+    `refile-search`, a test writing the store directly), and any failed batch drops them too. Bounded
+    by size, least recently used out first.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.generation: int | None = None
+        self._docs: OrderedDict[str, Document | None] = OrderedDict()
+        self._sizes: dict[str, int] = {}
+        self._bytes = 0
+
+    def clear(self) -> None:
+        self._docs.clear()
+        self._sizes.clear()
+        self._bytes = 0
+        self.generation = None
+
+    def known_generation(self, generation: int) -> bool:
+        """The generation as a batch finds it: the copies hold only if it is the one the indexer left
+        (False: they were dropped)."""
+        if generation != self.generation:
+            self.clear()
+            self.generation = generation
+            return False
+        return True
+
+    def bumped_to(self, generation: int) -> None:
+        """The generation after this batch's bump: one more than found, unless someone else moved it too."""
+        if self.generation is None or generation != self.generation + 1:
+            self.clear()
+        self.generation = generation
+
+    async def read(self, db: Database, ids: Sequence[str]) -> list[Document | None]:
+        missing = [i for i in dict.fromkeys(ids) if i not in self._docs]
+        fetched = await asyncio.gather(*(db[POSTINGS].find_one({"_id": i}) for i in missing))
+        for doc_id, doc in zip(missing, fetched, strict=True):
+            self.put(doc_id, doc)
+        out: list[Document | None] = []
+        for doc_id in ids:
+            if doc_id in self._docs:
+                self._docs.move_to_end(doc_id)
+                out.append(self._docs[doc_id])
+            else:  # dropped again at once (larger than the whole budget): read it like the rest
+                out.append(dict(zip(missing, fetched, strict=True)).get(doc_id))
+        return out
+
+    def put(self, doc_id: str, doc: Document | None) -> None:
+        if self.max_bytes <= 0:
+            return
+        size = 100 + (len(doc["d"]) if doc and "d" in doc else 0) + _stored_size(doc)
+        if doc_id in self._docs:
+            self._bytes -= self._sizes[doc_id]
+        self._docs[doc_id] = doc
+        self._docs.move_to_end(doc_id)
+        self._sizes[doc_id] = size
+        self._bytes += size
+        while self._bytes > self.max_bytes and self._docs:
+            old, _ = self._docs.popitem(last=False)
+            self._bytes -= self._sizes.pop(old)
+
+
+_written = WrittenCopies(64 * 1024 * 1024)
+
+
+def configure_cache(megabytes: int, check_seconds: float = 0.0) -> None:
+    """Size of this process's read-model cache (0 turns it off: every search reads the store), and how
+    long it trusts the generation it read when this process made no change meanwhile (ReadCache)."""
     global _cache
-    _cache = ReadCache(megabytes * 1024 * 1024)
+    _cache = ReadCache(megabytes * 1024 * 1024, check_seconds)
 
 
 def posting_id(term: str, block: int | str) -> str:
@@ -168,6 +270,7 @@ def head_id(term: str) -> str:
 
 
 def card_id(listing_id: str) -> str:
+    """The listing's filing document, which holds its result card while it is searchable."""
     return f"c|{listing_id}"
 
 
@@ -212,13 +315,23 @@ def _slots(seq: int, terms: Sequence[str], price: int) -> list[_Slot]:
 
 async def _rewrite(db: Database, seq: int, slots: Sequence[_Slot], adding: Posting | None) -> None:
     """Remove `seq` from (and, when `adding`, add that posting to) each slot's postings document."""
-    await _rewrite_many(db, {s.doc_id: s for s in slots}, {s.doc_id: {seq} for s in slots},
-                        {s.doc_id: {seq: adding} for s in slots} if adding is not None else {})
+    try:
+        await _rewrite_many(db, {s.doc_id: s for s in slots}, {s.doc_id: {seq} for s in slots},
+                            {s.doc_id: {seq: adding} for s in slots} if adding is not None else {})
+    finally:
+        _written.clear()  # not the indexer's own batch (a test's): keep no copy of what it wrote
 
 
 def _price(doc: Document) -> int:
     price = doc.get("price_fen")
     return NEGOTIABLE if price is None else int(price)
+
+
+# The latest version this process marked per listing, while its marker stands: the indexer drops a
+# marker by `_id` without reading it first when this process wrote it (every marker is written under
+# the listing's lock, in the one process that writes listings; a marker found in the store that this
+# process did not write, left by an earlier process or a bulk job, is read before it is dropped).
+_marked: dict[str, int] = {}
 
 
 async def mark_pending(db: Database, listing_id: str, version: int) -> None:
@@ -227,6 +340,7 @@ async def mark_pending(db: Database, listing_id: str, version: int) -> None:
     the write costs one needless re-filing; a crash after the write leaves the marker for the indexer."""
     await db[PENDING].update_one({"_id": listing_id}, {"$set": {"version": version, "at": datetime.now(UTC)}},
                                  upsert=True)
+    _marked[listing_id] = version
 
 
 async def pending(db: Database, limit: int) -> list[Document]:
@@ -243,6 +357,8 @@ class _Plan:
     old_seq: int | None
     old_terms: list[str]
     old_price: int
+    old_layout: int | None
+    counted_status: str | None
     searchable: bool
     new_terms: list[str]
     new_price: int
@@ -251,93 +367,143 @@ class _Plan:
     @property
     def unchanged(self) -> bool:
         return (self.searchable and self.old_seq is not None and self.old_terms == self.new_terms
-                and self.old_price == self.new_price and self.doc.get("search_layout") == LAYOUT)
+                and self.old_price == self.new_price and self.old_layout == LAYOUT)
 
 
-def _plan(doc: Document) -> _Plan:
+def _plan(doc: Document, filed: Document | None) -> _Plan:
+    """From the listing as stored and its filing document (None for a listing never filed since the
+    filing documents came: what it is filed under is then still on the listing, `search_*`)."""
     searchable = doc["status"] == ListingStatus.PUBLISHED.value
-    old_price = doc.get("search_price")
-    return _Plan(doc, doc.get("search_seq"), doc.get("search_terms") or [],
-                 NEGOTIABLE if old_price is None else int(old_price), searchable,
+    if filed is not None:
+        old_seq, old_terms = filed.get("seq"), _split_terms(filed.get("terms"))
+        old_price, old_layout, counted = filed.get("price"), filed.get("layout"), filed.get("status")
+    else:
+        old_seq, old_terms = doc.get("search_seq"), doc.get("search_terms") or []
+        old_price, old_layout, counted = doc.get("search_price"), doc.get("search_layout"), doc.get("counted_status")
+    return _Plan(doc, None if old_seq is None else int(old_seq), list(old_terms),
+                 NEGOTIABLE if old_price is None else int(old_price), old_layout, counted, searchable,
                  listing_terms(doc) if searchable else [], _price(doc))
 
 
-async def reconcile_batch(db: Database, listing_ids: Sequence[str]) -> int:
-    """Bring the postings, cards and status counts of these listings in line with the listings as
-    stored now, in one pass (idempotent). Returns how many listings were filed.
+def _split_terms(joined: str | None) -> list[str]:
+    return joined.split("\n") if joined else []
+
+
+def filing_document(doc: Document, seq: int | None, terms: Sequence[str], price: int) -> Document:
+    """A listing's filing document: what it is filed under and counted as, and its result card while it
+    is searchable. Terms are one string (FerretDB decodes an array element by element, and search reads
+    this document for the card)."""
+    filed: Document = {"_id": card_id(doc["_id"]), "seq": seq, "terms": "\n".join(terms), "price": price,
+                       "layout": LAYOUT, "status": doc["status"]}
+    if doc["status"] == ListingStatus.PUBLISHED.value:
+        filed["j"] = card(doc)
+    return filed
+
+
+async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_markers: Collection[str] = ()) -> int:
+    """Bring the postings, filing documents (cards) and status counts of these listings in line with the
+    listings as stored now, in one pass (idempotent). Returns how many listings were filed.
+    `stored_markers`: the listings among them whose markers were found in the store.
 
     Batching is what makes publishing cheap: listings published around the same time share most of
     their postings documents (the same terms in the newest seq block, the same price cells), so each
     document is read and written once per batch instead of once per listing, and the generation
-    counter moves once. Postings are written first, then each listing is stamped with what it is filed
-    under (`search_*`, `counted_status`), then the status counts move, then its marker goes (only if
-    no newer change marked it meanwhile).
+    counter moves once. Postings are written first, then each listing's filing document (what it is
+    filed under, its card), then the status counts move, then its marker goes (only if no newer change
+    marked it meanwhile).
     """
     async with _write_lock:
-        ids = list(dict.fromkeys(listing_ids))
-        found = await asyncio.gather(*(db[LISTINGS].find_one({"_id": i}) for i in ids))
-        # A marker without its listing: the create it preceded never happened (a replayed or failed POST).
-        await asyncio.gather(*(db[PENDING].delete_one({"_id": i}) for i, doc in zip(ids, found, strict=True)
-                               if doc is None))
-        plans = [_plan(doc) for doc in found if doc is not None]
-        fresh = [p for p in plans if not p.unchanged and p.searchable and p.old_seq is None]
-        first = await _take_seqs(db, len(fresh)) if fresh else 0
-        for offset, plan in enumerate(fresh):
-            # A listing returning to the market (or newly published) counts as new for "newest".
-            plan.seq = first + offset
-        removes: dict[str, set[int]] = {}
-        adds: dict[str, dict[int, Posting]] = {}
-        slots: dict[str, _Slot] = {}
-        for plan in plans:
-            if plan.unchanged:
-                plan.seq = plan.old_seq
-                continue
-            if plan.old_seq is not None and plan.old_terms:
-                for slot in _slots(plan.old_seq, plan.old_terms, plan.old_price):
-                    slots[slot.doc_id] = slot
-                    removes.setdefault(slot.doc_id, set()).add(plan.old_seq)
-            if plan.searchable:
-                plan.seq = plan.old_seq if plan.seq is None else plan.seq
-                assert plan.seq is not None
-                posting = Posting(plan.seq, plan.new_price, plan.doc["_id"])
-                for slot in _slots(plan.seq, plan.new_terms, plan.new_price):
-                    slots[slot.doc_id] = slot
-                    adds.setdefault(slot.doc_id, {})[plan.seq] = posting
-            else:
-                plan.seq = None
-        await _rewrite_many(db, slots, removes, adds)
-        cards: list[Any] = [UpdateOne({"_id": card_id(p.doc["_id"])}, {"$set": {"j": card(p.doc)}}, upsert=True)
-                            if p.searchable else DeleteOne({"_id": card_id(p.doc["_id"])}) for p in plans]
-        await bulk_write_in_batches(db[POSTINGS], cards)
-        # After the writes: a cache that saw the old generation re-reads what changed.
-        await db[POSTINGS].update_one({"_id": GENERATION_ID}, {"$inc": {"n": 1}}, upsert=True)
-        moved = await asyncio.gather(*(_stamp(db, plan) for plan in plans))
-        counts: dict[str, int] = {}
-        for before, after in (m for m in moved if m is not None):
-            if before:
-                counts[f"counts.{before}"] = counts.get(f"counts.{before}", 0) - 1
-            counts[f"counts.{after}"] = counts.get(f"counts.{after}", 0) + 1
-        if counts:
-            await db[COUNTERS].update_one({"_id": STATUS_COUNTS_ID}, {"$inc": counts}, upsert=True)
-        return len(plans)
+        try:
+            return await _reconcile(db, listing_ids, stored_markers)
+        except BaseException:
+            _written.clear()  # some writes may have landed, some not: read the store again next time
+            raise
 
 
-async def _stamp(db: Database, plan: _Plan) -> tuple[str | None, str] | None:
-    """Record on the listing what it is filed under now, and drop its marker unless a newer change
-    marked it meanwhile. Returns the status move to count (old counted status, new), if any."""
-    listing_id = plan.doc["_id"]
-    status = plan.doc["status"]
-    async with aggregates.change(db, LISTING, listing_id, keep=("counted_status",)) as unit:
-        if unit.document is None:
-            return None
-        before = unit.document.get("counted_status")
-        await unit.write({"$set": {"search_seq": plan.seq, "search_terms": plan.new_terms,
-                                   "search_price": plan.new_price, "search_layout": LAYOUT,
-                                   "counted_status": status}}, bump_version=False)
-        marker = await db[PENDING].find_one({"_id": listing_id})
-        if marker is not None and int(marker.get("version", 0)) <= int(plan.doc["version"]):
-            await db[PENDING].delete_one({"_id": listing_id})
-    return None if before == status else (before, status)
+async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: Collection[str]) -> int:
+    ids = list(dict.fromkeys(listing_ids))
+    # The listings, the generation and the filing documents side by side (those the copies hold taken
+    # from them, and read again in the rare case that the generation says the copies are stale).
+    found, generation, filed_all = await asyncio.gather(
+        asyncio.gather(*(db[LISTINGS].find_one({"_id": i}) for i in ids)),
+        db[POSTINGS].find_one({"_id": GENERATION_ID}), _written.read(db, [card_id(i) for i in ids]))
+    if not _written.known_generation(int((generation or {}).get("n", 0))):
+        filed_all = await _written.read(db, [card_id(i) for i in ids])
+    filings = [f for f, doc in zip(filed_all, found, strict=True) if doc is not None]
+    # A marker without its listing: the create it preceded never happened (a replayed or failed POST).
+    await asyncio.gather(*(_drop_marker(db, i, None, i in stored_markers)
+                           for i, doc in zip(ids, found, strict=True) if doc is None))
+    plans = [_plan(doc, filed) for doc, filed in zip((d for d in found if d is not None), filings, strict=True)]
+    fresh = [p for p in plans if not p.unchanged and p.searchable and p.old_seq is None]
+    first = await _take_seqs(db, len(fresh)) if fresh else 0
+    for offset, plan in enumerate(fresh):
+        # A listing returning to the market (or newly published) counts as new for "newest".
+        plan.seq = first + offset
+    removes: dict[str, set[int]] = {}
+    adds: dict[str, dict[int, Posting]] = {}
+    slots: dict[str, _Slot] = {}
+    for plan in plans:
+        if plan.unchanged:
+            plan.seq = plan.old_seq
+            continue
+        if plan.old_seq is not None and plan.old_terms:
+            for slot in _slots(plan.old_seq, plan.old_terms, plan.old_price):
+                slots[slot.doc_id] = slot
+                removes.setdefault(slot.doc_id, set()).add(plan.old_seq)
+        if plan.searchable:
+            plan.seq = plan.old_seq if plan.seq is None else plan.seq
+            assert plan.seq is not None
+            posting = Posting(plan.seq, plan.new_price, plan.doc["_id"])
+            for slot in _slots(plan.seq, plan.new_terms, plan.new_price):
+                slots[slot.doc_id] = slot
+                adds.setdefault(slot.doc_id, {})[plan.seq] = posting
+        else:
+            plan.seq = None
+    await _rewrite_many(db, slots, removes, adds, fresh={p.seq for p in fresh if p.seq is not None})
+    filed = [filing_document(p.doc, p.seq, p.new_terms, p.new_price) for p in plans]
+    await bulk_write_in_batches(db[POSTINGS], [ReplaceOne({"_id": f["_id"]}, f, upsert=True) for f in filed])
+    for filing in filed:
+        _written.put(filing["_id"], filing)
+    counts: dict[str, int] = {}
+    for plan in plans:
+        before, after = plan.counted_status, plan.doc["status"]
+        if before == after:
+            continue
+        if before:
+            counts[f"counts.{before}"] = counts.get(f"counts.{before}", 0) - 1
+        counts[f"counts.{after}"] = counts.get(f"counts.{after}", 0) + 1
+    # After the writes: a cache that saw the old generation re-reads what changed. The status counts
+    # move at the same time (they follow the filing documents, which say what each listing counts as).
+    bumped, _ = await asyncio.gather(
+        db[POSTINGS].find_one_and_update({"_id": GENERATION_ID}, {"$inc": {"n": 1}}, upsert=True,
+                                         return_document=ReturnDocument.AFTER),
+        db[COUNTERS].update_one({"_id": STATUS_COUNTS_ID}, {"$inc": counts}, upsert=True) if counts else _nothing())
+    _written.bumped_to(int((bumped or {}).get("n", 0)))
+    _cache.changed_here()
+    await asyncio.gather(*(_drop_marker(db, p.doc["_id"], int(p.doc["version"]), p.doc["_id"] in stored_markers)
+                           for p in plans))
+    return len(plans)
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _drop_marker(db: Database, listing_id: str, filed_version: int | None, in_store: bool) -> None:
+    """Drop the listing's marker unless a change newer than the one filed (`filed_version`; None: the
+    listing does not exist) marked it meanwhile. Under the listing's lock, which every marking change
+    holds. A marker this process wrote is decided from memory; one found in the store otherwise is read."""
+    async with PROCESS_LOCKS.hold(LISTINGS, listing_id):
+        latest = _marked.get(listing_id)
+        if latest is None and in_store:
+            marker = await db[PENDING].find_one({"_id": listing_id})
+            latest = None if marker is None else int(marker.get("version", 0))
+            if latest is None:
+                return
+        if latest is None or (filed_version is not None and latest > filed_version):
+            return  # no marker (a create, woken in memory only), or a newer change is still to be filed
+        await db[PENDING].delete_one({"_id": listing_id})
+        _marked.pop(listing_id, None)
 
 
 async def _take_seqs(db: Database, count: int) -> int:
@@ -349,27 +515,39 @@ async def _take_seqs(db: Database, count: int) -> int:
 
 
 async def _rewrite_many(db: Database, slots: dict[str, _Slot], removes: dict[str, set[int]],
-                        adds: dict[str, dict[int, Posting]]) -> None:
-    """Apply every removal and addition of a batch, reading and writing each postings document once."""
+                        adds: dict[str, dict[int, Posting]], fresh: Collection[int] = ()) -> None:
+    """Apply every removal and addition of a batch, reading (unless the indexer holds it as it wrote it)
+    and writing each postings document once. `fresh`: seqs reserved by this batch, in no document yet:
+    a document that only gains such postings (what publishing does) has them appended to its packed
+    value, without decoding its up to 2,048 postings."""
     ids = list(slots)
-    docs = await asyncio.gather(*(db[POSTINGS].find_one({"_id": i}) for i in ids))
+    docs = await _written.read(db, ids)
     ops: list[UpdateOne] = []
+    new: dict[str, Document] = {}
     heads: dict[str, dict[str, int]] = {}
     for doc_id, doc in zip(ids, docs, strict=True):
-        current = unpack(bytes(doc["d"])) if doc is not None else []
         adding = adds.get(doc_id, {})
-        dropped = removes.get(doc_id, set()) | set(adding)
-        kept = [p for p in current if p.seq not in dropped] + list(adding.values())
-        delta = len(kept) - len(current)
-        if not adding and delta == 0:
-            continue  # nothing of ours was there
-        ops.append(UpdateOne({"_id": doc_id}, {"$set": {"d": Binary(pack(kept))}}, upsert=True))
+        stored = bytes(doc["d"]) if doc is not None else b""
+        if adding and not removes.get(doc_id) and all(seq in fresh for seq in adding):
+            packed, delta = stored + pack(list(adding.values())), len(adding)
+        else:
+            current = unpack(stored)
+            dropped = removes.get(doc_id, set()) | set(adding)
+            kept = [p for p in current if p.seq not in dropped] + list(adding.values())
+            delta = len(kept) - len(current)
+            if not adding and delta == 0:
+                continue  # nothing of ours was there
+            packed = pack(kept)
+        new[doc_id] = {"_id": doc_id, "d": Binary(packed)}
+        ops.append(UpdateOne({"_id": doc_id}, {"$set": {"d": new[doc_id]["d"]}}, upsert=True))
         if delta:
             slot = slots[doc_id]
             head = heads.setdefault(slot.head_id, {})
             head[f"b.{slot.head_key}"] = head.get(f"b.{slot.head_key}", 0) + delta
     ops += [UpdateOne({"_id": head}, {"$inc": fields}, upsert=True) for head, fields in heads.items()]
     await bulk_write_in_batches(db[POSTINGS], ops)
+    for doc_id, doc in new.items():
+        _written.put(doc_id, doc)
 
 
 async def status_counts(db: Database) -> dict[str, int]:
@@ -380,13 +558,17 @@ async def status_counts(db: Database) -> dict[str, int]:
 
 async def mark_all_published_for_refiling(db: Database) -> int:
     """A bulk job, never on a timer: after a change of LAYOUT, mark every published listing filed under
-    an older layout, so the indexer files it again. Scans the listings once (run it from the command
-    line: `python -m trading refile-search`)."""
-    behind = {"status": ListingStatus.PUBLISHED.value, "search_layout": {"$ne": LAYOUT}}
+    an older layout (or not filed at all), so the indexer files it again. Scans the filing documents
+    and the published listings once each (run it from the command line: `python -m trading
+    refile-search`)."""
+    layouts = {str(d["_id"])[2:]: d.get("layout")
+               async for d in db[POSTINGS].find({"_id": {"$regex": "^c\\|"}}, {"layout": 1})}
     marked = 0
-    async for doc in db[LISTINGS].find(behind, {"version": 1}):
-        await mark_pending(db, doc["_id"], int(doc["version"]))
-        marked += 1
+    async for doc in db[LISTINGS].find({"status": ListingStatus.PUBLISHED.value}, {"version": 1, "search_layout": 1}):
+        # A listing without a filing document may still be filed the old way, on the listing itself.
+        if layouts.get(doc["_id"], doc.get("search_layout")) != LAYOUT:
+            await mark_pending(db, doc["_id"], int(doc["version"]))
+            marked += 1
     return marked
 
 
@@ -490,23 +672,26 @@ async def candidates(db: Database, terms: Sequence[str], limit: int) -> list[str
     return list(out)[:limit]
 
 
-def postings_for_bulk_load(listings: Sequence[Document]) -> list[Document]:
-    """Posting and head documents for already-published listings with their `search_*` fields set,
-    built in memory (the benchmark loads 100,000 listings this way instead of one write per term)."""
+def postings_for_bulk_load(filed: Sequence[tuple[Document, int]]) -> list[Document]:
+    """Posting, head and filing documents for already-published listings, each with the search seq it
+    is filed under, built in memory as the indexer would file them (the benchmark loads 100,000
+    listings this way instead of one write per term)."""
     postings: dict[str, list[Posting]] = {}
     heads: dict[str, dict[str, int]] = {}
-    for doc in sorted(listings, key=lambda d: int(d["search_seq"])):
-        seq, price = int(doc["search_seq"]), int(doc["search_price"])
-        for slot in _slots(seq, doc["search_terms"], price):
+    filings: list[Document] = []
+    for doc, seq in sorted(filed, key=lambda ds: ds[1]):
+        terms, price = listing_terms(doc), _price(doc)
+        for slot in _slots(seq, terms, price):
             postings.setdefault(slot.doc_id, []).append(Posting(seq, price, doc["_id"]))
             counts = heads.setdefault(slot.head_id, {})
             counts[slot.head_key] = counts.get(slot.head_key, 0) + 1
+        filings.append(filing_document(doc, seq, terms, price))
     return ([{"_id": k, "d": Binary(pack(v))} for k, v in postings.items()]
-            + [{"_id": k, "b": v} for k, v in heads.items()]
-            + [{"_id": card_id(d["_id"]), "j": card(d)} for d in listings])
+            + [{"_id": k, "b": v} for k, v in heads.items()] + filings)
 
 
 async def cards(db: Database, listing_ids: Sequence[str]) -> dict[str, ListingRead]:
     """The result cards of these listings (those still searchable), by _id reads."""
     found = await _cache.read(db, [card_id(i) for i in listing_ids])
-    return {i: ListingRead.model_validate_json(d["j"]) for i, d in zip(listing_ids, found, strict=True) if d}
+    return {i: ListingRead.model_validate_json(d["j"]) for i, d in zip(listing_ids, found, strict=True)
+            if d and "j" in d}

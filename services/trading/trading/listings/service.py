@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -35,10 +35,6 @@ STAFF = frozenset({Role.OFFICER, Role.ADMIN})
 
 def is_staff(caller: Principal | None) -> bool:
     return caller is not None and bool(caller.roles & STAFF)
-
-
-def new_listing_id() -> str:
-    return f"lst-{uuid.uuid4().hex[:20]}"
 
 
 def rule_problem(violation: RuleViolation, status: int = 409) -> ProblemError:
@@ -89,11 +85,18 @@ def check_classification(kind: PatentKind, ipc: list[str], locarno: list[str]) -
         raise RuleViolation("classification-missing", f"{which} needs at least one IPC code", "ipc_codes")
 
 
-def new_document(data: ListingCreate, owner: str, key: str, expires_on: date) -> Document:
+def stored_now() -> datetime:
+    """Now, to the millisecond the store keeps: an answer built from what was written (rather than read
+    back) then says what a later read says."""
     now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def new_document(data: ListingCreate, owner: str, key: str, expires_on: date) -> Document:
+    now = stored_now()
     body = data.model_dump(mode="json")
     return {
-        "_id": new_listing_id(), **body, "expires_on": expires_on.isoformat(), "owner_organisation_id": owner,
+        "_id": store.listing_id_for(key), **body, "expires_on": expires_on.isoformat(), "owner_organisation_id": owner,
         "status": ListingStatus.DRAFT.value, "version": 1, "created_at": now, "updated_at": now,
         "published_at": None, "creation_key": key, "creation_fingerprint": fingerprint(body),
         "search_pending": False,
@@ -102,13 +105,15 @@ def new_document(data: ListingCreate, owner: str, key: str, expires_on: date) ->
 
 async def create(ctx: ServiceContext, data: ListingCreate, caller: Principal,
                  idempotency_key: str | None) -> tuple[Document, bool]:
-    owner = await acting_organisation(ctx.db, caller)
+    # Side by side: both are reads by `_id`, and the patent is needed unless the caller may not list.
+    owner, patent = await asyncio.gather(acting_organisation(ctx.db, caller),
+                                         patent_store.get(ctx.db, data.application_number))
     try:
         check_create_rules(data)
     except RuleViolation as violation:
         raise rule_problem(violation, 422) from None
     await _check_agent(ctx.db, data.agent_organisation_id)
-    doc = await prepared_document(ctx, data, owner, creation_key(caller.subject, idempotency_key))
+    doc = await prepared_document(ctx, data, owner, creation_key(caller.subject, idempotency_key), patent=patent)
     return await insert_new(ctx, doc)
 
 
@@ -116,10 +121,16 @@ def patent_problem(error: PatentRuleError, status: int = 422) -> ProblemError:
     return rule_problem(RuleViolation(error.kind, str(error), error.field), status)
 
 
-async def prepared_document(ctx: ServiceContext, data: ListingCreate, owner: str, key: str) -> Document:
+_UNREAD: Document = {}
+
+
+async def prepared_document(ctx: ServiceContext, data: ListingCreate, owner: str, key: str, *,
+                            patent: Document | None = _UNREAD) -> Document:
     """The new listing's document once the patent allows it: the term derived from the law (422), the
-    patent not verified to someone else and no exclusive offer on an open-licensed patent (409)."""
-    patent = await patent_store.get(ctx.db, data.application_number)
+    patent not verified to someone else and no exclusive offer on an open-licensed patent (409).
+    `patent`: its document as the caller read it just now, if it did."""
+    if patent is _UNREAD:
+        patent = await patent_store.get(ctx.db, data.application_number)
     computed = patents.latest_expiry(data.application_number, patent, data.filing_date)
     try:
         check_filing_date(data.application_number, data.filing_date, datetime.now(UTC).date())
@@ -176,11 +187,10 @@ async def insert_new(ctx: ServiceContext, doc: Document) -> tuple[Document, bool
             found = await store.get(ctx.db, other["_id"])
             assert found is not None
             return found, False
-        await patent_store.write(unit, {"open_listing_id": doc["_id"]})
-        # Marked before the insert, so the indexer counts the new draft even if the process dies right after.
-        await search_store.mark_pending(ctx.db, doc["_id"], 1)
+        # The patent points at its new listing before the listing exists (beside the kit's own writes
+        # ahead of the insert).
         try:
-            await store.insert(ctx.db, doc)
+            await store.insert(ctx.db, doc, ahead=lambda: patent_store.write(unit, {"open_listing_id": doc["_id"]}))
         except aggregates.DuplicateCreation as dup:
             earlier = dup.earlier
             if earlier is None:
@@ -191,10 +201,15 @@ async def insert_new(ctx: ServiceContext, doc: Document) -> tuple[Document, bool
             assert found is not None
             return found, False
     LISTING_METRICS.created.inc()
-    request_indexing()  # counted as a draft
-    created = await store.get(ctx.db, doc["_id"])
-    assert created is not None
-    return created, True
+    # No marker: a draft is not searchable, the indexer only counts it (see search_store).
+    request_indexing(doc["_id"])
+    return visible_part(doc), True
+
+
+def visible_part(doc: Document) -> Document:
+    """The document as a read by the kit returns it (its bookkeeping left out)."""
+    hidden = LISTING.hidden()
+    return {k: v for k, v in doc.items() if k not in hidden}
 
 
 async def find(ctx: ServiceContext, listing_id: str, caller: Principal | None) -> Document:
@@ -222,34 +237,35 @@ Decision = Callable[[Document, datetime], tuple[dict[str, Any], list[CloudEvent]
 
 
 async def _transition(ctx: ServiceContext, listing_id: str, caller: Principal | None, expected_version: int,
-                      decide: Decision) -> Document:
+                      decide: Decision, *, first: Callable[[Document], Awaitable[None]] | None = None) -> Document:
     """Read, check the version, let `decide(doc, now)` return (changes, events), write, reindex.
-    `caller` None: the platform acting for the owner (the import publishing the rows it created)."""
+    `caller` None: the platform acting for the owner (the import publishing the rows it created).
+    `first(doc)` runs before deciding, once the version matched (publish reads the patent there, so
+    the listing is read once). Answers with the document as written, without reading it back."""
     def visible(doc: Document) -> bool:
         # Anyone but the owner and its agent gets 404, even for a public listing: a participant learns
         # nothing from probing someone else's listings with writes. The platform acts for the owner.
         return caller is None or domain.may_change(caller.organisation_id, doc["owner_organisation_id"],
                                                    doc.get("agent_organisation_id"))
 
-    def decision(current: Document) -> aggregates.Decision:
-        try:
-            changes, events = decide(current, datetime.now(UTC))
-        except RuleViolation as violation:
-            raise rule_problem(violation) from None
-        return store.change_update(changes), events
-
     async with aggregates.change(ctx.db, LISTING, listing_id) as unit:
         current = unit.document
         if current is None or not visible(current):
             raise not_found(listing_id)
-        if not unit.check_version(expected_version):  # True: this request's change landed already
-            update, events = decision(current)
-            await search_store.mark_pending(ctx.db, listing_id, expected_version + 1)
-            await unit.write(update, events)
-    request_indexing()
-    doc = await store.get(ctx.db, listing_id)
-    assert doc is not None
-    return doc
+        if unit.check_version(expected_version):  # this request's change landed already: answer with it
+            return current
+        if first is not None:
+            await first(current)
+        try:
+            changes, events = decide(current, stored_now())
+        except RuleViolation as violation:
+            raise rule_problem(violation) from None
+        await unit.write(store.change_update(changes), events,
+                         ahead=lambda: search_store.mark_pending(ctx.db, listing_id, expected_version + 1))
+        # `current` carries the version the write moved it to (the unit keeps it in step).
+        written = {**current, **changes}
+    request_indexing(listing_id)
+    return written
 
 
 async def publish(ctx: ServiceContext, listing_id: str, caller: Principal | None, expected_version: int,
@@ -257,8 +273,11 @@ async def publish(ctx: ServiceContext, listing_id: str, caller: Principal | None
     """Only the patent's verified owner (or the agent it names on the listing) publishes; an exclusive
     or sole offer on an open-licensed patent is refused here. Publishing an open-licence offer
     declares the open licence on the patent (taken by notice, POST /v1/patents/{number}/open-licence)."""
-    listing = await store.get(ctx.db, listing_id)
-    patent = None if listing is None else await patent_store.get(ctx.db, listing["application_number"])
+    patent: Document | None = None
+
+    async def read_patent(current: Document) -> None:
+        nonlocal patent
+        patent = await patent_store.get(ctx.db, current["application_number"])
 
     def decide(current: Document, now: datetime) -> tuple[dict[str, Any], list[CloudEvent]]:
         domain.check_publishable(ListingStatus(current["status"]), date.fromisoformat(current["expires_on"]),
@@ -276,7 +295,7 @@ async def publish(ctx: ServiceContext, listing_id: str, caller: Principal | None
         after = {**current, **changes, "version": current["version"] + 1}
         return changes, [_published_event(after)]
 
-    doc = await _transition(ctx, listing_id, caller, expected_version, decide)
+    doc = await _transition(ctx, listing_id, caller, expected_version, decide, first=read_patent)
     if DealType.OPEN_LICENCE.value in doc["deal_types"]:
         await patents.declare_open_licence(ctx.db, doc["application_number"], open_licence_entry(doc), doc["_id"])
     LISTING_METRICS.published.inc()

@@ -10,7 +10,8 @@ the status counts shortly after (indexer.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -35,9 +36,26 @@ def _col(db: Database) -> Collection:
     return db[COLLECTION]
 
 
-async def insert(db: Database, document: Document) -> None:
-    """Raises aggregates.DuplicateCreation (with what an earlier request with this key created)."""
-    await aggregates.create(db, LISTING, document)
+def listing_id_for(creation_key: str) -> str:
+    """A new listing's `_id`, derived from its creation key (the caller and its Idempotency-Key, or a
+    fresh random key without one): a retried POST then collides on the `_id` itself, so the create needs
+    no separate claim of the key (a read and a write in `creation_keys` per create) to find what the
+    earlier request made."""
+    return f"lst-{hashlib.sha256(creation_key.encode()).hexdigest()[:20]}"
+
+
+async def insert(db: Database, document: Document, *, ahead: aggregates.Ahead = None) -> None:
+    """Raises aggregates.DuplicateCreation (with what an earlier request with this key created).
+    `ahead`: a write to land before the insert (the patent's pointer at it)."""
+    try:
+        await aggregates.create(db, LISTING, document, find_earlier=False, ahead=ahead)
+    except aggregates.DuplicateCreation:
+        earlier = await db[COLLECTION].find_one({"_id": document["_id"]}, {"outbox": 0})
+        if earlier is not None and earlier.get("creation_key") == document["creation_key"]:
+            raise aggregates.DuplicateCreation(earlier) from None
+        # A listing created before ids were derived from creation keys: its key was claimed in the
+        # kit's `creation_keys`, which the kit's own create consults.
+        await aggregates.create(db, LISTING, document, ahead=ahead)
 
 
 async def get(db: Database, listing_id: str) -> Document | None:
@@ -86,15 +104,21 @@ async def listing_terms(db: Database, listing_id: str) -> ListingTerms | None:
     return terms_of(doc) if doc is not None else None
 
 
+def _marking(db: Database, listing_id: str, version: int) -> Callable[[], Awaitable[None]]:
+    """The listing's search marker, written ahead of the change (search_store.mark_pending)."""
+    return lambda: search_store.mark_pending(db, listing_id, version)
+
+
 async def _move(db: Database, listing_id: str, allowed_from: set[ListingStatus], to: ListingStatus) -> bool:
     """Move a listing between statuses if it is in one of `allowed_from`; no-op (False) otherwise."""
     async with aggregates.change(db, LISTING, listing_id) as unit:
         doc = unit.document
         if doc is None or ListingStatus(doc["status"]) not in allowed_from:
             return False
-        await search_store.mark_pending(db, listing_id, int(doc["version"]) + 1)
-        await unit.write(change_update({"status": to.value, "updated_at": datetime.now(UTC)}))
-    request_indexing()
+        version = int(doc["version"]) + 1
+        await unit.write(change_update({"status": to.value, "updated_at": datetime.now(UTC)}),
+                         ahead=_marking(db, listing_id, version))
+    request_indexing(listing_id)
     return True
 
 
@@ -124,9 +148,10 @@ async def move_to_owner(db: Database, listing_ids: Sequence[str], new_owner_orga
             doc = unit.document
             if doc is None or doc["owner_organisation_id"] == new_owner_organisation_id:
                 continue
-            await search_store.mark_pending(db, listing_id, int(doc["version"]) + 1)
+            version = int(doc["version"]) + 1
             await unit.write(change_update({"owner_organisation_id": new_owner_organisation_id,
-                                            "agent_organisation_id": None, "updated_at": datetime.now(UTC)}))
+                                            "agent_organisation_id": None, "updated_at": datetime.now(UTC)}),
+                             ahead=_marking(db, listing_id, version))
             changed += 1
-    request_indexing()
+            request_indexing(listing_id)
     return changed
