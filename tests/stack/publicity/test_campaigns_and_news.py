@@ -184,7 +184,10 @@ def test_campaign_fairs_deals_and_news(cast: Cast, test_profile: Profile) -> Non
     final = draft_of(p, f"NEWS-licence-{licence_id}")
     assert final is not None and final["state"] == "published"
 
-    # The campaign closes with its final figures on publicity.events; its page no longer changes.
+    # The campaign closes with its final figures on publicity.events; its page no longer changes. (Other
+    # tests' fairs inside the same dates are listed too: the stack is shared, and its dates include today.)
+    fairs_listed = campaign_page(p, campaign["id"])["totals"]["fairs"]
+    assert fairs_listed >= 1
     campaign = act_on_campaign(p, ok(httpx.get(f"{base(p)}/v1/campaigns/{campaign['id']}"))["campaign"], "closing")
     assert campaign["status"] == "closed"
     refused = httpx.post(f"{base(p)}/v1/campaigns/{campaign['id']}/pins", headers={
@@ -198,7 +201,7 @@ def test_campaign_fairs_deals_and_news(cast: Cast, test_profile: Profile) -> Non
         return found[0].data if found else None
 
     closing = eventually(closed_event, timeout=30, what="campaign.closed on publicity.events")
-    assert (closing["fairs"], closing["fair_deals"], closing["fair_deal_amount_fen"]) == (1, 2, 95_000_000)
+    assert (closing["fairs"], closing["fair_deals"], closing["fair_deal_amount_fen"]) == (fairs_listed, 2, 95_000_000)
 
 
 def act_on_campaign(p: Profile, campaign: Json, action: str,
