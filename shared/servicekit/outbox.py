@@ -63,8 +63,9 @@ OUTBOX = "outbox"
 # read every document of every outbox collection (some 17 s of its CPU every 30 s at 100,000 listings).
 PENDING_MARKERS = "outbox_pending"
 # One document per relay batch and collection naming the events Kafka acknowledged
-# ({_id, collection, sent: [[doc_id, [event ids]], ...]}), kept until those events are tidied out of
-# their documents: after a crash, the sweep sends only what no ledger names.
+# ({_id, collection, sent: [{doc_id, events: [event ids]}, ...]}; FerretDB refuses nested arrays), kept
+# until those events are tidied out of their documents: after a crash, the sweep sends only what no
+# ledger names.
 RELAYED_LEDGER = "outbox_relayed"
 
 
@@ -339,7 +340,7 @@ class OutboxRelay:
             try:
                 await self.db[RELAYED_LEDGER].insert_one({
                     "_id": ledger_id, "collection": collection,
-                    "sent": [[key[1], [e.event_id for e in sent[key]]] for key in keys]})
+                    "sent": [{"doc_id": key[1], "events": [e.event_id for e in sent[key]]} for key in keys]})
             except Exception:
                 log.warning("outbox: could not record %d sent documents in the ledger", len(keys), exc_info=True)
                 continue
@@ -447,6 +448,7 @@ class OutboxRelay:
             self._wake.put_nowait(key)
             queued += 1
         if unknown:
+            log.info("outbox sweep: reading %d marked documents this process knows nothing of", len(unknown))
             queued += await self._recover(unknown)
         if queued:
             log.info("outbox sweep queued %d documents", queued)
@@ -473,10 +475,10 @@ class OutboxRelay:
             ledgers = [d async for d in self.db[RELAYED_LEDGER].find({"collection": {"$in": list(self.collections)}})]
         recorded: dict[Key, set[str]] = {}
         for ledger in ledgers:
-            for doc_id, ids in ledger["sent"]:
-                recorded.setdefault((str(ledger["collection"]), doc_id), set()).update(ids)
-            self._ledgers.setdefault(str(ledger["_id"]),
-                                     {(str(ledger["collection"]), doc_id) for doc_id, _ in ledger["sent"]})
+            named = {(str(ledger["collection"]), item["doc_id"]): item["events"] for item in ledger["sent"]}
+            for key, ids in named.items():
+                recorded.setdefault(key, set()).update(ids)
+            self._ledgers.setdefault(str(ledger["_id"]), set(named))
         documents = await asyncio.gather(*(self._read(key) for key in keys))
         queued = 0
         for key, doc in zip(keys, documents, strict=True):
