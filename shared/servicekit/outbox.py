@@ -186,8 +186,10 @@ class OutboxRelay:
     marked: set[Key] = field(default_factory=set)
     # Documents a write of unknown outcome may have given events this process does not know of: read.
     _uncertain: set[Key] = field(default_factory=set)
+    _reading: set[Key] = field(default_factory=set)
     _wake: asyncio.Queue[Key] = field(default_factory=asyncio.Queue)
     _tidy_wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    _uncertain_wanted: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _batches: set[asyncio.Task[None]] = field(default_factory=set)
     # Documents a running batch holds, and those woken meanwhile (woken again once it ends).
@@ -230,12 +232,10 @@ class OutboxRelay:
 
     def uncertain(self, collection: str, doc_id: Any) -> None:
         """A write to `doc_id` failed in a way that may have stored it (its outcome is unknown): read the
-        document for events this process does not know of, now and, while that fails, with backoff."""
-        key = (collection, doc_id)
-        self._uncertain.add(key)
-        task = asyncio.create_task(self._recover_until_read(key), name="outbox-recover")
-        self._batches.add(task)
-        task.add_done_callback(self._batches.discard)
+        document for events this process does not know of, soon and, while that fails, with backoff
+        (all such documents together: a store outage makes many at once)."""
+        self._uncertain.add((collection, doc_id))
+        self._uncertain_wanted.set()
 
     def drop_with_write(self, collection: str, doc_id: Any) -> list[str]:
         """Sent events the document's next write may remove in the same update (it holds the lock)."""
@@ -252,6 +252,7 @@ class OutboxRelay:
         _PROCESS_RELAY = self
         self._tasks = [asyncio.create_task(self._notified_loop(), name="outbox-notified"),
                        asyncio.create_task(self._tidy_loop(), name="outbox-tidy"),
+                       asyncio.create_task(self._uncertain_loop(), name="outbox-uncertain"),
                        asyncio.create_task(self._sweep_loop(), name="outbox-sweep")]
 
     async def stop(self) -> None:
@@ -393,7 +394,8 @@ class OutboxRelay:
                 self.book.cleared(key, ids)
             # Under each document's lock, which every writer of it holds from its marker to its wake-up:
             # nothing unsent of a document this process does not know of can be behind these markers.
-            emptied = [key for key in group if not self.book.knows(key) and key not in self._uncertain]
+            emptied = [key for key in group if not self.book.knows(key) and key not in self._uncertain
+                       and key not in self._reading]
             if emptied:
                 await self.db[PENDING_MARKERS].bulk_write(
                     [DeleteOne({"_id": pending_marker_id(*key)}) for key in emptied], ordered=False)
@@ -454,25 +456,41 @@ class OutboxRelay:
             log.info("outbox sweep queued %d documents", queued)
         return queued
 
-    async def _recover_until_read(self, key: Key) -> None:
+    async def _uncertain_loop(self) -> None:
+        set_origin("outbox relay")
         delay = 0.25
-        while key in self._uncertain:
+        while True:
+            await self._uncertain_wanted.wait()
+            self._uncertain_wanted.clear()
+            keys = list(self._uncertain)
+            # Taken off before the read: a write of unknown outcome that comes meanwhile puts its
+            # document back for another read. Until this one ends, the tidy-up keeps their markers.
+            self._uncertain.clear()
+            self._reading.update(keys)
             try:
-                await self._recover([key])
-                return
+                # This process's own writes: what it sent it knows, so no ledger is needed.
+                await self._recover(keys, ledgered=False)
+                delay = 0.25
             except Exception:
-                log.warning("outbox: could not read %s after a write of unknown outcome; retrying", key,
-                            exc_info=True)
+                self._uncertain.update(keys)
+                log.warning("outbox: could not read %d documents written with unknown outcome; retrying in "
+                            "%.1fs", len(keys), delay, exc_info=True)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+                self._uncertain_wanted.set()
+            finally:
+                self._reading.difference_update(keys)
 
-    async def _recover(self, keys: Sequence[Key]) -> int:
+    async def _recover(self, keys: Sequence[Key], *, ledgered: bool = True) -> int:
         """Read these documents by `_id` and queue the events no ledger names (those it names only
         wait to be tidied). Returns how many documents had events to send."""
-        with pymongo.timeout(self.settings.outbox_sweep_timeout_seconds):
-            # Small: one document per relay batch whose events are not yet tidied (none when idle).
-            # (Listed in tests/stack/store_scans.py.)
-            ledgers = [d async for d in self.db[RELAYED_LEDGER].find({"collection": {"$in": list(self.collections)}})]
+        ledgers: list[Document] = []
+        if ledgered:
+            with pymongo.timeout(self.settings.outbox_sweep_timeout_seconds):
+                # Small: one document per relay batch whose events are not yet tidied (none when idle).
+                # (Listed in tests/stack/store_scans.py.)
+                wanted = {"collection": {"$in": list(self.collections)}}
+                ledgers = [d async for d in self.db[RELAYED_LEDGER].find(wanted)]
         recorded: dict[Key, set[str]] = {}
         for ledger in ledgers:
             named = {(str(ledger["collection"]), item["doc_id"]): item["events"] for item in ledger["sent"]}
@@ -482,7 +500,6 @@ class OutboxRelay:
         documents = await asyncio.gather(*(self._read(key) for key in keys))
         queued = 0
         for key, doc in zip(keys, documents, strict=True):
-            self._uncertain.discard(key)
             stored = ((doc or {}).get(OUTBOX) or {})
             entries = [Entry(str(i), str(e["pos"]), _written_at(e), CloudEvent.model_validate(e["event"]))
                        for i, e in stored.items() if i not in recorded.get(key, set())]
@@ -495,7 +512,7 @@ class OutboxRelay:
                 # under the lock every writer holds).
                 async with self.locks.hold(*key):
                     again = await self._read(key)
-                    if not (again or {}).get(OUTBOX) and not self.book.knows(key):
+                    if not (again or {}).get(OUTBOX) and not self.book.knows(key) and key not in self._uncertain:
                         await self.db[PENDING_MARKERS].delete_one({"_id": pending_marker_id(*key)})
                         self.marked.discard(key)
         if self.book.sent:
