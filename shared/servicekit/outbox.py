@@ -390,16 +390,18 @@ class OutboxRelay:
                     UpdateOne({"_id": key[1]}, {"$unset": {f"{OUTBOX}.{i}": "" for i in ids}}))
             for collection, ops in by_collection.items():
                 await self.db[collection].bulk_write(ops, ordered=False)
-            for key, ids in clearing.items():
-                self.book.cleared(key, ids)
             # Under each document's lock, which every writer of it holds from its marker to its wake-up:
-            # nothing unsent of a document this process does not know of can be behind these markers.
-            emptied = [key for key in group if not self.book.knows(key) and key not in self._uncertain
-                       and key not in self._reading]
+            # a document with nothing unsent in memory and nothing sent left over has no event behind
+            # its marker. (The book forgets them only after the markers are gone, so a sweep meanwhile
+            # does not take them for strangers and read them.)
+            emptied = [key for key in group if not self.book.unsent(key) and key not in self._uncertain
+                       and key not in self._reading and set(self.book.clearable(key)) <= set(clearing[key])]
             if emptied:
                 await self.db[PENDING_MARKERS].bulk_write(
                     [DeleteOne({"_id": pending_marker_id(*key)}) for key in emptied], ordered=False)
                 self.marked.difference_update(emptied)
+            for key, ids in clearing.items():
+                self.book.cleared(key, ids)
         more_ledgers = await self._forget_ledgers()
         return len(candidates) > len(group) or more_ledgers
 
