@@ -14,20 +14,24 @@ The relay lives in the process that writes the collection and works from memory,
   a document to learn what a write of this process put there. Store calls per event on the way out:
   none;
 - **batches, many in flight**: the relay takes every document woken so far (up to 200), hands their
-  events to the producer with `send()` (many in flight), waits for Kafka's acknowledgements together,
-  and records what was sent in ONE ledger document per batch and collection (`outbox_relayed`, an
-  insert: the cheapest write FerretDB has); up to 4 batches run at once. A document is never in two
-  batches at once and its events go in `pos` order to one partition, so per-key order holds;
+  events to the producer with `send()` (many in flight) and waits for Kafka's acknowledgements
+  together; up to 4 batches at once. A document is never in two batches at once and its events go in
+  `pos` order to one partition, so per-key order holds;
 - **tidying trails behind**: sent events leave the aggregate documents, and emptied documents lose
   their marker, in bulk (`bulk_write` of up to 32 `$unset`-by-`_id` statements, then the marker
-  deletes likewise), one command at a time, and only for documents no writer holds at that moment
-  (their next write drops the sent entries itself, in the same update). Once every document a ledger
-  names is tidied, the ledger goes;
+  deletes likewise), one command at a time, a round at most every 0.5 s unless 32 documents wait,
+  and only for documents no writer holds at that moment (their next write drops the sent entries
+  itself, in the same update);
+- **a ledger when the tidy-up is behind**: when more than 32 documents wait for it (a burst, a
+  restart's backlog), each batch also records what Kafka acknowledged in ONE ledger document per
+  collection (`outbox_relayed`, an insert: the cheapest write FerretDB has), deleted once all it
+  names is tidied;
 - **the sweep** (every 30 s, and at start-up) reads the markers; a marker of a document this process
   knows is skipped, any other document (left by a crashed process, or written by a request whose
   outcome is unknown) is read by `_id`: entries a ledger names are only tidied, the others are sent.
-  So an event is re-sent only when a process died between Kafka's acknowledgement and its ledger
-  insert (a few milliseconds of each batch), never as a matter of course;
+  So an event is sent twice only when a process dies after Kafka acknowledged it and before it was
+  tidied or ledgered (at most about 32 documents' events and half a second), never as a matter of
+  course;
 - **the backlog gauges** are the relay's own count, true at every moment: a write's wake-up adds its
   events, a sweep adds what it finds, Kafka's acknowledgement takes them off (`RelayBook`).
 """
@@ -213,6 +217,8 @@ class OutboxRelay:
     # so one command at a time. Measured here: 32 `$unset`s in one command ran at about 620/s, the
     # same one by one (16 at once) at about 310/s.
     TIDY_DOCUMENTS = WRITE_BATCH
+    # Longest a sent event waits for the tidy-up when fewer than TIDY_DOCUMENTS documents wait.
+    TIDY_PAUSE = 0.5
 
     def __post_init__(self) -> None:
         # Read at scrape time from the relay's own count, so the gauges are true at every moment (the
@@ -312,7 +318,10 @@ class OutboxRelay:
             if any(isinstance(r, BaseException) for r in outcome):
                 failed.add(key)
         sent = {key: entries for key, entries in taken.items() if entries and key not in failed}
-        if sent:
+        if sent and len(self.book.sent) + len(sent) > self.TIDY_DOCUMENTS:
+            # The tidy-up is behind (a burst, a restart's backlog): record what was sent, so a crash
+            # now does not send it all again. At a steady rate the tidy-up follows within a second
+            # and the insert would cost as much as it saves.
             await self._record_sent(sent)
         for key in sent:
             for entry in self.book.acknowledged(key):
@@ -360,6 +369,10 @@ class OutboxRelay:
                     await asyncio.wait_for(self._tidy_wanted.wait(), 1.0)
             else:
                 await self._tidy_wanted.wait()
+            if len(self.book.sent) < self.TIDY_DOCUMENTS:
+                # Let a command's worth gather: at a steady rate a round every TIDY_PAUSE carries many
+                # documents in each command instead of one (the store call per event this saves).
+                await asyncio.sleep(self.TIDY_PAUSE)
             self._tidy_wanted.clear()
             try:
                 while await self.tidy():
