@@ -9,7 +9,7 @@ it causes (the outbox). This module is the only place that knows how to do that 
 - **read**: by `_id` only, internal bookkeeping (outbox, creation keys...) left out;
 - **change**: serialise on the document within the process, read it by `_id`, let the caller decide
   (and answer 412 when the version it expected is stale), write the new state and its events in one
-  update, then wake the outbox relay.
+  update, then hand its events to the outbox relay (still under the lock).
 
 How the write is guarded depends on the server, learned once at start-up (`StoreTraits`):
 
@@ -44,11 +44,15 @@ from servicekit.http import key_reused, stale
 from servicekit.mongo import PROCESS_LOCKS, STORE_TRAITS, Database, Document
 from servicekit.outbox import (
     OUTBOX,
+    announce_uncertain,
     announce_written,
     initial_outbox_fields,
     mark_pending,
     merge_updates,
+    new_entries,
     outbox_update,
+    relayed_entries,
+    relayed_entries_dropped,
 )
 from servicekit.outcomes import current_digest
 from servicekit.problems import ProblemError
@@ -171,11 +175,12 @@ async def _insert(db: Database, aggregate: Aggregate, document: Document, events
     collection = db[aggregate.collection]
     counted = aggregate.contribution(document)
     listed_under = lookups.entered({}, aggregate.memberships(document))
+    entries = new_entries(events)
     async with PROCESS_LOCKS.hold(aggregate.collection, document["_id"]):
         # Listed before it exists, so a list never misses it (servicekit.lookups).
         await _ahead(mark_pending(db, aggregate.collection, document["_id"]) if events else None,
                      lookups.add(db, listed_under, document["_id"]), ahead() if ahead is not None else None)
-        stored = {**document, **initial_outbox_fields(events)} if events else dict(document)
+        stored = {**document, **initial_outbox_fields(entries)} if events else dict(document)
         if counted:
             stored[tallies.TALLIED] = tallies.stored(counted)
         try:
@@ -195,10 +200,14 @@ async def _insert(db: Database, aggregate: Aggregate, document: Document, events
                 # only for such a replay).
                 earlier = await collection.find_one({CREATION_KEY: document[CREATION_KEY]}, {OUTBOX: 0})
             raise DuplicateCreation(earlier) from exc
+        except BaseException:
+            if events:
+                announce_uncertain(aggregate.collection, document["_id"])  # it may have been stored
+            raise
+        # Still under the lock, so the relay learns of a document's writes in the order they were made.
+        announce_written(aggregate.collection, document["_id"], entries)
         if counted:
             await tallies.add(db, counted)
-    if events:
-        announce_written(aggregate.collection, document["_id"], len(events))
 
 
 async def read(db: Database, aggregate: Aggregate, doc_id: Any, *, keep: Iterable[str] = ()) -> Document | None:
@@ -256,7 +265,6 @@ class Change:
     aggregate: Aggregate
     doc_id: Any
     document: Document | None
-    events_written: int = 0  # queued in this unit's writes, for the relay's backlog count
     last_change: Document | None = None
     # What the document is counted with in the tallies as stored, and its state after this unit's writes
     # so far (only kept for tallied aggregates: the next contribution is computed from it).
@@ -316,11 +324,16 @@ class Change:
             listed_after = self.aggregate.memberships(next_state)
             entering = lookups.entered(listed_before, listed_after)
             left = lookups.entered(listed_after, listed_before)
+        entries = new_entries(events)
         if events:
-            ops = merge_updates(ops, outbox_update(events))
+            ops = merge_updates(ops, outbox_update(entries))
         await _ahead(lookups.add(self.db, entering, self.doc_id) if entering else None,
                      mark_pending(self.db, self.aggregate.collection, self.doc_id) if events else None,
                      ahead() if ahead is not None else None)
+        # Events the relay already sent leave the outbox with this write, at no extra store call.
+        relayed = relayed_entries(self.aggregate.collection, self.doc_id) if self.document is not None else []
+        if relayed:
+            ops = merge_updates(ops, {"$unset": {f"{OUTBOX}.{event_id}": "" for event_id in relayed}})
         query: dict[str, Any] = {"_id": self.doc_id}
         if not STORE_TRAITS.only_id_filters_use_indexes:
             # MongoDB: compare-and-set on what was read, atomic across processes: the version (each
@@ -333,10 +346,17 @@ class Change:
             result = await self.db[self.aggregate.collection].update_one(query, ops, upsert=upsert)
         except DuplicateKeyError:
             result = None
+        except BaseException:
+            if events:
+                announce_uncertain(self.aggregate.collection, self.doc_id)  # it may have been stored
+            raise
         if result is None or (result.matched_count == 0 and result.upserted_id is None):
             latest = await self.db[self.aggregate.collection].find_one(
                 {"_id": self.doc_id}, {self.aggregate.version_field: 1})
             raise StaleVersion(None if latest is None else latest.get(self.aggregate.version_field))
+        # Under the document's lock, so the relay learns of its writes in the order they were made.
+        relayed_entries_dropped(self.aggregate.collection, self.doc_id, relayed)
+        announce_written(self.aggregate.collection, self.doc_id, entries)
         if next_state is not None:
             self.state = next_state
             if moved:
@@ -348,24 +368,19 @@ class Change:
             # In place, so the caller's reference to the document it decided on stays current.
             self.document[self.aggregate.version_field] = int(self.document.get(self.aggregate.version_field)
                                                               or 0) + 1
-        if events:
-            self.events_written += len(events)
 
 
 @asynccontextmanager
 async def change(db: Database, aggregate: Aggregate, doc_id: Any, *,
                  keep: Iterable[str] = ()) -> AsyncIterator[Change]:
     """Open a unit of work on one aggregate: the document is read by `_id` under the process's lock on
-    it (`change.document`, None when absent), the caller decides and calls `change.write(...)`; on
-    leaving, the relay is woken if events were queued."""
+    it (`change.document`, None when absent), the caller decides and calls `change.write(...)`, which
+    hands its events to the relay."""
     async with PROCESS_LOCKS.hold(aggregate.collection, doc_id):
         found = await _read_for_change(db, aggregate, doc_id, keep)
         last_change = found.pop(LAST_CHANGE, None) if found is not None else None
         counted = tallies.from_stored(found.pop(tallies.TALLIED, None)) if found is not None else {}
-        unit = Change(db, aggregate, doc_id, found, last_change=last_change, counted=counted)
-        yield unit
-    if unit.events_written:
-        announce_written(aggregate.collection, doc_id, unit.events_written)
+        yield Change(db, aggregate, doc_id, found, last_change=last_change, counted=counted)
 
 
 Decision = tuple[Mapping[str, Mapping[str, Any]], Sequence[CloudEvent]]

@@ -118,6 +118,10 @@ class DocumentLocks:
                 del self._users[key]
                 del self._locks[key]
 
+    def busy(self, collection: str, doc_id: Any) -> bool:
+        """Whether someone holds or waits for this document's lock (if not, `hold` takes it at once)."""
+        return (collection, doc_id) in self._locks
+
 
 @dataclass
 class StoreTraits:

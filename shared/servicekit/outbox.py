@@ -1,19 +1,39 @@
 """The single-document outbox and its relay.
 
 A state change and the events it causes are written in one single-document update: the events sit in
-the aggregate's own document under `outbox.<event id>`. The relay publishes them with an idempotent
-producer (acks=all) and only then removes exactly those keys with `$unset`. A crash anywhere loses
-nothing (the events are still in the document); a repeat publish is harmless because every consumer
-is idempotent; and removing named keys can never remove an event another writer added meanwhile, so
-the clearing update needs no guard. It filters on `_id` alone on purpose: FerretDB 1.x only uses an
-index for a filter that is exactly `{_id: value}` and scans the collection for anything else.
+the aggregate's own document under `outbox.<event id>`, and a small pending marker names the document
+(written first, in `outbox_pending`). A crash anywhere loses nothing: the events are in the document
+and the marker leads the sweep to it. A repeat publish is harmless because every consumer is
+idempotent. Every store call here filters on `_id` alone: FerretDB 1.x only uses an index for a
+filter that is exactly `{_id: value}` and scans the collection for anything else.
 
-The relay lives in the API process: each write wakes it for that document at once (low latency),
-and a periodic sweep, plus one at start-up, picks up whatever a crashed process left behind. It works
-in batches: it takes every document woken so far, reads each by `_id`, hands all their events to the
-producer without waiting for each (many in flight), waits for Kafka's acknowledgements together, and
-then clears each document's published keys. A document is never in two batches at once, so its events
-keep their order. The backlog gauges come from what the relay knows as it goes (`OutboxBacklog`).
+The relay lives in the process that writes the collection and works from memory, not from the store:
+
+- **the wake-up carries the events**: the aggregate seam, still holding the document's lock after its
+  write, hands the relay the entries it has just written (`announce_written`); the relay never reads
+  a document to learn what a write of this process put there. Store calls per event on the way out:
+  none;
+- **batches, many in flight**: the relay takes every document woken so far (up to 200), hands their
+  events to the producer with `send()` (many in flight) and waits for Kafka's acknowledgements
+  together; up to 4 batches at once. A document is never in two batches at once and its events go in
+  `pos` order to one partition, so per-key order holds;
+- **tidying trails behind**: sent events leave the aggregate documents, and emptied documents lose
+  their marker, in bulk (`bulk_write` of up to 32 `$unset`-by-`_id` statements, then the marker
+  deletes likewise), one command at a time, a round at most every 0.5 s unless 32 documents wait,
+  and only for documents no writer holds at that moment (their next write drops the sent entries
+  itself, in the same update);
+- **a ledger when the tidy-up is behind**: when more than 32 documents wait for it (a burst, a
+  restart's backlog), each batch also records what Kafka acknowledged in ONE ledger document per
+  collection (`outbox_relayed`, an insert: the cheapest write FerretDB has), deleted once all it
+  names is tidied;
+- **the sweep** (every 30 s, and at start-up) reads the markers; a marker of a document this process
+  knows is skipped, any other document (left by a crashed process, or written by a request whose
+  outcome is unknown) is read by `_id`: entries a ledger names are only tidied, the others are sent.
+  So an event is sent twice only when a process dies after Kafka acknowledged it and before it was
+  tidied or ledgered (at most about 32 documents' events and half a second), never as a matter of
+  course;
+- **the backlog gauges** are the relay's own count, true at every moment: a write's wake-up adds its
+  events, a sweep adds what it finds, Kafka's acknowledgement takes them off (`RelayBook`).
 """
 
 from __future__ import annotations
@@ -22,18 +42,19 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pymongo
 from aiokafka import AIOKafkaProducer
-from pymongo import ReturnDocument
+from pymongo import DeleteOne, UpdateOne
 
 from servicekit.events.envelope import CloudEvent, record_headers
 from servicekit.metrics import KitMetrics
-from servicekit.mongo import STORE_UNAVAILABLE, Database, Document, DocumentLocks
-from servicekit.relay_batching import Key, OutboxBacklog, take_batch
+from servicekit.mongo import STORE_UNAVAILABLE, WRITE_BATCH, Database, Document, DocumentLocks
+from servicekit.relay_batching import Entry, Key, RelayBook, take_batch
 from servicekit.settings import ServiceSettings
 from servicekit.store_audit import set_origin
 
@@ -45,6 +66,11 @@ OUTBOX = "outbox"
 # empty. The sweep reads these instead of scanning the aggregates: on FerretDB the old sweep's filter
 # read every document of every outbox collection (some 17 s of its CPU every 30 s at 100,000 listings).
 PENDING_MARKERS = "outbox_pending"
+# One document per relay batch and collection naming the events Kafka acknowledged
+# ({_id, collection, sent: [{doc_id, events: [event ids]}, ...]}; FerretDB refuses nested arrays), kept
+# until those events are tidied out of their documents: after a crash, the sweep sends only what no
+# ledger names.
+RELAYED_LEDGER = "outbox_relayed"
 
 
 def pending_marker_id(collection: str, doc_id: Any) -> str:
@@ -52,21 +78,33 @@ def pending_marker_id(collection: str, doc_id: Any) -> str:
 
 
 async def mark_pending(db: Database, collection: str, doc_id: Any) -> None:
-    """Note that `doc_id`'s outbox is about to hold events (before the write that queues them: a crash
-    in between leaves a marker the sweep drops, never events nobody looks for)."""
+    """Note that `doc_id`'s outbox is about to hold events (before the write that queues them, under the
+    document's lock: a crash in between leaves a marker the sweep drops, never events nobody looks for).
+    Skipped when this process's relay knows the marker is there (it alone deletes it, under the same
+    lock)."""
+    relay = _relay_for(collection)
+    if relay is not None and (collection, doc_id) in relay.marked:
+        return
     await db[PENDING_MARKERS].update_one({"_id": pending_marker_id(collection, doc_id)},
                                          {"$set": {"collection": collection, "doc_id": doc_id}}, upsert=True)
+    if relay is not None:
+        relay.marked.add((collection, doc_id))
 
 
-def outbox_update(events: Sequence[CloudEvent]) -> dict[str, dict[str, Any]]:
-    """Update operators that add `events` to a document's outbox; merge them into the state change."""
+def new_entries(events: Sequence[CloudEvent]) -> list[Entry]:
+    """Outbox entries for `events`, in order: `pos` is the write time in nanoseconds, then the place."""
     base = time.time_ns()
-    return {
-        "$set": {
-            f"{OUTBOX}.{event.id}": {"pos": f"{base:020d}-{i:04d}", "event": event.model_dump(mode="json")}
-            for i, event in enumerate(events)
-        },
-    }
+    return [Entry(event.id, f"{base:020d}-{i:04d}", base / 1e9, event) for i, event in enumerate(events)]
+
+
+def _stored(entry: Entry) -> dict[str, Any]:
+    assert isinstance(entry.event, CloudEvent)
+    return {"pos": entry.pos, "event": entry.event.model_dump(mode="json")}
+
+
+def outbox_update(entries: Sequence[Entry]) -> dict[str, dict[str, Any]]:
+    """Update operators that add `entries` to a document's outbox; merge them into the state change."""
+    return {"$set": {f"{OUTBOX}.{entry.event_id}": _stored(entry) for entry in entries}}
 
 
 def merge_updates(*updates: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -77,10 +115,9 @@ def merge_updates(*updates: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
     return merged
 
 
-def initial_outbox_fields(events: Sequence[CloudEvent]) -> dict[str, Any]:
+def initial_outbox_fields(entries: Sequence[Entry]) -> dict[str, Any]:
     """Outbox fields for a document being inserted with its first events."""
-    update = outbox_update(events)
-    return {OUTBOX: {k.split(".", 1)[1]: v for k, v in update["$set"].items()}}
+    return {OUTBOX: {entry.event_id: _stored(entry) for entry in entries}}
 
 
 class EventProducer:
@@ -139,15 +176,6 @@ class EventProducer:
 
 
 @dataclass
-class _Outcome:
-    """What became of one document in one relay batch."""
-
-    events: list[CloudEvent] = field(default_factory=list)
-    acks: list[asyncio.Future[Any]] = field(default_factory=list)
-    failed: bool = False
-
-
-@dataclass
 class OutboxRelay:
     settings: ServiceSettings
     db: Database
@@ -156,48 +184,81 @@ class OutboxRelay:
     locks: DocumentLocks
     topic: str
     collections: Sequence[str]
-    backlog: OutboxBacklog = field(default_factory=OutboxBacklog)
+    book: RelayBook = field(default_factory=RelayBook)
+    # Documents whose pending marker this process knows is stored (it wrote or read it and has not
+    # deleted it): a write to them skips the marker upsert.
+    marked: set[Key] = field(default_factory=set)
+    # Documents a write of unknown outcome may have given events this process does not know of: read.
+    _uncertain: set[Key] = field(default_factory=set)
+    _reading: set[Key] = field(default_factory=set)
     _wake: asyncio.Queue[Key] = field(default_factory=asyncio.Queue)
+    _tidy_wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    _uncertain_wanted: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _batches: set[asyncio.Task[None]] = field(default_factory=set)
-    # Documents a running batch holds, and those woken meanwhile (read again once it ends).
+    # Documents a running batch holds, and those woken meanwhile (woken again once it ends).
     _in_flight: set[Key] = field(default_factory=set)
     _woken_in_flight: set[Key] = field(default_factory=set)
     _retry_delays: dict[Key, float] = field(default_factory=dict)
+    # Ledger documents not yet deleted, and the documents each names.
+    _ledgers: dict[str, set[Key]] = field(default_factory=dict)
     _store_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(OutboxRelay.STORE_CALLS))
 
     # Up to this many documents per batch: enough to put many events in each produce request. A batch
-    # takes what is already woken, so at low rates it is one document and adds no delay; a full one
-    # costs the store some 0.2-0.6 s here (one read and one clearing write by `_id` per document,
-    # FerretDB's ~1,000 reads/s and ~500 updates/s); each document's events leave once it is read.
+    # takes what is already woken, so at low rates it is one document and adds no delay.
     BATCH_DOCUMENTS = 200
-    # Batches running at once: while one waits for Kafka's acknowledgements or clears its documents,
-    # the next is already reading and sending, so the store and the broker are both kept busy.
+    # Batches running at once: while one waits for Kafka's acknowledgements, the next is already sending.
     BATCHES_IN_FLIGHT = 4
-    # Store calls (reads, clearing writes) the relay makes at once. FerretDB with SQLite answered
-    # about 1,000 `_id` reads/s and 500 `_id` updates/s here whether 8 or 32 ran at once, and fewer
-    # at 200 (contention); more would only take connections from the API's own requests.
+    # Reads the sweep makes at once. FerretDB with SQLite answered about 1,000 `_id` reads/s here
+    # whether 8 or 32 ran at once; more would only take connections from the API's own requests.
     STORE_CALLS = 16
+    # Statements per tidying command: FerretDB 1.24 hangs on an update command of 100 statements
+    # (servicekit.mongo.WRITE_BATCH), and two such commands at once can exhaust its connection pool,
+    # so one command at a time. Measured here: 32 `$unset`s in one command ran at about 620/s, the
+    # same one by one (16 at once) at about 310/s.
+    TIDY_DOCUMENTS = WRITE_BATCH
+    # Longest a sent event waits for the tidy-up when fewer than TIDY_DOCUMENTS documents wait.
+    TIDY_PAUSE = 0.5
 
     def __post_init__(self) -> None:
-        # Read at scrape time from the backlog the relay keeps as it goes, so the gauges are true at
-        # every moment (the oldest event's age grows between changes too).
-        self.metrics.outbox_backlog.set_function(lambda: float(self.backlog.total()))
-        self.metrics.outbox_oldest_age.set_function(self.backlog.oldest_age)
+        # Read at scrape time from the relay's own count, so the gauges are true at every moment (the
+        # oldest event's age grows between changes too).
+        self.metrics.outbox_backlog.set_function(lambda: float(self.book.total()))
+        self.metrics.outbox_oldest_age.set_function(lambda: self.book.oldest_age(time.time()))
 
-    def notify(self, collection: str, doc_id: Any, events: int = 1, written_at: float | None = None) -> None:
-        """Called after a write that added `events` events (written at `written_at`, Unix seconds,
-        default now) to `doc_id`'s outbox: count them in the backlog and publish them now rather than
-        at the next sweep."""
+    # -- what writers tell the relay ------------------------------------------------------------------
+
+    def written(self, collection: str, doc_id: Any, entries: Sequence[Entry]) -> None:
+        """A write (holding the document's lock) put `entries` in `doc_id`'s outbox: count them and send
+        them now, from memory (with wake-ups off, `outbox_relay_notify=false`, at the next sweep)."""
         key = (collection, doc_id)
-        self.backlog.added(key, events, time.time() if written_at is None else written_at)
+        self.book.add(key, entries)
         if self.settings.outbox_relay_notify:
             self._wake.put_nowait(key)
+
+    def uncertain(self, collection: str, doc_id: Any) -> None:
+        """A write to `doc_id` failed in a way that may have stored it (its outcome is unknown): read the
+        document for events this process does not know of, soon and, while that fails, with backoff
+        (all such documents together: a store outage makes many at once)."""
+        self._uncertain.add((collection, doc_id))
+        self._uncertain_wanted.set()
+
+    def drop_with_write(self, collection: str, doc_id: Any) -> list[str]:
+        """Sent events the document's next write may remove in the same update (it holds the lock)."""
+        return self.book.clearable((collection, doc_id))
+
+    def dropped_with_write(self, collection: str, doc_id: Any, event_ids: Sequence[str]) -> None:
+        self.book.cleared((collection, doc_id), event_ids)
+        self._tidy_wanted.set()  # its marker, and perhaps a ledger, can go now
+
+    # -- lifecycle --------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         global _PROCESS_RELAY
         _PROCESS_RELAY = self
         self._tasks = [asyncio.create_task(self._notified_loop(), name="outbox-notified"),
+                       asyncio.create_task(self._tidy_loop(), name="outbox-tidy"),
+                       asyncio.create_task(self._uncertain_loop(), name="outbox-uncertain"),
                        asyncio.create_task(self._sweep_loop(), name="outbox-sweep")]
 
     async def stop(self) -> None:
@@ -211,6 +272,8 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+
+    # -- sending ----------------------------------------------------------------------------------------
 
     async def _notified_loop(self) -> None:
         set_origin("outbox relay")
@@ -240,85 +303,137 @@ class OutboxRelay:
             task.add_done_callback(done)
 
     async def _run_batch(self, batch: list[Key]) -> None:
-        try:
-            outcomes = await self._relay_documents(batch)
-        except Exception:
-            log.warning("outbox batch failed", exc_info=True)
-            outcomes = {key: _Outcome(failed=True) for key in batch}
-        for key, outcome in outcomes.items():
-            if not outcome.failed:
-                self._retry_delays.pop(key, None)
-                continue
-            # Kafka or the store is down: try this document again later, backing off; if the process
-            # dies meanwhile, the start-up sweep finds the events still in the document.
+        taken = {key: self.book.take(key) for key in batch}
+        acks: dict[Key, list[asyncio.Future[Any]]] = {}
+        failed: set[Key] = set()
+        for key, entries in taken.items():
+            try:
+                # In `pos` order, one after the other: the producer keeps that order on the partition.
+                acks[key] = [await self.producer.enqueue(self.topic, e.event) for e in entries]
+            except Exception:
+                log.warning("outbox: could not hand over the events of %s", key, exc_info=True)
+                failed.add(key)
+        results = await asyncio.gather(*(asyncio.gather(*a, return_exceptions=True) for a in acks.values()))
+        for key, outcome in zip(acks, results, strict=True):
+            if any(isinstance(r, BaseException) for r in outcome):
+                failed.add(key)
+        sent = {key: entries for key, entries in taken.items() if entries and key not in failed}
+        if sent and len(self.book.sent) + len(sent) > self.TIDY_DOCUMENTS:
+            # The tidy-up is behind (a burst, a restart's backlog): record what was sent, so a crash
+            # now does not send it all again. At a steady rate the tidy-up follows within a second
+            # and the insert would cost as much as it saves.
+            await self._record_sent(sent)
+        for key in sent:
+            for entry in self.book.acknowledged(key):
+                self.metrics.events_published.labels(entry.event.type).inc()
+            self._retry_delays.pop(key, None)
+        if sent:
+            self._tidy_wanted.set()
+        for key in failed:
+            # Kafka is down or refused: these events wait again (the backlog gauge counts them) and
+            # the document is tried again later, backing off.
+            self.book.failed(key)
             delay = min(self._retry_delays.get(key, 0.25) * 2, 10.0)
             self._retry_delays[key] = delay
             asyncio.get_running_loop().call_later(delay, self._wake.put_nowait, key)
-        failed = sum(1 for o in outcomes.values() if o.failed)
         if failed:
-            log.warning("outbox: %d of %d documents not published; retrying with backoff", failed, len(batch))
+            log.warning("outbox: %d of %d documents not published; retrying with backoff", len(failed), len(batch))
 
-    async def _relay_documents(self, batch: Sequence[Key]) -> dict[Key, _Outcome]:
-        """Publish every event the documents hold, in one go: read each by `_id` and hand its events to
-        the producer as soon as it is read, wait for all acknowledgements, then clear from each document
-        what it had published. A document with any failure keeps all its events for a later try."""
-        mark = self.backlog.mark()
-        handed = await asyncio.gather(*(self._hand_over(key, mark) for key in batch))
-        outcomes = dict(zip(batch, handed, strict=True))
-        acks = await asyncio.gather(*(asyncio.gather(*o.acks, return_exceptions=True) for o in handed))
-        for outcome, results in zip(handed, acks, strict=True):
-            if any(isinstance(r, BaseException) for r in results):
-                outcome.failed = True
-        to_clear = [(key, o) for key, o in outcomes.items() if o.events and not o.failed]
-        cleared = await asyncio.gather(*(self._clear(key, o.events) for key, o in to_clear), return_exceptions=True)
-        for (key, outcome), result in zip(to_clear, cleared, strict=True):
-            for event in outcome.events:
-                # Counted once Kafka acknowledged it, even if clearing it failed (then it goes again).
-                self.metrics.events_published.labels(event.type).inc()
-            if isinstance(result, BaseException):
-                log.warning("outbox: published the events of %s but could not clear them", key, exc_info=result)
-                outcome.failed = True
+    async def _record_sent(self, sent: dict[Key, list[Entry]]) -> None:
+        """One ledger insert per collection of the batch: after a crash, these are not sent again. If it
+        fails, nothing is lost: the events are sent again only should the process die before tidying."""
+        by_collection: dict[str, list[Key]] = {}
+        for key in sent:
+            by_collection.setdefault(key[0], []).append(key)
+        for collection, keys in by_collection.items():
+            ledger_id = uuid.uuid4().hex
+            try:
+                await self.db[RELAYED_LEDGER].insert_one({
+                    "_id": ledger_id, "collection": collection,
+                    "sent": [{"doc_id": key[1], "events": [e.event_id for e in sent[key]]} for key in keys]})
+            except Exception:
+                log.warning("outbox: could not record %d sent documents in the ledger", len(keys), exc_info=True)
+                continue
+            self._ledgers[ledger_id] = set(keys)
+
+    # -- tidying ----------------------------------------------------------------------------------------
+
+    async def _tidy_loop(self) -> None:
+        set_origin("outbox relay")
+        delay = 0.25
+        while True:
+            if self.book.sent:
+                # Documents a writer held at the last round: look again shortly (their write may have
+                # dropped the sent entries itself, or not written at all).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._tidy_wanted.wait(), 1.0)
             else:
-                self.backlog.published(key, len(outcome.events))
-        return outcomes
+                await self._tidy_wanted.wait()
+            if len(self.book.sent) < self.TIDY_DOCUMENTS:
+                # Let a command's worth gather: at a steady rate a round every TIDY_PAUSE carries many
+                # documents in each command instead of one (the store call per event this saves).
+                await asyncio.sleep(self.TIDY_PAUSE)
+            self._tidy_wanted.clear()
+            try:
+                while await self.tidy():
+                    pass
+                delay = 0.25
+            except Exception:
+                log.warning("outbox: tidying failed; retrying in %.1fs", delay, exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                self._tidy_wanted.set()
 
-    async def _hand_over(self, key: Key, mark: int) -> _Outcome:
-        """Read one document and give its events to the producer; its outcome, acknowledgements pending."""
-        outcome = _Outcome()
-        try:
-            doc = await self._read(key)
-            entries = sorted((doc or {}).get(OUTBOX, {}).values(), key=lambda e: str(e["pos"]))
-            self.backlog.observed(key, len(entries), _written_at(entries[0]) if entries else None, mark)
-            outcome.events = [CloudEvent.model_validate(e["event"]) for e in entries]
-            # In `pos` order, one after the other: the producer keeps that order on the partition.
-            for event in outcome.events:
-                outcome.acks.append(await self.producer.enqueue(self.topic, event))
-        except Exception:
-            log.warning("outbox: could not read or hand over the events of %s", key, exc_info=True)
-            outcome.failed = True
-        return outcome
+    async def tidy(self) -> bool:
+        """Remove sent events from up to TIDY_DOCUMENTS documents (one bulk command), then the markers of
+        those left empty (another), holding their locks without waiting for any: a document a writer
+        holds is left for its write. Returns whether there may be more to do now."""
+        candidates = [key for key in self.book.sent if key not in self.book.taken and not self.locks.busy(*key)]
+        group = candidates[:self.TIDY_DOCUMENTS]
+        if not group:
+            return await self._forget_ledgers()
+        async with contextlib.AsyncExitStack() as held:
+            for key in group:
+                # Free, so taking it does not wait (and no writer can start on it until released).
+                await held.enter_async_context(self.locks.hold(*key))
+            clearing = {key: self.book.clearable(key) for key in group}
+            by_collection: dict[str, list[UpdateOne]] = {}
+            for key, ids in clearing.items():
+                by_collection.setdefault(key[0], []).append(
+                    UpdateOne({"_id": key[1]}, {"$unset": {f"{OUTBOX}.{i}": "" for i in ids}}))
+            for collection, ops in by_collection.items():
+                await self.db[collection].bulk_write(ops, ordered=False)
+            # Under each document's lock, which every writer of it holds from its marker to its wake-up:
+            # a document with nothing unsent in memory and nothing sent left over has no event behind
+            # its marker. (The book forgets them only after the markers are gone, so a sweep meanwhile
+            # does not take them for strangers and read them.)
+            emptied = [key for key in group if not self.book.unsent(key) and key not in self._uncertain
+                       and key not in self._reading and set(self.book.clearable(key)) <= set(clearing[key])]
+            if emptied:
+                await self.db[PENDING_MARKERS].bulk_write(
+                    [DeleteOne({"_id": pending_marker_id(*key)}) for key in emptied], ordered=False)
+                self.marked.difference_update(emptied)
+            for key, ids in clearing.items():
+                self.book.cleared(key, ids)
+        more_ledgers = await self._forget_ledgers()
+        return len(candidates) > len(group) or more_ledgers
 
-    async def _read(self, key: Key) -> Document | None:
-        async with self._store_slots:
-            doc: Document | None = await self.db[key[0]].find_one({"_id": key[1]}, {OUTBOX: 1})
-        return doc
+    def _ledger_open(self, keys: set[Key]) -> bool:
+        return any(key in self.book.sent for key in keys)
 
-    async def _clear(self, key: Key, events: Sequence[CloudEvent]) -> None:
-        async with self._store_slots:
-            await self._publish_document(key[0], key[1], events)
+    async def _forget_ledgers(self) -> bool:
+        """Delete (one bulk command) ledgers whose events are all out of their documents; whether more
+        such ledgers remain."""
+        done = [ledger_id for ledger_id, keys in self._ledgers.items() if not self._ledger_open(keys)]
+        if not done:
+            return False
+        group = done[:self.TIDY_DOCUMENTS]
+        await self.db[RELAYED_LEDGER].bulk_write([DeleteOne({"_id": i}) for i in group], ordered=False)
+        for ledger_id in group:
+            del self._ledgers[ledger_id]
+        return len(done) > len(group)
 
-    async def _publish_document(self, collection: str, doc_id: Any, events: Sequence[CloudEvent]) -> None:
-        col = self.db[collection]
-        # Clear what was published, and only that: events added meanwhile stay for the next round.
-        async with self.locks.hold(collection, doc_id):
-            # (No projection: FerretDB 1.24's findAndModify does not implement `fields`.)
-            after = await col.find_one_and_update({"_id": doc_id},
-                                                  {"$unset": {f"{OUTBOX}.{e.id}": "" for e in events}},
-                                                  return_document=ReturnDocument.AFTER)
-            if not (after or {}).get(OUTBOX):
-                # Under the document's lock, which every writer of it holds: no event can have been
-                # queued (with its marker) between the clearing and this.
-                await self.db[PENDING_MARKERS].delete_one({"_id": pending_marker_id(collection, doc_id)})
+    # -- finding what no wake-up announced ----------------------------------------------------------
 
     async def _sweep_loop(self) -> None:
         set_origin("outbox sweep")
@@ -330,32 +445,99 @@ class OutboxRelay:
             await asyncio.sleep(self.settings.outbox_sweep_seconds)
 
     async def sweep(self) -> int:
-        """Find every document holding events (left by a crashed process, or whose wake-up was off) from
-        the pending markers, and queue it for the relay; counts them in the backlog; drops the markers
-        of documents whose outbox is empty. Returns how many documents it queued."""
-        queued = 0
+        """Queue every document holding events this process does not know of (left by a crashed
+        process, or by a write whose outcome is unknown) from the pending markers, reading each by
+        `_id`; wake those whose events wait in memory (with wake-ups off); drop the markers of
+        documents whose outbox is empty. Returns how many documents it queued."""
         with pymongo.timeout(self.settings.outbox_sweep_timeout_seconds):
             # A filter FerretDB answers by scanning, but over the marker collection only: it holds one
             # document per outbox not yet emptied (none when idle), so the cost is the backlog's, not the
             # aggregates'. (Listed in tests/stack/store_scans.py.)
             markers = [m async for m in self.db[PENDING_MARKERS].find({"collection": {"$in": list(self.collections)}})]
+        unknown: list[Key] = []
+        queued = 0
         for marker in markers:
-            mark = self.backlog.mark()
             key = (str(marker["collection"]), marker["doc_id"])
-            doc = await self._read(key)
-            entries = list(((doc or {}).get(OUTBOX) or {}).values())
-            if not entries:
-                async with self.locks.hold(key[0], key[1]):
-                    again = await self._read(key)
-                    if not (again or {}).get(OUTBOX):
-                        await self.db[PENDING_MARKERS].delete_one({"_id": marker["_id"]})
-                continue
-            self.backlog.observed(key, len(entries), min(_written_at(e) for e in entries), mark)
+            self.marked.add(key)
+            if key in self._uncertain or not self.book.knows(key):
+                unknown.append(key)
+        for key in list(self.book.pending):
             self._wake.put_nowait(key)
             queued += 1
+        if unknown:
+            log.info("outbox sweep: reading %d marked documents this process knows nothing of", len(unknown))
+            queued += await self._recover(unknown)
         if queued:
             log.info("outbox sweep queued %d documents", queued)
         return queued
+
+    async def _uncertain_loop(self) -> None:
+        set_origin("outbox relay")
+        delay = 0.25
+        while True:
+            await self._uncertain_wanted.wait()
+            self._uncertain_wanted.clear()
+            keys = list(self._uncertain)
+            # Taken off before the read: a write of unknown outcome that comes meanwhile puts its
+            # document back for another read. Until this one ends, the tidy-up keeps their markers.
+            self._uncertain.clear()
+            self._reading.update(keys)
+            try:
+                # This process's own writes: what it sent it knows, so no ledger is needed.
+                await self._recover(keys, ledgered=False)
+                delay = 0.25
+            except Exception:
+                self._uncertain.update(keys)
+                log.warning("outbox: could not read %d documents written with unknown outcome; retrying in "
+                            "%.1fs", len(keys), delay, exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                self._uncertain_wanted.set()
+            finally:
+                self._reading.difference_update(keys)
+
+    async def _recover(self, keys: Sequence[Key], *, ledgered: bool = True) -> int:
+        """Read these documents by `_id` and queue the events no ledger names (those it names only
+        wait to be tidied). Returns how many documents had events to send."""
+        ledgers: list[Document] = []
+        if ledgered:
+            with pymongo.timeout(self.settings.outbox_sweep_timeout_seconds):
+                # Small: one document per relay batch whose events are not yet tidied (none when idle).
+                # (Listed in tests/stack/store_scans.py.)
+                wanted = {"collection": {"$in": list(self.collections)}}
+                ledgers = [d async for d in self.db[RELAYED_LEDGER].find(wanted)]
+        recorded: dict[Key, set[str]] = {}
+        for ledger in ledgers:
+            named = {(str(ledger["collection"]), item["doc_id"]): item["events"] for item in ledger["sent"]}
+            for key, ids in named.items():
+                recorded.setdefault(key, set()).update(ids)
+            self._ledgers.setdefault(str(ledger["_id"]), set(named))
+        documents = await asyncio.gather(*(self._read(key) for key in keys))
+        queued = 0
+        for key, doc in zip(keys, documents, strict=True):
+            stored = ((doc or {}).get(OUTBOX) or {})
+            entries = [Entry(str(i), str(e["pos"]), _written_at(e), CloudEvent.model_validate(e["event"]))
+                       for i, e in stored.items() if i not in recorded.get(key, set())]
+            self.book.add_sent(key, [i for i in stored if i in recorded.get(key, set())])
+            if self.book.add(key, entries):
+                self._wake.put_nowait(key)
+                queued += 1
+            elif not self.book.knows(key):
+                # Nothing in it: drop its marker, unless a writer gave it events meanwhile (checked again
+                # under the lock every writer holds).
+                async with self.locks.hold(*key):
+                    again = await self._read(key)
+                    if not (again or {}).get(OUTBOX) and not self.book.knows(key) and key not in self._uncertain:
+                        await self.db[PENDING_MARKERS].delete_one({"_id": pending_marker_id(*key)})
+                        self.marked.discard(key)
+        if self.book.sent:
+            self._tidy_wanted.set()
+        return queued
+
+    async def _read(self, key: Key) -> Document | None:
+        async with self._store_slots:
+            doc: Document | None = await self.db[key[0]].find_one({"_id": key[1]}, {OUTBOX: 1})
+        return doc
 
 
 def _written_at(entry: dict[str, Any]) -> float:
@@ -368,13 +550,39 @@ def _written_at(entry: dict[str, Any]) -> float:
 _PROCESS_RELAY: OutboxRelay | None = None
 
 
-def announce_written(collection: str, doc_id: Any, events: int = 1) -> None:
-    """Tell this process's relay that a write put events in `doc_id`'s outbox, so they go out now, not
-    at the next sweep. For code with no ServiceContext at hand, such as event handlers (which get only
-    the database). A collection this process does not relay is left to its owner's sweep."""
+def _relay_for(collection: str) -> OutboxRelay | None:
     relay = _PROCESS_RELAY
-    if relay is not None and collection in relay.collections:
-        relay.notify(collection, doc_id, events)
+    return relay if relay is not None and collection in relay.collections else None
+
+
+def announce_written(collection: str, doc_id: Any, entries: Sequence[Entry]) -> None:
+    """Hand this process's relay the entries a write (still holding the document's lock) has just put
+    in `doc_id`'s outbox, so they go out now, from memory. A collection this process does not relay is
+    left to its owner's sweep."""
+    relay = _relay_for(collection)
+    if relay is not None and entries:
+        relay.written(collection, doc_id, entries)
+
+
+def announce_uncertain(collection: str, doc_id: Any) -> None:
+    """A write to `doc_id` that may carry events failed without telling whether it was stored: the
+    relay reads the document to find out (its events are sent if it was)."""
+    relay = _relay_for(collection)
+    if relay is not None:
+        relay.uncertain(collection, doc_id)
+
+
+def relayed_entries(collection: str, doc_id: Any) -> list[str]:
+    """Event ids already sent but still in `doc_id`'s outbox: the document's next write (holding its
+    lock) removes them in the same update and then calls `relayed_entries_dropped`."""
+    relay = _relay_for(collection)
+    return relay.drop_with_write(collection, doc_id) if relay is not None else []
+
+
+def relayed_entries_dropped(collection: str, doc_id: Any, event_ids: Sequence[str]) -> None:
+    relay = _relay_for(collection)
+    if relay is not None and event_ids:
+        relay.dropped_with_write(collection, doc_id, event_ids)
 
 
 def is_store_outage(exc: BaseException) -> bool:

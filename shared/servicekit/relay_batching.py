@@ -1,19 +1,18 @@
-"""Pure bookkeeping of the outbox relay: what is known to be waiting, and which documents go together.
+"""Pure bookkeeping of the outbox relay: which events are waiting, in flight, sent, and which documents
+go together.
 
-`OutboxBacklog` keeps, per outbox document, how many events are waiting and since when, so the
-backlog gauges are true at every moment rather than only after a sweep. Its figures come from three
-sources, and each one is trusted only as far as it can be:
+`RelayBook` holds, per outbox document, the events the relay knows of, each in one of three states:
 
-- a write's wake-up (`added`) says "n more events, written now"; it may reach the relay before or
-  after the relay reads the document, so it can briefly count an event twice or not at all;
-- a read of the document by `_id` (`observed`) is the truth for that document at that moment: it
-  replaces whatever was known, except wake-ups that arrived after the read was issued (their events
-  may be newer than what the read saw);
-- the relay's clearing write (`published`) removes exactly the events the read found.
+- **pending**: written (the write's wake-up carried them, or a sweep read them from a document nobody
+  in this process announced) and not yet handed to Kafka;
+- **taken**: handed to Kafka by a batch in flight, acknowledgements not all in;
+- **sent**: acknowledged by Kafka, still in the document's outbox until the relay's tidy-up (or the
+  document's next write) removes them.
 
-Every wake-up also queues a read of that document, and the sweep queues a read of everything it
-finds, so any miscount from a race is corrected by the next read of the same document, which is
-always on its way.
+The backlog gauges read pending + taken (written, not yet acknowledged), so they are true at every
+moment: a write adds to them, an acknowledgement takes off, a failed send puts back. Events are kept in
+`pos` order (write time, then place in the write) per document, so a document's events always leave
+in the order they were written, whichever way they became known.
 
 `take_batch` collects the documents one relay batch handles: everything already woken, each at most
 once, leaving aside documents whose previous batch is still in flight (two batches of one document
@@ -23,102 +22,116 @@ in flight at once could reorder its events).
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 Key = tuple[str, Hashable]
 
 
-@dataclass
-class _Waiting:
-    # Events the last read found, less those published since; and the oldest one's write time.
-    seen: int = 0
-    seen_oldest: float | None = None
-    # Wake-ups since that read: (sequence number, events, written at).
-    later: list[tuple[int, int, float]] = field(default_factory=list)
+@dataclass(frozen=True)
+class Entry:
+    """One outbox entry: the event's id, its `pos` in the document's outbox, its write time (Unix
+    seconds) and the event itself (opaque here)."""
 
-    def count(self) -> int:
-        return self.seen + sum(n for _, n, _ in self.later)
-
-    def oldest(self) -> float | None:
-        times = [t for _, _, t in self.later]
-        if self.seen and self.seen_oldest is not None:
-            times.append(self.seen_oldest)
-        return min(times) if times else None
+    event_id: str
+    pos: str
+    written_at: float
+    event: Any = None
 
 
 @dataclass
-class OutboxBacklog:
-    """Events written but not yet published, per document; O(1) per change, O(documents) per `oldest`."""
-
-    _docs: dict[Key, _Waiting] = field(default_factory=dict)
+class RelayBook:
+    pending: dict[Key, list[Entry]] = field(default_factory=dict)
+    taken: dict[Key, list[Entry]] = field(default_factory=dict)
+    sent: dict[Key, list[str]] = field(default_factory=dict)
     _total: int = 0
-    _seq: int = 0
 
     def total(self) -> int:
+        """Events written and not yet acknowledged by Kafka (pending + taken)."""
         return self._total
 
     def oldest(self) -> float | None:
-        """Write time (Unix seconds) of the oldest event known to be waiting, None when none is."""
-        times = [t for w in self._docs.values() if (t := w.oldest()) is not None]
+        """Write time of the oldest event not yet acknowledged, None when there is none."""
+        times = [entries[0].written_at for entries in (*self.pending.values(), *self.taken.values()) if entries]
         return min(times) if times else None
 
-    def oldest_age(self, now: float | None = None) -> float:
+    def oldest_age(self, now: float) -> float:
         oldest = self.oldest()
-        if oldest is None:
-            return 0.0
-        return max((time.time() if now is None else now) - oldest, 0.0)
+        return 0.0 if oldest is None else max(now - oldest, 0.0)
 
-    def waiting(self, key: Key) -> int:
-        w = self._docs.get(key)
-        return w.count() if w else 0
+    def knows(self, key: Key) -> bool:
+        return key in self.pending or key in self.taken or key in self.sent
 
-    def mark(self) -> int:
-        """Call before issuing a read; pass the result to `observed` with what the read found."""
-        return self._seq
+    def unsent(self, key: Key) -> int:
+        return len(self.pending.get(key, ())) + len(self.taken.get(key, ()))
 
-    def added(self, key: Key, events: int, written_at: float) -> None:
-        if events <= 0:
-            return
-        self._seq += 1
-        w = self._docs.setdefault(key, _Waiting())
-        w.later.append((self._seq, events, written_at))
-        self._total += events
+    def _known_ids(self, key: Key) -> set[str]:
+        return ({e.event_id for e in self.pending.get(key, ())} | {e.event_id for e in self.taken.get(key, ())}
+                | set(self.sent.get(key, ())))
 
-    def observed(self, key: Key, events: int, oldest: float | None, mark: int) -> None:
-        """A read of the document (issued after `mark()` returned `mark`) found `events` waiting."""
-        w = self._docs.setdefault(key, _Waiting())
-        before = w.count()
-        w.seen = events
-        w.seen_oldest = oldest if events else None
-        w.later = [entry for entry in w.later if entry[0] > mark]
-        self._settle(key, w, before)
+    def add(self, key: Key, entries: Iterable[Entry]) -> int:
+        """Events to send (from a wake-up or a read of the document); those already known are skipped.
+        Returns how many were new."""
+        known = self._known_ids(key)
+        new = [e for e in entries if e.event_id not in known]
+        if new:
+            waiting = self.pending.setdefault(key, [])
+            waiting.extend(new)
+            waiting.sort(key=lambda e: e.pos)
+            self._total += len(new)
+        return len(new)
 
-    def published(self, key: Key, events: int) -> None:
-        """Events found by the last read were acknowledged by Kafka and cleared from the document."""
-        w = self._docs.get(key)
-        if w is None:
-            return
-        before = w.count()
-        w.seen = max(w.seen - events, 0)
-        if not w.seen:
-            w.seen_oldest = None
-        self._settle(key, w, before)
+    def add_sent(self, key: Key, event_ids: Iterable[str]) -> None:
+        """Events a read found in the document that an earlier relay recorded as sent: only to tidy."""
+        known = self._known_ids(key)
+        new = [i for i in event_ids if i not in known]
+        if new:
+            self.sent.setdefault(key, []).extend(new)
 
-    def _settle(self, key: Key, w: _Waiting, before: int) -> None:
-        after = w.count()
-        self._total += after - before
-        if after == 0:
-            del self._docs[key]
+    def take(self, key: Key) -> list[Entry]:
+        """Hand the document's pending events to a batch (in `pos` order)."""
+        entries = self.pending.pop(key, [])
+        if entries:
+            self.taken[key] = entries
+        return entries
+
+    def acknowledged(self, key: Key) -> list[Entry]:
+        """Kafka acknowledged everything the batch took of this document."""
+        entries = self.taken.pop(key, [])
+        if entries:
+            self.sent.setdefault(key, []).extend(e.event_id for e in entries)
+            self._total -= len(entries)
+        return entries
+
+    def failed(self, key: Key) -> None:
+        """A send of the batch failed: all it took of this document waits again, ahead of newer ones."""
+        entries = self.taken.pop(key, [])
+        if entries:
+            waiting = self.pending.setdefault(key, [])
+            waiting[:0] = entries
+            waiting.sort(key=lambda e: e.pos)
+
+    def clearable(self, key: Key) -> list[str]:
+        """Sent events still in the document's outbox."""
+        return list(self.sent.get(key, ()))
+
+    def cleared(self, key: Key, event_ids: Iterable[str]) -> None:
+        """These sent events were removed from the document's outbox."""
+        gone = set(event_ids)
+        left = [i for i in self.sent.get(key, ()) if i not in gone]
+        if left:
+            self.sent[key] = left
+        else:
+            self.sent.pop(key, None)
 
 
 def take_batch(first: Key, woken: asyncio.Queue[Key], in_flight: set[Key], limit: int) -> tuple[list[Key], set[Key]]:
     """`first` and whatever else is already queued, up to `limit` distinct documents, in wake order.
 
     Returns the batch and the documents set aside because a batch of theirs is in flight: the caller
-    wakes those again once that batch ends (a repeated wake-up collapses into one read, which reads
-    everything the document holds by then)."""
+    wakes those again once that batch ends (a repeated wake-up collapses into one, which takes
+    everything the document has pending by then)."""
     batch: list[Key] = []
     chosen: set[Key] = set()
     deferred: set[Key] = set()

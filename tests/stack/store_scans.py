@@ -25,6 +25,8 @@ LIST = ("a filtered list page; MongoDB serves it from the store's declared index
     '10: per-owner index documents)')
 MARKERS = ('pending markers: the collection holds only work not yet done (empty when idle), so reading it '
            'whole costs what is pending, not what the catalogue holds')
+RELAYED = ('the outbox relay\'s ledger of sent events: one document per relay batch not yet tidied (none when '
+           'idle), read whole only when a sweep finds a document this process knows nothing of (after a crash)')
 FOLLOWUPS = ('the removal follow-up notes: a small collection of pending notes (empty when idle), read whole '
     'by design')
 CURRICULUM = ('the prerequisite graph of the curriculum (hundreds of courses, read whole to find cycles) when '
@@ -38,6 +40,7 @@ SCANS = ("an event's check-in scans for the organisers' reconciliation report (a
 
 EXPECTED_SCANS: dict[ScanKey, str] = {
     ScanKey('publicity', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
+    ScanKey('publicity', 'outbox_relayed', 'find', '{"collection":{"$in":"[?]"}}'): RELAYED,
     ScanKey('publicity', 'release_schedule', 'find', '{}'): MARKERS,
     ScanKey('publicity', 'feed_pending', 'find', '{}'): MARKERS,
     ScanKey('publicity', 'fairs', 'find', '{}'): CAMPAIGN_PAGE,
@@ -45,8 +48,11 @@ EXPECTED_SCANS: dict[ScanKey, str] = {
     ScanKey('publicity', 'scans', 'find', '{"event_id":"?"}'): SCANS,
     ScanKey('trading', 'listing_search_pending', 'find', '{}'): MARKERS,
     ScanKey('registry', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
+    ScanKey('registry', 'outbox_relayed', 'find', '{"collection":{"$in":"[?]"}}'): RELAYED,
     ScanKey('trading', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
+    ScanKey('trading', 'outbox_relayed', 'find', '{"collection":{"$in":"[?]"}}'): RELAYED,
     ScanKey('training', 'outbox_pending', 'find', '{"collection":{"$in":"[?]"}}'): MARKERS,
+    ScanKey('training', 'outbox_relayed', 'find', '{"collection":{"$in":"[?]"}}'): RELAYED,
     ScanKey('trading', 'negotiation_offer_deadlines', 'find', '{"due":{"$lte":"?"}}'): MARKERS,
     ScanKey('trading', 'negotiation_signings', 'find', '{}'): MARKERS,
     ScanKey('trading', 'patent_claim_queue', 'find', '{}'): MARKERS,

@@ -1,79 +1,81 @@
-"""The relay's pure bookkeeping: the backlog it keeps as it goes, and how it groups woken documents."""
+"""The relay's pure bookkeeping: the events it holds and their states, and how it groups woken documents."""
 
 from __future__ import annotations
 
 import asyncio
 
-from servicekit.relay_batching import Key, OutboxBacklog, take_batch
+from servicekit.relay_batching import Entry, Key, RelayBook, take_batch
 
 A: Key = ("organisations", "A")
 B: Key = ("organisations", "B")
 C: Key = ("talents", "C")
 
 
-def test_backlog_counts_wake_ups_and_forgets_what_was_published() -> None:
-    backlog = OutboxBacklog()
-    backlog.added(A, 1, written_at=100.0)
-    backlog.added(B, 2, written_at=101.0)
-    backlog.added(A, 1, written_at=102.0)
-    assert backlog.total() == 4
-    assert backlog.oldest() == 100.0
-    assert backlog.oldest_age(now=110.0) == 10.0
-
-    mark = backlog.mark()
-    backlog.observed(A, 2, oldest=100.0, mark=mark)
-    backlog.published(A, 2)
-    assert backlog.total() == 2
-    assert backlog.waiting(A) == 0
-    assert backlog.oldest() == 101.0  # A's events are gone; B's are now the oldest
-
-    backlog.observed(B, 2, oldest=101.0, mark=mark)
-    backlog.published(B, 2)
-    assert backlog.total() == 0
-    assert backlog.oldest() is None
-    assert backlog.oldest_age(now=110.0) == 0.0
+def entry(event_id: str, at: float) -> Entry:
+    return Entry(event_id, f"{int(at * 1e9):020d}-0000", at)
 
 
-def test_a_read_replaces_what_wake_ups_claimed() -> None:
-    """A wake-up's count may be wrong (a writer that added 3 events said 1; a crashed process's events
-    were never announced): the read by `_id` is the truth."""
-    backlog = OutboxBacklog()
-    backlog.added(A, 1, written_at=100.0)
-    backlog.observed(A, 3, oldest=99.0, mark=backlog.mark())
-    assert backlog.total() == 3
-    assert backlog.oldest() == 99.0
+def test_the_backlog_counts_what_is_written_and_not_acknowledged() -> None:
+    """The gauge's figure: a write adds its events, a batch taking them keeps them counted until Kafka
+    acknowledges them, and only then are they off."""
+    book = RelayBook()
+    book.add(A, [entry("a1", 100.0)])
+    book.add(B, [entry("b1", 101.0), entry("b2", 101.5)])
+    book.add(A, [entry("a2", 102.0)])
+    assert book.total() == 4
+    assert book.oldest() == 100.0
+    assert book.oldest_age(now=110.0) == 10.0
 
-    backlog.observed(B, 5, oldest=50.0, mark=backlog.mark())  # found by the sweep, never announced
-    assert backlog.total() == 8
-    backlog.observed(B, 0, oldest=None, mark=backlog.mark())  # re-read: someone published them meanwhile
-    assert backlog.total() == 3
-    assert backlog.waiting(B) == 0
+    assert [e.event_id for e in book.take(A)] == ["a1", "a2"]
+    assert book.total() == 4  # in flight is not sent
+    book.acknowledged(A)
+    assert book.total() == 2
+    assert book.unsent(A) == 0
+    assert book.oldest() == 101.0  # A's events are gone; B's are now the oldest
+    assert book.clearable(A) == ["a1", "a2"]  # still in the document, to tidy
 
-
-def test_wake_ups_after_a_read_was_issued_are_kept() -> None:
-    """Events written while the read was on its way may be missing from what it found: their wake-up
-    keeps them counted until a later read, which that wake-up itself queued, settles it."""
-    backlog = OutboxBacklog()
-    backlog.added(A, 1, written_at=100.0)
-    mark = backlog.mark()
-    backlog.added(A, 1, written_at=105.0)  # arrives while the read is in flight
-    backlog.observed(A, 1, oldest=100.0, mark=mark)
-    assert backlog.total() == 2
-    backlog.published(A, 1)
-    assert backlog.total() == 1
-    assert backlog.oldest() == 105.0
-    backlog.observed(A, 1, oldest=105.0, mark=backlog.mark())
-    backlog.published(A, 1)
-    assert backlog.total() == 0
+    book.take(B)
+    book.acknowledged(B)
+    assert book.total() == 0
+    assert book.oldest() is None
+    assert book.oldest_age(now=110.0) == 0.0
 
 
-def test_published_for_an_unknown_document_changes_nothing() -> None:
-    backlog = OutboxBacklog()
-    backlog.added(A, 2, written_at=1.0)
-    backlog.published(B, 5)
-    assert backlog.total() == 2
-    backlog.added(B, 0, written_at=1.0)  # a write without events is no wake-up for the backlog
-    assert backlog.waiting(B) == 0
+def test_a_failed_send_puts_events_back_ahead_of_newer_ones() -> None:
+    book = RelayBook()
+    book.add(A, [entry("a1", 100.0)])
+    book.take(A)
+    book.add(A, [entry("a2", 101.0)])  # written while a1 was in flight
+    book.failed(A)
+    assert book.total() == 2
+    assert [e.event_id for e in book.take(A)] == ["a1", "a2"]
+
+
+def test_what_a_read_finds_is_added_once_and_in_write_order() -> None:
+    """A sweep or a recovery read may find events the relay already holds (pending, in flight or sent
+    and not yet tidied): only the others are new; older ones found go first."""
+    book = RelayBook()
+    book.add(A, [entry("a2", 102.0)])
+    assert book.add(A, [entry("a1", 100.0), entry("a2", 102.0)]) == 1
+    assert [e.event_id for e in book.pending[A]] == ["a1", "a2"]
+    book.take(A)
+    book.acknowledged(A)
+    assert book.add(A, [entry("a1", 100.0), entry("a2", 102.0)]) == 0  # sent, not tidied yet
+    book.add_sent(B, ["b1"])  # a ledger says it was sent: only to tidy, never counted
+    assert book.total() == 0
+    assert book.knows(B)
+    book.cleared(B, ["b1"])
+    book.cleared(A, ["a1", "a2"])
+    assert not book.knows(A) and not book.knows(B)
+
+
+def test_clearing_an_unknown_document_changes_nothing() -> None:
+    book = RelayBook()
+    book.add(A, [entry("a1", 1.0)])
+    book.cleared(B, ["x"])
+    book.add(B, [])  # a write without events is no wake-up for the backlog
+    assert book.total() == 1
+    assert not book.knows(B)
 
 
 async def test_take_batch_drains_what_is_queued_once_each_in_order() -> None:
