@@ -27,6 +27,8 @@ FULL: list[list[str]] = [
     ["tests.benchmarks.search", "--listings", "100000", "--rounds", "30"],
     ["tests.benchmarks.portal", "--listings", "100000", "--rounds", "30"],
     ["tests.benchmarks.idle", "--listings", "100000", "--seconds", "180"],
+    ["tests.benchmarks.checkin", "--registrations", "5000", "--rate", "100", "--seconds", "60", "--gates", "10",
+     "--feed-items", "10000"],
 ]
 QUICK: list[list[str]] = [
     ["tests.benchmarks.relay", "--events", "500"],
@@ -36,6 +38,8 @@ QUICK: list[list[str]] = [
     ["tests.benchmarks.portal", "--listings", "10000", "--rounds", "5"],
     ["tests.benchmarks.idle", "--listings", "10000", "--seconds", "30", "--baseline-seconds", "15",
      "--settle-seconds", "20"],
+    ["tests.benchmarks.checkin", "--registrations", "300", "--rate", "20", "--seconds", "5", "--gates", "4",
+     "--feed-items", "300"],
 ]
 
 
