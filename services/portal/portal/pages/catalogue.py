@@ -15,6 +15,7 @@ from portal.pages.common import (
     DEAL_TYPES,
     apis,
     formatter,
+    if_match,
     render,
     require_csrf,
     signed_in_or_redirect,
@@ -205,7 +206,7 @@ async def update_listing(
     if not errors:
         try:
             await apis(request).call("trading", "PATCH", f"/v1/listings/{listing_id}", token=await token(request),
-                                      json=body, headers={"If-Match": f'"{version}"'} if version.isdigit() else {})
+                                      json=body, headers=if_match(version))
             return RedirectResponse(f"/listings/{listing_id}", status_code=303)
         except ApiProblem as problem:
             if problem.status == 412:
@@ -228,7 +229,7 @@ async def change_listing(request: Request, listing_id: str, action: str,
     paths = {"publish": "publication", "withdraw": "withdrawal"}
     if action not in paths:
         return render(request, "not_found.html", status=404)
-    headers = {"If-Match": f'"{version}"'} if version.isdigit() else {}
+    headers = if_match(version)
     try:
         await apis(request).call("trading", "POST", f"/v1/listings/{listing_id}/{paths[action]}",
                                   token=await token(request), headers=headers)

@@ -94,6 +94,13 @@ def signed_in_or_redirect(request: Request, *roles: str) -> Response | None:
     return None
 
 
+def if_match(version: str | int | None) -> dict[str, str]:
+    """The If-Match header for the version a page was shown with (none when the form had none: the
+    API then refuses with 428, which the page shows)."""
+    text = str(version) if version is not None else ""
+    return {"If-Match": f'"{text}"'} if text.isdigit() else {}
+
+
 def split_list(text: str) -> list[str]:
     """A comma-separated form field (ASCII or full-width commas) as a list of its non-empty parts."""
     return [part.strip() for part in text.replace("\uff0c", ",").split(",") if part.strip()]

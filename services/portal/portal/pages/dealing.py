@@ -11,18 +11,11 @@ from fastapi import Request
 
 from portal.apis import ApiProblem, field_errors, problem_message
 from portal.i18n import Formatter
-from portal.pages.common import apis, token
+from portal.pages.common import apis, if_match, token
 
 STALE = "Someone acted on this meanwhile: the page now shows it as it is; check it and try again."
 CONFLICT = "This licence conflicts with a licence the patent already carries:"
 OPEN_LICENCE = "the patent's open licence"
-
-
-def if_match(version: str | int | None) -> dict[str, str]:
-    """The If-Match header for the version a page was shown with (none when the form had none: the
-    API then refuses with 428, which the page shows)."""
-    text = str(version) if version is not None else ""
-    return {"If-Match": f'"{text}"'} if text.isdigit() else {}
 
 
 def conflict_of(problem: ApiProblem) -> dict[str, Any] | None:

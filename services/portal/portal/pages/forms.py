@@ -1,5 +1,5 @@
 """What the staff and publicity pages share on top of `common`: an API action's refusal turned into
-messages by form field, the If-Match of the version a form was shown with, and local times typed into
+messages by form field, and local times typed into
 forms (China Standard Time) as the aware timestamps the APIs ask for."""
 
 from __future__ import annotations
@@ -11,12 +11,6 @@ from portal.i18n import Formatter
 
 STALE = "Someone changed this meanwhile: reload the page and try again."
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
-
-
-def if_match(version: str | int | None) -> dict[str, str]:
-    """The If-Match of the version the form was shown with (none when the form had none)."""
-    text = str(version or "")
-    return {"If-Match": f'"{text}"'} if text.isdigit() else {}
 
 
 # Rules of the APIs the staff meet often, in the user's language (by the problem's type); other

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from portal.apis import ApiProblem
-from portal.pages.common import apis, formatter, render, require_csrf, signed_in_or_redirect, token
-from portal.pages.forms import if_match, lines, local_to_aware, refusal
+from portal.pages.common import apis, formatter, if_match, render, require_csrf, signed_in_or_redirect, token
+from portal.pages.forms import lines, local_to_aware, refusal
 from portal.sessions import load
 
 router = APIRouter(prefix="/officer")
