@@ -154,10 +154,32 @@ async def learn_store_traits(db: Database) -> StoreTraits:
 WRITE_BATCH = 32
 
 
-async def bulk_write_in_batches(collection: Collection, operations: list[Any], ordered: bool = False) -> None:
-    """`bulk_write` in commands of at most WRITE_BATCH statements, one after the other."""
-    for start in range(0, len(operations), WRITE_BATCH):
-        await collection.bulk_write(operations[start:start + WRITE_BATCH], ordered=ordered)
+async def bulk_write_in_batches(collection: Collection, operations: list[Any], ordered: bool = False, *,
+                                per_command: int = WRITE_BATCH, at_once: int = 1) -> None:
+    """`bulk_write` in commands of at most `per_command` statements (<= WRITE_BATCH), `at_once` of them
+    side by side (`ordered` writes go one command after the other).
+
+    Why side by side: FerretDB applies a command's statements one after the other, each with its own
+    commit, while separate commands commit in parallel. Measured on the local store (2 cores, 640
+    `$set`s by `_id` of 60 KB values): 32 per command one at a time about 470/s, 8 per command four at
+    a time 850-1,080/s; 100-byte values 5,500/s and 7,600-9,300/s. Keep per_command * at_once well under
+    WRITE_BATCH's pool bound: the statements of commands in flight hold connections together."""
+    size = max(1, min(per_command, WRITE_BATCH))
+    commands = [operations[start:start + size] for start in range(0, len(operations), size)]
+    if ordered or at_once <= 1:
+        for command in commands:
+            await collection.bulk_write(command, ordered=ordered)
+        return
+    slots = asyncio.Semaphore(at_once)
+
+    async def send(command: list[Any]) -> None:
+        async with slots:
+            await collection.bulk_write(command, ordered=False)
+
+    outcomes = await asyncio.gather(*(send(c) for c in commands), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 # The process's one set of per-document write locks: the aggregate seam (servicekit.aggregates), the
@@ -224,3 +246,4 @@ async def _apply_once_by_id(collection: Collection, doc_id: Any, event_id: str, 
         except DuplicateKeyError:
             return False
         return True
+

@@ -20,6 +20,7 @@ fields back onto it, a read and a write of a large document per listing on top o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
 import time
@@ -30,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bson import Binary
-from pymongo import ReplaceOne, ReturnDocument, UpdateOne
+from pymongo import DeleteOne, ReplaceOne, ReturnDocument, UpdateOne
 from servicekit.mongo import PROCESS_LOCKS, Database, Document, bulk_write_in_batches
 
 from trading.listings.aggregate import LISTING
@@ -69,6 +70,11 @@ SEQ_ID = "seq"
 # The most stages (seq blocks, or price buckets) a search reads in one round trip (it starts with one and
 # doubles).
 MAX_STAGES_PER_ROUND = 8
+# How the indexer writes a batch: commands of this many statements, this many side by side
+# (servicekit.mongo.bulk_write_in_batches: FerretDB commits separate commands in parallel, a command's
+# statements one after the other).
+WRITE_COMMAND = 8
+WRITES_AT_ONCE = 4
 
 # One posting: search seq, price in fen (NEGOTIABLE when none), listing id (at most 32 ASCII bytes).
 # Packed into one binary value per document: FerretDB decodes array elements one by one (about 4 us
@@ -461,7 +467,8 @@ async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: C
             plan.seq = None
     await _rewrite_many(db, slots, removes, adds, fresh={p.seq for p in fresh if p.seq is not None})
     filed = [filing_document(p.doc, p.seq, p.new_terms, p.new_price) for p in plans]
-    await bulk_write_in_batches(db[POSTINGS], [ReplaceOne({"_id": f["_id"]}, f, upsert=True) for f in filed])
+    await bulk_write_in_batches(db[POSTINGS], [ReplaceOne({"_id": f["_id"]}, f, upsert=True) for f in filed],
+                                per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
     for filing in filed:
         _written.put(filing["_id"], filing)
     counts: dict[str, int] = {}
@@ -480,8 +487,7 @@ async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: C
         db[COUNTERS].update_one({"_id": STATUS_COUNTS_ID}, {"$inc": counts}, upsert=True) if counts else _nothing())
     _written.bumped_to(int((bumped or {}).get("n", 0)))
     _cache.changed_here()
-    await asyncio.gather(*(_drop_marker(db, p.doc["_id"], int(p.doc["version"]), p.doc["_id"] in stored_markers)
-                           for p in plans))
+    await _drop_markers(db, [(p.doc["_id"], int(p.doc["version"])) for p in plans], stored_markers)
     return len(plans)
 
 
@@ -504,6 +510,39 @@ async def _drop_marker(db: Database, listing_id: str, filed_version: int | None,
             return  # no marker (a create, woken in memory only), or a newer change is still to be filed
         await db[PENDING].delete_one({"_id": listing_id})
         _marked.pop(listing_id, None)
+
+
+async def _drop_markers(db: Database, filed: Sequence[tuple[str, int]], stored_markers: Collection[str]) -> None:
+    """`_drop_marker` for every listing of a batch (id, version filed), in bulk: a few delete commands
+    rather than a delete per listing. Each group's locks are held from the decision to the delete (taken
+    in id order; every other writer holds one listing's lock at a time)."""
+    # Without a lock first: a listing with no marker this process knows of (a draft woken by its create)
+    # or one marked again since (a newer change, filed by a later batch) needs nothing, and a change
+    # marking it meanwhile wakes the indexer again. Waiting for the lock of a listing being published
+    # right now held up whole batches.
+    def may_have_marker(listing_id: str, version: int) -> bool:
+        latest = _marked.get(listing_id)
+        return latest <= version if latest is not None else listing_id in stored_markers
+
+    filed = [(i, v) for i, v in filed if may_have_marker(i, v)]
+    group_size = WRITE_COMMAND * WRITES_AT_ONCE
+    for start in range(0, len(filed), group_size):
+        group = sorted(filed[start:start + group_size])
+        async with contextlib.AsyncExitStack() as held:
+            for listing_id, _version in group:
+                await held.enter_async_context(PROCESS_LOCKS.hold(LISTINGS, listing_id))
+            doomed: list[str] = []
+            for listing_id, version in group:
+                latest = _marked.get(listing_id)
+                if latest is None and listing_id in stored_markers:
+                    marker = await db[PENDING].find_one({"_id": listing_id})
+                    latest = None if marker is None else int(marker.get("version", 0))
+                if latest is not None and latest <= version:
+                    doomed.append(listing_id)
+            await bulk_write_in_batches(db[PENDING], [DeleteOne({"_id": i}) for i in doomed],
+                                        per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
+            for listing_id in doomed:
+                _marked.pop(listing_id, None)
 
 
 async def _take_seqs(db: Database, count: int) -> int:
@@ -545,7 +584,7 @@ async def _rewrite_many(db: Database, slots: dict[str, _Slot], removes: dict[str
             head = heads.setdefault(slot.head_id, {})
             head[f"b.{slot.head_key}"] = head.get(f"b.{slot.head_key}", 0) + delta
     ops += [UpdateOne({"_id": head}, {"$inc": fields}, upsert=True) for head, fields in heads.items()]
-    await bulk_write_in_batches(db[POSTINGS], ops)
+    await bulk_write_in_batches(db[POSTINGS], ops, per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
     for doc_id, doc in new.items():
         _written.put(doc_id, doc)
 
