@@ -18,8 +18,8 @@ The relay lives in the process that writes the collection and works from memory,
   together; up to 4 batches at once. A document is never in two batches at once and its events go in
   `pos` order to one partition, so per-key order holds;
 - **tidying trails behind**: sent events leave the aggregate documents, and emptied documents lose
-  their marker, in bulk (`bulk_write` of up to 32 `$unset`-by-`_id` statements, then the marker
-  deletes likewise), one command at a time, a round at most every 0.5 s unless 32 documents wait,
+  their marker, in bulk (up to 32 `$unset`-by-`_id` statements as four commands of 8 side by side,
+  then the marker deletes likewise), a round at most every 0.5 s unless 32 documents wait,
   and only for documents no writer holds at that moment (their next write drops the sent entries
   itself, in the same update);
 - **a ledger when the tidy-up is behind**: when more than 32 documents wait for it (a burst, a
@@ -53,7 +53,14 @@ from pymongo import DeleteOne, UpdateOne
 
 from servicekit.events.envelope import CloudEvent, record_headers
 from servicekit.metrics import KitMetrics
-from servicekit.mongo import STORE_UNAVAILABLE, WRITE_BATCH, Database, Document, DocumentLocks
+from servicekit.mongo import (
+    STORE_UNAVAILABLE,
+    WRITE_BATCH,
+    Database,
+    Document,
+    DocumentLocks,
+    bulk_write_in_batches,
+)
 from servicekit.relay_batching import Entry, Key, RelayBook, take_batch
 from servicekit.settings import ServiceSettings
 from servicekit.store_audit import set_origin
@@ -212,11 +219,13 @@ class OutboxRelay:
     # Reads the sweep makes at once. FerretDB with SQLite answered about 1,000 `_id` reads/s here
     # whether 8 or 32 ran at once; more would only take connections from the API's own requests.
     STORE_CALLS = 16
-    # Statements per tidying command: FerretDB 1.24 hangs on an update command of 100 statements
-    # (servicekit.mongo.WRITE_BATCH), and two such commands at once can exhaust its connection pool,
-    # so one command at a time. Measured here: 32 `$unset`s in one command ran at about 620/s, the
-    # same one by one (16 at once) at about 310/s.
+    # Documents per tidy-up: FerretDB 1.24 hangs on an update command of 100 statements
+    # (servicekit.mongo.WRITE_BATCH) and the statements of commands in flight hold its connections
+    # together, so a tidy-up has at most this many statements out at once. Measured here: 32 `$unset`s
+    # in one command ran at about 620/s, the same one by one (16 at once) at about 310/s; FerretDB
+    # commits separate commands in parallel, so they go as TIDY_COMMANDS commands side by side.
     TIDY_DOCUMENTS = WRITE_BATCH
+    TIDY_COMMANDS = 4
     # Longest a sent event waits for the tidy-up when fewer than TIDY_DOCUMENTS documents wait.
     TIDY_PAUSE = 0.5
 
@@ -401,8 +410,10 @@ class OutboxRelay:
             for key, ids in clearing.items():
                 by_collection.setdefault(key[0], []).append(
                     UpdateOne({"_id": key[1]}, {"$unset": {f"{OUTBOX}.{i}": "" for i in ids}}))
+            per_command = max(1, self.TIDY_DOCUMENTS // self.TIDY_COMMANDS)
             for collection, ops in by_collection.items():
-                await self.db[collection].bulk_write(ops, ordered=False)
+                await bulk_write_in_batches(self.db[collection], ops, per_command=per_command,
+                                            at_once=self.TIDY_COMMANDS)
             # Under each document's lock, which every writer of it holds from its marker to its wake-up:
             # a document with nothing unsent in memory and nothing sent left over has no event behind
             # its marker. (The book forgets them only after the markers are gone, so a sweep meanwhile
@@ -410,8 +421,9 @@ class OutboxRelay:
             emptied = [key for key in group if not self.book.unsent(key) and key not in self._uncertain
                        and key not in self._reading and set(self.book.clearable(key)) <= set(clearing[key])]
             if emptied:
-                await self.db[PENDING_MARKERS].bulk_write(
-                    [DeleteOne({"_id": pending_marker_id(*key)}) for key in emptied], ordered=False)
+                await bulk_write_in_batches(self.db[PENDING_MARKERS],
+                                            [DeleteOne({"_id": pending_marker_id(*key)}) for key in emptied],
+                                            per_command=per_command, at_once=self.TIDY_COMMANDS)
                 self.marked.difference_update(emptied)
             for key, ids in clearing.items():
                 self.book.cleared(key, ids)

@@ -8,8 +8,8 @@ from typing import Any, cast
 
 from pymongo import UpdateOne
 from trading.listings import search_store
-from trading.listings.search import Posting
-from trading.listings.search_store import _rewrite_many, _Slot, pack, unpack
+from trading.listings.search import Posting, pack, unpack
+from trading.listings.search_store import _rewrite_many, _Slot
 
 
 class FakeCollection:

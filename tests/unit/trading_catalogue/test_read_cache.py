@@ -7,8 +7,8 @@ import asyncio
 from typing import Any
 
 from bson import Binary
-from trading.listings.search import Posting
-from trading.listings.search_store import GENERATION_ID, POSTINGS, ReadCache, pack
+from trading.listings.search import Posting, pack
+from trading.listings.search_store import GENERATION_ID, POSTINGS, ReadCache
 
 
 class FakeCollection:
@@ -77,7 +77,9 @@ def test_postings_are_kept_decoded() -> None:
         await cache.validate(db)  # type: ignore[arg-type]
         first = await cache.postings(db, ["p|kw:x|0", "p|kw:y|0"])  # type: ignore[arg-type]
         again = await cache.postings(db, ["p|kw:x|0"])  # type: ignore[arg-type]
-        assert first == [{7: posting}, None] and again[0] is first[0], "decoded once, then reused"
+        block = first[0]
+        assert block is not None and first[1] is None and again[0] is block, "decoded once, then reused"
+        assert block.posting_at(block.find(7)) == posting
         assert db.collection.reads == [GENERATION_ID, "p|kw:x|0", "p|kw:y|0"]
 
     asyncio.run(scenario())

@@ -12,6 +12,7 @@ from trading.listings.search import (
     LAYOUT,
     NEGOTIABLE,
     Posting,
+    PostingBlock,
     SearchQuery,
     SearchSort,
     block_can_follow,
@@ -22,12 +23,14 @@ from trading.listings.search import (
     cell_bucket,
     intersect,
     listing_terms,
+    pack,
     price_bucket,
     price_cell,
     price_terms,
     sort_key,
+    unpack,
 )
-from trading.listings.search_store import pack, postings_for_bulk_load, unpack
+from trading.listings.search_store import postings_for_bulk_load
 from trading.listings.tokens import tokens
 
 
@@ -76,14 +79,24 @@ def test_query_groups_and_price_check() -> None:
 def test_intersect_is_and_of_ors() -> None:
     a, b, c = Posting(1, 5, "a"), Posting(2, 6, "b"), Posting(3, NEGOTIABLE, "c")
 
-    def d(*postings: Posting) -> dict[int, Posting]:
-        return {p.seq: p for p in postings}
+    def d(*postings: Posting) -> PostingBlock:
+        return PostingBlock(pack(postings))
 
     assert {p.seq for p in intersect([[d(a, b, c)], [d(a), d(c)]])} == {1, 3}
     assert [p.seq for p in intersect([[d(a), d(a, b)], [d(a, c)]])] == [1], "under two ORed terms, counted once"
     assert intersect([[d(a, b)], [d(c)]]) == []
     assert intersect([[d(a)], [d()]]) == []
     assert intersect([]) == []
+    assert sorted(intersect([[d(a, b), d(c, b)]])) == [a, b, c], "one group: every posting, each once"
+    assert intersect([[d(c, a)], [d(c)]]) == [c], "a listing filed again keeps its seq and is stored last"
+
+
+def test_a_block_finds_seqs_and_decodes_only_what_is_asked() -> None:
+    postings = [Posting(7, 100, "lst-7"), Posting(3, NEGOTIABLE, "lst-3"), Posting(2 ** 31, 5, "lst-big")]
+    block = PostingBlock(pack(postings))
+    assert list(block.seqs) == [3, 7, 2 ** 31] and len(block) == 3
+    assert [block.posting_at(block.find(p.seq)) for p in postings] == postings
+    assert block.find(4) == -1 and block.find(2 ** 32 - 1) == -1 and PostingBlock(b"").find(3) == -1
 
 
 def test_sort_keys_and_block_pruning() -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import struct
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
@@ -39,9 +38,11 @@ from trading.listings.domain import ListingStatus
 from trading.listings.models import ListingRead
 from trading.listings.search import (
     BLOCK_SIZE,
+    EMPTY_BLOCK,
     LAYOUT,
     NEGOTIABLE,
     Posting,
+    PostingBlock,
     SearchQuery,
     SearchSort,
     block_can_follow,
@@ -52,9 +53,11 @@ from trading.listings.search import (
     intersect,
     is_price_order,
     listing_terms,
+    pack,
     price_cell,
     price_terms,
     sort_key,
+    unpack,
 )
 
 log = logging.getLogger(__name__)
@@ -76,10 +79,6 @@ MAX_STAGES_PER_ROUND = 8
 WRITE_COMMAND = 8
 WRITES_AT_ONCE = 4
 
-# One posting: search seq, price in fen (NEGOTIABLE when none), listing id (at most 32 ASCII bytes).
-# Packed into one binary value per document: FerretDB decodes array elements one by one (about 4 us
-# each, so a 2048-posting block as arrays took 25 ms to read) but a binary value in one piece (3 ms).
-RECORD = struct.Struct(">Iq32s")
 
 _write_lock = asyncio.Lock()
 GENERATION_ID = "generation"
@@ -136,8 +135,8 @@ class ReadCache:
         """Documents as stored (heads, cards)."""
         return await self._through(db, ids, _as_stored, _stored_size)
 
-    async def postings(self, db: Database, ids: Sequence[str]) -> list[dict[int, Posting] | None]:
-        """Postings documents, decoded to seq -> posting."""
+    async def postings(self, db: Database, ids: Sequence[str]) -> list[PostingBlock | None]:
+        """Postings documents, as blocks (search.PostingBlock)."""
         return await self._through(db, ids, _decoded, _decoded_size)
 
     async def _through(self, db: Database, ids: Sequence[str], decode: Callable[[Document | None], T],
@@ -175,14 +174,12 @@ def _stored_size(doc: Document | None) -> int:
             + 16 * len((doc or {}).get("b") or ()))
 
 
-def _decoded(doc: Document | None) -> dict[int, Posting] | None:
-    if doc is None:
-        return None
-    return {seq: Posting(seq, price, raw.rstrip(b"\0").decode()) for seq, price, raw in RECORD.iter_unpack(doc["d"])}
+def _decoded(doc: Document | None) -> PostingBlock | None:
+    return None if doc is None else PostingBlock(bytes(doc["d"]))
 
 
-def _decoded_size(postings: dict[int, Posting] | None) -> int:
-    return 100 + 200 * len(postings or ())  # a Posting, its id string and the dict slot: about 200 bytes
+def _decoded_size(block: PostingBlock | None) -> int:
+    return 100 if block is None else block.size
 
 
 _cache = ReadCache(64 * 1024 * 1024)
@@ -285,14 +282,6 @@ def card(doc: Document) -> str:
     string value about twice as fast as the listing's own document with its many fields and arrays."""
     fields = {k: v for k, v in doc.items() if k in ListingRead.model_fields}
     return ListingRead(id=doc["_id"], **fields).model_dump_json()
-
-
-def pack(postings: Sequence[Posting]) -> bytes:
-    return b"".join(RECORD.pack(p.seq, p.price, p.listing_id.encode()) for p in postings)
-
-
-def unpack(blob: bytes) -> list[Posting]:
-    return [Posting(seq, price, raw.rstrip(b"\0").decode()) for seq, price, raw in RECORD.iter_unpack(blob)]
 
 
 def price_posting_id(term: str, cell: str) -> str:
@@ -647,7 +636,7 @@ async def _matches_in(db: Database, groups: list[list[str]], present: dict[str, 
     """The postings of one block (or cell) that satisfy every group."""
     wanted = [t for g in groups for t in g if key in present[t]]
     by_term = dict(zip(wanted, await _cache.postings(db, [document_of(t, key) for t in wanted]), strict=True))
-    return intersect([[by_term.get(t) or {} for t in g] for g in groups])
+    return intersect([[by_term.get(t) or EMPTY_BLOCK for t in g] for g in groups])
 
 
 async def search(db: Database, query: SearchQuery) -> tuple[list[Posting], bool]:
