@@ -63,7 +63,9 @@ class Page:
     limit: int
 
 
-def page_params(
+# `async def`, though it awaits nothing: FastAPI runs a plain `def` dependency in its thread pool, a
+# hand-over to a worker thread and back on every request that takes a page.
+async def page_params(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page, as the API issued it",
                                         json_schema_extra={CURSOR_MARKER: True})] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")] = 20,

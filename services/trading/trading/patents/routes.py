@@ -40,7 +40,8 @@ async def _claimant(principal: Annotated[Principal, Depends(require_roles(Role.P
 Claimant = Annotated[Principal, Depends(_claimant)]
 
 
-def _number(application_number: Annotated[str, Path(
+# `async def` though it awaits nothing: FastAPI would run a plain `def` dependency in its thread pool.
+async def _number(application_number: Annotated[str, Path(
         max_length=40, description="Application or patent number in any written form (dotted, ZL, CN, full-width)",
         examples=["202310123456.6"], json_schema_extra={"pattern": APPLICATION_NUMBER_PATTERN})]) -> str:
     try:
