@@ -17,24 +17,16 @@ import argparse
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 from devstack.components import roles_of
 from devstack.layout import SERVICES, Profile, profile
 from devstack.processes import ManagedProcess
 
+from tests.benchmarks.cpu import cpu_seconds
 from tests.benchmarks.publish import prepare
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import fresh_infrastructure, start_service
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 @dataclass

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import statistics
 import time
 import uuid
@@ -36,6 +37,7 @@ from devstack.processes import ManagedProcess
 from pymongo import AsyncMongoClient, MongoClient
 from trading.patents.identifiers import application_check_character
 
+from tests.benchmarks.cpu import cpu_seconds
 from tests.benchmarks.search import load, percentiles
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import fresh_infrastructure, start_service, token
@@ -56,6 +58,9 @@ class SizeResult:
     elapsed: float = 0.0
     bare_insert: list[float] = field(default_factory=list)
     bare_read: list[float] = field(default_factory=list)
+    # Per process: CPU seconds it used during the run (publishing, then until search showed the last
+    # publish) and that run's wall time.
+    cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -226,7 +231,13 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int) -> SizeResu
         prepare(p, size)
         api = settled_api(p)
         try:
+            # Every process on the machine that takes part, so the report says where the cores went.
+            pids = {proc.name: proc.pid for proc in [*stack.started, api] if proc.pid}
+            pids["benchmark client"] = os.getpid()
+            before, started = {name: cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
             asyncio.run(drive(p, result, publishes, concurrency, itertools.count(1)))
+            wall = time.monotonic() - started
+            result.cpu = {name: (cpu_seconds(pid) - before[name], wall) for name, pid in pids.items()}
             asyncio.run(baselines(p, result, publishes, concurrency))
         finally:
             api.stop()
@@ -260,6 +271,12 @@ def report(results: list[SizeResult], concurrency: int) -> None:
                   f"{statistics.median(r.publish) / statistics.median(r.bare_insert):6.1f}x, "
                   f"create+publish p50 / bare insert p50 = "
                   f"{statistics.median(r.both) / statistics.median(r.bare_insert):6.1f}x")
+        if r.cpu and r.publish:
+            shares = ", ".join(f"{name} {used / wall:.2f} ({used / len(r.publish) * 1000:.1f} ms)"
+                               for name, (used, wall) in sorted(r.cpu.items(), key=lambda kv: -kv[1][0]))
+            total = sum(used / wall for used, wall in r.cpu.values())
+            print(f"CPU at {r.size:>7}, share of one core over the run (ms per create + publish): {shares}; "
+                  f"together {total:.2f} of {os.cpu_count()} cores")
         for failure in r.failures[:5]:
             print(f"  failure at {r.size}: {failure}")
         if len(r.both) >= 2 and len(r.bare_insert) >= 2:
