@@ -160,9 +160,9 @@ async def bulk_write_in_batches(collection: Collection, operations: list[Any], o
     side by side (`ordered` writes go one command after the other).
 
     Why side by side: FerretDB applies a command's statements one after the other, each with its own
-    commit, while separate commands commit in parallel. Measured on the local store (2 cores, 640
-    `$set`s by `_id` of 60 KB values): 32 per command one at a time about 470/s, 8 per command four at
-    a time 850-1,080/s; 100-byte values 5,500/s and 7,600-9,300/s. Keep per_command * at_once well under
+    commit, while separate commands commit in parallel (`python -m tests.benchmarks.store_writes`
+    prints both: 60 KB values about twice as fast as four commands of 8 at once as one command of 32).
+    Keep per_command * at_once well under
     WRITE_BATCH's pool bound: the statements of commands in flight hold connections together."""
     size = max(1, min(per_command, WRITE_BATCH))
     commands = [operations[start:start + size] for start in range(0, len(operations), size)]
