@@ -191,13 +191,22 @@ def ensure_ferretdb() -> Path:
     return binary
 
 
+# SQLite's `synchronous` for the local store (deploy/local/ferretdb/main.go): `normal` by default (a commit
+# survives a crash of FerretDB, as MongoDB's default write concern promises), `full` to also survive a crash
+# of the machine, at the cost of an fsync per commit (README, "Store durability").
+FERRETDB_SYNCHRONOUS_ENV = "FERRETDB_SYNCHRONOUS"
+
+
 def ferretdb_process(profile: Profile) -> ManagedProcess:
     binary = ensure_ferretdb()
+    synchronous = os.environ.get(FERRETDB_SYNCHRONOUS_ENV, "normal")
+    if synchronous not in ("normal", "full"):
+        raise SystemExit(f"{FERRETDB_SYNCHRONOUS_ENV} must be normal or full, not {synchronous!r}")
     return ManagedProcess(
         name="ferretdb",
         argv=[str(binary), "-listen", f"127.0.0.1:{profile.ports.ferretdb}",
               "-metrics-listen", f"127.0.0.1:{profile.ports.ferretdb_metrics}",
-              "-data-dir", str(profile.data_dir / "ferretdb-data")],
+              "-data-dir", str(profile.data_dir / "ferretdb-data"), "-synchronous", synchronous],
         pid_dir=profile.pid_dir, log_dir=profile.log_dir,
         health=lambda: port_open(profile.ports.ferretdb),
     )

@@ -25,7 +25,14 @@ func main() {
 	dataDir := flag.String("data-dir", "data", "directory holding the SQLite databases")
 	metricsListen := flag.String("metrics-listen", "", "address for Prometheus /metrics (empty: off)")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	synchronous := flag.String("synchronous", "normal",
+		"SQLite's synchronous setting: normal (a commit survives the process crashing) or full (also the machine)")
 	flag.Parse()
+
+	if *synchronous != "normal" && *synchronous != "full" {
+		fmt.Fprintf(os.Stderr, "bad -synchronous: %q (normal or full)\n", *synchronous)
+		os.Exit(2)
+	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -45,10 +52,16 @@ func main() {
 	}
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
+		Listener: ferretdb.ListenerConfig{TCP: *listen},
+		Logger:   logger,
+		Handler:  "sqlite",
+		// FerretDB keeps SQLite in WAL mode. With synchronous=full every commit waits for an fsync of the
+		// WAL; on the ext4 disks of the machines this runs on, those waits stalled every write for
+		// 150-750 ms several times a minute under steady load (tests/benchmarks/checkin.py, README
+		// "Store durability"). With normal a commit is on its way to the disk when acknowledged: a crash
+		// of this process loses nothing, a crash of the machine may lose the last moments of commits -
+		// what MongoDB's own default (w:1, journal flushed every 100 ms) promises too.
+		SQLiteURL: "file:" + abs + "/?_pragma=synchronous(" + *synchronous + ")",
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)

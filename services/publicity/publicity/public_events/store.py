@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from typing import Any
 
@@ -69,11 +70,27 @@ async def page(db: Database, filters: dict[str, Any], after: str | None, limit: 
 
 
 async def organisers(db: Database, event_id: str) -> frozenset[str] | None:
-    """The event's organisers (None: no such event), remembered per process."""
+    """The event's organisers (None: no such event), remembered per process. Scans that miss together
+    share one read: the gates of an event start at once, and each read decodes the whole event document
+    on FerretDB (tens of milliseconds at 5,000 registrations), which made every gate's first scans wait
+    (tests/benchmarks/checkin.py)."""
     known = _ORGANISERS.get(event_id)
     if known is not None:
         _ORGANISERS.move_to_end(event_id)
         return known
+    loading = _LOADING.get(event_id)
+    if loading is None:
+        loading = asyncio.ensure_future(_load_organisers(db, event_id))
+        _LOADING[event_id] = loading
+        loading.add_done_callback(lambda _: _LOADING.pop(event_id, None))
+    # Shielded: a caller that gives up does not cancel the read the others wait for.
+    return await asyncio.shield(loading)
+
+
+_LOADING: dict[str, asyncio.Future[frozenset[str] | None]] = {}
+
+
+async def _load_organisers(db: Database, event_id: str) -> frozenset[str] | None:
     doc = await db[COLLECTION].find_one({"_id": event_id}, {"organisers": 1})
     if doc is None:
         return None
