@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import time
 from datetime import UTC, datetime
 
-import httpx
+import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from devstack.layout import Profile, profile
 from pymongo import MongoClient
 
+from tests.benchmarks.cpu import cpu_seconds
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import auth, fresh_infrastructure, new_credit_code, organisation_body, start_service
 
@@ -90,25 +92,30 @@ async def platform(p: Profile, rate: float, count: int) -> tuple[list[float], li
     failed: list[str] = []
     headers = auth(p)
     url = f"http://127.0.0.1:{p.ports.api('registry')}/v1/organisations"
-    # At most 64 requests at once: with thousands queued inside httpx's connection pool (the API
-    # accepting fewer than the offered rate), the client itself spent minutes of CPU on its waiting
-    # list and sent almost nothing. A request waiting for a slot is still timed from when it was due.
+    # At most 64 requests at once: with thousands queued inside the client's connection pool (the API
+    # accepting fewer than the offered rate), the client itself spent minutes of CPU on its waiting list
+    # and sent almost nothing. A request waiting for a slot is still timed from when it was due.
+    # aiohttp rather than httpx: httpx took about 5 ms of CPU per request, a whole core at 200 writes/s,
+    # on the 2 cores the API and the store it times run on (tests/benchmarks/checkin.py measured it).
     slots = asyncio.Semaphore(64)
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
+    connector = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
         async def register(i: int) -> None:
             code = new_credit_code()
             requested[code] = datetime.now(UTC)
             async with slots:
                 try:
-                    response = await client.post(url, json=organisation_body(code, f"Bench organisation {i}"),
-                                                 headers=headers)
-                except httpx.HTTPError as exc:  # e.g. a kept-alive connection the server closed meanwhile
+                    async with client.post(url, json=organisation_body(code, f"Bench organisation {i}"),
+                                           headers=headers) as response:
+                        status = response.status
+                        await response.read()
+                except (aiohttp.ClientError, TimeoutError) as exc:  # e.g. a kept-alive connection closed
                     failed.append(type(exc).__name__)
                     return
-            if response.status_code == 201:
+            if status == 201:
                 acknowledged[code] = datetime.now(UTC)
             else:
-                failed.append(str(response.status_code))
+                failed.append(str(status))
 
         await paced(rate, count, register)
     if failed:
@@ -151,17 +158,27 @@ def main() -> None:
     stack = fresh_infrastructure(p)
     procs = [start_service(p, "registry", "api"), start_service(p, "trading", "api"),
              start_service(p, "trading", "worker")]
+    # Every process that takes part, so each run says where the cores went.
+    pids = {proc.name: proc.pid for proc in [*stack.started, *procs] if proc.pid}
+    pids["benchmark client"] = os.getpid()
     try:
         asyncio.run(platform(p, 10, 20))  # warm-up: consumer group joined, connections open
         verdicts = []
         for run in range(1, args.runs + 1):
             base = asyncio.run(baseline(p, args.rate, count))
+            before, started = {name: cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
             plat, plat_from_request = asyncio.run(platform(p, args.rate, count))
+            wall = time.monotonic() - started
+            used = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
             print(f"\nRun {run} of {args.runs}: propagation at {args.rate:.0f} writes/s for {args.seconds:.0f}s "
                   f"({count} writes)")
             b = report("baseline: bare Kafka round trip", base)
             s = report("platform: registry 201 -> trading", plat)
             r = report("platform: POST sent -> trading", plat_from_request)
+            print("CPU while writing (share of one core; ms per write): " + ", ".join(
+                f"{name} {u / wall:.0%} ({u / count * 1000:.1f} ms)" for name, u in sorted(used.items(),
+                                                                                           key=lambda kv: -kv[1]))
+                  + f"; together {sum(used.values()) / wall:.2f} of {os.cpu_count()} cores over {wall:.0f} s")
             print("ratio platform/baseline          " + "  ".join(f"{k}={s[k] / b[k]:7.1f}x  " for k in s))
             print("ratio POST sent/baseline         " + "  ".join(f"{k}={r[k] / b[k]:7.1f}x  " for k in r))
             met = s["p50"] < 0.100 and s["p99"] < 0.500
