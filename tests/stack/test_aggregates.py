@@ -109,6 +109,29 @@ async def test_a_retried_create_reports_what_the_first_created(db: Database) -> 
     assert await aggregates.read(db, things, "t-2") is None
 
 
+async def test_a_claim_whose_insert_never_happened_is_taken_over(db: Database) -> None:
+    """A request claimed its creation key and then failed before its insert (a crash, a store timeout):
+    the retry with the same key creates the document, claims the key for it, and a third try replays."""
+    things = _aggregate()
+    await db[things.collection].create_index([("creation_key", 1)], unique=True)
+    key_id = f"{things.collection}:caller:key-9"
+    await db[aggregates.CREATION_KEYS].insert_one({"_id": key_id, "doc_id": "t-lost"})
+    await aggregates.create(db, things, {"_id": "t-9", "version": 1, "creation_key": "caller:key-9"})
+    assert await aggregates.read(db, things, "t-9") == {"_id": "t-9", "version": 1}
+    assert await db[aggregates.CREATION_KEYS].find_one({"_id": key_id}) == {"_id": key_id, "doc_id": "t-9"}
+    with pytest.raises(aggregates.DuplicateCreation) as duplicate:
+        await aggregates.create(db, things, {"_id": "t-10", "version": 1, "creation_key": "caller:key-9"})
+    assert duplicate.value.earlier is not None and duplicate.value.earlier["_id"] == "t-9"
+    assert await aggregates.read(db, things, "t-10") is None
+
+
+async def test_a_first_create_claims_its_key_for_its_document(db: Database) -> None:
+    things = _aggregate()
+    await aggregates.create(db, things, {"_id": "t-11", "version": 1, "creation_key": "caller:key-11"})
+    claim = await db[aggregates.CREATION_KEYS].find_one({"_id": f"{things.collection}:caller:key-11"})
+    assert claim is not None and claim["doc_id"] == "t-11"
+
+
 async def test_concurrent_changes_in_one_process_are_serialised(db: Database) -> None:
     things = _aggregate()
     await aggregates.create(db, things, {"_id": "t-1", "count": 0, "version": 1})
