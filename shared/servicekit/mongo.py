@@ -56,7 +56,6 @@ def mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
         serverSelectionTimeoutMS=timeout,
         connectTimeoutMS=timeout,
         socketTimeoutMS=max(timeout * 5, 10_000),
-        minPoolSize=settings.mongo_min_pool_size,
         appname=settings.service_name,
     )
 

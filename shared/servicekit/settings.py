@@ -31,9 +31,6 @@ class ServiceSettings(BaseSettings):
     mongo_db: str = ""
     # Short: a store outage must turn into a quick 503, not a request hanging for 30 s.
     mongo_timeout_ms: int = 2000
-    # Connections PyMongo opens at start and keeps open, so the first burst of requests after a start does
-    # not queue behind connection set-up (PyMongo opens at most two at a time). More are opened on demand.
-    mongo_min_pool_size: int = 8
     # Everything one HTTP request asks of the store must finish within this (servicekit.outcomes): each
     # command carries the time left as maxTimeMS, so the store stops what nobody waits for any more.
     # Within it PyMongo retries a retryable operation, so a store that is down answers 503 only when the
