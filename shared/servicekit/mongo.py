@@ -161,8 +161,9 @@ async def bulk_write_in_batches(collection: Collection, operations: list[Any], o
 
     Why side by side: FerretDB applies a command's statements one after the other, each with its own
     commit, while separate commands commit in parallel (`python -m tests.benchmarks.store_writes`
-    prints both: 60 KB values about twice as fast as four commands of 8 at once as one command of 32).
-    Keep per_command * at_once well under
+    compares them: with an fsync per commit, four commands of 8 at once wrote 60 KB values about twice
+    as fast as one command of 32; the local store has run without that fsync since the eighth session,
+    README "Store durability", so measure again before tuning). Keep per_command * at_once well under
     WRITE_BATCH's pool bound: the statements of commands in flight hold connections together."""
     size = max(1, min(per_command, WRITE_BATCH))
     commands = [operations[start:start + size] for start in range(0, len(operations), size)]
