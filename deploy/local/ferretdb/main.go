@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -75,6 +76,11 @@ func main() {
 		// Go runtime and process metrics, so the local Prometheus sees the store's memory and CPU.
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.Handler())
+		// Go's profiler on the same loopback listener: where the store spends its CPU is the first
+		// question of every speed issue here (`go tool pprof http://<metrics address>/debug/pprof/profile`).
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		go func() {
 			if err := http.ListenAndServe(*metricsListen, mux); err != nil {
 				logger.Error("metrics listener stopped", "err", err)

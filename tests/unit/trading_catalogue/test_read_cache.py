@@ -83,3 +83,50 @@ def test_postings_are_kept_decoded() -> None:
         assert db.collection.reads == [GENERATION_ID, "p|kw:x|0", "p|kw:y|0"]
 
     asyncio.run(scenario())
+
+
+def test_this_process_changes_drop_only_what_they_wrote() -> None:
+    db = FakeDb({GENERATION_ID: {"n": 1}, "h|a": {"b": {"0": 1}}, "c|x": {"j": "{}"}})
+    cache = ReadCache(1024 * 1024, check_seconds=60)
+
+    async def scenario() -> None:
+        await cache.validate(db)  # type: ignore[arg-type]
+        await cache.read(db, ["h|a", "c|x"])  # type: ignore[arg-type]
+        db.collection.docs["h|a"] = {"b": {"0": 1, "1": 1}}
+        db.collection.docs[GENERATION_ID] = {"n": 2}
+        cache.changed_here({"h|a"}, 2)  # the indexer's bump after writing h|a
+        db.collection.reads.clear()
+        await cache.validate(db)  # type: ignore[arg-type]
+        assert await cache.read(db, ["h|a", "c|x"]) == [  # type: ignore[arg-type]
+            {"b": {"0": 1, "1": 1}}, {"j": "{}"}]
+        assert db.collection.reads == ["h|a"], "only the written document is read again, not the generation"
+        db.collection.docs[GENERATION_ID] = {"n": 4}
+        cache.changed_here({"h|a"}, 4)  # someone else bumped it to 3 meanwhile: everything goes
+        db.collection.reads.clear()
+        await cache.validate(db)  # type: ignore[arg-type]
+        await cache.read(db, ["c|x"])  # type: ignore[arg-type]
+        assert db.collection.reads == [GENERATION_ID, "c|x"]
+
+    asyncio.run(scenario())
+
+
+def test_a_read_in_flight_while_documents_are_dropped_is_not_kept() -> None:
+    db = FakeDb({GENERATION_ID: {"n": 1}, "c|x": {"j": "old"}})
+    cache = ReadCache(1024 * 1024, check_seconds=60)
+    original = db.collection.find_one
+
+    async def racing_find_one(query: dict[str, str]) -> dict[str, Any] | None:
+        found = await original(query)
+        if query["_id"] == "c|x" and found == {"j": "old"}:  # the indexer writes and bumps meanwhile
+            db.collection.docs["c|x"] = {"j": "new"}
+            db.collection.docs[GENERATION_ID] = {"n": 2}
+            cache.changed_here({"c|x"}, 2)
+        return found
+
+    async def scenario() -> None:
+        await cache.validate(db)  # type: ignore[arg-type]
+        db.collection.find_one = racing_find_one  # type: ignore[method-assign]
+        assert await cache.read(db, ["c|x"]) == [{"j": "old"}]  # type: ignore[arg-type]
+        assert await cache.read(db, ["c|x"]) == [{"j": "new"}], "the old copy was not kept"  # type: ignore[arg-type]
+
+    asyncio.run(scenario())

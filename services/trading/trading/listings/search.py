@@ -12,7 +12,8 @@ read: an inverted index whose documents are keyed by term and block.
 - Each published listing gets a *search sequence number* (`seq`, growing with publication). Seqs are
   grouped in *blocks* of BLOCK_SIZE. The postings of one term in one block are one document
   `p|<term>|<block>` holding them as one packed binary value (RECORD); a *head* document
-  `h|<term>` counts the postings per block, so a query only reads blocks where every term occurs.
+  `h|<term>` marks the blocks the term has postings in, so a query only reads blocks where every term
+  occurs.
 - A query is groups of terms: AND between groups, OR inside a group (several deal types, the price
   buckets a range covers). Blocks are read in sort order, newest first by default, and the search
   stops as soon as a page is full, so a broad query reads one or two blocks and a narrow one reads only
@@ -21,7 +22,7 @@ read: an inverted index whose documents are keyed by term and block.
   (reading them all cost 130-170 ms at 100,000 listings). The same postings are filed a second time
   by *price cell*: the listing's price bucket and its *epoch* (seq // EPOCH_SIZE, a coarse seq range
   that keeps a cell's document bounded however large the catalogue grows), in documents
-  `q|<term>|<bucket>:<epoch>` counted by a head `hq|<term>`. A price-ordered query walks the buckets
+  `q|<term>|<bucket>:<epoch>` marked in a head `hq|<term>`. A price-ordered query walks the buckets
   cheapest (or dearest) first, reads only that bucket's cells, sorts them exactly, and stops as soon
   as the buckets it has finished hold a full page: buckets never overlap, so nothing later can come
   earlier. Negotiable listings are bucket `n`, after every priced bucket in both directions.
