@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from trading.listings.domain import DealType
 from trading.listings.models import ListingRead
 from trading.listings.search import (
     ALL,
     BLOCK_SIZE,
+    DEAL_BITS,
     EPOCH_SIZE,
     LAYOUT,
     NEGOTIABLE,
@@ -26,11 +28,16 @@ from trading.listings.search import (
     pack,
     price_bucket,
     price_cell,
-    price_terms,
     sort_key,
     unpack,
 )
-from trading.listings.search_store import postings_for_bulk_load
+from trading.listings.search_store import (
+    head_id,
+    posting_id,
+    postings_for_bulk_load,
+    price_head_id,
+    price_posting_id,
+)
 from trading.listings.tokens import tokens
 
 
@@ -47,8 +54,7 @@ def test_listing_terms_cover_every_filter() -> None:
            "region_code": "210211", "deal_types": ["assignment"], "price_fen": 2_500_000}
     assert listing_terms(doc) == [
         ALL, "kw:锂电", "kw:电池", "kw:safe", "kw:separator", "ipc:H", "ipc:H01", "ipc:H01M", "ipc:H01M10",
-        "ipc:H01M10/0525", "ind:new_energy", "reg:210000", "reg:210200", "reg:210211", "deal:assignment",
-        f"pb:{price_bucket(2_500_000)}"]
+        "ipc:H01M10/0525", "ind:new_energy", "reg:210000", "reg:210200", "reg:210211", "deal:assignment"]
 
 
 def test_price_buckets_cover_a_range_exactly() -> None:
@@ -63,17 +69,30 @@ def test_price_buckets_cover_a_range_exactly() -> None:
     assert buckets_for_range(20_000_000, 20_000_000) == [price_bucket(20_000_000)]
 
 
-def test_query_groups_and_price_check() -> None:
+def test_query_groups_and_record_filters() -> None:
     query = SearchQuery(keywords=("电池",), ipc_prefix="H01M", region_code="210200",
                         deal_types=("assignment", "sole_licence"), price_min=1, price_max=10_000)
-    assert query.groups() == [["kw:电池"], ["ipc:H01M"], ["reg:210200"], ["deal:assignment", "deal:sole_licence"],
-                              ["pb:0", "pb:1"]]
-    assert SearchQuery().groups() == [[ALL]]
-    assert query.price_groups() == query.groups()[:-1], "price cells say the bucket: no pb: group"
-    assert SearchQuery(price_min=1).price_groups() == [[ALL]]
+    assert query.groups() == [["kw:电池"], ["ipc:H01M"]], "region, deals and price are checked on the postings"
+    assert SearchQuery(region_code="210200", deal_types=("assignment",)).groups() == [["reg:210200"]]
+    assert SearchQuery(deal_types=("assignment", "sole_licence"), price_min=1).groups() == [
+        ["deal:assignment", "deal:sole_licence"]]
+    assert SearchQuery().groups() == [[ALL]] and SearchQuery(price_min=1).groups() == [[ALL]]
     assert query.buckets() == {"0", "1"} and SearchQuery().buckets() is None
     assert query.price_ok(10_000) and not query.price_ok(10_001) and not query.price_ok(NEGOTIABLE)
     assert SearchQuery().price_ok(NEGOTIABLE)
+    dalian = Posting(1, 5_000, "a", 210202, DEAL_BITS["sole_licence"] | DEAL_BITS["open_licence"])
+    assert query.accepts(dalian)
+    assert not query.accepts(dalian._replace(price=20_000)), "price out of range"
+    assert not query.accepts(dalian._replace(region=210102)), "another city of the province"
+    assert not query.accepts(dalian._replace(deals=DEAL_BITS["open_licence"])), "none of the deal types"
+    assert SearchQuery(region_code="210000").accepts(dalian._replace(region=210102)), "a province holds its cities"
+    assert SearchQuery(region_code="210202").accepts(dalian) and not SearchQuery(region_code="210203").accepts(dalian)
+    assert SearchQuery().accepts(Posting(1, NEGOTIABLE, "x")), "no filter: everything"
+
+
+def test_every_deal_type_has_its_own_bit() -> None:
+    assert set(DEAL_BITS) == {d.value for d in DealType}
+    assert sorted(DEAL_BITS.values()) == [1 << i for i in range(len(DEAL_BITS))]
 
 
 def test_intersect_is_and_of_ors() -> None:
@@ -115,7 +134,8 @@ def test_sort_keys_and_block_pruning() -> None:
 
 
 def test_postings_pack_and_bulk_load() -> None:
-    postings = [Posting(1, NEGOTIABLE, "lst-aaaaaaaaaaaaaaaaaaaa"), Posting(2 ** 31, 10 ** 14, "x")]
+    postings = [Posting(1, NEGOTIABLE, "lst-aaaaaaaaaaaaaaaaaaaa", 210202, 3),
+                Posting(2 ** 31, 10 ** 14, "x", 659004, 16)]
     assert unpack(pack(postings)) == postings
     now = datetime.now(UTC)
     listing = {"application_number": "2021100000013", "patent_kind": "invention", "title": "x", "abstract": "",
@@ -129,13 +149,15 @@ def test_postings_pack_and_bulk_load() -> None:
         ({**listing, "_id": "a", "title": "zz"}, 1),
     ])
     by_id = {d["_id"]: d for d in docs}
-    assert unpack(bytes(by_id["p|all|0"]["d"])) == [Posting(1, NEGOTIABLE, "a")]
-    assert unpack(bytes(by_id["p|kw:xy|1"]["d"])) == [Posting(BLOCK_SIZE, 5, "b")]
-    assert by_id["h|all"]["b"] == {"0": 1, "1": 1} and by_id["h|kw:xy"]["b"] == {"1": 1}
+    a, b = Posting(1, NEGOTIABLE, "a", 210200, DEAL_BITS["assignment"]), Posting(BLOCK_SIZE, 5, "b", 210200, 1)
+    assert unpack(bytes(by_id[posting_id("all", 0)]["d"])) == [a]
+    assert unpack(bytes(by_id[posting_id("kw:xy", 1)]["d"])) == [b]
+    assert by_id[head_id("all")]["b"] == {"0": 1, "1": 1} and by_id[head_id("kw:xy")]["b"] == {"1": 1}
     cheap = price_cell(5, BLOCK_SIZE)
-    assert unpack(bytes(by_id["q|all|n:0"]["d"])) == [Posting(1, NEGOTIABLE, "a")], "filed by price cell too"
-    assert unpack(bytes(by_id[f"q|kw:xy|{cheap}"]["d"])) == [Posting(BLOCK_SIZE, 5, "b")]
-    assert by_id["hq|all"]["b"] == {"n:0": 1, cheap: 1}
+    assert unpack(bytes(by_id[price_posting_id("all", "n:0")]["d"])) == [a], "filed by price cell too"
+    assert unpack(bytes(by_id[price_posting_id("kw:xy", cheap)]["d"])) == [b]
+    assert by_id[price_head_id("all")]["b"] == {"n:0": 1, cheap: 1}
+    assert posting_id("all", 0) == f"p{LAYOUT}|all|0", "the layout is part of the ids"
     assert ListingRead.model_validate_json(by_id["c|a"]["j"]).id == "a", "a result card per listing"
     filed = by_id["c|b"]
     assert (filed["seq"], filed["price"], filed["layout"], filed["status"]) == (BLOCK_SIZE, 5, LAYOUT, "published")
@@ -146,7 +168,6 @@ def test_price_cells_file_by_bucket_and_epoch() -> None:
     assert price_cell(2_500_000, 5) == f"{price_bucket(2_500_000)}:0"
     assert price_cell(NEGOTIABLE, EPOCH_SIZE * 3 + 1) == "n:3"
     assert cell_bucket("12:7") == "12" and cell_bucket("n:0") == "n"
-    assert price_terms([ALL, "kw:x", "pb:3", "deal:assignment"]) == [ALL, "kw:x", "deal:assignment"]
 
 
 def test_buckets_walk_in_price_order_with_negotiable_last() -> None:

@@ -8,21 +8,27 @@ read: an inverted index whose documents are keyed by term and block.
 
 - A *term* is `kw:<token>` (title and abstract tokens, see tokens.py), `ipc:<level>` (every level of
   every IPC code: H, H01, H01M, H01M10, H01M10/0525), `ind:<industry>`, `reg:<code>` (province, city
-  and the code itself), `deal:<deal type>`, `pb:<price bucket>`, and `all` (every published listing).
+  and the code itself), `deal:<deal type>`, and `all` (every published listing).
 - Each published listing gets a *search sequence number* (`seq`, growing with publication). Seqs are
   grouped in *blocks* of BLOCK_SIZE. The postings of one term in one block are one document
-  `p|<term>|<block>` holding them as one packed binary value (RECORD); a *head* document
-  `h|<term>` marks the blocks the term has postings in, so a query only reads blocks where every term
-  occurs.
-- A query is groups of terms: AND between groups, OR inside a group (several deal types, the price
-  buckets a range covers). Blocks are read in sort order, newest first by default, and the search
-  stops as soon as a page is full, so a broad query reads one or two blocks and a narrow one reads only
-  the few blocks its rarest term occurs in.
+  `p3|<term>|<block>` holding them as one packed binary value (RECORD; the 3 is the LAYOUT, so a
+  change of shape starts from documents of its own); a *head* document `h3|<term>` marks the blocks
+  the term has postings in, so a query only reads blocks where every term occurs.
+- Each posting carries the listing's price, region code and deal types besides its seq, so those
+  filters are checked on the postings a query reads anyway (*record filters*) instead of reading the
+  region's or the deal type's postings, which are among the largest documents (a province or a deal
+  type holds a share of every block): at 100,000 listings, "keyword + city + deal type" with the
+  cache off took p95 98.5 ms when it read them. A region or deal type is read as terms only when a
+  query has nothing else to read (no keyword, IPC code or industry).
+- A query is groups of terms: AND between groups, OR inside a group (several deal types). Blocks are
+  read in sort order, newest first by default, and the search stops as soon as a page is full, so a
+  broad query reads one or two blocks and a narrow one reads only the few blocks its rarest term
+  occurs in.
 - Price order has postings of its own, because in seq blocks the cheapest match may sit in any block
   (reading them all cost 130-170 ms at 100,000 listings). The same postings are filed a second time
   by *price cell*: the listing's price bucket and its *epoch* (seq // EPOCH_SIZE, a coarse seq range
   that keeps a cell's document bounded however large the catalogue grows), in documents
-  `q|<term>|<bucket>:<epoch>` marked in a head `hq|<term>`. A price-ordered query walks the buckets
+  `q3|<term>|<bucket>:<epoch>` marked in a head `hq3|<term>`. A price-ordered query walks the buckets
   cheapest (or dearest) first, reads only that bucket's cells, sorts them exactly, and stops as soon
   as the buckets it has finished hold a full page: buckets never overlap, so nothing later can come
   earlier. Negotiable listings are bucket `n`, after every priced bucket in both directions.
@@ -33,7 +39,7 @@ from __future__ import annotations
 import struct
 from array import array
 from bisect import bisect_left
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
@@ -43,9 +49,10 @@ from trading.listings.tokens import tokens
 from trading.patents.identifiers import ipc_levels
 from trading.patents.regions import region_levels
 
-# The shape of the read model's documents. Bump it when that shape changes: a published listing filed
-# under an older layout counts as pending, and the API's background round files it again (2: price cells).
-LAYOUT = 2
+# The shape of the read model's documents, part of their ids. Bump it when that shape changes and run
+# `python -m trading refile-search`: it drops the older layout's documents and marks every published
+# listing, which the indexer files again (2: price cells; 3: region and deal types in the postings).
+LAYOUT = 3
 BLOCK_SIZE = 2048
 EPOCH_SIZE = 16 * BLOCK_SIZE  # seqs per price-cell epoch
 NEGOTIABLE = -1  # the price stored in postings for "negotiable"
@@ -81,9 +88,28 @@ def cell_bucket(cell: str) -> str:
     return cell.split(":", 1)[0]
 
 
-def price_terms(terms: Sequence[str]) -> list[str]:
-    """The terms filed by price cell: all but the price buckets themselves (the cell says the bucket)."""
-    return [t for t in terms if not t.startswith("pb:")]
+# Deal types as bits of a posting's `deals` byte. Explicit, not by the enum's order: stored postings
+# keep these values (a new deal type takes a new bit, and a test checks every deal type has one).
+DEAL_BITS: dict[str, int] = {"assignment": 1, "exclusive_licence": 2, "sole_licence": 4, "ordinary_licence": 8,
+                             "open_licence": 16}
+
+
+def deal_bits(deal_types: Iterable[str]) -> int:
+    bits = 0
+    for deal in deal_types:
+        bits |= DEAL_BITS[deal]
+    return bits
+
+
+def region_number(code: str) -> int:
+    """A GB/T 2260 code (six digits) as the number a posting stores."""
+    return int(code)
+
+
+def in_region(query_code: int, region: int) -> bool:
+    """Whether a listing in `region` is found by a search for `query_code`: the code itself, its city
+    or its province (search terms `reg:`, patents.regions.region_levels)."""
+    return query_code in (region, region - region % 100, region - region % 10000)
 
 
 def buckets_for_range(low: int | None, high: int | None) -> list[str]:
@@ -112,7 +138,6 @@ def listing_terms(doc: Mapping[str, Any]) -> list[str]:
         terms[f"reg:{level}"] = None
     for deal in doc["deal_types"]:
         terms[f"deal:{deal}"] = None
-    terms[f"pb:{price_bucket(doc.get('price_fen'))}"] = None
     return list(terms)
 
 
@@ -130,23 +155,29 @@ class SearchQuery:
     limit: int = 20
 
     def groups(self) -> list[list[str]]:
-        """AND of ORs. Always at least one group, so 'everything' reads the `all` postings."""
+        """The terms whose postings are read: AND of ORs. Region, deal types and price are checked on
+        those postings (`accepts`), so they are read as terms only when nothing else is: then the
+        region (a city or a province is narrower than a deal type), else the deal types, else `all`."""
         groups: list[list[str]] = [[f"kw:{t}"] for t in self.keywords]
         if self.ipc_prefix:
             groups.append([f"ipc:{self.ipc_prefix}"])
         if self.industry:
             groups.append([f"ind:{self.industry}"])
+        if groups:
+            return groups
         if self.region_code:
-            groups.append([f"reg:{self.region_code}"])
+            return [[f"reg:{self.region_code}"]]
         if self.deal_types:
-            groups.append([f"deal:{d}" for d in self.deal_types])
-        if self.price_min is not None or self.price_max is not None:
-            groups.append([f"pb:{b}" for b in buckets_for_range(self.price_min, self.price_max)])
-        return groups or [[ALL]]
+            return [[f"deal:{d}" for d in self.deal_types]]
+        return [[ALL]]
 
-    def price_groups(self) -> list[list[str]]:
-        """The groups for the price cells: the price range narrows the buckets walked instead."""
-        return [g for g in self.groups() if not g[0].startswith("pb:")] or [[ALL]]
+    def accepts(self, posting: Posting) -> bool:
+        """The record filters: price range, region and deal types, on the posting alone."""
+        if not self.price_ok(posting.price):
+            return False
+        if self.region_code and not in_region(region_number(self.region_code), posting.region):
+            return False
+        return not self.deal_types or bool(posting.deals & deal_bits(self.deal_types))
 
     def buckets(self) -> set[str] | None:
         """The buckets a price-ordered query may read (None: all of them, negotiable included)."""
@@ -170,6 +201,15 @@ class Posting(NamedTuple):
     seq: int
     price: int  # NEGOTIABLE when none
     listing_id: str
+    region: int = 0  # GB/T 2260 code as a number (region_number)
+    deals: int = 0  # deal types as DEAL_BITS
+
+
+def posting_of(doc: Mapping[str, Any], seq: int) -> Posting:
+    """The posting a published listing is filed under, in every one of its terms' documents."""
+    price = doc.get("price_fen")
+    return Posting(seq, NEGOTIABLE if price is None else int(price), doc["_id"], region_number(doc["region_code"]),
+                   deal_bits(doc["deal_types"]))
 
 
 _LAST = 1 << 62  # sorts negotiable prices after every real one
@@ -223,20 +263,21 @@ def bucket_can_follow(sort: SearchSort, bucket: str, after: tuple[int, ...] | No
     return int(bucket) >= cursor_bucket if sort == SearchSort.PRICE_ASC else int(bucket) <= cursor_bucket
 
 
-# One posting as stored: search seq, price in fen (NEGOTIABLE when none), listing id (at most 32 ASCII
-# bytes). Packed into one binary value per postings document: FerretDB decodes array elements one by
-# one (about 4 us each, so a 2,048-posting block as arrays took 25 ms to read) but a binary value in one
-# piece (3 ms).
-RECORD = struct.Struct(">Iq32s")
+# One posting as stored: search seq, price in fen (NEGOTIABLE when none), region code, deal type bits,
+# listing id (at most 32 ASCII bytes). Packed into one binary value per postings document: FerretDB
+# decodes array elements one by one (about 4 us each, so a 2,048-posting block as arrays took 25 ms to
+# read) but a binary value in one piece (3 ms).
+RECORD = struct.Struct(">IqIB32s")
 _SEQ_OF_RECORD = struct.Struct(f">I{RECORD.size - 4}x")
 
 
 def pack(postings: Sequence[Posting]) -> bytes:
-    return b"".join(RECORD.pack(p.seq, p.price, p.listing_id.encode()) for p in postings)
+    return b"".join(RECORD.pack(p.seq, p.price, p.region, p.deals, p.listing_id.encode()) for p in postings)
 
 
 def unpack(blob: bytes) -> list[Posting]:
-    return [Posting(seq, price, raw.rstrip(b"\0").decode()) for seq, price, raw in RECORD.iter_unpack(blob)]
+    return [Posting(seq, price, raw.rstrip(b"\0").decode(), region, deals)
+            for seq, price, region, deals, raw in RECORD.iter_unpack(blob)]
 
 
 class PostingBlock:
@@ -276,8 +317,8 @@ class PostingBlock:
 
     def posting_at(self, position: int) -> Posting:
         row = self.rows[position] if self.rows is not None else position
-        seq, price, raw = RECORD.unpack_from(self.packed, row * RECORD.size)
-        return Posting(seq, price, raw.rstrip(b"\0").decode())
+        seq, price, region, deals, raw = RECORD.unpack_from(self.packed, row * RECORD.size)
+        return Posting(seq, price, raw.rstrip(b"\0").decode(), region, deals)
 
 
 EMPTY_BLOCK = PostingBlock(b"")

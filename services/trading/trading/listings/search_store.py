@@ -54,8 +54,8 @@ from trading.listings.search import (
     is_price_order,
     listing_terms,
     pack,
+    posting_of,
     price_cell,
-    price_terms,
     sort_key,
     unpack,
 )
@@ -294,11 +294,11 @@ def configure_cache(megabytes: int, check_seconds: float = 0.0) -> None:
 
 
 def posting_id(term: str, block: int | str) -> str:
-    return f"p|{term}|{block}"
+    return f"p{LAYOUT}|{term}|{block}"
 
 
 def head_id(term: str) -> str:
-    return f"h|{term}"
+    return f"h{LAYOUT}|{term}"
 
 
 def card_id(listing_id: str) -> str:
@@ -314,11 +314,18 @@ def card(doc: Document) -> str:
 
 
 def price_posting_id(term: str, cell: str) -> str:
-    return f"q|{term}|{cell}"
+    return f"q{LAYOUT}|{term}|{cell}"
 
 
 def price_head_id(term: str) -> str:
-    return f"hq|{term}"
+    return f"hq{LAYOUT}|{term}"
+
+
+def older_layouts_pattern() -> str:
+    """The ids of postings and heads of the layouts before this one, which search never reads: without
+    a number before layout 3, numbered since. (FerretDB's regular expressions are Go's: no lookahead.)"""
+    numbers = "|".join(str(n) for n in range(3, LAYOUT))
+    return f"^(p|q|h|hq)({numbers})?\\|" if numbers else "^(p|q|h|hq)\\|"
 
 
 @dataclass(frozen=True)
@@ -334,7 +341,7 @@ def _slots(seq: int, terms: Sequence[str], price: int) -> list[_Slot]:
     block = seq // BLOCK_SIZE
     cell = price_cell(price, seq)
     return ([_Slot(posting_id(t, block), head_id(t), str(block)) for t in terms]
-            + [_Slot(price_posting_id(t, cell), price_head_id(t), cell) for t in price_terms(terms)])
+            + [_Slot(price_posting_id(t, cell), price_head_id(t), cell) for t in terms])
 
 
 async def _rewrite(db: Database, seq: int, slots: Sequence[_Slot], adding: Posting | None) -> None:
@@ -479,7 +486,7 @@ async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: C
         if plan.searchable:
             plan.seq = plan.old_seq if plan.seq is None else plan.seq
             assert plan.seq is not None
-            posting = Posting(plan.seq, plan.new_price, plan.doc["_id"])
+            posting = posting_of(plan.doc, plan.seq)
             for slot in _slots(plan.seq, plan.new_terms, plan.new_price):
                 slots[slot.doc_id] = slot
                 adds.setdefault(slot.doc_id, {})[plan.seq] = posting
@@ -635,10 +642,13 @@ async def status_counts(db: Database) -> dict[str, int]:
 
 
 async def mark_all_published_for_refiling(db: Database) -> int:
-    """A bulk job, never on a timer: after a change of LAYOUT, mark every published listing filed under
-    an older layout (or not filed at all), so the indexer files it again. Scans the filing documents
-    and the published listings once each (run it from the command line: `python -m trading
-    refile-search`)."""
+    """A bulk job, never on a timer: after a change of LAYOUT, drop the older layouts' postings and heads
+    and mark every published listing filed under an older layout (or not filed at all), so the indexer
+    files it again. Scans the read model and the published listings once each (run it from the command
+    line: `python -m trading refile-search`). Until the indexer has filed them again, searches find only
+    the listings already filed under this layout."""
+    await db[POSTINGS].delete_many({"_id": {"$regex": older_layouts_pattern()}})
+    await db[POSTINGS].update_one({"_id": GENERATION_ID}, {"$inc": {"n": 1}}, upsert=True)
     layouts = {str(d["_id"])[2:]: d.get("layout")
                async for d in db[POSTINGS].find({"_id": {"$regex": "^c\\|"}}, {"layout": 1})}
     marked = 0
@@ -703,7 +713,7 @@ async def search(db: Database, query: SearchQuery) -> tuple[list[Posting], bool]
     stages: list[list[str]]
     document_of: Callable[[str, str], str]
     if is_price_order(query.sort):
-        groups = query.price_groups()
+        groups = query.groups()
         present = await _heads(db, [t for g in groups for t in g], price_head_id)
         allowed = query.buckets()
         by_bucket: dict[str, list[str]] = {}
@@ -726,7 +736,7 @@ async def search(db: Database, query: SearchQuery) -> tuple[list[Posting], bool]
         start, size = start + size, min(size * 2, MAX_STAGES_PER_ROUND)
         for postings in await asyncio.gather(*(_matches_in(db, groups, present, k, document_of) for k in keys)):
             for posting in postings:
-                if not query.price_ok(posting.price):
+                if not query.accepts(posting):
                     continue
                 key = sort_key(query.sort, posting)
                 if query.after is not None and key <= query.after:
@@ -762,7 +772,7 @@ def postings_for_bulk_load(filed: Sequence[tuple[Document, int]]) -> list[Docume
     for doc, seq in sorted(filed, key=lambda ds: ds[1]):
         terms, price = listing_terms(doc), _price(doc)
         for slot in _slots(seq, terms, price):
-            postings.setdefault(slot.doc_id, []).append(Posting(seq, price, doc["_id"]))
+            postings.setdefault(slot.doc_id, []).append(posting_of(doc, seq))
             heads.setdefault(slot.head_id, {})[slot.head_key] = 1
         filings.append(filing_document(doc, seq, terms, price))
     return ([{"_id": k, "d": Binary(pack(v))} for k, v in postings.items()]
