@@ -69,11 +69,17 @@ def test_price_buckets_cover_a_range_exactly() -> None:
     assert buckets_for_range(20_000_000, 20_000_000) == [price_bucket(20_000_000)]
 
 
+def accepts(query: SearchQuery, posting: Posting) -> bool:
+    keep = query.record_filter()
+    return keep is None or keep(posting.price, posting.region, posting.deals)
+
+
 def test_query_groups_and_record_filters() -> None:
     query = SearchQuery(keywords=("电池",), ipc_prefix="H01M", region_code="210200",
                         deal_types=("assignment", "sole_licence"), price_min=1, price_max=10_000)
-    assert query.groups() == [["kw:电池"], ["ipc:H01M"]], "region, deals and price are checked on the postings"
-    assert SearchQuery(region_code="210200", deal_types=("assignment",)).groups() == [["reg:210200"]]
+    assert query.groups() == [["kw:电池"], ["ipc:H01M"], ["reg:210200"]], "deals and price: on the postings"
+    assert SearchQuery(keywords=("x",), region_code="210000").groups() == [["kw:x"]], "a province: on the postings"
+    assert SearchQuery(region_code="210000", deal_types=("assignment",)).groups() == [["reg:210000"]]
     assert SearchQuery(deal_types=("assignment", "sole_licence"), price_min=1).groups() == [
         ["deal:assignment", "deal:sole_licence"]]
     assert SearchQuery().groups() == [[ALL]] and SearchQuery(price_min=1).groups() == [[ALL]]
@@ -81,13 +87,14 @@ def test_query_groups_and_record_filters() -> None:
     assert query.price_ok(10_000) and not query.price_ok(10_001) and not query.price_ok(NEGOTIABLE)
     assert SearchQuery().price_ok(NEGOTIABLE)
     dalian = Posting(1, 5_000, "a", 210202, DEAL_BITS["sole_licence"] | DEAL_BITS["open_licence"])
-    assert query.accepts(dalian)
-    assert not query.accepts(dalian._replace(price=20_000)), "price out of range"
-    assert not query.accepts(dalian._replace(region=210102)), "another city of the province"
-    assert not query.accepts(dalian._replace(deals=DEAL_BITS["open_licence"])), "none of the deal types"
-    assert SearchQuery(region_code="210000").accepts(dalian._replace(region=210102)), "a province holds its cities"
-    assert SearchQuery(region_code="210202").accepts(dalian) and not SearchQuery(region_code="210203").accepts(dalian)
-    assert SearchQuery().accepts(Posting(1, NEGOTIABLE, "x")), "no filter: everything"
+    assert accepts(query, dalian)
+    assert not accepts(query, dalian._replace(price=20_000)), "price out of range"
+    assert not accepts(query, dalian._replace(region=210102)), "another city of the province"
+    assert not accepts(query, dalian._replace(deals=DEAL_BITS["open_licence"])), "none of the deal types"
+    assert accepts(SearchQuery(region_code="210000"), dalian._replace(region=210102)), "a province holds its cities"
+    assert accepts(SearchQuery(region_code="210202"), dalian)
+    assert not accepts(SearchQuery(region_code="210203"), dalian)
+    assert SearchQuery().record_filter() is None, "no filter: everything"
 
 
 def test_every_deal_type_has_its_own_bit() -> None:
@@ -108,6 +115,18 @@ def test_intersect_is_and_of_ors() -> None:
     assert intersect([]) == []
     assert sorted(intersect([[d(a, b), d(c, b)]])) == [a, b, c], "one group: every posting, each once"
     assert intersect([[d(c, a)], [d(c)]]) == [c], "a listing filed again keeps its seq and is stored last"
+
+
+def test_intersect_keeps_only_what_the_record_filter_accepts() -> None:
+    cheap, dear = Posting(1, 5, "cheap", 210202, DEAL_BITS["assignment"]), Posting(2, 900, "dear", 210202, 1)
+    free = Posting(3, NEGOTIABLE, "free", 110101, DEAL_BITS["open_licence"])
+    block = PostingBlock(pack([dear, cheap, free]))  # stored out of seq order, as a refiled listing is
+    keep = SearchQuery(price_max=100).record_filter()
+    assert keep is not None
+    assert intersect([[block]], keep) == [cheap], "one group: each record checked before its id is decoded"
+    assert intersect([[block], [PostingBlock(pack([cheap, dear]))]], keep) == [cheap], "several groups"
+    by_deal = SearchQuery(deal_types=("open_licence",), region_code="110000").record_filter()
+    assert intersect([[block]], by_deal) == [free]
 
 
 def test_a_block_finds_seqs_and_decodes_only_what_is_asked() -> None:

@@ -14,12 +14,13 @@ read: an inverted index whose documents are keyed by term and block.
   `p3|<term>|<block>` holding them as one packed binary value (RECORD; the 3 is the LAYOUT, so a
   change of shape starts from documents of its own); a *head* document `h3|<term>` marks the blocks
   the term has postings in, so a query only reads blocks where every term occurs.
-- Each posting carries the listing's price, region code and deal types besides its seq, so those
-  filters are checked on the postings a query reads anyway (*record filters*) instead of reading the
-  region's or the deal type's postings, which are among the largest documents (a province or a deal
-  type holds a share of every block): at 100,000 listings, "keyword + city + deal type" with the
-  cache off took p95 98.5 ms when it read them. A region or deal type is read as terms only when a
-  query has nothing else to read (no keyword, IPC code or industry).
+- Each posting carries the listing's price, region code and deal types besides its seq, so the broad
+  filters (a province, deal types, a price range) are checked on the postings a query reads anyway
+  (*record filters*, SearchQuery.record_filter) instead of reading their postings, which are among
+  the largest documents (a province or a deal type holds a share of every block): at 100,000
+  listings, "keyword + city + deal type" with the cache off took p95 98.5 ms when it read them. They
+  are read as terms only when a query has nothing else to read. A city or county stays a term: its
+  documents are small, and the intersection walks its few postings.
 - A query is groups of terms: AND between groups, OR inside a group (several deal types). Blocks are
   read in sort order, newest first by default, and the search stops as soon as a page is full, so a
   broad query reads one or two blocks and a narrow one reads only the few blocks its rarest term
@@ -39,7 +40,7 @@ from __future__ import annotations
 import struct
 from array import array
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
@@ -106,6 +107,10 @@ def region_number(code: str) -> int:
     return int(code)
 
 
+def is_province(code: str) -> bool:
+    return code.endswith("0000")
+
+
 def in_region(query_code: int, region: int) -> bool:
     """Whether a listing in `region` is found by a search for `query_code`: the code itself, its city
     or its province (search terms `reg:`, patents.regions.region_levels)."""
@@ -155,14 +160,17 @@ class SearchQuery:
     limit: int = 20
 
     def groups(self) -> list[list[str]]:
-        """The terms whose postings are read: AND of ORs. Region, deal types and price are checked on
-        those postings (`accepts`), so they are read as terms only when nothing else is: then the
-        region (a city or a province is narrower than a deal type), else the deal types, else `all`."""
+        """The terms whose postings are read: AND of ORs. The broad filters, a province, deal types and
+        the price range, are checked on those postings instead (`record_filter`), and read as terms only
+        when nothing else is: the province, else the deal types, else `all`. A city or county is
+        narrow, so it is read as a term: the intersection then walks its few postings."""
         groups: list[list[str]] = [[f"kw:{t}"] for t in self.keywords]
         if self.ipc_prefix:
             groups.append([f"ipc:{self.ipc_prefix}"])
         if self.industry:
             groups.append([f"ind:{self.industry}"])
+        if self.region_code and not is_province(self.region_code):
+            groups.append([f"reg:{self.region_code}"])
         if groups:
             return groups
         if self.region_code:
@@ -171,13 +179,26 @@ class SearchQuery:
             return [[f"deal:{d}" for d in self.deal_types]]
         return [[ALL]]
 
-    def accepts(self, posting: Posting) -> bool:
-        """The record filters: price range, region and deal types, on the posting alone."""
-        if not self.price_ok(posting.price):
-            return False
-        if self.region_code and not in_region(region_number(self.region_code), posting.region):
-            return False
-        return not self.deal_types or bool(posting.deals & deal_bits(self.deal_types))
+    def record_filter(self) -> RecordFilter | None:
+        """The region, deal-type and price checks on a posting's record (price, region, deal bits),
+        or None when the query has none. Checked on every posting a search keeps, even where a term
+        group already implies it (cheap, and one rule for every query)."""
+        if not (self.region_code or self.deal_types) and self.price_min is None and self.price_max is None:
+            return None
+        region = region_number(self.region_code) if self.region_code else None
+        wanted_deals = deal_bits(self.deal_types) if self.deal_types else None
+        low, high = self.price_min, self.price_max
+        priced = low is not None or high is not None
+
+        def keep(price: int, in_code: int, deals: int) -> bool:
+            if priced and (price == NEGOTIABLE or (low is not None and price < low)
+                           or (high is not None and price > high)):
+                return False
+            if region is not None and not in_region(region, in_code):
+                return False
+            return wanted_deals is None or bool(deals & wanted_deals)
+
+        return keep
 
     def buckets(self) -> set[str] | None:
         """The buckets a price-ordered query may read (None: all of them, negotiable included)."""
@@ -192,6 +213,10 @@ class SearchQuery:
             return False
         return (self.price_min is None or price >= self.price_min) and (
             self.price_max is None or price <= self.price_max)
+
+
+# A search's checks on a posting's record: (price, region code, deal bits) -> keep it.
+RecordFilter = Callable[[int, int, int], bool]
 
 
 class Posting(NamedTuple):
@@ -269,6 +294,7 @@ def bucket_can_follow(sort: SearchSort, bucket: str, after: tuple[int, ...] | No
 # read) but a binary value in one piece (3 ms).
 RECORD = struct.Struct(">IqIB32s")
 _SEQ_OF_RECORD = struct.Struct(f">I{RECORD.size - 4}x")
+_ATTRIBUTES_OF_RECORD = struct.Struct(">IqIB32x")  # all but the listing id, which costs a decode
 
 
 def pack(postings: Sequence[Posting]) -> bytes:
@@ -316,7 +342,11 @@ class PostingBlock:
         return i if i < len(self.seqs) and self.seqs[i] == seq else -1
 
     def posting_at(self, position: int) -> Posting:
-        row = self.rows[position] if self.rows is not None else position
+        """The posting at this position of the sorted seqs."""
+        return self.posting_in_row(self.rows[position] if self.rows is not None else position)
+
+    def posting_in_row(self, row: int) -> Posting:
+        """The posting stored at this row of the packed records."""
         seq, price, region, deals, raw = RECORD.unpack_from(self.packed, row * RECORD.size)
         return Posting(seq, price, raw.rstrip(b"\0").decode(), region, deals)
 
@@ -324,23 +354,33 @@ class PostingBlock:
 EMPTY_BLOCK = PostingBlock(b"")
 
 
-def intersect(groups: Sequence[Sequence[PostingBlock]]) -> list[Posting]:
-    """`groups[g][t]` holds the postings of term t of group g in one block: OR inside, AND across.
+def intersect(groups: Sequence[Sequence[PostingBlock]], keep: RecordFilter | None = None) -> list[Posting]:
+    """`groups[g][t]` holds the postings of term t of group g in one block: OR inside, AND across;
+    `keep` checks a posting's record (SearchQuery.record_filter).
 
-    Walks the smallest group and probes the others (binary search in their seqs), so a common term (a
-    deal type, a province) costs probes for the few candidates of the rare one, not a pass over its
-    thousands of postings; and only the postings kept are decoded."""
+    Walks the smallest group and probes the others (binary search in their seqs), so a common term
+    costs probes for the few candidates of the rare one, not a pass over its thousands of postings;
+    and only the postings kept are decoded (their listing ids)."""
     if not groups:
         return []
     smallest, *others = sorted(groups, key=lambda g: sum(len(t) for t in g))
     found: dict[int, Posting] = {}
-    if not others:  # one group (everything, a deal type...): every posting is kept, decoded in one go
+    if not others and keep is None:  # one group (everything, a deal type...): every posting, in one go
         for term in smallest:
             for posting in unpack(term.packed):
                 found.setdefault(posting.seq, posting)
         return list(found.values())
+    if not others:  # one group and a filter: check each record before decoding its listing id
+        assert keep is not None
+        for term in smallest:
+            for row, (seq, price, region, deals) in enumerate(_ATTRIBUTES_OF_RECORD.iter_unpack(term.packed)):
+                if seq not in found and keep(price, region, deals):
+                    found[seq] = term.posting_in_row(row)
+        return list(found.values())
     for term in smallest:
         for position, seq in enumerate(term.seqs):
             if seq not in found and all(any(t.find(seq) >= 0 for t in group) for group in others):
-                found[seq] = term.posting_at(position)
+                posting = term.posting_at(position)
+                if keep is None or keep(posting.price, posting.region, posting.deals):
+                    found[seq] = posting
     return list(found.values())

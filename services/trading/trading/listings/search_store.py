@@ -43,6 +43,7 @@ from trading.listings.search import (
     NEGOTIABLE,
     Posting,
     PostingBlock,
+    RecordFilter,
     SearchQuery,
     SearchSort,
     block_can_follow,
@@ -694,11 +695,11 @@ def _shared_keys(groups: list[list[str]], present: dict[str, dict[str, int]]) ->
 
 
 async def _matches_in(db: Database, groups: list[list[str]], present: dict[str, dict[str, int]], key: str,
-                      document_of: Callable[[str, str], str]) -> list[Posting]:
-    """The postings of one block (or cell) that satisfy every group."""
+                      document_of: Callable[[str, str], str], keep: RecordFilter | None = None) -> list[Posting]:
+    """The postings of one block (or cell) that satisfy every group and the record filter."""
     wanted = [t for g in groups for t in g if key in present[t]]
     by_term = dict(zip(wanted, await _cache.postings(db, [document_of(t, key) for t in wanted]), strict=True))
-    return intersect([[by_term.get(t) or EMPTY_BLOCK for t in g] for g in groups])
+    return intersect([[by_term.get(t) or EMPTY_BLOCK for t in g] for g in groups], keep)
 
 
 async def search(db: Database, query: SearchQuery) -> tuple[list[Posting], bool]:
@@ -730,14 +731,14 @@ async def search(db: Database, query: SearchQuery) -> tuple[list[Posting], bool]
         stages = [[str(b)] for b in blocks if block_can_follow(query.sort, b, query.after)]
         document_of = posting_id
     found: list[tuple[tuple[int, ...], Posting]] = []
+    keep = query.record_filter()
     start, size = 0, 1
     while start < len(stages) and len(found) <= query.limit:
         keys = [k for stage in stages[start:start + size] for k in stage]
         start, size = start + size, min(size * 2, MAX_STAGES_PER_ROUND)
-        for postings in await asyncio.gather(*(_matches_in(db, groups, present, k, document_of) for k in keys)):
+        for postings in await asyncio.gather(*(_matches_in(db, groups, present, k, document_of, keep)
+                                               for k in keys)):
             for posting in postings:
-                if not query.accepts(posting):
-                    continue
                 key = sort_key(query.sort, posting)
                 if query.after is not None and key <= query.after:
                     continue
