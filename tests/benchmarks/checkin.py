@@ -43,7 +43,8 @@ from devstack.components import FERRETDB_SYNCHRONOUS_ENV
 from devstack.layout import Profile, profile
 from pymongo import AsyncMongoClient, InsertOne, MongoClient
 
-from tests.benchmarks.cpu import cpu_seconds
+from tests.benchmarks.client import SLOTS, session
+from tests.benchmarks.cpu import CpuWatch, taking_part
 from tests.benchmarks.search import percentiles
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import fresh_infrastructure, start_service, token
@@ -124,10 +125,9 @@ async def gates(p: Profile, tickets: list[str], rate: float, seconds: float, gat
     from_due: list[float] = []
     answers: list[Answer] = []
     unknown: list[dict[str, Any]] = []
-    # At most 64 requests at once (as many as the client's connections): with thousands queued inside
-    # httpx's pool when the API falls behind, the client spends its CPU on its own waiting list (the first
-    # full run of this benchmark did). A scan waiting for a slot is also timed from when it was due.
-    slots = asyncio.Semaphore(64)
+    # At most as many scans at once as the client has connections (tests/benchmarks/client.py). A scan
+    # waiting for a slot is also timed from when it was due.
+    slots = asyncio.Semaphore(SLOTS)
     errors: dict[str, int] = {}
     started = time.perf_counter()
 
@@ -173,12 +173,10 @@ async def gates(p: Profile, tickets: list[str], rate: float, seconds: float, gat
             pending.append(asyncio.create_task(one(ticket, due)))
         await asyncio.gather(*pending)
 
-    # aiohttp rather than httpx for the gates: httpx took 5-6 ms of CPU per scan in this process, a third of
-    # all the CPU a scan cost on this 2-core machine, taken from the API and the store it times (real gates
-    # are other devices). The same 64 connections at most.
-    connector = aiohttp.TCPConnector(limit=64)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
-        await asyncio.gather(*(gate(g, session) for g in range(gate_count)))
+    # The client's CPU shares the cores with the API and the store it times (real gates are other
+    # devices): with httpx it took 5-6 ms of CPU per scan, a third of all a scan cost (tests/benchmarks/client.py).
+    async with session() as client:
+        await asyncio.gather(*(gate(g, client) for g in range(gate_count)))
     return latencies, from_due, answers, unknown, errors
 
 
@@ -245,13 +243,10 @@ def main() -> None:
         api = start_service(p, "publicity", "api")
         try:
             # Every process that takes part, so the report says where the cores went during the scans.
-            pids = {proc.name: proc.pid for proc in [*stack.started, api] if proc.pid}
-            pids["benchmark client"] = os.getpid()
-            before, started = {name: cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
+            cpu = CpuWatch(taking_part([*stack.started, api]))
             latencies, from_due, answers, unknown, errors = asyncio.run(
                 gates(p, tickets, args.rate, args.seconds, args.gates))
-            wall = time.monotonic() - started
-            cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+            cpu.stop()
             mongo: Any = MongoClient(p.mongo_url)[f"publicity_{p.name}"]
             counted_before = tally(mongo)
             stored_before = mongo["registrations"].count_documents({"checked_in": {"$ne": None}})
@@ -294,10 +289,7 @@ def main() -> None:
           f"p99 {bare['p99'] * 1000:7.1f} ms")
     print(f"  ratio scan / bare read: p50 x{scan['p50'] / bare['p50']:.1f}, p99 x{scan['p99'] / bare['p99']:.1f}")
     scans_sent = max(len(latencies), 1)
-    print("  CPU during the scans (share of one core; ms per scan): " + ", ".join(
-        f"{name} {used / wall:.0%} ({used / scans_sent * 1000:.1f} ms)"
-        for name, used in sorted(cpu.items(), key=lambda kv: -kv[1]))
-          + f"; together {sum(cpu.values()) / wall:.2f} of {os.cpu_count()} cores")
+    print("  CPU during the scans (share of one core; ms per scan): " + cpu.line(scans_sent))
     print(f"  answers: {len(answers)} scans answered (tickets answered ok {len(ok_per_ticket)}, distinct tickets "
           f"{distinct}); errors: {dict(sorted(errors.items())) or 'none'}; outcome unknown (503 outcome-unknown "
           f"or no answer) {unknown_count}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import time
 from datetime import UTC, datetime
@@ -25,7 +24,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from devstack.layout import Profile, profile
 from pymongo import MongoClient
 
-from tests.benchmarks.cpu import cpu_seconds
+from tests.benchmarks.client import SLOTS as client_slots
+from tests.benchmarks.client import session
+from tests.benchmarks.cpu import CpuWatch, taking_part
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import auth, fresh_infrastructure, new_credit_code, organisation_body, start_service
 
@@ -92,14 +93,9 @@ async def platform(p: Profile, rate: float, count: int) -> tuple[list[float], li
     failed: list[str] = []
     headers = auth(p)
     url = f"http://127.0.0.1:{p.ports.api('registry')}/v1/organisations"
-    # At most 64 requests at once: with thousands queued inside the client's connection pool (the API
-    # accepting fewer than the offered rate), the client itself spent minutes of CPU on its waiting list
-    # and sent almost nothing. A request waiting for a slot is still timed from when it was due.
-    # aiohttp rather than httpx: httpx took about 5 ms of CPU per request, a whole core at 200 writes/s,
-    # on the 2 cores the API and the store it times run on (tests/benchmarks/checkin.py measured it).
-    slots = asyncio.Semaphore(64)
-    connector = aiohttp.TCPConnector(limit=64)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
+    # A request waiting for one of the client's slots is still timed from when it was due.
+    slots = asyncio.Semaphore(client_slots)
+    async with session() as client:
         async def register(i: int) -> None:
             code = new_credit_code()
             requested[code] = datetime.now(UTC)
@@ -159,26 +155,21 @@ def main() -> None:
     procs = [start_service(p, "registry", "api"), start_service(p, "trading", "api"),
              start_service(p, "trading", "worker")]
     # Every process that takes part, so each run says where the cores went.
-    pids = {proc.name: proc.pid for proc in [*stack.started, *procs] if proc.pid}
-    pids["benchmark client"] = os.getpid()
+    pids = taking_part([*stack.started, *procs])
     try:
         asyncio.run(platform(p, 10, 20))  # warm-up: consumer group joined, connections open
         verdicts = []
         for run in range(1, args.runs + 1):
             base = asyncio.run(baseline(p, args.rate, count))
-            before, started = {name: cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
+            cpu = CpuWatch(pids)
             plat, plat_from_request = asyncio.run(platform(p, args.rate, count))
-            wall = time.monotonic() - started
-            used = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+            cpu.stop()
             print(f"\nRun {run} of {args.runs}: propagation at {args.rate:.0f} writes/s for {args.seconds:.0f}s "
                   f"({count} writes)")
             b = report("baseline: bare Kafka round trip", base)
             s = report("platform: registry 201 -> trading", plat)
             r = report("platform: POST sent -> trading", plat_from_request)
-            print("CPU while writing (share of one core; ms per write): " + ", ".join(
-                f"{name} {u / wall:.0%} ({u / count * 1000:.1f} ms)" for name, u in sorted(used.items(),
-                                                                                           key=lambda kv: -kv[1]))
-                  + f"; together {sum(used.values()) / wall:.2f} of {os.cpu_count()} cores over {wall:.0f} s")
+            print("CPU while writing (share of one core; ms per write): " + cpu.line(count))
             print("ratio platform/baseline          " + "  ".join(f"{k}={s[k] / b[k]:7.1f}x  " for k in s))
             print("ratio POST sent/baseline         " + "  ".join(f"{k}={r[k] / b[k]:7.1f}x  " for k in r))
             met = s["p50"] < 0.100 and s["p99"] < 0.500

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import statistics
 import time
 import uuid
@@ -39,7 +38,8 @@ from devstack.processes import ManagedProcess
 from pymongo import AsyncMongoClient, MongoClient
 from trading.patents.identifiers import application_check_character
 
-from tests.benchmarks.cpu import cpu_seconds
+from tests.benchmarks.client import session
+from tests.benchmarks.cpu import CpuWatch, taking_part
 from tests.benchmarks.search import load, percentiles
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import fresh_infrastructure, start_service, token
@@ -60,9 +60,8 @@ class SizeResult:
     elapsed: float = 0.0
     bare_insert: list[float] = field(default_factory=list)
     bare_read: list[float] = field(default_factory=list)
-    # Per process: CPU seconds it used during the run (publishing, then until search showed the last
-    # publish) and that run's wall time.
-    cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Per process: the CPU it used during the run (publishing, then until search showed the last publish).
+    cpu: CpuWatch | None = None
 
     @property
     def rate(self) -> float:
@@ -196,9 +195,7 @@ async def drive(p: Profile, result: SizeResult, publishes: int, concurrency: int
             result.publish.append(t2 - t1)
             result.both.append(t2 - t0)
 
-    # aiohttp rather than httpx: httpx took about 5 ms of CPU per request in this process, on the 2 cores
-    # the API and the store it times run on (tests/benchmarks/checkin.py measured it).
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as client:
+    async with session(60) as client:
         async with client.get(base) as first:
             assert first.status == 200
         started = time.perf_counter()
@@ -239,12 +236,9 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int) -> SizeResu
         api = settled_api(p)
         try:
             # Every process on the machine that takes part, so the report says where the cores went.
-            pids = {proc.name: proc.pid for proc in [*stack.started, api] if proc.pid}
-            pids["benchmark client"] = os.getpid()
-            before, started = {name: cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
+            result.cpu = CpuWatch(taking_part([*stack.started, api]))
             asyncio.run(drive(p, result, publishes, concurrency, itertools.count(1)))
-            wall = time.monotonic() - started
-            result.cpu = {name: (cpu_seconds(pid) - before[name], wall) for name, pid in pids.items()}
+            result.cpu.stop()
             asyncio.run(baselines(p, result, publishes, concurrency))
         finally:
             api.stop()
@@ -279,11 +273,8 @@ def report(results: list[SizeResult], concurrency: int) -> None:
                   f"create+publish p50 / bare insert p50 = "
                   f"{statistics.median(r.both) / statistics.median(r.bare_insert):6.1f}x")
         if r.cpu and r.publish:
-            shares = ", ".join(f"{name} {used / wall:.2f} ({used / len(r.publish) * 1000:.1f} ms)"
-                               for name, (used, wall) in sorted(r.cpu.items(), key=lambda kv: -kv[1][0]))
-            total = sum(used / wall for used, wall in r.cpu.values())
-            print(f"CPU at {r.size:>7}, share of one core over the run (ms per create + publish): {shares}; "
-                  f"together {total:.2f} of {os.cpu_count()} cores")
+            print(f"CPU at {r.size:>7}, share of one core over the run (ms per create + publish): "
+                  + r.cpu.line(len(r.publish)))
         for failure in r.failures[:5]:
             print(f"  failure at {r.size}: {failure}")
         if len(r.both) >= 2 and len(r.bare_insert) >= 2:

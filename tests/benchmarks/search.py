@@ -26,7 +26,6 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import aiohttp
 import httpx
 from devstack.layout import Profile, profile
 from devstack.processes import ManagedProcess
@@ -43,6 +42,8 @@ from trading.listings.search_store import (
 )
 from trading.patents.identifiers import application_check_character
 
+from tests.benchmarks.client import session
+from tests.benchmarks.cpu import CpuWatch
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import fresh_infrastructure, start_service
 
@@ -168,9 +169,9 @@ async def through_api(p: Profile, queries: list[tuple[str, dict[str, Any]]]) -> 
     timings: dict[str, list[float]] = {name: [] for name, _ in queries}
     timings["next page (cursor)"] = []
     found = 0
-    # aiohttp rather than httpx: httpx's own work per request (about 5 ms of CPU, tests/benchmarks/checkin.py)
-    # fell inside every timed request. The bare HTTP round trip below shows what is left of the client's.
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as client:
+    # The client's own work falls inside every timed request (tests/benchmarks/client.py: why aiohttp);
+    # the bare HTTP round trip below shows what is left of it.
+    async with session(60) as client:
         async with client.get(url) as first:  # connection open, process warm
             assert first.status == 200
         for name, params in queries:
@@ -195,7 +196,7 @@ async def bare_http(p: Profile, count: int) -> list[float]:
     """The floor of any request through the API with this client: GET /healthz (no store, no auth)."""
     url = f"http://127.0.0.1:{p.ports.api('trading')}/healthz"
     values = []
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as client:
+    async with session(60) as client:
         for _ in range(count):
             t0 = time.perf_counter()
             async with client.get(url) as response:
@@ -330,6 +331,7 @@ def main() -> None:
         # Nothing is written while searching: the outbox relay (whose safety-net sweep still reads the
         # listings, see tests/stack/store_scans.py) is off.
         quiet = {"outbox_relay_enabled": "false"}
+        machine = CpuWatch({})
         procs.append(settled_api(p, search_cache_mb="0", **quiet))
         cold = asyncio.run(through_api(p, queries))
         procs.pop().stop()
@@ -342,6 +344,7 @@ def main() -> None:
         base = floor(p, args.rounds)
         http_floor = asyncio.run(bare_http(p, args.rounds * 10))
         scan = naive(p, args.naive_rounds)
+        machine.stop()
         print(f"\nSearch over {args.listings} published listings: {len(queries)} varied queries "
               f"({args.rounds} of each kind), through the API")
         c = report("cache off: every search reads the read model from FerretDB", cold)
@@ -352,6 +355,7 @@ def main() -> None:
         b = line("floor: bare FerretDB _id read", base)
         line("floor: bare HTTP round trip (GET /healthz)", http_floor)
         n = line("naive: plain filter + sort", scan)
+        print(machine.steal_line())
         for label, stats in (("cache off", c), ("cache on", w)):
             print(f"ratio {label:<9} / _id read       " + "  ".join(f"{k}={stats[k] / b[k]:7.1f}x  " for k in stats))
         print("ratio naive / cache-off search  " + "  ".join(f"{k}={n[k] / c[k]:7.1f}x  " for k in c))
