@@ -44,15 +44,15 @@ class ServiceSettings(BaseSettings):
     # The outbox relay runs inside the process that writes the collection (API, or worker for what
     # its handlers write), woken by each write; a publish that fails is retried from memory. The sweep
     # is the safety net for what a crashed process left behind: it runs at start-up and then every
-    # `outbox_sweep_seconds`. Not more often: on FerretDB its query scans the whole collection.
+    # `outbox_sweep_seconds`, reading the pending markers (one per outbox not yet emptied, none when
+    # idle), never the aggregates.
     outbox_relay_enabled: bool = True
     outbox_relay_notify: bool = True
     outbox_sweep_seconds: float = 30.0
-    # The sweep's query may take far longer than a request may (a scan on FerretDB: over 10 s at
-    # 100,000 documents); it gets its own budget instead of the client's socket timeout, or the safety
-    # net would never finish on a large collection.
+    # The sweep's and recovery's reads of the markers and relay ledgers get their own budget rather
+    # than a request's: after an outage the backlog they cover can be large (their cost is the
+    # backlog's, not the collections').
     outbox_sweep_timeout_seconds: float = 300.0
-    outbox_lease_seconds: float = 15.0
 
     # Tests only: record every store command whose filter FerretDB would answer by scanning
     # (servicekit.store_audit), one JSON line each, in this directory.
