@@ -187,12 +187,10 @@ class SearchQuery:
             return None
         region = region_number(self.region_code) if self.region_code else None
         wanted_deals = deal_bits(self.deal_types) if self.deal_types else None
-        low, high = self.price_min, self.price_max
-        priced = low is not None or high is not None
+        priced = self.price_min is not None or self.price_max is not None
 
         def keep(price: int, in_code: int, deals: int) -> bool:
-            if priced and (price == NEGOTIABLE or (low is not None and price < low)
-                           or (high is not None and price > high)):
+            if priced and not self.price_ok(price):
                 return False
             if region is not None and not in_region(region, in_code):
                 return False
@@ -230,10 +228,15 @@ class Posting(NamedTuple):
     deals: int = 0  # deal types as DEAL_BITS
 
 
+def listing_price(doc: Mapping[str, Any]) -> int:
+    """The price a listing is filed at: its price in fen, NEGOTIABLE when it has none."""
+    price = doc.get("price_fen")
+    return NEGOTIABLE if price is None else int(price)
+
+
 def posting_of(doc: Mapping[str, Any], seq: int) -> Posting:
     """The posting a published listing is filed under, in every one of its terms' documents."""
-    price = doc.get("price_fen")
-    return Posting(seq, NEGOTIABLE if price is None else int(price), doc["_id"], region_number(doc["region_code"]),
+    return Posting(seq, listing_price(doc), doc["_id"], region_number(doc["region_code"]),
                    deal_bits(doc["deal_types"]))
 
 

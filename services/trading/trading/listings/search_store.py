@@ -53,6 +53,7 @@ from trading.listings.search import (
     cell_bucket,
     intersect,
     is_price_order,
+    listing_price,
     listing_terms,
     pack,
     posting_of,
@@ -354,11 +355,6 @@ async def _rewrite(db: Database, seq: int, slots: Sequence[_Slot], adding: Posti
         _written.clear()  # not the indexer's own batch (a test's): keep no copy of what it wrote
 
 
-def _price(doc: Document) -> int:
-    price = doc.get("price_fen")
-    return NEGOTIABLE if price is None else int(price)
-
-
 # The latest version this process marked per listing, while its marker stands: the indexer drops a
 # marker by `_id` without reading it first when this process wrote it (every marker is written under
 # the listing's lock, in the one process that writes listings; a marker found in the store that this
@@ -414,7 +410,7 @@ def _plan(doc: Document, filed: Document | None) -> _Plan:
         old_price, old_layout, counted = doc.get("search_price"), doc.get("search_layout"), doc.get("counted_status")
     return _Plan(doc, None if old_seq is None else int(old_seq), list(old_terms),
                  NEGOTIABLE if old_price is None else int(old_price), old_layout, counted, searchable,
-                 listing_terms(doc) if searchable else [], _price(doc))
+                 listing_terms(doc) if searchable else [], listing_price(doc))
 
 
 def _split_terms(joined: str | None) -> list[str]:
@@ -771,7 +767,7 @@ def postings_for_bulk_load(filed: Sequence[tuple[Document, int]]) -> list[Docume
     heads: dict[str, dict[str, int]] = {}
     filings: list[Document] = []
     for doc, seq in sorted(filed, key=lambda ds: ds[1]):
-        terms, price = listing_terms(doc), _price(doc)
+        terms, price = listing_terms(doc), listing_price(doc)
         for slot in _slots(seq, terms, price):
             postings.setdefault(slot.doc_id, []).append(posting_of(doc, seq))
             heads.setdefault(slot.head_id, {})[slot.head_key] = 1
