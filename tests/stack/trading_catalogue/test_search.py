@@ -240,13 +240,10 @@ def test_the_indexer_refiles_listings_left_behind(services: dict[str, ManagedPro
         await search_store.mark_pending(db, crashed["id"], int(listing["version"]) + 1)
         await db["listings"].update_one({"_id": crashed["id"]},
                                         {"$set": {"price_fen": 900_000_000}, "$inc": {"version": 1}})
-        # The old layout: filed before price cells existed (none of its price-cell postings).
+        # The old layout: its filing document names no layout, and this layout's postings lack it.
         filed = await db[search_store.POSTINGS].find_one({"_id": search_store.card_id(old_layout["id"])})
         assert filed is not None
-        seq, terms, price = filed["seq"], filed["terms"].split("\n"), filed["price"]
-        price_cells = [s for s in search_store._slots(seq, terms, price)
-                       if s.doc_id.split("|")[0] == search_store.price_posting_id("", "").split("|")[0]]
-        await search_store._rewrite(db, seq, price_cells, adding=None)
+        await search_store._unfile(db, filed["seq"], filed["terms"].split("\n"), filed["price"])
         await db[search_store.POSTINGS].update_one({"_id": filed["_id"]}, {"$unset": {"layout": ""}})
         await db[search_store.POSTINGS].update_one({"_id": search_store.GENERATION_ID}, {"$inc": {"n": 1}})
         # A postings document of a layout before ids carried it: the job drops it (search never reads it).

@@ -1,16 +1,21 @@
-"""The indexer's rewrite of postings documents: appending fresh postings to a packed value gives the
-same documents as decoding, filtering and packing them again; heads are written only when a document
-gains its first postings or loses its last."""
+"""The indexer's filing of postings (search_store._file_terms): new postings go to their terms' tails
+(appending fresh ones equals decoding and packing again), a tail longer than TAIL_MAX moves to its
+block and price-cell documents, which its head then names, and a removal takes a posting out of the
+tail and the documents alike, deleting what it leaves empty."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import Any, cast
+from unittest.mock import patch
 
-from pymongo import UpdateOne
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from trading.listings import search_store
-from trading.listings.search import Posting, pack, unpack
-from trading.listings.search_store import _rewrite_many, _Slot
+from trading.listings.search import BLOCK_SIZE, TAIL_MAX, Posting, SearchQuery, pack, price_cell, unpack
+from trading.listings.search_store import ReadCache, _file_terms, head_id, posting_id, price_posting_id
 
 
 class FakeCollection:
@@ -20,14 +25,17 @@ class FakeCollection:
     async def find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
         return self.docs.get(query["_id"])
 
-    async def bulk_write(self, ops: list[UpdateOne], ordered: bool = False) -> None:
+    async def bulk_write(self, ops: list[UpdateOne | ReplaceOne[dict[str, Any]] | DeleteOne],
+                         ordered: bool = False) -> None:
         for op in ops:
-            query, update = cast(dict[str, Any], op._filter), cast(dict[str, Any], op._doc)
-            doc = self.docs.setdefault(query["_id"], {"_id": query["_id"]})
-            for field, value in update.get("$set", {}).items():
-                doc[field] = value
-            for field in update.get("$unset", {}):
-                doc.pop(field, None)
+            query = cast(dict[str, Any], op._filter)
+            if isinstance(op, DeleteOne):
+                self.docs.pop(query["_id"], None)
+            elif isinstance(op, ReplaceOne):
+                self.docs[query["_id"]] = dict(cast(dict[str, Any], op._doc))
+            else:
+                doc = self.docs.setdefault(query["_id"], {"_id": query["_id"]})
+                doc.update(cast(dict[str, Any], op._doc).get("$set", {}))
 
 
 class FakeDb:
@@ -38,35 +46,121 @@ class FakeDb:
         return self.collection
 
 
-def rewritten(fresh: set[int]) -> dict[str, dict[str, Any]]:
+def filed(docs: dict[str, dict[str, Any]], removes: dict[str, dict[int, int]], adds: dict[str, dict[int, Posting]],
+          fresh: Collection[int] = ()) -> dict[str, dict[str, Any]]:
     search_store._written.clear()
-    old = [Posting(1, 100, "lst-a"), Posting(2, -1, "lst-b")]
-    db = FakeDb({"p|all|0": {"_id": "p|all|0", "d": pack(old)}})
-    slots = {"p|all|0": _Slot("p|all|0", "h|all", "0"), "p|kw:xy|0": _Slot("p|kw:xy|0", "h|kw:xy", "0")}
-    adds = {doc_id: {3: Posting(3, 500, "lst-c"), 4: Posting(4, 7, "lst-d")} for doc_id in slots}
-    asyncio.run(_rewrite_many(db, slots, {}, adds, fresh=fresh))  # type: ignore[arg-type]
+    db = FakeDb(docs)
+    asyncio.run(_file_terms(db, removes, adds, fresh=fresh))  # type: ignore[arg-type]
     search_store._written.clear()
     return {k: {f: bytes(v) if isinstance(v, bytes) else v for f, v in d.items()}
             for k, d in db.collection.docs.items()}
 
 
-def test_appending_fresh_postings_equals_repacking() -> None:
-    appended, repacked = rewritten({3, 4}), rewritten(set())
+def head(tail: list[Posting], blocks: str = "", cells: str = "") -> dict[str, Any]:
+    return {"b": blocks, "q": cells, "t": pack(tail)}
+
+
+OLD = [Posting(1, 100, "lst-a"), Posting(2, -1, "lst-b")]
+NEW = {3: Posting(3, 500, "lst-c"), 4: Posting(4, 7, "lst-d")}
+
+
+def test_appending_fresh_postings_to_a_tail_equals_repacking() -> None:
+    def run(fresh: set[int]) -> dict[str, dict[str, Any]]:
+        return filed({head_id("all"): {"_id": head_id("all"), **head(OLD)}}, {}, {"all": NEW, "kw:xy": NEW}, fresh)
+
+    appended, repacked = run({3, 4}), run(set())
     assert appended == repacked
-    assert [p.seq for p in unpack(appended["p|all|0"]["d"])] == [1, 2, 3, 4]
-    assert "h|all" not in appended, "p|all|0 had postings already: its head is not written"
-    assert appended["h|kw:xy"] == {"_id": "h|kw:xy", "b.0": 1}, "p|kw:xy|0 gained its first postings"
+    assert [p.seq for p in unpack(appended[head_id("all")]["t"])] == [1, 2, 3, 4]
+    assert appended[head_id("kw:xy")] == {"_id": head_id("kw:xy"), **head(list(NEW.values()))}, \
+        "a new term is one document, its head"
+    assert set(appended) == {head_id("all"), head_id("kw:xy")}, "no postings document is written"
 
 
-def test_a_head_entry_goes_when_its_document_loses_its_last_posting() -> None:
+def test_a_tail_longer_than_its_limit_moves_to_its_documents() -> None:
+    tail = [Posting(BLOCK_SIZE - TAIL_MAX + i, 5, f"l{i}") for i in range(TAIL_MAX)]
+    block_doc: dict[str, Any] = {"_id": posting_id("all", 0), "d": pack([Posting(0, 5, "first")])}
+    adding = Posting(BLOCK_SIZE, 5, "next")
+    docs = filed({head_id("all"): {"_id": head_id("all"), **head(tail, "0")}, block_doc["_id"]: block_doc},
+                 {}, {"all": {adding.seq: adding}}, {adding.seq})
+    cell = price_cell(5, 0)
+    assert docs[head_id("all")] == {"_id": head_id("all"), **head([], "0 1", cell)}
+    assert [p.seq for p in unpack(docs[posting_id("all", 0)]["d"])] == [0, *(p.seq for p in tail)]
+    assert unpack(docs[posting_id("all", 1)]["d"]) == [adding]
+    assert unpack(docs[price_posting_id("all", cell)]["d"]) == [*tail, adding]
+
+
+def test_a_removal_leaves_tail_and_documents_and_deletes_what_it_empties() -> None:
+    cell = price_cell(100, 1)
+    docs = filed({head_id("all"): {"_id": head_id("all"), **head(OLD[1:], "0", cell)},
+                  posting_id("all", 0): {"_id": posting_id("all", 0), "d": pack(OLD[:1])},
+                  price_posting_id("all", cell): {"_id": price_posting_id("all", cell), "d": pack(OLD[:1])},
+                  head_id("kw:xy"): {"_id": head_id("kw:xy"), **head(OLD[1:])}},
+                 {"all": {1: 100, 2: -1}, "kw:xy": {2: -1}}, {})
+    assert docs == {}, "both postings gone: the emptied documents and heads are deleted"
+
+
+def test_a_posting_left_in_a_document_and_its_tail_by_a_failed_move_is_removed_from_both() -> None:
+    cell = price_cell(100, 1)
+    docs = filed({head_id("all"): {"_id": head_id("all"), **head(OLD, "0", cell)},
+                  posting_id("all", 0): {"_id": posting_id("all", 0), "d": pack(OLD[:1])},
+                  price_posting_id("all", cell): {"_id": price_posting_id("all", cell), "d": pack(OLD[:1])}},
+                 {"all": {1: 100}}, {})
+    assert docs == {head_id("all"): {"_id": head_id("all"), **head(OLD[1:])}}
+
+
+# Any sequence of batches (publishing, re-pricing in place, withdrawing) leaves every term's postings,
+# its tail and the documents its head names together, equal to what was filed, each posting once; and
+# search reads them back in order. The tail limit is made small so that postings move often.
+_terms = st.sampled_from(["all", "kw:a", "kw:b"])
+_change = st.tuples(st.sampled_from(["publish", "reprice", "withdraw"]), st.integers(0, 30),
+                    st.sampled_from([5, 70_000_000, -1]), st.sets(_terms, min_size=1))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(_change, min_size=1, max_size=6), min_size=1, max_size=8))
+def test_any_batches_leave_each_posting_filed_once(batches: list[list[tuple[str, int, int, set[str]]]]) -> None:
+    db = FakeDb({})
+    filed: dict[str, dict[int, Posting]] = {}  # term -> seq -> posting, the truth
+    listings: dict[int, tuple[int, set[str]]] = {}  # listing number -> (seq, terms) while published
+    next_seq = iter(range(0, 10 * BLOCK_SIZE, BLOCK_SIZE // 3))  # across blocks and price epochs
     search_store._written.clear()
-    db = FakeDb({"p|all|0": {"_id": "p|all|0", "d": pack([Posting(1, 100, "lst-a"), Posting(2, -1, "lst-b")])},
-                 "p|kw:xy|0": {"_id": "p|kw:xy|0", "d": pack([Posting(1, 100, "lst-a")])},
-                 "h|all": {"_id": "h|all", "b.0": 1}, "h|kw:xy": {"_id": "h|kw:xy", "b.0": 1}})
-    slots = {"p|all|0": _Slot("p|all|0", "h|all", "0"), "p|kw:xy|0": _Slot("p|kw:xy|0", "h|kw:xy", "0")}
-    asyncio.run(_rewrite_many(db, slots, {doc_id: {1} for doc_id in slots}, {}))  # type: ignore[arg-type]
+    with patch.object(search_store, "TAIL_MAX", 3), patch.object(search_store, "_cache", ReadCache(0)):
+        for batch in batches:
+            removes: dict[str, dict[int, int]] = {}
+            adds: dict[str, dict[int, Posting]] = {}
+            fresh: set[int] = set()
+            for kind, number, price, terms in batch:
+                old = listings.pop(number, None)
+                if old is not None:
+                    seq, old_terms = old
+                    if any(seq in adds.get(t, {}) for t in old_terms):
+                        listings[number] = old
+                        continue  # one change per listing per batch, as the indexer files them
+                    for term in old_terms:
+                        removes.setdefault(term, {})[seq] = filed[term].pop(seq).price
+                if kind == "withdraw" or (kind == "reprice" and old is None):
+                    continue
+                seq = old[0] if kind == "reprice" and old is not None else next(next_seq)
+                if old is None or kind == "publish":
+                    fresh.add(seq)
+                posting = Posting(seq, price, f"l{number}")
+                for term in terms:
+                    adds.setdefault(term, {})[seq] = posting
+                    filed.setdefault(term, {})[seq] = posting
+                listings[number] = (seq, terms)
+            asyncio.run(_file_terms(db, removes, adds, fresh=fresh))  # type: ignore[arg-type]
+            for term in ("all", "kw:a", "kw:b"):
+                doc = db.collection.docs.get(head_id(term), {})
+                places = list(unpack(bytes(doc.get("t") or b"")))
+                for key in (doc.get("b") or "").split():
+                    places += unpack(bytes(db.collection.docs[posting_id(term, key)]["d"]))
+                assert sorted(p.seq for p in places) == sorted(filed.get(term, {})), "each posting once"
+                assert {p.seq: p for p in places} == filed.get(term, {})
+                cells = [unpack(bytes(db.collection.docs[price_posting_id(term, c)]["d"]))
+                         for c in (doc.get("q") or "").split()]
+                assert sorted(p.seq for c in cells for p in c) == sorted(
+                    p.seq for p in filed.get(term, {}).values() if p not in unpack(bytes(doc.get("t") or b"")))
+                query = SearchQuery(keywords=(term[3:],)) if term != "all" else SearchQuery()
+                page, _more = asyncio.run(search_store.search(db, query))  # type: ignore[arg-type]
+                assert [p.seq for p in page] == sorted(filed.get(term, {}), reverse=True)[:20]
     search_store._written.clear()
-    docs = db.collection.docs
-    assert [p.seq for p in unpack(bytes(docs["p|all|0"]["d"]))] == [2]
-    assert docs["h|all"] == {"_id": "h|all", "b.0": 1}, "p|all|0 still has a posting"
-    assert bytes(docs["p|kw:xy|0"]["d"]) == b"" and docs["h|kw:xy"] == {"_id": "h|kw:xy"}, "its entry is gone"

@@ -13,10 +13,12 @@ from trading.listings.search import (
     EPOCH_SIZE,
     LAYOUT,
     NEGOTIABLE,
+    TAIL_MAX,
     Posting,
     PostingBlock,
     SearchQuery,
     SearchSort,
+    TermHead,
     block_can_follow,
     block_order,
     bucket_can_follow,
@@ -35,7 +37,6 @@ from trading.listings.search_store import (
     head_id,
     posting_id,
     postings_for_bulk_load,
-    price_head_id,
     price_posting_id,
 )
 from trading.listings.tokens import tokens
@@ -169,18 +170,41 @@ def test_postings_pack_and_bulk_load() -> None:
     ])
     by_id = {d["_id"]: d for d in docs}
     a, b = Posting(1, NEGOTIABLE, "a", 210200, DEAL_BITS["assignment"]), Posting(BLOCK_SIZE, 5, "b", 210200, 1)
-    assert unpack(bytes(by_id[posting_id("all", 0)]["d"])) == [a]
-    assert unpack(bytes(by_id[posting_id("kw:xy", 1)]["d"])) == [b]
-    assert by_id[head_id("all")]["b"] == {"0": 1, "1": 1} and by_id[head_id("kw:xy")]["b"] == {"1": 1}
+    # Two postings of a term are its tail, in its head: no postings documents yet.
+    assert unpack(bytes(by_id[head_id("all")]["t"])) == [a, b]
+    assert (by_id[head_id("all")]["b"], by_id[head_id("all")]["q"]) == ("", "")
+    assert unpack(bytes(by_id[head_id("kw:xy")]["t"])) == [b]
+    assert not any(k.startswith((f"p{LAYOUT}|", f"q{LAYOUT}|")) for k in by_id)
+    head = TermHead(by_id[head_id("all")]["b"], by_id[head_id("all")]["q"], bytes(by_id[head_id("all")]["t"]))
+    assert head.keys(by_price=False) == {"0", "1"} and head.stored(by_price=False) == frozenset()
+    assert unpack(head.tail_in("1", by_price=False).packed) == [b]
     cheap = price_cell(5, BLOCK_SIZE)
-    assert unpack(bytes(by_id[price_posting_id("all", "n:0")]["d"])) == [a], "filed by price cell too"
-    assert unpack(bytes(by_id[price_posting_id("kw:xy", cheap)]["d"])) == [b]
-    assert by_id[price_head_id("all")]["b"] == {"n:0": 1, cheap: 1}
+    assert head.keys(by_price=True) == {"n:0", cheap}, "the tail serves price order too"
+    assert unpack(head.tail_in("n:0", by_price=True).packed) == [a]
     assert posting_id("all", 0) == f"p{LAYOUT}|all|0", "the layout is part of the ids"
     assert ListingRead.model_validate_json(by_id["c|a"]["j"]).id == "a", "a result card per listing"
     filed = by_id["c|b"]
     assert (filed["seq"], filed["price"], filed["layout"], filed["status"]) == (BLOCK_SIZE, 5, LAYOUT, "published")
     assert filed["terms"].split("\n") == listing_terms({**listing, "title": "xy", "price_fen": 5}), "filed under"
+
+
+def test_bulk_load_moves_whole_tails_to_documents() -> None:
+    now = datetime.now(UTC)
+    listing = {"application_number": "2021100000013", "patent_kind": "invention", "title": "x", "abstract": "",
+               "ipc_codes": [], "locarno_classes": [], "owner_organisation_id": "o",
+               "co_owner_organisation_ids": [], "agent_organisation_id": None, "industry": "other",
+               "region_code": "210200", "legal_status": "granted", "expires_on": "2040-01-01",
+               "deal_types": ["assignment"], "price_fen": 5, "open_licence_terms": None, "status": "published",
+               "version": 2, "created_at": now, "updated_at": now, "published_at": now}
+    count = TAIL_MAX + 1 + 3
+    seqs = [BLOCK_SIZE - 100 + i for i in range(count)]  # across two blocks
+    by_id = {d["_id"]: d for d in postings_for_bulk_load([({**listing, "_id": f"l{s}"}, s) for s in seqs])}
+    head = by_id[head_id("all")]
+    assert [p.seq for p in unpack(bytes(head["t"]))] == seqs[-3:], "what does not fill a whole tail stays in it"
+    assert head["b"] == "0 1" and head["q"] == price_cell(5, seqs[0])
+    in_blocks = unpack(bytes(by_id[posting_id("all", 0)]["d"])) + unpack(bytes(by_id[posting_id("all", 1)]["d"]))
+    assert [p.seq for p in in_blocks] == seqs[:TAIL_MAX + 1]
+    assert [p.seq for p in unpack(bytes(by_id[price_posting_id("all", head["q"])]["d"]))] == seqs[:TAIL_MAX + 1]
 
 
 def test_price_cells_file_by_bucket_and_epoch() -> None:

@@ -11,9 +11,17 @@ read: an inverted index whose documents are keyed by term and block.
   and the code itself), `deal:<deal type>`, and `all` (every published listing).
 - Each published listing gets a *search sequence number* (`seq`, growing with publication). Seqs are
   grouped in *blocks* of BLOCK_SIZE. The postings of one term in one block are one document
-  `p3|<term>|<block>` holding them as one packed binary value (RECORD; the 3 is the LAYOUT, so a
-  change of shape starts from documents of its own); a *head* document `h3|<term>` marks the blocks
-  the term has postings in, so a query only reads blocks where every term occurs.
+  `p4|<term>|<block>` holding them as one packed binary value (RECORD; the 4 is the LAYOUT, so a
+  change of shape starts from documents of its own).
+- A term's *head* `h4|<term>` names the blocks (and price cells, below) that have a postings document,
+  so a query only reads blocks where every term occurs, and holds the term's *tail*: its newest
+  postings (at most TAIL_MAX), not yet moved to their blocks' documents. Why a tail: each indexer
+  batch used to rewrite the newest block document of every term it touched (up to 2,048 postings,
+  some 90 KB, and FerretDB reads, decodes and rewrites a document whole for any update) and created
+  four documents (block, price cell and their two heads) for every term seen for the first time, such
+  as a listing's own rare words. Now a batch writes one small head per term it touches, and a term's
+  postings move to their documents once per TAIL_MAX. A rare term lives in its head alone. Every
+  search reads the heads of its terms anyway, so the tail costs it no extra read.
 - Each posting carries the listing's price, region code and deal types besides its seq, so the broad
   filters (a province, deal types, a price range) are checked on the postings a query reads anyway
   (*record filters*, SearchQuery.record_filter) instead of reading their postings, which are among
@@ -24,15 +32,16 @@ read: an inverted index whose documents are keyed by term and block.
 - A query is groups of terms: AND between groups, OR inside a group (several deal types). Blocks are
   read in sort order, newest first by default, and the search stops as soon as a page is full, so a
   broad query reads one or two blocks and a narrow one reads only the few blocks its rarest term
-  occurs in.
+  occurs in. A block's postings of a term are its document's and the tail's in that block.
 - Price order has postings of its own, because in seq blocks the cheapest match may sit in any block
   (reading them all cost 130-170 ms at 100,000 listings). The same postings are filed a second time
   by *price cell*: the listing's price bucket and its *epoch* (seq // EPOCH_SIZE, a coarse seq range
   that keeps a cell's document bounded however large the catalogue grows), in documents
-  `q3|<term>|<bucket>:<epoch>` marked in a head `hq3|<term>`. A price-ordered query walks the buckets
-  cheapest (or dearest) first, reads only that bucket's cells, sorts them exactly, and stops as soon
-  as the buckets it has finished hold a full page: buckets never overlap, so nothing later can come
-  earlier. Negotiable listings are bucket `n`, after every priced bucket in both directions.
+  `q4|<term>|<bucket>:<epoch>`, named in the same head, which serves the same tail by cell. A
+  price-ordered query walks the buckets cheapest (or dearest) first, reads only that bucket's cells,
+  sorts them exactly, and stops as soon as the buckets it has finished hold a full page: buckets
+  never overlap, so nothing later can come earlier. Negotiable listings are bucket `n`, after every
+  priced bucket in both directions.
 """
 
 from __future__ import annotations
@@ -52,10 +61,16 @@ from trading.patents.regions import region_levels
 
 # The shape of the read model's documents, part of their ids. Bump it when that shape changes and run
 # `python -m trading refile-search`: it drops the older layout's documents and marks every published
-# listing, which the indexer files again (2: price cells; 3: region and deal types in the postings).
-LAYOUT = 3
+# listing, which the indexer files again (2: price cells; 3: region and deal types in the postings;
+# 4: one head per term, holding the term's newest postings).
+LAYOUT = 4
 BLOCK_SIZE = 2048
 EPOCH_SIZE = 16 * BLOCK_SIZE  # seqs per price-cell epoch
+# The most postings a head's tail holds: when a batch leaves more, they move to their documents. A
+# batch rewrites the head of every term it touches, so a larger tail costs every batch more (and every
+# search reads heads); a smaller one moves postings, rewriting the large block and cell documents,
+# more often. 256 postings are some 12.5 KB.
+TAIL_MAX = 256
 NEGOTIABLE = -1  # the price stored in postings for "negotiable"
 ALL = "all"
 
@@ -83,6 +98,11 @@ def price_bucket(price_fen: int | None) -> str:
 def price_cell(price: int, seq: int) -> str:
     """The price cell a posting is filed under (`price` is NEGOTIABLE when none)."""
     return f"{price_bucket(None if price == NEGOTIABLE else price)}:{seq // EPOCH_SIZE}"
+
+
+def block_key(seq: int) -> str:
+    """The block a posting is filed under, as heads and document ids spell it."""
+    return str(seq // BLOCK_SIZE)
 
 
 def cell_bucket(cell: str) -> str:
@@ -393,3 +413,46 @@ def intersect(groups: Sequence[Sequence[PostingBlock]], keep: RecordFilter | Non
                 if keep is None or keep(posting.price, posting.region, posting.deals):
                     found[seq] = posting
     return list(found.values())
+
+
+def joined_keys(keys: Iterable[str]) -> str:
+    """Blocks or cells as a head stores them: one string (FerretDB decodes a map of many entries several
+    times slower than one string, and the indexer rewrites heads in every batch)."""
+    return " ".join(sorted(keys))
+
+
+class TermHead:
+    """A term's head as a search reads it: the blocks and price cells that have a postings document
+    (`blocks`, `cells`), and its tail split by block and by cell, so a block's (or cell's) postings of
+    the term are its document's plus `tail_in` there. Decoded once, kept in the search cache."""
+
+    __slots__ = ("blocks", "cells", "size", "tail_by_block", "tail_by_cell")
+
+    def __init__(self, blocks: str = "", cells: str = "", tail: bytes = b"") -> None:
+        self.blocks = frozenset(blocks.split())
+        self.cells = frozenset(cells.split())
+        by_block: dict[str, list[bytes]] = {}
+        by_cell: dict[str, list[bytes]] = {}
+        for row, (seq, price, _region, _deals) in enumerate(_ATTRIBUTES_OF_RECORD.iter_unpack(tail)):
+            record = tail[row * RECORD.size:(row + 1) * RECORD.size]
+            by_block.setdefault(block_key(seq), []).append(record)
+            by_cell.setdefault(price_cell(price, seq), []).append(record)
+        self.tail_by_block = {k: PostingBlock(b"".join(v)) for k, v in by_block.items()}
+        self.tail_by_cell = {k: PostingBlock(b"".join(v)) for k, v in by_cell.items()}
+        self.size = 200 + 3 * len(tail) + 16 * (len(self.blocks) + len(self.cells))
+
+    def keys(self, by_price: bool) -> set[str]:
+        """The blocks (or cells) where the term has postings, in a document or in the tail."""
+        if by_price:
+            return {*self.cells, *self.tail_by_cell}
+        return {*self.blocks, *self.tail_by_block}
+
+    def stored(self, by_price: bool) -> frozenset[str]:
+        """The blocks (or cells) that have a postings document."""
+        return self.cells if by_price else self.blocks
+
+    def tail_in(self, key: str, by_price: bool) -> PostingBlock:
+        return (self.tail_by_cell if by_price else self.tail_by_block).get(key, EMPTY_BLOCK)
+
+
+EMPTY_HEAD = TermHead()

@@ -37,22 +37,27 @@ from trading.listings.aggregate import LISTING
 from trading.listings.domain import ListingStatus
 from trading.listings.models import ListingRead
 from trading.listings.search import (
-    BLOCK_SIZE,
     EMPTY_BLOCK,
+    EMPTY_HEAD,
     LAYOUT,
     NEGOTIABLE,
+    RECORD,
+    TAIL_MAX,
     Posting,
     PostingBlock,
     RecordFilter,
     SearchQuery,
     SearchSort,
+    TermHead,
     block_can_follow,
+    block_key,
     block_order,
     bucket_can_follow,
     bucket_order,
     cell_bucket,
     intersect,
     is_price_order,
+    joined_keys,
     listing_price,
     listing_terms,
     pack,
@@ -169,6 +174,10 @@ class ReadCache:
         """Postings documents, as blocks (search.PostingBlock)."""
         return await self._through(db, ids, _decoded, _decoded_size)
 
+    async def heads(self, db: Database, ids: Sequence[str]) -> list[TermHead]:
+        """Heads, decoded (search.TermHead; a term without one has EMPTY_HEAD)."""
+        return await self._through(db, ids, _head, _head_size)
+
     async def _through(self, db: Database, ids: Sequence[str], decode: Callable[[Document | None], T],
                        size_of: Callable[[T], int]) -> list[T]:
         known: dict[str, T] = {}
@@ -213,6 +222,16 @@ def _decoded_size(block: PostingBlock | None) -> int:
     return 100 if block is None else block.size
 
 
+def _head(doc: Document | None) -> TermHead:
+    if doc is None:
+        return EMPTY_HEAD
+    return TermHead(doc.get("b") or "", doc.get("q") or "", bytes(doc.get("t") or b""))
+
+
+def _head_size(head: TermHead) -> int:
+    return head.size
+
+
 _cache = ReadCache(64 * 1024 * 1024)
 
 
@@ -220,9 +239,9 @@ class WrittenCopies:
     """The read-model documents the indexer last wrote (postings, filing documents), as it wrote them.
 
     The indexer is the read model's one writer, so what it wrote is what the store holds, and a batch
-    need not read again the documents the previous batch rewrote: the newest block of every common
-    term (up to 2,048 postings, some 90 KB), the same price cells, the filing documents of listings
-    published and then changed. Kept while the generation counter is where the indexer left it: a
+    need not read again the documents the previous batch rewrote: the head of every common term with
+    its tail (up to TAIL_MAX postings), the documents its last move of a tail wrote, the filing
+    documents of listings published and then changed. Kept while the generation counter is where the indexer left it: a
     batch reads it first (one `_id` read) and drops every copy when anyone else moved it (a
     `refile-search`, a test writing the store directly), and any failed batch drops them too. Bounded
     by size, least recently used out first.
@@ -273,7 +292,7 @@ class WrittenCopies:
     def put(self, doc_id: str, doc: Document | None) -> None:
         if self.max_bytes <= 0:
             return
-        size = 100 + (len(doc["d"]) if doc and "d" in doc else 0) + _stored_size(doc)
+        size = 100 + sum(len(doc[f]) for f in ("d", "t") if doc and f in doc) + _stored_size(doc)
         if doc_id in self._docs:
             self._bytes -= self._sizes[doc_id]
         self._docs[doc_id] = doc
@@ -319,40 +338,28 @@ def price_posting_id(term: str, cell: str) -> str:
     return f"q{LAYOUT}|{term}|{cell}"
 
 
-def price_head_id(term: str) -> str:
-    return f"hq{LAYOUT}|{term}"
-
-
 def older_layouts_pattern() -> str:
     """The ids of postings and heads of the layouts before this one, which search never reads: without
-    a number before layout 3, numbered since. (FerretDB's regular expressions are Go's: no lookahead.)"""
+    a number before layout 3, numbered since (layout 3 had price heads of their own, `hq3|`).
+    (FerretDB's regular expressions are Go's: no lookahead.)"""
     numbers = "|".join(str(n) for n in range(3, LAYOUT))
     return f"^(p|q|h|hq)({numbers})?\\|" if numbers else "^(p|q|h|hq)\\|"
 
 
-@dataclass(frozen=True)
-class _Slot:
-    """Where one posting of a listing is filed: its postings document and the head entry counting it."""
-    doc_id: str
-    head_id: str
-    head_key: str
+def _documents_of(term: str, posting: Posting) -> tuple[tuple[str, str, bool], tuple[str, str, bool]]:
+    """The two postings documents a posting of `term` moves to from the tail: (id, key in the head,
+    by price) of its seq block's and of its price cell's."""
+    block, cell = block_key(posting.seq), price_cell(posting.price, posting.seq)
+    return (posting_id(term, block), block, False), (price_posting_id(term, cell), cell, True)
 
 
-def _slots(seq: int, terms: Sequence[str], price: int) -> list[_Slot]:
-    """Every document a listing's postings live in: by seq block for every term, and by price cell."""
-    block = seq // BLOCK_SIZE
-    cell = price_cell(price, seq)
-    return ([_Slot(posting_id(t, block), head_id(t), str(block)) for t in terms]
-            + [_Slot(price_posting_id(t, cell), price_head_id(t), cell) for t in terms])
-
-
-async def _rewrite(db: Database, seq: int, slots: Sequence[_Slot], adding: Posting | None) -> None:
-    """Remove `seq` from (and, when `adding`, add that posting to) each slot's postings document."""
+async def _unfile(db: Database, seq: int, terms: Sequence[str], price: int) -> None:
+    """Take listing `seq`'s postings (filed at `price`) out of these terms, tails and documents alike
+    (for tests that make the store as a crash or an older version left it)."""
     try:
-        await _rewrite_many(db, {s.doc_id: s for s in slots}, {s.doc_id: {seq} for s in slots},
-                            {s.doc_id: {seq: adding} for s in slots} if adding is not None else {})
+        await _file_terms(db, {t: {seq: price} for t in terms}, {})
     finally:
-        _written.clear()  # not the indexer's own batch (a test's): keep no copy of what it wrote
+        _written.clear()  # not the indexer's own batch: keep no copy of what it wrote
 
 
 # The latest version this process marked per listing, while its marker stands: the indexer drops a
@@ -434,11 +441,10 @@ async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_marke
     `stored_markers`: the listings among them whose markers were found in the store.
 
     Batching is what makes publishing cheap: listings published around the same time share most of
-    their postings documents (the same terms in the newest seq block, the same price cells), so each
-    document is read and written once per batch instead of once per listing, and the generation
-    counter moves once. Postings are written first, then each listing's filing document (what it is
-    filed under, its card), then the status counts move, then its marker goes (only if no newer change
-    marked it meanwhile).
+    their terms, so each term's head (where new postings go, its tail) is read and written once per
+    batch instead of once per listing, and the generation counter moves once. Postings are written
+    first, then each listing's filing document (what it is filed under, its card), then the status
+    counts move, then its marker goes (only if no newer change marked it meanwhile).
     """
     async with _write_lock:
         try:
@@ -469,27 +475,26 @@ async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: C
     for offset, plan in enumerate(fresh):
         # A listing returning to the market (or newly published) counts as new for "newest".
         plan.seq = first + offset
-    removes: dict[str, set[int]] = {}
+    # Per term: the seqs to take out (with the price they were filed at, which names their price cell)
+    # and the postings to add.
+    removes: dict[str, dict[int, int]] = {}
     adds: dict[str, dict[int, Posting]] = {}
-    slots: dict[str, _Slot] = {}
     for plan in plans:
         if plan.unchanged:
             plan.seq = plan.old_seq
             continue
         if plan.old_seq is not None and plan.old_terms:
-            for slot in _slots(plan.old_seq, plan.old_terms, plan.old_price):
-                slots[slot.doc_id] = slot
-                removes.setdefault(slot.doc_id, set()).add(plan.old_seq)
+            for term in plan.old_terms:
+                removes.setdefault(term, {})[plan.old_seq] = plan.old_price
         if plan.searchable:
             plan.seq = plan.old_seq if plan.seq is None else plan.seq
             assert plan.seq is not None
             posting = posting_of(plan.doc, plan.seq)
-            for slot in _slots(plan.seq, plan.new_terms, plan.new_price):
-                slots[slot.doc_id] = slot
-                adds.setdefault(slot.doc_id, {})[plan.seq] = posting
+            for term in plan.new_terms:
+                adds.setdefault(term, {})[plan.seq] = posting
         else:
             plan.seq = None
-    written = await _rewrite_many(db, slots, removes, adds, fresh={p.seq for p in fresh if p.seq is not None})
+    written = await _file_terms(db, removes, adds, fresh={p.seq for p in fresh if p.seq is not None})
     filed = [filing_document(p.doc, p.seq, p.new_terms, p.new_price) for p in plans]
     await bulk_write_in_batches(db[POSTINGS], [ReplaceOne({"_id": f["_id"]}, f, upsert=True) for f in filed],
                                 per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
@@ -579,57 +584,103 @@ async def _take_seqs(db: Database, count: int) -> int:
     return int(doc["n"]) - count + 1
 
 
-async def _rewrite_many(db: Database, slots: dict[str, _Slot], removes: dict[str, set[int]],
-                        adds: dict[str, dict[int, Posting]], fresh: Collection[int] = ()) -> set[str]:
-    """Apply every removal and addition of a batch, reading (unless the indexer holds it as it wrote it)
-    and writing each postings document once. `fresh`: seqs reserved by this batch, in no document yet:
-    a document that only gains such postings (what publishing does) has them appended to its packed
-    value, without decoding its up to 2,048 postings.
+async def _file_terms(db: Database, removes: dict[str, dict[int, int]], adds: dict[str, dict[int, Posting]],
+                      fresh: Collection[int] = ()) -> set[str]:
+    """Apply a batch's removals (per term, seq -> the price it was filed at) and additions, reading
+    (unless the indexer holds it as it wrote it) and writing each head and postings document at most
+    once. `fresh`: seqs reserved by this batch, in no document yet: a tail that only gains such
+    postings (what publishing does) has them appended to its packed value, without decoding it.
 
-    Heads say only *where* a term has postings (search reads no block a term is absent from), so a
-    head is written only when one of its documents goes from empty to holding postings or back: an
-    append to a block that already has postings, which is what nearly every publish is for the common
-    terms, writes no head. Writing every touched head's count each batch had cost FerretDB about 1.5-3.5
-    ms per common head (it reads, decodes and rewrites the whole per-block map) and some 140 heads per
-    batch at 100,000 listings. The order keeps heads a superset of the truth whatever write fails: a
-    head entry is set before its document gains postings and removed only after it lost them (a head
-    pointing at an empty document costs a search one read; a missing one would hide postings).
+    Additions go to the term's tail, in its head. A removal takes the seq out of the tail and out of
+    the two documents it would have moved to (read, and written only if it was there: after a failed
+    batch a posting may be in both). A tail longer than TAIL_MAX after the batch moves to its
+    documents. Documents are written before heads, so whatever write fails a search finds every
+    posting once (a tail moved to documents whose head write failed is read twice, and the same seq
+    in a block's document and its tail counts once, search.intersect) and a head names every
+    document with postings (one it names that lost them costs a search one read).
     Returns the ids of the documents it wrote (postings and heads)."""
-    ids = list(slots)
-    docs = await _written.read(db, ids)
-    ops: list[UpdateOne] = []
-    new: dict[str, Document] = {}
-    present: dict[str, dict[str, int]] = {}
-    absent: dict[str, dict[str, str]] = {}
-    for doc_id, doc in zip(ids, docs, strict=True):
-        adding = adds.get(doc_id, {})
+    terms = list(dict.fromkeys([*removes, *adds]))
+    heads = dict(zip(terms, await _written.read(db, [head_id(t) for t in terms]), strict=True))
+    tails: dict[str, bytes] = {}
+    # Postings documents to change: what leaves and what arrives, and (term, key, by price) of each.
+    leaving: dict[str, set[int]] = {}
+    arriving: dict[str, dict[int, Posting]] = {}
+    documents: dict[str, tuple[str, str, bool]] = {}
+    for term in terms:
+        head = heads[term]
+        stored = bytes(head["t"]) if head is not None and "t" in head else b""
+        gone, adding = removes.get(term, {}), adds.get(term, {})
+        if not gone and all(seq in fresh for seq in adding):
+            tail = stored + pack(list(adding.values()))
+        else:
+            tail = pack([p for p in unpack(stored) if p.seq not in gone and p.seq not in adding]
+                        + list(adding.values()))
+        for seq, price in gone.items():
+            for doc_id, key, by_price in _documents_of(term, Posting(seq, price, "")):
+                leaving.setdefault(doc_id, set()).add(seq)
+                documents[doc_id] = (term, key, by_price)
+        if len(tail) > TAIL_MAX * RECORD.size:
+            for posting in unpack(tail):
+                for doc_id, key, by_price in _documents_of(term, posting):
+                    arriving.setdefault(doc_id, {})[posting.seq] = posting
+                    documents[doc_id] = (term, key, by_price)
+            tail = b""
+        tails[term] = tail
+    ids = list(documents)
+    ops: list[UpdateOne | DeleteOne] = []
+    new: dict[str, Document | None] = {}
+    # Per term, the keys whose documents now hold postings, and those now empty.
+    holding: dict[str, set[tuple[str, bool]]] = {}
+    emptied: dict[str, set[tuple[str, bool]]] = {}
+    for doc_id, doc in zip(ids, await _written.read(db, ids), strict=True):
         stored = bytes(doc["d"]) if doc is not None else b""
-        if adding and not removes.get(doc_id) and all(seq in fresh for seq in adding):
-            packed = stored + pack(list(adding.values()))
+        dropping, adding = leaving.get(doc_id, set()), arriving.get(doc_id, {})
+        seqs = PostingBlock(stored).seqs if stored else ()
+        if not dropping and set(adding).isdisjoint(seqs):
+            packed = stored + pack(list(adding.values()))  # moving a tail: appended without decoding
         else:
             current = unpack(stored)
-            dropped = removes.get(doc_id, set()) | set(adding)
-            kept = [p for p in current if p.seq not in dropped] + list(adding.values())
+            kept = [p for p in current if p.seq not in dropping and p.seq not in adding] + list(adding.values())
             if not adding and len(kept) == len(current):
                 continue  # nothing of ours was there
             packed = pack(kept)
-        new[doc_id] = {"_id": doc_id, "d": Binary(packed)}
-        ops.append(UpdateOne({"_id": doc_id}, {"$set": {"d": new[doc_id]["d"]}}, upsert=True))
-        slot = slots[doc_id]
-        if packed and not stored:
-            present.setdefault(slot.head_id, {})[f"b.{slot.head_key}"] = 1
-        elif stored and not packed:
-            absent.setdefault(slot.head_id, {})[f"b.{slot.head_key}"] = ""
-    await bulk_write_in_batches(db[POSTINGS], [UpdateOne({"_id": head}, {"$set": fields}, upsert=True)
-                                               for head, fields in present.items()],
-                                per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
+        term, key, by_price = documents[doc_id]
+        if packed:
+            value = Binary(packed)
+            new[doc_id] = {"_id": doc_id, "d": value}
+            ops.append(UpdateOne({"_id": doc_id}, {"$set": {"d": value}}, upsert=True))
+            holding.setdefault(term, set()).add((key, by_price))
+        else:
+            new[doc_id] = None
+            ops.append(DeleteOne({"_id": doc_id}))
+            emptied.setdefault(term, set()).add((key, by_price))
+    head_ops: list[ReplaceOne[Document] | DeleteOne] = []
+    new_heads: dict[str, Document | None] = {}
+    for term in terms:
+        head = heads[term] or {}
+        sets = {False: set((head.get("b") or "").split()), True: set((head.get("q") or "").split())}
+        for key, by_price in holding.get(term, ()):
+            sets[by_price].add(key)
+        for key, by_price in emptied.get(term, ()):
+            sets[by_price].discard(key)
+        blocks, cells, tail = joined_keys(sets[False]), joined_keys(sets[True]), tails[term]
+        if (blocks, cells, tail) == (head.get("b") or "", head.get("q") or "", bytes(head.get("t") or b"")):
+            continue
+        doc_id = head_id(term)
+        if blocks or cells or tail:
+            replacement: Document = {"_id": doc_id, "b": blocks, "q": cells, "t": Binary(tail)}
+            new_heads[doc_id] = replacement
+            head_ops.append(ReplaceOne({"_id": doc_id}, replacement, upsert=True))
+        else:
+            new_heads[doc_id] = None
+            head_ops.append(DeleteOne({"_id": doc_id}))
     await bulk_write_in_batches(db[POSTINGS], ops, per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
-    for doc_id, doc in new.items():
-        _written.put(doc_id, doc)
-    await bulk_write_in_batches(db[POSTINGS], [UpdateOne({"_id": head}, {"$unset": fields})
-                                               for head, fields in absent.items()],
-                                per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
-    return {*new, *present, *absent}
+    for doc_id, written_doc in new.items():
+        _written.put(doc_id, written_doc)
+    await bulk_write_in_batches(db[POSTINGS], head_ops, per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
+    for doc_id, written_doc in new_heads.items():
+        _written.put(doc_id, written_doc)
+    return {*new, *new_heads}
 
 
 async def status_counts(db: Database) -> dict[str, int]:
@@ -669,33 +720,28 @@ async def recount_statuses(db: Database) -> dict[str, int]:
 # --- queries ----------------------------------------------------------------------------------------
 
 
-async def _heads(db: Database, terms: Sequence[str], head_of: Callable[[str], str]) -> dict[str, dict[str, int]]:
-    """Per term, the blocks (or price cells) it has postings in (a head's entry is 1 where the term has
-    postings; heads written by earlier versions hold the count of postings there, and any count > 0
-    means present too)."""
-    docs = await _cache.read(db, [head_of(t) for t in terms])
-    out: dict[str, dict[str, int]] = {}
-    for term, doc in zip(terms, docs, strict=True):
-        counts = (doc or {}).get("b") or {}
-        out[term] = {key: int(n) for key, n in counts.items() if int(n) > 0}
-    return out
+async def _heads(db: Database, terms: Sequence[str]) -> dict[str, TermHead]:
+    return dict(zip(terms, await _cache.heads(db, [head_id(t) for t in terms]), strict=True))
 
 
-def _shared_keys(groups: list[list[str]], present: dict[str, dict[str, int]]) -> set[str]:
+def _shared_keys(groups: list[list[str]], heads: dict[str, TermHead], by_price: bool) -> set[str]:
     """The blocks (or cells) where every group has a term with postings: the only ones worth reading."""
     keys: set[str] | None = None
     for group in groups:
-        union = {k for t in group for k in present[t]}
+        union = {k for t in group for k in heads[t].keys(by_price)}
         keys = union if keys is None else keys & union
     return keys or set()
 
 
-async def _matches_in(db: Database, groups: list[list[str]], present: dict[str, dict[str, int]], key: str,
-                      document_of: Callable[[str, str], str], keep: RecordFilter | None = None) -> list[Posting]:
-    """The postings of one block (or cell) that satisfy every group and the record filter."""
-    wanted = [t for g in groups for t in g if key in present[t]]
+async def _matches_in(db: Database, groups: list[list[str]], heads: dict[str, TermHead], key: str,
+                      by_price: bool, keep: RecordFilter | None = None) -> list[Posting]:
+    """The postings of one block (or cell) that satisfy every group and the record filter: each term's
+    are its document's there and its tail's (OR inside a group also unites those two)."""
+    document_of = price_posting_id if by_price else posting_id
+    wanted = [t for g in groups for t in g if key in heads[t].stored(by_price)]
     by_term = dict(zip(wanted, await _cache.postings(db, [document_of(t, key) for t in wanted]), strict=True))
-    return intersect([[by_term.get(t) or EMPTY_BLOCK for t in g] for g in groups], keep)
+    return intersect([[block for t in g for block in (by_term.get(t) or EMPTY_BLOCK, heads[t].tail_in(key, by_price))]
+                      for g in groups], keep)
 
 
 async def search(db: Database, query: SearchQuery) -> tuple[list[Posting], bool]:
@@ -708,31 +754,27 @@ async def search(db: Database, query: SearchQuery) -> tuple[list[Posting], bool]
     """
     await _cache.validate(db)
     stages: list[list[str]]
-    document_of: Callable[[str, str], str]
-    if is_price_order(query.sort):
-        groups = query.groups()
-        present = await _heads(db, [t for g in groups for t in g], price_head_id)
+    groups = query.groups()
+    heads = await _heads(db, [t for g in groups for t in g])
+    by_price = is_price_order(query.sort)
+    if by_price:
         allowed = query.buckets()
         by_bucket: dict[str, list[str]] = {}
-        for cell in sorted(_shared_keys(groups, present)):
+        for cell in sorted(_shared_keys(groups, heads, by_price)):
             if allowed is None or cell_bucket(cell) in allowed:
                 by_bucket.setdefault(cell_bucket(cell), []).append(cell)
         stages = [by_bucket[b] for b in bucket_order(query.sort, by_bucket)
                   if bucket_can_follow(query.sort, b, query.after)]
-        document_of = price_posting_id
     else:
-        groups = query.groups()
-        present = await _heads(db, [t for g in groups for t in g], head_id)
-        blocks = block_order(query.sort, [int(k) for k in _shared_keys(groups, present)])
+        blocks = block_order(query.sort, [int(k) for k in _shared_keys(groups, heads, by_price)])
         stages = [[str(b)] for b in blocks if block_can_follow(query.sort, b, query.after)]
-        document_of = posting_id
     found: list[tuple[tuple[int, ...], Posting]] = []
     keep = query.record_filter()
     start, size = 0, 1
     while start < len(stages) and len(found) <= query.limit:
         keys = [k for stage in stages[start:start + size] for k in stage]
         start, size = start + size, min(size * 2, MAX_STAGES_PER_ROUND)
-        for postings in await asyncio.gather(*(_matches_in(db, groups, present, k, document_of, keep)
+        for postings in await asyncio.gather(*(_matches_in(db, groups, heads, k, by_price, keep)
                                                for k in keys)):
             for posting in postings:
                 key = sort_key(query.sort, posting)
@@ -748,11 +790,11 @@ async def candidates(db: Database, terms: Sequence[str], limit: int) -> list[str
     """Listing ids filed under ANY of `terms`, newest first, at most `limit` (for matchmaking)."""
     groups = [list(dict.fromkeys(terms))]
     await _cache.validate(db)
-    present = await _heads(db, groups[0], head_id)
-    blocks = block_order(SearchSort.NEWEST, [int(k) for k in _shared_keys(groups, present)])
+    heads = await _heads(db, groups[0])
+    blocks = block_order(SearchSort.NEWEST, [int(k) for k in _shared_keys(groups, heads, False)])
     out: dict[str, None] = {}
     for block in blocks:
-        for posting in sorted(await _matches_in(db, groups, present, str(block), posting_id), key=lambda p: -p.seq):
+        for posting in sorted(await _matches_in(db, groups, heads, str(block), False), key=lambda p: -p.seq):
             out[posting.listing_id] = None
         if len(out) >= limit:
             break
@@ -762,18 +804,29 @@ async def candidates(db: Database, terms: Sequence[str], limit: int) -> list[str
 def postings_for_bulk_load(filed: Sequence[tuple[Document, int]]) -> list[Document]:
     """Posting, head and filing documents for already-published listings, each with the search seq it
     is filed under, built in memory as the indexer would file them (the benchmark loads 100,000
-    listings this way instead of one write per term)."""
-    postings: dict[str, list[Posting]] = {}
-    heads: dict[str, dict[str, int]] = {}
+    listings this way instead of one write per term): per term, in seq order, the postings that fill
+    whole tails of TAIL_MAX + 1 in their documents, the rest in the head's tail, a state the indexer
+    reaches when each of its batches adds one posting per term."""
+    by_term: dict[str, list[Posting]] = {}
     filings: list[Document] = []
     for doc, seq in sorted(filed, key=lambda ds: ds[1]):
         terms, price = listing_terms(doc), listing_price(doc)
-        for slot in _slots(seq, terms, price):
-            postings.setdefault(slot.doc_id, []).append(posting_of(doc, seq))
-            heads.setdefault(slot.head_id, {})[slot.head_key] = 1
+        posting = posting_of(doc, seq)
+        for term in terms:
+            by_term.setdefault(term, []).append(posting)
         filings.append(filing_document(doc, seq, terms, price))
-    return ([{"_id": k, "d": Binary(pack(v))} for k, v in postings.items()]
-            + [{"_id": k, "b": v} for k, v in heads.items()] + filings)
+    documents: dict[str, list[Posting]] = {}
+    heads: list[Document] = []
+    for term, postings in by_term.items():
+        moved = len(postings) - len(postings) % (TAIL_MAX + 1)
+        keys: dict[bool, set[str]] = {False: set(), True: set()}
+        for posting in postings[:moved]:
+            for doc_id, key, by_price in _documents_of(term, posting):
+                documents.setdefault(doc_id, []).append(posting)
+                keys[by_price].add(key)
+        heads.append({"_id": head_id(term), "b": joined_keys(keys[False]), "q": joined_keys(keys[True]),
+                      "t": Binary(pack(postings[moved:]))})
+    return [{"_id": k, "d": Binary(pack(v))} for k, v in documents.items()] + heads + filings
 
 
 async def cards(db: Database, listing_ids: Sequence[str]) -> dict[str, ListingRead]:
