@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uvicorn
+from servicekit.app import serve
 from servicekit.logging import configure_logging
 
 from portal.app import create_app
@@ -12,8 +12,7 @@ from portal.settings import PortalSettings
 def main() -> None:
     settings = PortalSettings()
     configure_logging(settings.service_name, settings.log_level)
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None,
-                access_log=False, proxy_headers=False, timeout_graceful_shutdown=10, loop="asyncio")
+    serve(create_app(settings), settings.http_host, settings.http_port)
 
 
 if __name__ == "__main__":
