@@ -254,7 +254,7 @@ async def test_lookups_follow_creates_and_changes(db: Database) -> None:
     second_page = await aggregates.listed(db, things, name, "b", limit=10, after=first_page[0]["_id"])
     assert sorted([first_page[0]["_id"], *[d["_id"] for d in second_page]]) == in_b  # a cursor pages through
     bucket = await db["lookups"].find_one({"_id": f"{name}:a:{lookups.bucket_of('t-1')}"})
-    assert "t-1" not in (bucket or {}).get("ids", {})  # taken off after the change that made it leave
+    assert "t-1" not in lookups._members_of(bucket)  # taken off after the change that made it leave
 
     # A create that collides is taken off the lists it was written ahead to, but not the stored one's.
     with pytest.raises(aggregates.DuplicateCreation):
@@ -275,6 +275,42 @@ async def test_a_listed_id_whose_document_is_not_stored_yet_is_skipped_not_dropp
     assert await aggregates.listed(db, things, name, "a", limit=10) == []
     await db[things.collection].insert_one({"_id": "t-9", "owner": "a", "version": 1})
     assert _ids(await aggregates.listed(db, things, name, "a", limit=10)) == ["t-9"]
+
+
+async def test_a_bucket_written_the_old_way_is_read_and_then_moved_into_its_string(db: Database) -> None:
+    things = _listed_things()
+    name = things.collection
+    bucket_id = f"{name}:a:{lookups.bucket_of('t-1')}"
+    await db["lookups"].insert_one({"_id": f"{name}:a", "buckets": {lookups.bucket_of("t-1"): 1}})
+    await db["lookups"].insert_one({"_id": bucket_id, "ids": {"t-1": 1}})  # as buckets were written before
+    await db[things.collection].insert_one({"_id": "t-1", "owner": "a", "version": 1})
+    assert _ids(await aggregates.listed(db, things, name, "a", limit=10)) == ["t-1"]
+    await lookups.add(db, [(name, "a")], "t-1")  # already listed: nothing to add, but the map moves
+    stored = await db["lookups"].find_one({"_id": bucket_id})
+    assert stored is not None and stored["s"] == "t-1" and "ids" not in stored
+
+
+async def test_a_bucket_changed_by_another_replica_between_read_and_write_keeps_both_changes(
+        cas_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = f"things_by_org_{uuid.uuid4().hex[:8]}"
+    bucket_id = f"{name}:a:{lookups.bucket_of('t-1')}"
+    await lookups.add(cas_db, [(name, "a")], "t-1")
+    stale = await cas_db["lookups"].find_one({"_id": bucket_id})
+    await lookups._rewrite_bucket(cas_db, bucket_id, "t-2", True)  # the other replica's add
+    reads = 0
+    find_one = type(cas_db["lookups"]).find_one
+
+    async def first_read_stale(self: object, *args: object, **kwargs: object) -> Document | None:
+        nonlocal reads
+        reads += 1
+        return stale if reads == 1 else await find_one(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(cas_db["lookups"]), "find_one", first_read_stale)
+    await lookups._rewrite_bucket(cas_db, bucket_id, "t-3", True)
+    monkeypatch.undo()
+    stored = await cas_db["lookups"].find_one({"_id": bucket_id})
+    assert reads == 2, "the compare-and-set failed on the stale read and was repeated"
+    assert stored is not None and lookups._members_of(stored) == ["t-1", "t-2", "t-3"] and stored["v"] == 3
 
 
 async def test_a_key_with_many_members_pages_through_all_of_them_once(db: Database) -> None:
