@@ -8,13 +8,14 @@ repeats a patent) finds the earlier listing instead of creating another.
 from __future__ import annotations
 
 from servicekit.auth import Principal, Role
-from servicekit.http import fingerprint
+from servicekit.http import fingerprint, key_reused
+from servicekit.mongo import Document
 from servicekit.problems import ProblemError
 from servicekit.service import ServiceContext
 
 from trading.imports.models import ImportError as RowProblem
 from trading.imports.models import ImportOutcome, ImportReport, ImportRowResult
-from trading.imports.rows import parse
+from trading.imports.rows import GoodRow, parse
 from trading.listings import service as listings
 from trading.listings import store as listing_store
 from trading.listings.domain import ListingStatus
@@ -70,23 +71,28 @@ async def import_csv(ctx: ServiceContext, text: str, caller: Principal, default_
             errors.append(RowProblem(row=good.row, column="agent_organisation_id",
                                      reason=f"{agent} is not an active organisation in the registry"))
             continue
+        key = import_key(owner, good.listing.application_number)
+        row_owner: str = owner
+
+        def prepare(patent: Document | None, row: GoodRow = good, owner: str = row_owner, key: str = key) -> Document:
+            doc = listings.prepared_document(row.listing, owner, key, patent)
+            # The fingerprint covers the owner too: the same row for another owner is another listing.
+            doc["creation_fingerprint"] = fingerprint({"owner": owner, **row.listing.model_dump(mode="json")})
+            return doc
+
         try:
-            doc = await listings.prepared_document(ctx, good.listing, owner,
-                                                   import_key(owner, good.listing.application_number))
-        except ProblemError as problem:
-            pointer = (problem.errors or [{}])[0].get("pointer", "")
-            errors.append(RowProblem(row=good.row, column=pointer.removeprefix("#/") or None, reason=problem.detail))
-            continue
-        # The fingerprint covers the owner too: the same row for another owner is another listing.
-        doc["creation_fingerprint"] = fingerprint({"owner": owner, **good.listing.model_dump(mode="json")})
-        try:
-            saved, created = await listings.insert_new(ctx, doc)
+            saved, created = await listings.insert_new(ctx, good.listing.application_number, prepare)
         except ProblemError as problem:
             if problem.kind == "one-open-listing":
                 errors.append(RowProblem(row=good.row, column="application_number", reason=problem.detail))
                 continue
+            if problem.kind != key_reused().kind:  # the patent's rules refused the row
+                pointer = (problem.errors or [{}])[0].get("pointer", "")
+                errors.append(RowProblem(row=good.row, column=pointer.removeprefix("#/") or None,
+                                         reason=problem.detail))
+                continue
             # Same patent and owner imported before with other content: keep the earlier listing.
-            earlier = await ctx.db[listing_store.COLLECTION].find_one({"creation_key": doc["creation_key"]}, {"_id": 1})
+            earlier = await ctx.db[listing_store.COLLECTION].find_one({"creation_key": key}, {"_id": 1})
             results.append(ImportRowResult(row=good.row, outcome=ImportOutcome.ALREADY_PRESENT,
                                            listing_id=earlier["_id"] if earlier else None,
                                            note="imported before with different content; not changed"))

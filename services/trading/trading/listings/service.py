@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -105,32 +104,24 @@ def new_document(data: ListingCreate, owner: str, key: str, expires_on: date) ->
 
 async def create(ctx: ServiceContext, data: ListingCreate, caller: Principal,
                  idempotency_key: str | None) -> tuple[Document, bool]:
-    # Side by side: both are reads by `_id`, and the patent is needed unless the caller may not list.
-    owner, patent = await asyncio.gather(acting_organisation(ctx.db, caller),
-                                         patent_store.get(ctx.db, data.application_number))
+    owner = await acting_organisation(ctx.db, caller)
     try:
         check_create_rules(data)
     except RuleViolation as violation:
         raise rule_problem(violation, 422) from None
     await _check_agent(ctx.db, data.agent_organisation_id)
-    doc = await prepared_document(ctx, data, owner, creation_key(caller.subject, idempotency_key), patent=patent)
-    return await insert_new(ctx, doc)
+    key = creation_key(caller.subject, idempotency_key)
+    return await insert_new(ctx, data.application_number, lambda patent: prepared_document(data, owner, key, patent))
 
 
 def patent_problem(error: PatentRuleError, status: int = 422) -> ProblemError:
     return rule_problem(RuleViolation(error.kind, str(error), error.field), status)
 
 
-_UNREAD: Document = {}
-
-
-async def prepared_document(ctx: ServiceContext, data: ListingCreate, owner: str, key: str, *,
-                            patent: Document | None = _UNREAD) -> Document:
-    """The new listing's document once the patent allows it: the term derived from the law (422), the
-    patent not verified to someone else and no exclusive offer on an open-licensed patent (409).
-    `patent`: its document as the caller read it just now, if it did."""
-    if patent is _UNREAD:
-        patent = await patent_store.get(ctx.db, data.application_number)
+def prepared_document(data: ListingCreate, owner: str, key: str, patent: Document | None) -> Document:
+    """The new listing's document once the patent (its document as read under its unit of work, None
+    when nobody claimed or listed it yet) allows it: the term derived from the law (422), the patent
+    not verified to someone else and no exclusive offer on an open-licensed patent (409)."""
     computed = patents.latest_expiry(data.application_number, patent, data.filing_date)
     try:
         check_filing_date(data.application_number, data.filing_date, datetime.now(UTC).date())
@@ -168,14 +159,21 @@ def one_open_listing(other: Document) -> ProblemError:
                         open_listing=f"/v1/listings/{other['_id']}")
 
 
-async def insert_new(ctx: ServiceContext, doc: Document) -> tuple[Document, bool]:
-    """Insert a new draft; on a creation-key collision return what the earlier request created.
+async def insert_new(ctx: ServiceContext, application_number: str,
+                     prepare: Callable[[Document | None], Document]) -> tuple[Document, bool]:
+    """Insert a new draft for this patent, made by `prepare` from the patent's document (which checks
+    the patent's rules, raising a ProblemError); on a creation-key collision return what the earlier
+    request created.
 
     One open listing per patent: the patent's document points at its draft, published or negotiating
     listing (`open_listing_id`, read and written by `_id` under the patent's unit of work, the listing
     inserted while it is held). A pointer at a listing that is closed, withdrawn or was never inserted
-    (a crash in between) is free again, so nothing needs clearing when a listing closes."""
-    async with patent_store.changing(ctx.db, doc["application_number"]) as unit:
+    (a crash in between) is free again, so nothing needs clearing when a listing closes. The patent's
+    rules are checked on the same read, under the unit of work: one read of the patent per create
+    (there were two, one before the unit for the rules), and no change of the patent between the check
+    and the insert."""
+    async with patent_store.changing(ctx.db, application_number) as unit:
+        doc = prepare(unit.document)
         open_id = (unit.document or {}).get("open_listing_id")
         other = None if open_id is None else await aggregates.read(
             ctx.db, LISTING, open_id, keep=("creation_key", "creation_fingerprint"))
