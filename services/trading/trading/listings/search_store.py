@@ -24,7 +24,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -435,10 +435,12 @@ def filing_document(doc: Document, seq: int | None, terms: Sequence[str], price:
     return filed
 
 
-async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_markers: Collection[str] = ()) -> int:
+async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_markers: Collection[str] = (),
+                          known: Mapping[str, Document] | None = None) -> int:
     """Bring the postings, filing documents (cards) and status counts of these listings in line with the
     listings as stored now, in one pass (idempotent). Returns how many listings were filed.
-    `stored_markers`: the listings among them whose markers were found in the store.
+    `stored_markers`: the listings among them whose markers were found in the store. `known`: listings
+    as this process has just written them (not read again).
 
     Batching is what makes publishing cheap: listings published around the same time share most of
     their terms, so each term's head (where new postings go, its tail) is read and written once per
@@ -448,7 +450,7 @@ async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_marke
     """
     async with _write_lock:
         try:
-            return await _reconcile(db, listing_ids, stored_markers)
+            return await _reconcile(db, listing_ids, stored_markers, known or {})
         except BaseException:
             # Some writes may have landed, some not: read the store again next time.
             _written.clear()
@@ -456,12 +458,17 @@ async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_marke
             raise
 
 
-async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: Collection[str]) -> int:
+async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: Collection[str],
+                     known: Mapping[str, Document]) -> int:
     ids = list(dict.fromkeys(listing_ids))
+
+    async def listing(listing_id: str) -> Document | None:
+        return known[listing_id] if listing_id in known else await db[LISTINGS].find_one({"_id": listing_id})
+
     # The listings, the generation and the filing documents side by side (those the copies hold taken
     # from them, and read again in the rare case that the generation says the copies are stale).
     found, generation, filed_all = await asyncio.gather(
-        asyncio.gather(*(db[LISTINGS].find_one({"_id": i}) for i in ids)),
+        asyncio.gather(*(listing(i) for i in ids)),
         db[POSTINGS].find_one({"_id": GENERATION_ID}), _written.read(db, [card_id(i) for i in ids]))
     if not _written.known_generation(int((generation or {}).get("n", 0))):
         filed_all = await _written.read(db, [card_id(i) for i in ids])

@@ -18,7 +18,7 @@ from trading.listings import domain, search_store, store
 from trading.listings.aggregate import LISTING
 from trading.listings.domain import EXCLUSIVE_KINDS, OPEN_STATUSES, DealType, ListingStatus, RuleViolation
 from trading.listings.events import ListingPublished, ListingWithdrawn
-from trading.listings.indexer import request_indexing
+from trading.listings.indexer import request_filing
 from trading.listings.metrics import LISTING_METRICS
 from trading.listings.models import ListingCreate, ListingUpdate
 from trading.organisations.projection import COLLECTION as ORGANISATIONS
@@ -200,7 +200,7 @@ async def insert_new(ctx: ServiceContext, application_number: str,
             return found, False
     LISTING_METRICS.created.inc()
     # No marker: a draft is not searchable, the indexer only counts it (see search_store).
-    request_indexing(doc["_id"])
+    request_filing(doc)
     return visible_part(doc), True
 
 
@@ -262,7 +262,7 @@ async def _transition(ctx: ServiceContext, listing_id: str, caller: Principal | 
                          ahead=lambda: search_store.mark_pending(ctx.db, listing_id, expected_version + 1))
         # `current` carries the version the write moved it to (the unit keeps it in step).
         written = {**current, **changes}
-    request_indexing(listing_id)
+    request_filing(written)
     return written
 
 
