@@ -32,8 +32,9 @@ aggregate), on MongoDB as a compare-and-set on `v`, retried when another replica
 written before (its ids in a map `ids`) is read as both, and its next write moves the map into the
 string.
 
-Costs: adding or removing a member is a read and a write of its bucket by `_id` (and, the first time a
-bucket is used, a write of the key's head); a page reads the head, the buckets it needs in order and
+Costs: adding or removing a member is a write of its bucket by `_id`, and a read of it before unless
+(on FerretDB) this process wrote it last and still holds it as written (and, the first time a bucket
+is used, a write of the key's head); a page reads the head, the buckets it needs in order and
 each document shown, all by `_id`. A change that moves no membership costs nothing.
 """
 
@@ -42,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -141,35 +143,80 @@ async def _set(db: Database, name: str, key: str, item_id: Any, member: bool) ->
         await _rewrite_bucket(db, bucket_doc, str(item_id), member)
 
 
+# On FerretDB, the buckets this process wrote, as it wrote them (ids, write count): the one process that
+# writes an aggregate writes its lookups too (servicekit.aggregates), so its own last write is what the
+# store holds and the next change of the bucket need not read it. Bounded by the ids held; a failed
+# write drops its bucket (the next change reads it).
+_WRITTEN: OrderedDict[str, tuple[frozenset[str], int]] = OrderedDict()
+_WRITTEN_IDS_KEPT = 200_000
+_written_ids = 0
+
+
+def _remember(remembered: str, ids: frozenset[str] | None, written: int = 0) -> None:
+    """Keep (or with None, forget) a bucket as written: `remembered` is `<database>/<bucket id>`."""
+    global _written_ids
+    old = _WRITTEN.pop(remembered, None)
+    if old is not None:
+        _written_ids -= len(old[0])
+    if ids is None or not STORE_TRAITS.only_id_filters_use_indexes:
+        return
+    _WRITTEN[remembered] = (ids, written)
+    _written_ids += len(ids)
+    while _written_ids > _WRITTEN_IDS_KEPT and len(_WRITTEN) > 1:
+        _, (dropped, _count) = _WRITTEN.popitem(last=False)
+        _written_ids -= len(dropped)
+
+
 async def _rewrite_bucket(db: Database, bucket_doc: str, item_id: str, member: bool) -> None:
-    """Add `item_id` to (or take it off) a bucket: read it, write it back whole. On MongoDB the write is
-    a compare-and-set on the bucket's write count, repeated after a read of what another replica wrote."""
+    """Add `item_id` to (or take it off) a bucket: read it (unless this process wrote it last), write it
+    back whole. On MongoDB the write is a compare-and-set on the bucket's write count, repeated after a
+    read of what another replica wrote."""
     if "\n" in item_id:
         raise ValueError(f"a listed id cannot hold a line break: {item_id!r}")
+    try:
+        await _change_bucket(db, bucket_doc, item_id, member)
+    except BaseException:
+        _remember(f"{db.name}/{bucket_doc}", None)  # the write may or may not have landed
+        raise
+
+
+async def _change_bucket(db: Database, bucket_doc: str, item_id: str, member: bool) -> None:
+    by_id = STORE_TRAITS.only_id_filters_use_indexes
+    remembered = f"{db.name}/{bucket_doc}"
     while True:
-        doc = await db[LOOKUPS].find_one({"_id": bucket_doc})
-        ids = set(_members_of(doc))
-        if (item_id in ids) == member and not (doc or {}).get("ids"):
+        stored_count: Any = None  # the write count read, for the compare-and-set (None: none stored)
+        old_map = False  # whether the bucket still holds ids the old way (a map `ids`)
+        exists = True
+        if by_id and remembered in _WRITTEN:
+            held, written = _WRITTEN[remembered]
+            _WRITTEN.move_to_end(remembered)
+            ids = set(held)
+        else:
+            doc = await db[LOOKUPS].find_one({"_id": bucket_doc})
+            ids, exists = set(_members_of(doc)), doc is not None
+            stored_count, old_map = (doc or {}).get("v"), "ids" in (doc or {})
+            written = int(stored_count or 0)
+        if (item_id in ids) == member and not old_map:
             return  # already so (a retried change), and nothing written the old way to move
         if member:
             ids.add(item_id)
         else:
             ids.discard(item_id)
-        written = int((doc or {}).get("v") or 0)
         update: Document = {"$set": {"s": _joined(ids), "v": written + 1}}
-        if doc is not None and "ids" in doc:
+        if old_map:
             update["$unset"] = {"ids": ""}
-        if STORE_TRAITS.only_id_filters_use_indexes:
+        if by_id:
             await db[LOOKUPS].update_one({"_id": bucket_doc}, update, upsert=True)
+            _remember(remembered, frozenset(ids), written + 1)
             return
-        if doc is None:
+        if not exists:
             try:
                 await db[LOOKUPS].insert_one({"_id": bucket_doc, **update["$set"]})
                 return
             except DuplicateKeyError:
                 continue  # another replica made it first
-        guard = {"_id": bucket_doc, "v": doc.get("v")}  # None also matches a bucket without a count
-        if (await db[LOOKUPS].update_one(guard, update)).matched_count:
+        # `v: None` also matches a bucket written before it had a count.
+        if (await db[LOOKUPS].update_one({"_id": bucket_doc, "v": stored_count}, update)).matched_count:
             return
 
 

@@ -313,6 +313,28 @@ async def test_a_bucket_changed_by_another_replica_between_read_and_write_keeps_
     assert stored is not None and lookups._members_of(stored) == ["t-1", "t-2", "t-3"] and stored["v"] == 3
 
 
+async def test_a_bucket_this_process_wrote_last_is_changed_without_reading_it_on_ferretdb(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = f"things_by_org_{uuid.uuid4().hex[:8]}"
+    bucket_id = f"{name}:a:{lookups.bucket_of('t-1')}"
+    await lookups._rewrite_bucket(db, bucket_id, "t-1", True)
+    reads = 0
+    find_one = type(db["lookups"]).find_one
+
+    async def counted(self: object, *args: object, **kwargs: object) -> Document | None:
+        nonlocal reads
+        reads += 1
+        return await find_one(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(db["lookups"]), "find_one", counted)
+    await lookups._rewrite_bucket(db, bucket_id, "t-2", True)
+    await lookups._rewrite_bucket(db, bucket_id, "t-1", False)
+    monkeypatch.undo()
+    assert reads == (0 if STORE_TRAITS.only_id_filters_use_indexes else 2)
+    stored = await db["lookups"].find_one({"_id": bucket_id})
+    assert stored is not None and lookups._members_of(stored) == ["t-2"] and stored["v"] == 3
+
+
 async def test_a_key_with_many_members_pages_through_all_of_them_once(db: Database) -> None:
     things = _listed_things()
     name = things.collection
