@@ -54,6 +54,9 @@ GAUGE_SECONDS = 1.0
 # reading them back (a read of the listing per filing was about a tenth of the store's commands while
 # publishing). A wake-up without the document (`request_indexing`) drops the copy: the run reads it.
 _as_written: dict[str, Document] = {}
+# Listings this process has just inserted and not filed yet: no filing document of theirs exists, so
+# the run does not look for one.
+_created: set[str] = set()
 
 
 def request_indexing(*listing_ids: str) -> None:
@@ -64,10 +67,12 @@ def request_indexing(*listing_ids: str) -> None:
     _wake(listing_ids)
 
 
-def request_filing(written: Document) -> None:
+def request_filing(written: Document, *, created: bool = False) -> None:
     """`request_indexing` for a listing this process has just written (its write answered), given as
-    written: the whole document, at the version the write moved it to."""
+    written: the whole document, at the version the write moved it to; `created`: by its insert."""
     listing_id = written["_id"]
+    if created:
+        _created.add(listing_id)
     known = _as_written.get(listing_id)
     if known is None or int(known["version"]) <= int(written["version"]):
         _as_written[listing_id] = written
@@ -81,15 +86,20 @@ def _wake(listing_ids: tuple[str, ...]) -> None:
     request_run(TASK)
 
 
-def _take_woken(limit: int) -> tuple[dict[str, float], dict[str, Document]]:
-    """Up to `limit` woken listings (id -> when first woken), and the documents known of them."""
+def _take_woken(limit: int) -> tuple[dict[str, float], dict[str, Document], set[str]]:
+    """Up to `limit` woken listings (id -> when first woken), the documents known of them, and those
+    among them inserted by this process and never filed."""
     taken = dict(itertools.islice(_woken.items(), limit))
     known: dict[str, Document] = {}
+    created: set[str] = set()
     for listing_id in taken:
         del _woken[listing_id]
         if listing_id in _as_written:
             known[listing_id] = _as_written.pop(listing_id)
-    return taken, known
+        if listing_id in _created:
+            _created.discard(listing_id)
+            created.add(listing_id)
+    return taken, known, created
 
 
 async def index_pending(ctx: ServiceContext) -> int:
@@ -101,7 +111,7 @@ async def index_pending(ctx: ServiceContext) -> int:
     read_markers = time.monotonic() - _markers_read_at >= settings.search_index_seconds
     filed = 0
     while True:
-        woken, known = _take_woken(BATCH)
+        woken, known, created = _take_woken(BATCH)
         markers: list[Document] = []
         if read_markers:
             _markers_read_at = time.monotonic()
@@ -112,10 +122,12 @@ async def index_pending(ctx: ServiceContext) -> int:
         if not since:
             break
         try:
-            filed += await search_store.reconcile_batch(ctx.db, list(since), {m["_id"] for m in markers}, known)
+            filed += await search_store.reconcile_batch(ctx.db, list(since), {m["_id"] for m in markers}, known,
+                                                        created)
         except BaseException:
             for listing_id, at in woken.items():  # for the next run (their markers, if any, stay too)
                 _woken.setdefault(listing_id, at)
+            # Not `created` again: the failed run may have written their filing documents.
             raise
         now = time.time()
         for at in since.values():

@@ -436,11 +436,12 @@ def filing_document(doc: Document, seq: int | None, terms: Sequence[str], price:
 
 
 async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_markers: Collection[str] = (),
-                          known: Mapping[str, Document] | None = None) -> int:
+                          known: Mapping[str, Document] | None = None, created: Collection[str] = ()) -> int:
     """Bring the postings, filing documents (cards) and status counts of these listings in line with the
     listings as stored now, in one pass (idempotent). Returns how many listings were filed.
     `stored_markers`: the listings among them whose markers were found in the store. `known`: listings
-    as this process has just written them (not read again).
+    as this process has just written them (not read again). `created`: listings among those that this
+    process has just inserted, so that no filing document of theirs can exist yet (not read either).
 
     Batching is what makes publishing cheap: listings published around the same time share most of
     their terms, so each term's head (where new postings go, its tail) is read and written once per
@@ -450,7 +451,7 @@ async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_marke
     """
     async with _write_lock:
         try:
-            return await _reconcile(db, listing_ids, stored_markers, known or {})
+            return await _reconcile(db, listing_ids, stored_markers, known or {}, created)
         except BaseException:
             # Some writes may have landed, some not: read the store again next time.
             _written.clear()
@@ -459,19 +460,24 @@ async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_marke
 
 
 async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: Collection[str],
-                     known: Mapping[str, Document]) -> int:
+                     known: Mapping[str, Document], created: Collection[str]) -> int:
     ids = list(dict.fromkeys(listing_ids))
 
     async def listing(listing_id: str) -> Document | None:
         return known[listing_id] if listing_id in known else await db[LISTINGS].find_one({"_id": listing_id})
 
+    async def filing_documents() -> list[Document | None]:
+        found = dict(zip(unfiled := [i for i in ids if i not in created],
+                         await _written.read(db, [card_id(i) for i in unfiled]), strict=True))
+        return [found.get(i) for i in ids]
+
     # The listings, the generation and the filing documents side by side (those the copies hold taken
     # from them, and read again in the rare case that the generation says the copies are stale).
     found, generation, filed_all = await asyncio.gather(
         asyncio.gather(*(listing(i) for i in ids)),
-        db[POSTINGS].find_one({"_id": GENERATION_ID}), _written.read(db, [card_id(i) for i in ids]))
+        db[POSTINGS].find_one({"_id": GENERATION_ID}), filing_documents())
     if not _written.known_generation(int((generation or {}).get("n", 0))):
-        filed_all = await _written.read(db, [card_id(i) for i in ids])
+        filed_all = await filing_documents()
     filings = [f for f, doc in zip(filed_all, found, strict=True) if doc is not None]
     # A marker without its listing: the create it preceded never happened (a replayed or failed POST).
     await asyncio.gather(*(_drop_marker(db, i, None, i in stored_markers)

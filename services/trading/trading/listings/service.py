@@ -200,7 +200,7 @@ async def insert_new(ctx: ServiceContext, application_number: str,
             return found, False
     LISTING_METRICS.created.inc()
     # No marker: a draft is not searchable, the indexer only counts it (see search_store).
-    request_filing(doc)
+    request_filing(doc, created=True)
     return visible_part(doc), True
 
 
