@@ -215,7 +215,8 @@ async def _change_bucket(db: Database, bucket_doc: str, item_id: str, member: bo
                 return
             except DuplicateKeyError:
                 continue  # another replica made it first
-        # `v: None` also matches a bucket written before it had a count.
+        # MongoDB only (on FerretDB, `by_id` above wrote by `_id` alone): MongoDB serves `{_id, v}` from its
+        # `_id` index, as the aggregates' compare-and-set. `v: None` also matches a bucket without a count.
         if (await db[LOOKUPS].update_one({"_id": bucket_doc, "v": stored_count}, update)).matched_count:
             return
 
