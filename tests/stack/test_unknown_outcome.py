@@ -13,10 +13,12 @@ disturbed.
 
 from __future__ import annotations
 
+import functools
 import signal
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +48,26 @@ BURSTS = 40
 STAGGER_SECONDS = 0.005
 FIRST_PAUSE_AFTER_SECONDS = 0.05
 BUDGET_SECONDS = 2.0
+# How long a client keeps retrying a request answered 503 (a true answer while the store catches up, or
+# while the API's driver reconnects after the pause: it clears its connection pool on a connection that
+# timed out, and in-flight requests then fail fast). Ten retries a second apart ran out once in CI
+# (2026-12-02, a slower machine: 17 min for the suite instead of 12); a client gives a store longer.
+RECOVERY_SECONDS = 90.0
+
+
+def _answered(send: Callable[[], httpx.Response], api: ManagedProcess) -> httpx.Response:
+    """`send()` again while it answers 503, a second apart, for up to RECOVERY_SECONDS; the last answer.
+    When the store never came back, the failure shows what the API met (its log's store warnings)."""
+    deadline = time.monotonic() + RECOVERY_SECONDS
+    answer = send()
+    while answer.status_code == 503 and time.monotonic() < deadline:
+        time.sleep(1)
+        answer = send()
+    if answer.status_code == 503:
+        warnings = [line for line in api.tail(400).splitlines() if "store unavailable" in line]
+        pytest.fail(f"still 503 after {RECOVERY_SECONDS:.0f}s: {answer.text}\nthe API's last store warnings:\n"
+                    + "\n".join(warnings[-15:]))
+    return answer
 
 
 def _publish(base: str, headers: dict[str, str], listing_id: str) -> httpx.Response:
@@ -53,36 +75,28 @@ def _publish(base: str, headers: dict[str, str], listing_id: str) -> httpx.Respo
                       timeout=30)
 
 
-def _create_draft(base: str, headers: dict[str, str]) -> httpx.Response:
+def _create_draft(base: str, headers: dict[str, str], api: ManagedProcess) -> httpx.Response:
     """A draft for the next burst, as a careful client makes it: right after a pause the store is still
     landing what waited, and a create may answer 503 (outcome unknown, or nothing changed) within the short
     budget. Retried with the same Idempotency-Key, it is made exactly once."""
     keyed = {**headers, "Idempotency-Key": f"paused-{uuid.uuid4().hex}"}
     body = listing_body()
-    for _attempt in range(10):
-        created = httpx.post(f"{base}/v1/listings", json=body, headers=keyed, timeout=30)
-        if created.status_code != 503:
-            break
-        time.sleep(1)
+    created = _answered(lambda: httpx.post(f"{base}/v1/listings", json=body, headers=keyed, timeout=30), api)
     assert created.status_code in (200, 201), created.text
     return created
 
 
-def _read_listing(base: str, headers: dict[str, str], listing_id: str) -> dict[str, Any]:
+def _read_listing(base: str, headers: dict[str, str], listing_id: str, api: ManagedProcess) -> dict[str, Any]:
     """The listing as stored. Right after a resume the store may still be landing what waited, and a read
     may answer 503 within the short budget (a true answer): read again, as a client would."""
-    for _attempt in range(10):
-        response = httpx.get(f"{base}/v1/listings/{listing_id}", headers=headers, timeout=30)
-        if response.status_code != 503:
-            break
-        time.sleep(1)
+    response = _answered(lambda: httpx.get(f"{base}/v1/listings/{listing_id}", headers=headers, timeout=30), api)
     assert response.status_code == 200, response.text
     listing: dict[str, Any] = response.json()
     return listing
 
 
-def _version(base: str, headers: dict[str, str], listing_id: str) -> int:
-    version: int = _read_listing(base, headers, listing_id)["version"]
+def _version(base: str, headers: dict[str, str], listing_id: str, api: ManagedProcess) -> int:
+    version: int = _read_listing(base, headers, listing_id, api)["version"]
     return version
 
 
@@ -112,7 +126,7 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
         for _ in range(BURSTS):
             drafts = []
             for _ in range(LISTINGS_PER_BURST):
-                created = _create_draft(base, headers)
+                created = _create_draft(base, headers, api)
                 drafts.append(created.json()["id"])
                 # Only a verified owner publishes: seeded like the organisation, as an officer's
                 # verification would leave it (the patent document the draft created).
@@ -137,7 +151,7 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
                     store.signal(signal.SIGCONT)
                 answers.update({i: f.result() for i, f in futures.items()})
             eventually(lambda: httpx.get(f"{base}/readyz").status_code == 200, timeout=30, what="readiness back")
-            landed = [i for i in drafts if answers[i].status_code == 503 and _version(base, headers, i) == 2]
+            landed = [i for i in drafts if answers[i].status_code == 503 and _version(base, headers, i, api) == 2]
             tried.append((round(pause_after, 3), Counter(
                 answers[i].json()["type"].rsplit("/", 1)[-1] if answers[i].status_code == 503 else "ok"
                 for i in drafts)))
@@ -166,21 +180,17 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
                 assert answer.headers["content-type"] == "application/problem+json"
                 assert answer.headers["Retry-After"]
         for listing_id in unchanged:  # "nothing was changed" was true
-            listing = _read_listing(base, headers, listing_id)
+            listing = _read_listing(base, headers, listing_id, api)
             assert (listing["status"], listing["version"]) == ("draft", 1), listing
 
         # Retry every failed request as it was sent: each completes, none is refused as stale.
         for listing_id in unknown + unchanged:
-            retried = _publish(base, headers, listing_id)
-            for _attempt in range(10):  # a 503 again is a true answer from a store still catching up
-                if retried.status_code != 503:
-                    break
-                time.sleep(1)
-                retried = _publish(base, headers, listing_id)
+            # A 503 again is a true answer from a store still catching up: retried the same way.
+            retried = _answered(functools.partial(_publish, base, headers, listing_id), api)
             assert retried.status_code == 200, (listing_id, retried.status_code, retried.text)
             assert retried.json()["version"] == 2
         for listing_id in answers:  # each listing changed exactly once
-            listing = _read_listing(base, headers, listing_id)
+            listing = _read_listing(base, headers, listing_id, api)
             assert (listing["status"], listing["version"]) == ("published", 2), listing
     finally:
         store.signal(signal.SIGCONT)
