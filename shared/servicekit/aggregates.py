@@ -33,6 +33,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -67,6 +68,13 @@ LAST_CHANGE = "last_change"
 CREATION_KEYS = "creation_keys"
 
 
+def stored_now() -> datetime:
+    """Now, to the millisecond the store keeps: an answer built from what was written (rather than read
+    back) then says what a later read says."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 @dataclass(frozen=True)
 class Aggregate:
     """How one aggregate collection is kept: its name, the fields that never leave the store module,
@@ -87,6 +95,13 @@ class Aggregate:
         return {f: 0 for f in (OUTBOX, CREATION_KEY, CREATION_FINGERPRINT, LAST_CHANGE, tallies.TALLIED,
                                *self.internal_fields)
                 if f not in kept}
+
+    def visible(self, document: Mapping[str, Any]) -> Document:
+        """A document as `read` returns it (its bookkeeping left out): the answer to a create, built from
+        what the insert wrote instead of read back (with times from `stored_now`, it is what a later read
+        says)."""
+        hidden = self.hidden()
+        return {k: v for k, v in document.items() if k not in hidden}
 
     def contribution(self, document: Document) -> tallies.Contribution:
         return tallies.normalised(self.tallied(document)) if self.tallied is not None else {}

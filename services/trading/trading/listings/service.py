@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from servicekit import aggregates
+from servicekit.aggregates import stored_now
 from servicekit.auth import Principal, Role
 from servicekit.events.envelope import CloudEvent
 from servicekit.http import creation_key, fingerprint, key_reused
@@ -82,13 +83,6 @@ def check_classification(kind: PatentKind, ipc: list[str], locarno: list[str]) -
     if kind != PatentKind.DESIGN and not ipc:
         which = "an invention" if kind == PatentKind.INVENTION else "a utility model"
         raise RuleViolation("classification-missing", f"{which} needs at least one IPC code", "ipc_codes")
-
-
-def stored_now() -> datetime:
-    """Now, to the millisecond the store keeps: an answer built from what was written (rather than read
-    back) then says what a later read says."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def new_document(data: ListingCreate, owner: str, key: str, expires_on: date) -> Document:
@@ -201,13 +195,7 @@ async def insert_new(ctx: ServiceContext, application_number: str,
     LISTING_METRICS.created.inc()
     # No marker: a draft is not searchable, the indexer only counts it (see search_store).
     request_filing(doc, created=True)
-    return visible_part(doc), True
-
-
-def visible_part(doc: Document) -> Document:
-    """The document as a read by the kit returns it (its bookkeeping left out)."""
-    hidden = LISTING.hidden()
-    return {k: v for k, v in doc.items() if k not in hidden}
+    return LISTING.visible(doc), True
 
 
 async def find(ctx: ServiceContext, listing_id: str, caller: Principal | None) -> Document:
