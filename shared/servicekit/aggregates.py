@@ -41,7 +41,7 @@ from pymongo.errors import DuplicateKeyError
 
 from servicekit import lookups, tallies
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import key_reused, stale
+from servicekit.http import key_reused, replayable, stale
 from servicekit.mongo import PROCESS_LOCKS, STORE_TRAITS, Database, Document
 from servicekit.outbox import (
     OUTBOX,
@@ -152,7 +152,8 @@ async def create(db: Database, aggregate: Aggregate, document: Document, events:
     caller tells collisions apart itself; the `_id` derived from the creation key, say). `ahead`: the
     caller's write to land before the insert (see Ahead)."""
     creation_key = document.get(CREATION_KEY) if find_earlier else None
-    if not creation_key:
+    if not creation_key or not replayable(creation_key):
+        # No key a retry could name (a POST without Idempotency-Key): nothing to claim, one write fewer.
         await _insert(db, aggregate, document, events, None, ahead=ahead)
         return
     # Under the creation key's lock, so two requests with the same key are one after the other here.

@@ -60,8 +60,25 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
+# The creation key of a POST sent without an Idempotency-Key: random, so no retry can ever name it again.
+# (Callers are Keycloak user ids, service names and `event:<id>`, never "auto", so a caller's key never
+# starts so.)
+GENERATED_KEY_PREFIX = "auto:"
+
+
 def creation_key(caller: str, idempotency_key: str | None) -> str:
-    return f"{caller}:{idempotency_key}" if idempotency_key else f"auto:{uuid.uuid4()}"
+    return f"{caller}:{idempotency_key}" if idempotency_key else generated_creation_key()
+
+
+def generated_creation_key() -> str:
+    """The unique creation key of a document no caller named (the unique index on the key needs one)."""
+    return f"{GENERATED_KEY_PREFIX}{uuid.uuid4()}"
+
+
+def replayable(key: str) -> bool:
+    """Whether a retry can carry this creation key again (the caller chose it), so the kit records which
+    document it made (servicekit.aggregates); a generated one is never looked up."""
+    return not key.startswith(GENERATED_KEY_PREFIX)
 
 
 def fingerprint(body: Any) -> str:

@@ -16,6 +16,7 @@ from pymongo import AsyncMongoClient
 from servicekit import aggregates, lookups, tallies
 from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent, EventPayload
+from servicekit.http import generated_creation_key
 from servicekit.mongo import STORE_TRAITS, Database, Document, learn_store_traits
 from servicekit.problems import ProblemError
 
@@ -130,6 +131,22 @@ async def test_a_first_create_claims_its_key_for_its_document(db: Database) -> N
     await aggregates.create(db, things, {"_id": "t-11", "version": 1, "creation_key": "caller:key-11"})
     claim = await db[aggregates.CREATION_KEYS].find_one({"_id": f"{things.collection}:caller:key-11"})
     assert claim is not None and claim["doc_id"] == "t-11"
+
+
+async def test_a_create_without_a_callers_key_claims_nothing(db: Database) -> None:
+    """A POST without Idempotency-Key carries a generated key no retry can name: no claim is written
+    for it (a write per create, and a document kept for ever, saved), and a collision on `_id` is still
+    reported as a duplicate that no earlier request of the caller made."""
+    things = _aggregate()
+    await db[things.collection].create_index([("creation_key", 1)], unique=True)
+    claims_before = await db[aggregates.CREATION_KEYS].count_documents({})
+    await aggregates.create(db, things, {"_id": "t-12", "version": 1, "creation_key": generated_creation_key()})
+    assert await aggregates.read(db, things, "t-12") == {"_id": "t-12", "version": 1}
+    assert await db[aggregates.CREATION_KEYS].count_documents({}) == claims_before
+    with pytest.raises(aggregates.DuplicateCreation) as duplicate:
+        await aggregates.create(db, things, {"_id": "t-12", "version": 1, "creation_key": generated_creation_key()})
+    assert duplicate.value.earlier is None
+    assert await db[aggregates.CREATION_KEYS].count_documents({}) == claims_before
 
 
 async def test_concurrent_changes_in_one_process_are_serialised(db: Database) -> None:

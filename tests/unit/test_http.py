@@ -14,9 +14,11 @@ from servicekit.http import (
     etag,
     expected_version,
     fingerprint,
+    generated_creation_key,
     id_after,
     key_reused,
     next_page,
+    replayable,
     stale,
 )
 from servicekit.problems import ProblemError
@@ -123,6 +125,9 @@ def test_without_idempotency_key_every_creation_key_is_unique() -> None:
     first, second = creation_key("user-1", None), creation_key("user-1", None)
     assert first.startswith("auto:")
     assert first != second
+    # Never named again by a retry, so the kit claims nothing for it; a caller's key is claimed.
+    assert not replayable(first) and not replayable(generated_creation_key())
+    assert replayable(creation_key("user-1", "key-12345"))
 
 
 def test_key_reused_is_422() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from servicekit import aggregates
 from servicekit.auth import Principal
 from servicekit.events.envelope import CloudEvent
-from servicekit.http import creation_key, fingerprint
+from servicekit.http import creation_key, fingerprint, generated_creation_key
 from servicekit.mongo import Database, Document
 from servicekit.service import ServiceContext
 
@@ -53,7 +53,7 @@ def new_document(*, release_id: str, kind: str, content: dict[str, Any], created
         "history": [{"edition": 1, "action": "create", "state": ReleaseState.DRAFT.value, "by": created_by,
                      "at": at, "note": None}],
         "version": 1, "created_by": created_by, "created_at": at, "updated_at": at,
-        "creation_key": key or f"auto:{uuid.uuid4()}", "creation_fingerprint": body_fingerprint or "",
+        "creation_key": key or generated_creation_key(), "creation_fingerprint": body_fingerprint or "",
     }
 
 
