@@ -57,6 +57,7 @@ from servicekit.outbox import (
 )
 from servicekit.outcomes import current_digest
 from servicekit.problems import ProblemError
+from servicekit.updates import updated
 
 CREATION_KEY = "creation_key"
 CREATION_FINGERPRINT = "creation_fingerprint"
@@ -330,7 +331,7 @@ class Change:
         entering: list[tuple[str, str]] = []
         if self.aggregate.tallied is not None or self.aggregate.listed is not None:
             base = self.state if self.state is not None else (self.document or {"_id": self.doc_id})
-            next_state = tallies.updated(base, update, inserting=self.document is None)
+            next_state = updated(base, update, inserting=self.document is None)
         if self.aggregate.tallied is not None and next_state is not None:
             # The contribution goes into the same write as the state it is computed from, so the two
             # never disagree; the tallies follow right after (servicekit.tallies).

@@ -24,6 +24,7 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeou
 from servicekit.outcomes import WriteCounter
 from servicekit.settings import ServiceSettings
 from servicekit.store_audit import FilterAudit
+from servicekit.updates import updated
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
@@ -197,6 +198,7 @@ async def apply_once(
     *,
     upsert: bool = True,
     newer_than: tuple[str, int] | None = None,
+    likely_new: bool = False,
 ) -> bool:
     """Apply `update` and record `event_id` in the same single-document update, unless already applied.
 
@@ -211,11 +213,16 @@ async def apply_once(
     there as the conditional update: FerretDB applies every update as read, modify, replace, so the
     conditional form is no more atomic across processes, and a partition (hence an aggregate's
     events) has one consumer at a time.
+
+    `likely_new`: the event normally creates the document (a "registered" event). On FerretDB the
+    document the upsert would make is then inserted at once, without the read; the insert colliding (a
+    redelivery, or a later event that overtook it) falls back to the read and the decision above. One
+    store command instead of two for the common case. (MongoDB's conditional upsert is one already.)
     """
     merged: dict[str, Any] = {k: dict(v) for k, v in update.items()}
     merged.setdefault("$push", {})["applied_events"] = event_id
     if STORE_TRAITS.only_id_filters_use_indexes:
-        return await _apply_once_by_id(collection, doc_id, event_id, merged, upsert, newer_than)
+        return await _apply_once_by_id(collection, doc_id, event_id, merged, upsert, newer_than, likely_new)
     query: dict[str, Any] = {"_id": doc_id, "applied_events": {"$ne": event_id}}
     if newer_than is not None:
         query[newer_than[0]] = {"$lt": newer_than[1]}
@@ -227,9 +234,15 @@ async def apply_once(
 
 
 async def _apply_once_by_id(collection: Collection, doc_id: Any, event_id: str, merged: dict[str, Any],
-                            upsert: bool, newer_than: tuple[str, int] | None) -> bool:
+                            upsert: bool, newer_than: tuple[str, int] | None, likely_new: bool) -> bool:
     wanted = {"applied_events": 1, **({newer_than[0]: 1} if newer_than else {})}
     async with PROCESS_LOCKS.hold(collection.name, doc_id):
+        if likely_new and upsert:
+            try:
+                await collection.insert_one(updated({"_id": doc_id}, merged, inserting=True))
+                return True
+            except DuplicateKeyError:
+                pass  # it exists already: decide on it as stored
         current = await collection.find_one({"_id": doc_id}, wanted)
         if current is None:
             if not upsert:

@@ -29,11 +29,11 @@ an id) must not contain `.` or start with `$` (`key()` checks that).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from servicekit.mongo import PROCESS_LOCKS, Database, Document, run_bulk_job
+from servicekit.updates import parent_of
 
 if TYPE_CHECKING:
     from servicekit.aggregates import Aggregate
@@ -129,54 +129,6 @@ def amounts(tally: Mapping[str, Any], path: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in node.items() if isinstance(v, int | float) and int(v) != 0}
 
 
-# --- The state after an update, for computing the contribution in the same write ------------------------
-
-def _parent(document: dict[str, Any], path: str, create: bool) -> tuple[dict[str, Any] | None, str]:
-    parts = path.split(".")
-    node: Any = document
-    for part in parts[:-1]:
-        if not isinstance(node, dict):
-            return None, parts[-1]
-        if part not in node:
-            if not create:
-                return None, parts[-1]
-            node[part] = {}
-        node = node[part]
-    return (node if isinstance(node, dict) else None), parts[-1]
-
-
-def updated(document: Mapping[str, Any], update: Mapping[str, Mapping[str, Any]], *,
-            inserting: bool = False) -> dict[str, Any]:
-    """The document as `update` leaves it, computed in memory (the operators the services use on their
-    aggregates: $set, $setOnInsert, $unset, $inc, $push with or without $each). An operator outside that
-    list raises, so a new kind of update cannot silently skew a tally."""
-    state = copy.deepcopy(dict(document))
-    for operator, fields in update.items():
-        if operator == "$setOnInsert" and not inserting:
-            continue
-        for path, value in fields.items():
-            if operator in ("$set", "$setOnInsert"):
-                parent, leaf = _parent(state, path, create=True)
-                if parent is not None:
-                    parent[leaf] = copy.deepcopy(value)
-            elif operator == "$unset":
-                parent, leaf = _parent(state, path, create=False)
-                if parent is not None:
-                    parent.pop(leaf, None)
-            elif operator == "$inc":
-                parent, leaf = _parent(state, path, create=True)
-                if parent is not None:
-                    parent[leaf] = (parent.get(leaf) or 0) + value
-            elif operator == "$push":
-                parent, leaf = _parent(state, path, create=True)
-                if parent is not None:
-                    items = value["$each"] if isinstance(value, Mapping) and "$each" in value else [value]
-                    parent[leaf] = [*(parent.get(leaf) or []), *copy.deepcopy(list(items))]
-            else:
-                raise ValueError(f"a tallied aggregate's update uses {operator}, which tallies cannot follow")
-    return state
-
-
 # --- The bulk repair -------------------------------------------------------------------------------------
 
 async def recount(db: Database, aggregates: Sequence[Aggregate]) -> dict[str, int]:
@@ -227,7 +179,7 @@ def _accumulate(totals: Contribution, contribution: Contribution) -> None:
 def _nested(flat: Mapping[str, int]) -> dict[str, Any]:
     nested: dict[str, Any] = {}
     for path, value in flat.items():
-        parent, leaf = _parent(nested, path, create=True)
+        parent, leaf = parent_of(nested, path, create=True)
         if parent is not None:
             parent[leaf] = value
     return nested

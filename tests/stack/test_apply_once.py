@@ -61,3 +61,25 @@ async def test_an_older_snapshot_is_ignored(collection: Collection) -> None:
 async def test_without_upsert_a_missing_document_is_left_alone(collection: Collection) -> None:
     assert await apply_once(collection, "nobody", "e-1", {"$set": {"x": 1}}, upsert=False) is False
     assert await collection.find_one({"_id": "nobody"}) is None
+
+
+@pytest.mark.parametrize("likely_new", [False, True], ids=["read-first", "insert-first"])
+async def test_a_creating_event_inserts_and_a_redelivery_or_an_overtaken_one_changes_nothing(
+        collection: Collection, likely_new: bool) -> None:
+    """`likely_new` (a "registered" event) inserts at once on FerretDB; the answers are those of the
+    read-first decision: a new document is made with the event recorded, a redelivery is a duplicate, and
+    a creating event that arrives after a later snapshot (the insert collides) leaves that snapshot."""
+    registered = {"$set": {"name": "first", "version": 1}, "$setOnInsert": {"since": "2026"}}
+    assert await apply_once(collection, "o-1", "e-1", registered, newer_than=("version", 1),
+                            likely_new=likely_new) is True
+    assert await collection.find_one({"_id": "o-1"}) == {
+        "_id": "o-1", "name": "first", "version": 1, "since": "2026", "applied_events": ["e-1"]}
+    assert await apply_once(collection, "o-1", "e-1", registered, newer_than=("version", 1),
+                            likely_new=likely_new) is False
+
+    updated = {"$set": {"name": "second", "version": 2}}
+    assert await apply_once(collection, "o-2", "e-3", updated, newer_than=("version", 2)) is True
+    assert await apply_once(collection, "o-2", "e-2", registered, newer_than=("version", 1),
+                            likely_new=likely_new) is False
+    doc = await collection.find_one({"_id": "o-2"})
+    assert doc is not None and (doc["name"], doc["version"], doc["applied_events"]) == ("second", 2, ["e-3"])

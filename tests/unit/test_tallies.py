@@ -1,25 +1,27 @@
-"""The pure parts of servicekit.tallies: the state an update leaves, and the difference of contributions."""
+"""The pure parts of servicekit.tallies and servicekit.updates: the state an update leaves, and the difference of
+contributions."""
 
 from __future__ import annotations
 
 import pytest
 from servicekit import tallies
+from servicekit.updates import updated
 
 
 def test_updated_follows_the_operators_the_aggregates_use() -> None:
     before = {"_id": "a", "status": "draft", "offers": [1], "n": {"x": 1}, "gone": 1}
-    after = tallies.updated(before, {"$set": {"status": "published", "deep.er": 2}, "$inc": {"n.x": 2, "n.y": 1},
+    after = updated(before, {"$set": {"status": "published", "deep.er": 2}, "$inc": {"n.x": 2, "n.y": 1},
                                      "$push": {"offers": {"$each": [2, 3]}}, "$unset": {"gone": ""},
                                      "$setOnInsert": {"created": True}})
     assert after == {"_id": "a", "status": "published", "offers": [1, 2, 3], "n": {"x": 3, "y": 1},
                      "deep": {"er": 2}}
     assert before["status"] == "draft"  # the document read is left as it was
-    assert tallies.updated({"_id": "b"}, {"$setOnInsert": {"k": 1}}, inserting=True) == {"_id": "b", "k": 1}
+    assert updated({"_id": "b"}, {"$setOnInsert": {"k": 1}}, inserting=True) == {"_id": "b", "k": 1}
 
 
-def test_an_operator_tallies_cannot_follow_is_refused() -> None:
+def test_an_operator_not_computed_in_memory_is_refused() -> None:
     with pytest.raises(ValueError, match=r"\$pull"):
-        tallies.updated({"_id": "a"}, {"$pull": {"offers": 1}})
+        updated({"_id": "a"}, {"$pull": {"offers": 1}})
 
 
 def test_difference_moves_only_what_changed() -> None:

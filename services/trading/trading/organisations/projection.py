@@ -54,6 +54,7 @@ def register_handlers(handlers: EventHandlers) -> None:
                       "status": payload.status, "version": payload.version,
                       "projected_at": datetime.now(UTC)}},
             newer_than=("version", payload.version),
+            likely_new=isinstance(payload, OrganisationRegisteredV1),  # one store command, not two
         )
 
     handlers.on(REGISTRY_TOPIC, OrganisationRegisteredV1)(apply_snapshot)

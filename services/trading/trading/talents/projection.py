@@ -90,6 +90,7 @@ def register_handlers(handlers: EventHandlers) -> None:
                       "level": payload.level, "status": payload.status, "version": payload.version,
                       "occurred_at": payload.occurred_at, "projected_at": datetime.now(UTC)}},
             newer_than=("version", payload.version),
+            likely_new=isinstance(payload, TalentRegisteredV1),  # one store command, not two
         )
 
     for payload_type in (TalentRegisteredV1, TalentUpdatedV1, TalentStatusChangedV1, TalentCertifiedV1):
