@@ -138,7 +138,8 @@ async def on_organisation(db: Database, event: CloudEvent, payload: Organisation
     fields = {"name": payload.name, "kind": payload.kind, "region_code": payload.region_code,
               "status": payload.status, "version": payload.version}
     return await apply_once(db[ORGANISATIONS], payload.organisation_id, event.id, {"$set": fields},
-                            newer_than=("version", payload.version))
+                            newer_than=("version", payload.version),
+                            likely_new=isinstance(payload, OrganisationRegisteredV1))
 
 
 async def on_talent_certified(db: Database, event: CloudEvent, payload: TalentCertifiedV1) -> bool:

@@ -122,7 +122,8 @@ def register_handlers(handlers: EventHandlers) -> None:
         if reason is not None:
             fields["status_reason"] = reason
         return await apply_once(db[COLLECTION], payload.talent_id, event.id, {"$set": fields},
-                                newer_than=("version", payload.version))
+                                newer_than=("version", payload.version),
+                                likely_new=isinstance(payload, TalentRegisteredV1))
 
     for payload in (TalentRegisteredV1, TalentUpdatedV1, TalentStatusChangedV1, TalentCertifiedV1):
         handlers.on(REGISTRY_TOPIC, payload)(apply_snapshot)
