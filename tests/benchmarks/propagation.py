@@ -20,7 +20,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import aiohttp
-import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from devstack.layout import Profile, profile
@@ -30,7 +29,14 @@ from tests.benchmarks.client import SLOTS as client_slots
 from tests.benchmarks.client import session
 from tests.benchmarks.cpu import CpuWatch, taking_part
 from tests.benchmarks.summary import Figure, record
-from tests.support.stack import auth, fresh_infrastructure, new_credit_code, organisation_body, start_service
+from tests.support.stack import (
+    auth,
+    fresh_infrastructure,
+    new_credit_code,
+    organisation_body,
+    series_total,
+    start_service,
+)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -89,9 +95,7 @@ async def baseline(p: Profile, rate: float, count: int) -> list[float]:
 
 def events_consumed(p: Profile) -> float:
     """Every event trading's worker has consumed so far (its own counter, by type and outcome)."""
-    text = httpx.get(f"http://127.0.0.1:{p.ports.worker('trading')}/metrics", timeout=10).text
-    return sum(float(line.split()[-1]) for line in text.splitlines()
-               if line.startswith("trading_events_consumed_total{"))
+    return series_total(f"http://127.0.0.1:{p.ports.worker('trading')}", "trading_events_consumed_total")
 
 
 async def platform(p: Profile, rate: float, count: int,

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import time
 from datetime import datetime
 from typing import Any
@@ -46,17 +45,14 @@ from servicekit.outbox import PENDING_MARKERS, RELAYED_LEDGER, EventProducer
 
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import auth, fresh_infrastructure, new_credit_code, organisation_body, start_service
+from tests.support.stack import gauge as stack_gauge
 
 TOPIC = "registry.events"
 HELD = {"outbox_relay_notify": "false", "outbox_sweep_seconds": "3600"}
 
 
 def gauge(p: Profile, name: str) -> float:
-    text = httpx.get(f"http://127.0.0.1:{p.ports.api('registry')}/metrics", timeout=10).text
-    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
-    if found is None:
-        raise RuntimeError(f"{name} is not in the registry API's /metrics")
-    return float(found.group(1))
+    return stack_gauge(f"http://127.0.0.1:{p.ports.api('registry')}", name)
 
 
 async def write_organisations(p: Profile, documents: int, per_document: int, writers: int) -> int:

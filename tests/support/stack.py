@@ -108,3 +108,13 @@ def gauge(base_url: str, name: str) -> float:
         if series == name:
             return float(value)
     raise AssertionError(f"{name} is not in {base_url}/metrics")
+
+
+def series_total(base_url: str, name: str) -> float:
+    """The sum of every series of `name` in a process's /metrics, whatever its labels (0 when none yet)."""
+    total = 0.0
+    for line in httpx.get(f"{base_url}/metrics", timeout=10).text.splitlines():
+        series, _, value = line.partition(" ")
+        if series == name or series.startswith(name + "{"):
+            total += float(value)
+    return total
