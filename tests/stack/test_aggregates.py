@@ -294,6 +294,27 @@ async def test_a_listed_id_whose_document_is_not_stored_yet_is_skipped_not_dropp
     assert _ids(await aggregates.listed(db, things, name, "a", limit=10)) == ["t-9"]
 
 
+async def test_ids_entering_several_lookups_at_once_concurrently_are_all_listed(db: Database) -> None:
+    # Ids sharing buckets, added to and taken off several lookups side by side (as concurrent creates
+    # and changes do), must neither wait on each other for ever nor overwrite each other's changes
+    # (on FerretDB each bucket is rewritten whole from this process's copy, under its lock).
+    name = f"things_by_org_{uuid.uuid4().hex[:8]}"
+    ids = [f"t-{n}" for n in range(40)]
+    await asyncio.gather(*(lookups.add(db, [(name, "a"), (name, "b"), (name, k)], i)
+                           for i, k in zip(ids, ["c", "d"] * 20, strict=True)))
+    await asyncio.gather(*(lookups.remove(db, [(name, "a"), (name, "c")], i) for i in ids[:10]))
+
+    async def members(key: str) -> list[str]:
+        head = await db["lookups"].find_one({"_id": lookups.head_id(name, key)})
+        buckets = [await db["lookups"].find_one({"_id": f"{name}:{key}:{b}"}) for b in (head or {})["buckets"]]
+        return sorted(i for bucket in buckets for i in lookups._members_of(bucket))
+
+    assert await members("a") == sorted(ids[10:])
+    assert await members("b") == sorted(ids)
+    assert await members("c") == sorted(ids[10::2])
+    assert await members("d") == sorted(ids[1::2])
+
+
 async def test_a_bucket_written_the_old_way_is_read_and_then_moved_into_its_string(db: Database) -> None:
     things = _listed_things()
     name = things.collection
