@@ -50,6 +50,7 @@ from typing import Any
 import pymongo
 from aiokafka import AIOKafkaProducer
 from pymongo import DeleteOne, UpdateOne
+from pymongo.errors import DuplicateKeyError
 
 from servicekit.events.envelope import CloudEvent, record_headers
 from servicekit.metrics import KitMetrics
@@ -92,8 +93,14 @@ async def mark_pending(db: Database, collection: str, doc_id: Any) -> None:
     relay = _relay_for(collection)
     if relay is not None and (collection, doc_id) in relay.marked:
         return
-    await db[PENDING_MARKERS].update_one({"_id": pending_marker_id(collection, doc_id)},
-                                         {"$set": {"collection": collection, "doc_id": doc_id}}, upsert=True)
+    # An insert, not an upsert: the marker is usually absent (its relay deleted it once the last events
+    # were out), and FerretDB answers an insert with half the CPU of an upsert, which first looks the
+    # document up (a bare FerretDB here: about 0.33 against 0.55-0.85 ms a marker). A marker is always
+    # the same document for a key, so one already there (left by an earlier write whose events are not
+    # all out yet: another process's, or from before a restart) is the same outcome.
+    with contextlib.suppress(DuplicateKeyError):
+        await db[PENDING_MARKERS].insert_one({"_id": pending_marker_id(collection, doc_id),
+                                              "collection": collection, "doc_id": doc_id})
     if relay is not None:
         relay.marked.add((collection, doc_id))
 
