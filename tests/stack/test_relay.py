@@ -240,3 +240,24 @@ async def test_a_write_whose_answer_was_lost_is_still_delivered(
                 await unit.write({"$set": {"name": "b"}}, [lost])
         on_topic = await until(lambda: _events(test_profile, topic, 1), "the landed event on the topic")
         assert [e.id for e in on_topic] == [lost.id]
+
+
+async def test_a_write_finding_a_marker_it_did_not_know_of_still_lands_and_is_sent(
+        db: Database, things: Aggregate, test_profile: Profile) -> None:
+    """The marker is inserted ahead of a write; one already in the store that this process does not
+    know of (another process's, written after the start-up sweep) collides, and the write goes on: its
+    events are sent and the marker is dropped once they are out."""
+    topic = await new_topic(test_profile)
+    async with running_relay(test_profile, db, things.collection, topic, outbox_sweep_seconds=3600):
+        marker_id = pending_marker_id(things.collection, "m-1")
+        await db[PENDING_MARKERS].insert_one({"_id": marker_id, "collection": things.collection, "doc_id": "m-1"})
+        created = named("m-1", "a")
+        await aggregates.create(db, things, {"_id": "m-1", "version": 1}, [created])
+        assert list(await outbox_of(db, things.collection, "m-1")) == [created.id]
+
+        async def tidied() -> bool:
+            marker = await db[PENDING_MARKERS].find_one({"_id": marker_id})
+            return not await outbox_of(db, things.collection, "m-1") and marker is None
+
+        await until(tidied, "the outbox and the marker emptied")
+    assert [e.id for e in await read_events(test_profile, topic)] == [created.id]

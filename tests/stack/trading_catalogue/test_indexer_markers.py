@@ -38,3 +38,22 @@ async def test_a_batch_drops_only_the_markers_it_filed(infra: Stack, test_profil
     finally:
         await client.drop_database(db.name)
         await client.close()
+
+
+async def test_marking_a_listing_whose_marker_an_earlier_process_left_moves_it_to_the_new_version(
+        infra: Stack, test_profile: Profile) -> None:
+    """mark_pending inserts when this process knows of no marker; finding one there (left by an earlier
+    process at an older version) it must still bring it to the version now written, or the indexer would
+    drop it after filing the old version and miss the change."""
+    client: AsyncMongoClient[Document] = AsyncMongoClient(test_profile.mongo_url, socketTimeoutMS=20_000)
+    db = client[f"trading_markers_{uuid.uuid4().hex[:8]}"]
+    markers = db[search_store.PENDING]
+    try:
+        await markers.insert_one({"_id": "lst-left-behind", "version": 4})
+        await search_store.mark_pending(db, "lst-left-behind", 7)
+        await search_store.mark_pending(db, "lst-new", 1)
+        stored = {d["_id"]: d["version"] async for d in markers.find({})}
+        assert stored == {"lst-left-behind": 7, "lst-new": 1}
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
