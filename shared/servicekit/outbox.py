@@ -93,14 +93,19 @@ async def mark_pending(db: Database, collection: str, doc_id: Any) -> None:
     relay = _relay_for(collection)
     if relay is not None and (collection, doc_id) in relay.marked:
         return
-    # An insert, not an upsert: the marker is usually absent (its relay deleted it once the last events
-    # were out), and FerretDB answers an insert with half the CPU of an upsert, which first looks the
-    # document up (a bare FerretDB here: about 0.33 against 0.55-0.85 ms a marker). A marker is always
-    # the same document for a key, so one already there (left by an earlier write whose events are not
-    # all out yet: another process's, or from before a restart) is the same outcome.
-    with contextlib.suppress(DuplicateKeyError):
+    try:
+        # An insert, not an upsert: the marker is usually absent (its relay deleted it once the last
+        # events were out), and FerretDB answers an insert with half the CPU of an upsert, which first
+        # looks the document up (`python -m tests.benchmarks.store_writes` prices both).
         await db[PENDING_MARKERS].insert_one({"_id": pending_marker_id(collection, doc_id),
                                               "collection": collection, "doc_id": doc_id})
+    except DuplicateKeyError:
+        # A marker is always the same document for a key, so one already there serves. This process did
+        # not know of it: another process's, or from before a restart, whose events may still be in the
+        # document unsent. The relay reads the document rather than wait for its next sweep (its tidy-up
+        # would otherwise drop the marker once this write's events are out, leaving those behind).
+        if relay is not None:
+            relay.uncertain(collection, doc_id)
     if relay is not None:
         relay.marked.add((collection, doc_id))
 
@@ -213,6 +218,10 @@ class OutboxRelay:
     # Documents a running batch holds, and those woken meanwhile (woken again once it ends).
     _in_flight: set[Key] = field(default_factory=set)
     _woken_in_flight: set[Key] = field(default_factory=set)
+    # While a sweep reads the markers: those deleted meanwhile. The sweep's list may still hold them, and
+    # it must neither read their documents as strangers' nor take their markers for standing (the next
+    # write would skip writing one, and a crash after that write would leave its events unmarked).
+    _dropped_during_sweep: set[Key] | None = None
     _retry_delays: dict[Key, float] = field(default_factory=dict)
     # Ledger documents not yet deleted, and the documents each names.
     _ledgers: dict[str, set[Key]] = field(default_factory=dict)
@@ -258,6 +267,12 @@ class OutboxRelay:
         (all such documents together: a store outage makes many at once)."""
         self._uncertain.add((collection, doc_id))
         self._uncertain_wanted.set()
+
+    def marker_dropped(self, key: Key) -> None:
+        """The document's marker was deleted (by this process)."""
+        self.marked.discard(key)
+        if self._dropped_during_sweep is not None:
+            self._dropped_during_sweep.add(key)
 
     def drop_with_write(self, collection: str, doc_id: Any) -> list[str]:
         """Sent events the document's next write may remove in the same update (it holds the lock)."""
@@ -431,7 +446,8 @@ class OutboxRelay:
                 await bulk_write_in_batches(self.db[PENDING_MARKERS],
                                             [DeleteOne({"_id": pending_marker_id(*key)}) for key in emptied],
                                             per_command=per_command, at_once=self.TIDY_COMMANDS)
-                self.marked.difference_update(emptied)
+                for key in emptied:
+                    self.marker_dropped(key)
             for key, ids in clearing.items():
                 self.book.cleared(key, ids)
         more_ledgers = await self._forget_ledgers()
@@ -468,15 +484,22 @@ class OutboxRelay:
         process, or by a write whose outcome is unknown) from the pending markers, reading each by
         `_id`; wake those whose events wait in memory (with wake-ups off); drop the markers of
         documents whose outbox is empty. Returns how many documents it queued."""
-        with pymongo.timeout(self.settings.outbox_sweep_timeout_seconds):
-            # A filter FerretDB answers by scanning, but over the marker collection only: it holds one
-            # document per outbox not yet emptied (none when idle), so the cost is the backlog's, not the
-            # aggregates'. (Listed in tests/stack/store_scans.py.)
-            markers = [m async for m in self.db[PENDING_MARKERS].find({"collection": {"$in": list(self.collections)}})]
+        self._dropped_during_sweep = set()
+        try:
+            with pymongo.timeout(self.settings.outbox_sweep_timeout_seconds):
+                # A filter FerretDB answers by scanning, but over the marker collection only: it holds one
+                # document per outbox not yet emptied (none when idle), so the cost is the backlog's, not
+                # the aggregates'. (Listed in tests/stack/store_scans.py.)
+                wanted = {"collection": {"$in": list(self.collections)}}
+                markers = [m async for m in self.db[PENDING_MARKERS].find(wanted)]
+        finally:
+            dropped, self._dropped_during_sweep = self._dropped_during_sweep, None
         unknown: list[Key] = []
         queued = 0
         for marker in markers:
             key = (str(marker["collection"]), marker["doc_id"])
+            if key in dropped:
+                continue  # deleted while the list was read (the tidy-up): not standing, not a stranger's
             self.marked.add(key)
             if key in self._uncertain or not self.book.knows(key):
                 unknown.append(key)
@@ -548,7 +571,7 @@ class OutboxRelay:
                     again = await self._read(key)
                     if not (again or {}).get(OUTBOX) and not self.book.knows(key) and key not in self._uncertain:
                         await self.db[PENDING_MARKERS].delete_one({"_id": pending_marker_id(*key)})
-                        self.marked.discard(key)
+                        self.marker_dropped(key)
         if self.book.sent:
             self._tidy_wanted.set()
         return queued

@@ -202,6 +202,9 @@ def main() -> None:
             met = s["p50"] < 0.100 and s["p99"] < 0.500
             verdicts.append(met)
             print(f"goal p50 < 100 ms and p99 < 500 ms: {'met' if met else 'NOT met'}")
+            # Both halves of the goal in the summary table: a run can miss it by either.
+            record(Figure("propagate", f"run {run}: 201 -> projection p50 ms at {args.rate:.0f}/s", s["p50"] * 1000,
+                          "ms", b["p50"] * 1000, "bare Kafka round trip p50", "p50 < 100", s["p50"] * 1000 < 100))
             record(Figure("propagate", f"run {run}: 201 -> projection p99 ms at {args.rate:.0f}/s", s["p99"] * 1000,
                           "ms", b["p99"] * 1000, "bare Kafka round trip p99", "p50 < 100, p99 < 500", met))
         if args.runs > 1:

@@ -5,6 +5,11 @@ Why it exists: the kit's `bulk_write_in_batches(per_command=, at_once=)` and the
 shaped by what it prints (FerretDB commits the statements of one command one after the other, separate
 commands in parallel). Baseline: one `update_one` at a time.
 
+It also prices each kind of single-document write a registration or a publish makes (the store's CPU per
+statement, from /proc, and the client's), against an insert of a small new document: why the pending
+markers are inserted rather than upserted (servicekit.outbox.mark_pending), and what the lookups and the
+relay's tidy-up cost beside them.
+
     .venv/bin/python -m tests.benchmarks.store_writes [--profile bench]
 """
 
@@ -20,10 +25,20 @@ from bson import Binary
 from devstack.layout import profile
 from pymongo import AsyncMongoClient, UpdateOne
 
+from tests.benchmarks.cpu import cpu_seconds
 from tests.support.stack import fresh_infrastructure
 
 DOCUMENTS = 2000
 STATEMENTS = 640
+# Per kind of write below: statements, and how many at once (an API has many requests in flight).
+KIND_STATEMENTS = 3000
+KIND_AT_ONCE = 16
+# A lookup bucket of an organisation list at some 60,000 organisations (servicekit.lookups: 256 hash
+# buckets, one id per line), and an aggregate with one event in its outbox, about 1 KB.
+BUCKET = "\n".join(f"91110000MA{i:08d}X" for i in range(230))
+AGGREGATE = {"name": "x" * 40, "region_code": "110000", "address": "y" * 120, "version": 1,
+             "outbox": {"e1": {"pos": "0" * 25, "event": {"id": "e" * 32, "type": "registry.organisation.registered",
+                                                         "data": {"name": "x" * 40, "address": "y" * 120}}}}}
 
 
 async def single_updates(collection: Any, at_once: int) -> float:
@@ -51,7 +66,50 @@ async def bulk_commands(collection: Any, value: Binary, per_command: int, at_onc
     return STATEMENTS / (time.perf_counter() - started)
 
 
-async def run(url: str) -> None:
+def _marker(i: int) -> dict[str, Any]:
+    return {"collection": "organisations", "doc_id": f"91110000MA{i:08d}X"}
+
+
+# (what the platform writes this way, the write of statement i). Each kind works on its own collection.
+KINDS: list[tuple[str, Any]] = [
+    ("insert a new marker (mark_pending now)",
+     lambda c, i: c["markers"].insert_one({"_id": f"m{i}", **_marker(i)})),
+    ("upsert a new marker (mark_pending before)",
+     lambda c, i: c["markers_upserted"].update_one({"_id": f"m{i}"}, {"$set": _marker(i)}, upsert=True)),
+    ("rewrite a 4 KB lookup bucket by _id",
+     lambda c, i: c["buckets"].update_one({"_id": f"b{i % 256}"}, {"$set": {"s": BUCKET, "v": i}}, upsert=True)),
+    ("insert a 1 KB aggregate with its event",
+     lambda c, i: c["aggregates"].insert_one({"_id": f"a{i}", **AGGREGATE})),
+    ("$unset the sent event of an aggregate (tidy-up)",
+     lambda c, i: c["aggregates"].update_one({"_id": f"a{i}"}, {"$unset": {"outbox.e1": ""}})),
+    ("delete a marker by _id (tidy-up)",
+     lambda c, i: c["markers"].delete_one({"_id": f"m{i}"})),
+]
+
+
+async def write_kinds(client: AsyncMongoClient[dict[str, Any]], store_pid: int) -> None:
+    database = client["store_write_kinds"]
+    print(f"single-document writes by _id, {KIND_STATEMENTS} of each, {KIND_AT_ONCE} at once "
+          "(CPU per statement: the store's, the client's):")
+    baseline: float | None = None
+    for label, write in KINDS:
+        statements = iter(range(KIND_STATEMENTS))
+
+        async def writer(write: Any = write, statements: Any = statements) -> None:
+            for i in statements:  # shared by the writers: each statement is written once
+                await write(database, i)
+
+        started, client_before, store_before = time.perf_counter(), time.process_time(), cpu_seconds(store_pid)
+        await asyncio.gather(*(writer() for _ in range(KIND_AT_ONCE)))
+        wall = time.perf_counter() - started
+        store_ms = (cpu_seconds(store_pid) - store_before) * 1000 / KIND_STATEMENTS
+        client_ms = (time.process_time() - client_before) * 1000 / KIND_STATEMENTS
+        baseline = store_ms if baseline is None else baseline
+        print(f"  {label:<50} {KIND_STATEMENTS / wall:6.0f}/s  store {store_ms:5.2f} ms  client {client_ms:5.2f} ms"
+              f"  store x{store_ms / baseline:4.1f} the first")
+
+
+async def run(url: str, store_pid: int) -> None:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
     collection = client["store_writes"]["docs"]
     await collection.insert_many([{"_id": f"d{i}", "pad": "x" * 800} for i in range(DOCUMENTS)])
@@ -67,6 +125,7 @@ async def run(url: str) -> None:
         for per_command, at_once in ((32, 1), (16, 2), (8, 4)):
             rate = await bulk_commands(collection, value, per_command, at_once)
             print(f"  {per_command:2d} per command, {at_once} at once: {rate:7.0f} statements/s")
+    await write_kinds(client, store_pid)
     await client.close()
 
 
@@ -77,7 +136,9 @@ def main() -> None:
     p = profile(args.profile)
     stack = fresh_infrastructure(p)
     try:
-        asyncio.run(run(p.mongo_url))
+        store = next(proc for proc in stack.started if proc.name == "ferretdb")
+        assert store.pid is not None
+        asyncio.run(run(p.mongo_url, store.pid))
     finally:
         stack.stop()
 

@@ -261,3 +261,73 @@ async def test_a_write_finding_a_marker_it_did_not_know_of_still_lands_and_is_se
 
         await until(tidied, "the outbox and the marker emptied")
     assert [e.id for e in await read_events(test_profile, topic)] == [created.id]
+
+
+class _SlowReads:
+    """A database whose `find` on the named collections yields what it read only after that collection's
+    hook ran: a sweep whose view is stale by the time it acts on it."""
+
+    def __init__(self, db: Database, hooks: dict[str, Callable[[], Any]]) -> None:
+        self._db = db
+        self._hooks = hooks
+
+    def __getitem__(self, name: str) -> Any:
+        real = self._db[name]
+        if name not in self._hooks:
+            return real
+        hook = self._hooks[name]
+
+        class Collection:
+            def __getattr__(self, attr: str) -> Any:
+                return getattr(real, attr)
+
+            def find(self, *args: Any, **kwargs: Any) -> Any:
+                async def stale() -> AsyncIterator[Document]:
+                    found = [d async for d in real.find(*args, **kwargs)]
+                    await hook()
+                    for doc in found:
+                        yield doc
+
+                return stale()
+
+        return Collection()
+
+
+async def test_a_marker_dropped_while_a_sweep_reads_is_not_taken_for_standing(
+        db: Database, things: Aggregate, test_profile: Profile) -> None:
+    """The tidy-up drops a document's marker while a sweep is reading the markers, and the document is
+    written again before the sweep goes on: that write must write a marker of its own (the sweep's list
+    is stale, the marker is gone), or a crash before its events are sent would leave them unmarked."""
+    topic = await new_topic(test_profile)
+    async with running_relay(test_profile, db, things.collection, topic, outbox_sweep_seconds=3600) as (relay, _):
+        async def no_tidying() -> bool:
+            return False
+
+        tidy = relay.tidy
+        relay.tidy = no_tidying  # type: ignore[method-assign]
+        created = named("s-1", "a")
+        await aggregates.create(db, things, {"_id": "s-1", "version": 1}, [created])
+        await until(lambda: _sent(relay, things.collection, "s-1", created.id), "the create's event sent")
+        marker_id = pending_marker_id(things.collection, "s-1")
+
+        async def tidy_now() -> None:
+            while await tidy():
+                pass
+            assert await db[PENDING_MARKERS].find_one({"_id": marker_id}) is None
+
+        changed = named("s-1", "b")
+
+        async def write_again() -> None:
+            async with aggregates.change(db, things, "s-1") as unit:
+                await unit.write({"$set": {"name": "b"}}, [changed])
+
+        relay.db = cast(Database, _SlowReads(db, {PENDING_MARKERS: tidy_now, RELAYED_LEDGER: write_again}))
+        try:
+            await relay.sweep()
+        finally:
+            relay.db = db
+        if await db[things.collection].find_one({"_id": "s-1", "name": "b"}) is None:
+            await write_again()  # the sweep had no stranger to read, so no ledger read ran the write
+        assert await db[PENDING_MARKERS].find_one({"_id": marker_id}) is not None, "the change's events unmarked"
+        await until(lambda: _events(test_profile, topic, 2), "both events on the topic")
+    assert [e.id for e in await read_events(test_profile, topic)] == [created.id, changed.id]
