@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar, cast
 
@@ -174,14 +174,8 @@ async def test_the_next_write_drops_what_was_sent(db: Database, things: Aggregat
     update; the tidy-up then removes the rest and the marker."""
     topic = await new_topic(test_profile)
     async with running_relay(test_profile, db, things.collection, topic, outbox_sweep_seconds=3600) as (relay, _):
-        async def no_tidying() -> bool:
-            return False
-
-        tidy = relay.tidy
-        relay.tidy = no_tidying  # type: ignore[method-assign]
-        created = named("w-1", "a")
-        await aggregates.create(db, things, {"_id": "w-1", "version": 1}, [created])
-        await until(lambda: _sent(relay, things.collection, "w-1", created.id), "the create's event sent")
+        tidy = _hold_tidy_up(relay)
+        created = await _created_and_sent(db, things, relay, "w-1")
         assert list(await outbox_of(db, things.collection, "w-1")) == [created.id]
 
         changed = named("w-1", "b")
@@ -201,6 +195,24 @@ async def test_the_next_write_drops_what_was_sent(db: Database, things: Aggregat
 
 async def _sent(relay: OutboxRelay, collection: str, doc_id: str, event_id: str) -> bool:
     return event_id in relay.book.sent.get((collection, doc_id), [])
+
+
+def _hold_tidy_up(relay: OutboxRelay) -> Callable[[], Coroutine[Any, Any, bool]]:
+    """Keep the relay's tidy-up loop from doing anything; returns the real tidy-up, to run by hand."""
+    async def no_tidying() -> bool:
+        return False
+
+    tidy = relay.tidy
+    relay.tidy = no_tidying  # type: ignore[method-assign]
+    return tidy
+
+
+async def _created_and_sent(db: Database, things: Aggregate, relay: OutboxRelay, doc_id: str) -> CloudEvent:
+    """Create `doc_id` with one event and wait until Kafka has acknowledged it."""
+    created = named(doc_id, "a")
+    await aggregates.create(db, things, {"_id": doc_id, "version": 1}, [created])
+    await until(lambda: _sent(relay, things.collection, doc_id, created.id), "the create's event sent")
+    return created
 
 
 class _LostAnswers:
@@ -300,14 +312,8 @@ async def test_a_marker_dropped_while_a_sweep_reads_is_not_taken_for_standing(
     is stale, the marker is gone), or a crash before its events are sent would leave them unmarked."""
     topic = await new_topic(test_profile)
     async with running_relay(test_profile, db, things.collection, topic, outbox_sweep_seconds=3600) as (relay, _):
-        async def no_tidying() -> bool:
-            return False
-
-        tidy = relay.tidy
-        relay.tidy = no_tidying  # type: ignore[method-assign]
-        created = named("s-1", "a")
-        await aggregates.create(db, things, {"_id": "s-1", "version": 1}, [created])
-        await until(lambda: _sent(relay, things.collection, "s-1", created.id), "the create's event sent")
+        tidy = _hold_tidy_up(relay)
+        created = await _created_and_sent(db, things, relay, "s-1")
         marker_id = pending_marker_id(things.collection, "s-1")
 
         async def tidy_now() -> None:
