@@ -91,23 +91,27 @@ async def mark_pending(db: Database, collection: str, doc_id: Any) -> None:
     Skipped when this process's relay knows the marker is there (it alone deletes it, under the same
     lock)."""
     relay = _relay_for(collection)
-    if relay is not None and (collection, doc_id) in relay.marked:
+    marker = {"_id": pending_marker_id(collection, doc_id), "collection": collection, "doc_id": doc_id}
+    if relay is None:
+        # No relay here (a process that writes a collection another process relays, or one with its relay
+        # off): nothing in this process deletes markers, so the document's is likely there already, and
+        # an upsert finds it without the failed insert.
+        await db[PENDING_MARKERS].update_one({"_id": marker["_id"]}, {"$set": marker}, upsert=True)
+        return
+    if (collection, doc_id) in relay.marked:
         return
     try:
-        # An insert, not an upsert: the marker is usually absent (its relay deleted it once the last
-        # events were out), and FerretDB answers an insert with half the CPU of an upsert, which first
-        # looks the document up (`python -m tests.benchmarks.store_writes` prices both).
-        await db[PENDING_MARKERS].insert_one({"_id": pending_marker_id(collection, doc_id),
-                                              "collection": collection, "doc_id": doc_id})
+        # An insert, not an upsert: the marker is usually absent (this process's relay deleted it once
+        # the last events were out), and FerretDB answers an insert with half the CPU of an upsert, which
+        # first looks the document up (`python -m tests.benchmarks.store_writes` prices both).
+        await db[PENDING_MARKERS].insert_one(marker)
     except DuplicateKeyError:
         # A marker is always the same document for a key, so one already there serves. This process did
         # not know of it: another process's, or from before a restart, whose events may still be in the
         # document unsent. The relay reads the document rather than wait for its next sweep (its tidy-up
         # would otherwise drop the marker once this write's events are out, leaving those behind).
-        if relay is not None:
-            relay.uncertain(collection, doc_id)
-    if relay is not None:
-        relay.marked.add((collection, doc_id))
+        relay.uncertain(collection, doc_id)
+    relay.marked.add((collection, doc_id))
 
 
 def new_entries(events: Sequence[CloudEvent]) -> list[Entry]:

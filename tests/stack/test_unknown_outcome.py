@@ -28,6 +28,7 @@ import pytest
 from devstack.layout import Profile
 from devstack.processes import ManagedProcess
 from pymongo import MongoClient
+from pymongo.errors import OperationFailure
 
 from tests.stack.trading_catalogue.support import listing_body, participant
 from tests.support.stack import eventually, new_credit_code, own_ferretdb, start_service
@@ -53,6 +54,21 @@ BUDGET_SECONDS = 2.0
 # timed out, and in-flight requests then fail fast). Ten retries a second apart ran out once in CI
 # (2026-12-02, a slower machine: 17 min for the suite instead of 12); a client gives a store longer.
 RECOVERY_SECONDS = 90.0
+
+
+def _seeded(write: Callable[[], object]) -> None:
+    """The test's own write straight to the store, retried while SQLite answers "database is locked": a
+    store just resumed from a pause can refuse a write for a moment (SQLITE_BUSY), which is not what this
+    test is about (the API's answers are)."""
+    deadline = time.monotonic() + RECOVERY_SECONDS
+    while True:
+        try:
+            write()
+            return
+        except OperationFailure as exc:
+            if "database is locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _answered(send: Callable[[], httpx.Response], api: ManagedProcess) -> httpx.Response:
@@ -130,8 +146,8 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
                 drafts.append(created.json()["id"])
                 # Only a verified owner publishes: seeded like the organisation, as an officer's
                 # verification would leave it (the patent document the draft created).
-                patents.update_one({"_id": created.json()["application_number"]},
-                                   {"$set": {"owner_organisation_id": organisation}})
+                _seeded(functools.partial(patents.update_one, {"_id": created.json()["application_number"]},
+                                          {"$set": {"owner_organisation_id": organisation}}))
             with ThreadPoolExecutor(LISTINGS_PER_BURST) as pool:
                 started = time.monotonic()
                 futures = {}
