@@ -6,8 +6,13 @@ Kafka settings are set explicitly because the client defaults are wrong for this
 - a new consumer group starts from the earliest record: a projection must see the whole history;
 - faust's own producer uses acks=all; dead letters go through the kit's idempotent producer.
 
-One agent instance (concurrency=1) keeps each partition's records in order, which is what keeps an
-aggregate's events in order (they share a key, hence a partition).
+One agent instance (concurrency=1) reads the records; its partition lanes (servicekit.consumer.
+PartitionLanes) handle different partitions' records side by side and each partition's in offset
+order, which is what keeps an aggregate's events in order (they share a key, hence a partition).
+Each record is acknowledged by hand once handled, so faust commits a partition only up to its first
+record not yet handled. Handlers already had to be safe side by side: two worker replicas handle
+different partitions at once (on FerretDB, `apply_once` and the kit's writes hold each document's
+process lock).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from servicekit.consumer import Dispatcher, Record, RetryPolicy
+from servicekit.consumer import Dispatcher, PartitionLanes, Record, RetryPolicy
 from servicekit.events.topics import dead_letter_topic, domain_topic, ensure_topics
 from servicekit.logging import configure_logging
 from servicekit.metrics import render_latest
@@ -29,6 +34,9 @@ from servicekit.service import ServiceContext, ServiceDefinition
 from servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+# Records taken from the stream and not yet handled, over all partitions (see PartitionLanes).
+RECORDS_IN_HAND = 64
 
 
 def retry_policy(settings: ServiceSettings) -> RetryPolicy:
@@ -135,11 +143,15 @@ def _add_consumer_agent(app: faust.App, definition: ServiceDefinition, settings:
         dispatcher = Dispatcher(ctx.db, definition.handlers, ctx.metrics, ctx.producer,
                                 dead_letter_topic(settings.consumer_group).name, settings.consumer_group,
                                 retry_policy(settings))
-        async for event in stream.events():
+
+        async def handle(event: Any) -> None:
             message = event.message
             record = Record(message.topic, message.partition, message.offset, message.key, message.value,
                             headers=_headers(message.headers))
             await dispatcher.process(record)
+            # Acknowledged by hand, in each partition's offset order (its lane): faust commits a
+            # partition's offsets only up to the first one not acknowledged.
+            event.ack()
             try:
                 highwater = app.consumer.highwater(message.tp)
                 if highwater is not None:
@@ -147,6 +159,13 @@ def _add_consumer_agent(app: faust.App, definition: ServiceDefinition, settings:
                         max(highwater - message.offset - 1, 0))
             except Exception:  # lag is best-effort; never let it stop consumption
                 log.debug("no highwater yet", exc_info=True)
+
+        lanes = PartitionLanes(handle, limit=RECORDS_IN_HAND)
+        try:
+            async for event in stream.noack().events():
+                await lanes.put(event.message.tp, event)
+        finally:
+            await lanes.close()
 
 
 def _headers(raw: Any) -> list[tuple[str, bytes]]:

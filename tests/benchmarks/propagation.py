@@ -99,7 +99,7 @@ def events_consumed(p: Profile) -> float:
 
 
 async def platform(p: Profile, rate: float, count: int,
-                   caught_up: Callable[[], object] = lambda: None) -> tuple[list[float], list[float]]:
+                   caught_up: Callable[[], object] = lambda: None) -> tuple[list[float], list[float], list[str]]:
     """Delays from the 201 (the goal's definition) and from the moment the POST was sent (an upper
     bound that includes the API's own latency: the event can reach trading before the 201 arrives).
     `caught_up` is called once trading's worker has consumed as many events as the run wrote, before
@@ -160,7 +160,52 @@ async def platform(p: Profile, rate: float, count: int,
     # keeps milliseconds): counted as 0.
     from_201 = [max((found[c] - acknowledged[c]).total_seconds(), 0.0) for c in found]
     from_request = [max((found[c] - requested[c]).total_seconds(), 0.0) for c in found]
-    return from_201, from_request
+    return from_201, from_request, await where_the_delay_went(p, acknowledged, found)
+
+
+async def where_the_delay_went(p: Profile, acknowledged: dict[str, datetime],
+                               found: dict[str, datetime]) -> list[str]:
+    """Splits the delay at each event's Kafka record timestamp (set by the relay's producer when it
+    takes the event): before it, the registry (the rest of its request and the relay); after it,
+    Kafka and trading's worker. Read after the run, outside its CPU window."""
+    consumer = AIOKafkaConsumer("registry.events", bootstrap_servers=p.kafka_bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    stamped: dict[str, float] = {}
+    try:
+        while batch := await consumer.getmany(timeout_ms=3000, max_records=10_000):
+            for records in batch.values():
+                for record in records:
+                    key = record.key.decode() if record.key else ""
+                    if key in found:
+                        stamped[key] = record.timestamp / 1000
+    finally:
+        await consumer.stop()
+    if len(stamped) < 2:
+        return ["!! the run's records were not found in registry.events"]
+    # Either side may be negative by a few ms: the 201 can arrive after the relay took the event.
+    relay = [(stamped[c] - acknowledged[c].timestamp()) * 1000 for c in stamped]
+    consume = [(found[c].timestamp() - stamped[c]) * 1000 for c in stamped]
+    lines = []
+    for name, values in (("  201 -> Kafka record (registry)", relay),
+                         ("  Kafka record -> projection (trading)", consume)):
+        q = statistics.quantiles(sorted(values), n=100, method="inclusive")
+        lines.append(f"{name:<40} n={len(values):<5} p50={q[49]:7.1f} ms  p95={q[94]:7.1f} ms  p99={q[98]:7.1f} ms")
+    lines.append(slowest_seconds(stamped, consume))
+    return lines
+
+
+def slowest_seconds(stamped: dict[str, float], consume: list[float]) -> str:
+    """Whether the consumer side's tail is one stall or spread over the run: the seconds (by record
+    timestamp, from the run's first record) whose median record -> projection delay is largest."""
+    first = min(stamped.values())
+    by_second: dict[int, list[float]] = {}
+    for at, delay in zip(stamped.values(), consume, strict=True):
+        by_second.setdefault(int(at - first), []).append(delay)
+    medians = sorted(((statistics.median(v), s) for s, v in by_second.items()), reverse=True)
+    worst = ", ".join(f"s{s}: {m:.0f} ms" for m, s in medians[:3])
+    slow = sum(1 for m, _ in medians if m > 200)
+    return f"  record -> projection, slowest seconds (median): {worst}; {slow} of {len(medians)} seconds > 200 ms"
 
 
 def report(name: str, values: list[float]) -> dict[str, float]:
@@ -190,11 +235,12 @@ def main() -> None:
         for run in range(1, args.runs + 1):
             base = asyncio.run(baseline(p, args.rate, count))
             cpu = CpuWatch(pids)
-            plat, plat_from_request = asyncio.run(platform(p, args.rate, count, caught_up=cpu.stop))
+            plat, plat_from_request, split = asyncio.run(platform(p, args.rate, count, caught_up=cpu.stop))
             print(f"\nRun {run} of {args.runs}: propagation at {args.rate:.0f} writes/s for {args.seconds:.0f}s "
                   f"({count} writes)")
             b = report("baseline: bare Kafka round trip", base)
             s = report("platform: registry 201 -> trading", plat)
+            print("\n".join(split))
             r = report("platform: POST sent -> trading", plat_from_request)
             print("CPU while writing (share of one core; ms per write): " + cpu.line(count))
             print("ratio platform/baseline          " + "  ".join(f"{k}={s[k] / b[k]:7.1f}x  " for k in s))
