@@ -216,9 +216,11 @@ class PartitionLanes:
     at a time, a record waited some 80 ms at 200 events/s for the records before it, the worker busy a
     quarter of one core).
 
-    `handle(lane, item)` is awaited for each item; at most `limit` items are taken and not yet handled,
-    so the stream is not read far ahead. A handler's exception stops its lane (the records after it are
-    not handled, so never acknowledged) and is raised by the next `put` or by `join`."""
+    `handle(item)` is awaited for each item; at most `limit` items are taken and not yet handled, so
+    the stream is not read far ahead. A handler's exception (the dispatcher raises only when it cannot
+    dead-letter, or while stopping) is logged at once, stops its lane (the records after it are not
+    handled, so never acknowledged, and are read again after a restart) and is raised by the next
+    `put`, which stops the agent as one record at a time did."""
 
     def __init__(self, handle: Callable[[Any], Awaitable[object]], limit: int) -> None:
         self._handle = handle
@@ -242,9 +244,13 @@ class PartitionLanes:
             item = await queue.get()
             try:
                 await self._handle(item)
+            except asyncio.CancelledError:
+                self._room.release()
+                raise
             except BaseException as exc:
                 if self._failure is None:
                     self._failure = exc
+                    log.error("a partition's lane stopped at a record it could not handle", exc_info=exc)
                 self._room.release()
                 raise
             self._room.release()
