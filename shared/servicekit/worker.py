@@ -61,7 +61,7 @@ def create_worker(definition: ServiceDefinition, settings: ServiceSettings) -> f
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         broker_commit_every=100,
-        broker_commit_interval=0.5,
+        broker_commit_interval=settings.consumer_commit_interval_seconds,
         # A worker killed without leaving the group loses its partitions after this long.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,

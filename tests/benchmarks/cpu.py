@@ -18,6 +18,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def wakeups(pid: int) -> int:
+    """Times a process's threads went to sleep waiting for something (voluntary context switches, summed
+    over its threads; a thread that ended is no longer counted). Per second of an idle process, it counts
+    its timers and polls: unlike its CPU time, it does not move with how fast the host runs."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for line in (task / "status").read_text().splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                total += int(line.split()[1])
+    return total
+
+
 def stolen_seconds() -> float:
     """CPU time the hypervisor gave to others while this machine's cores wanted it ("steal", summed
     over the cores, /proc/stat). A run with much of it was disturbed from outside: compare its floors."""

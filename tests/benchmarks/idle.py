@@ -23,27 +23,36 @@ from devstack.components import roles_of
 from devstack.layout import SERVICES, Profile, profile
 from devstack.processes import ManagedProcess
 
-from tests.benchmarks.cpu import cpu_seconds
+from tests.benchmarks.cpu import cpu_seconds, stolen_seconds, wakeups
 from tests.benchmarks.publish import prepare
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import fresh_infrastructure, start_service
 
 
 @dataclass
-class Sample:
-    name: str
-    pid: int
-    start: float = 0.0
-    end: float = 0.0
+class Idle:
+    """What the processes did over the measured seconds: each one's share of one core and its wake-ups
+    per second, and the share of the machine's cores the host stole meanwhile."""
+
+    shares: dict[str, float]
+    wakeups: dict[str, float]
+    stolen: float
 
 
-def measure(pids: dict[str, int], seconds: float) -> dict[str, float]:
-    """Share of one core each process used over `seconds` of wall time."""
-    samples = [Sample(name, pid, cpu_seconds(pid)) for name, pid in pids.items()]
+def measure(pids: dict[str, int], seconds: float) -> Idle:
+    """Idle shares are small, so two things beside them say whether a run was disturbed: the host's
+    steal, and each process's wake-ups per second (its timers and polls), which do not move with the
+    host's speed the way CPU time does (runs of one code here have differed by a fifth in CPU at 0%
+    steal)."""
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    wakeups_before = {name: wakeups(pid) for name, pid in pids.items()}
+    stolen_before = stolen_seconds()
     started = time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - started
-    return {s.name: (cpu_seconds(s.pid) - s.start) / elapsed for s in samples}
+    return Idle(shares={name: (cpu_seconds(pid) - cpu_before[name]) / elapsed for name, pid in pids.items()},
+                wakeups={name: (wakeups(pid) - wakeups_before[name]) / elapsed for name, pid in pids.items()},
+                stolen=(stolen_seconds() - stolen_before) / elapsed / (os.cpu_count() or 1))
 
 
 def background_runs(p: Profile, processes: dict[str, ManagedProcess]) -> list[str]:
@@ -82,22 +91,25 @@ def main() -> None:
         ferretdb = next(proc.pid for proc in stack.started if proc.name == "ferretdb")
         assert ferretdb is not None
         time.sleep(5)
-        baseline = measure({"ferretdb": ferretdb}, args.baseline_seconds)
+        baseline = measure({"ferretdb": ferretdb}, args.baseline_seconds).shares
         for service in SERVICES:
             for role in roles_of(service):
                 processes[f"{service}-{role}"] = start_service(p, service, role)
         time.sleep(args.settle_seconds)
         pids = {"ferretdb": ferretdb, **{name: proc.pid for name, proc in processes.items() if proc.pid}}
-        idle = measure(pids, args.seconds)
+        measured = measure(pids, args.seconds)
+        idle = measured.shares
         print(f"\nIdle platform with {args.listings} published listings, {time.strftime('%Y-%m-%d')}, "
               f"{os.cpu_count()} cores; share of one core over {args.seconds:.0f} s without traffic")
         print(f"baseline: FerretDB alone, same data, no services ({args.baseline_seconds:.0f} s): "
               f"{baseline['ferretdb'] * 100:6.2f}%")
         for name, share in sorted(idle.items(), key=lambda item: -item[1]):
-            print(f"  {name:<18} {share * 100:6.2f}%")
+            print(f"  {name:<18} {share * 100:6.2f}%   {measured.wakeups[name]:6.1f} wake-ups/s")
         total = sum(idle.values())
         print(f"total (FerretDB + {len(idle) - 1} service processes): {total * 100:6.2f}%  "
               f"(x{total / max(baseline['ferretdb'], 1e-4):.1f} the idle store alone)")
+        print(f"wake-ups of all of them: {sum(measured.wakeups.values()):.1f}/s; time stolen by the host: "
+              f"{measured.stolen:.0%} of the {os.cpu_count()} cores over {args.seconds:.0f} s")
         print("background tasks (from each process's metrics, since its start):")
         print("\n".join(background_runs(p, processes)))
         print(f"goal total < 5% of one core: {'met' if total < 0.05 else 'NOT met'}")
