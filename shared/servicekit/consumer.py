@@ -245,15 +245,14 @@ class PartitionLanes:
             try:
                 await self._handle(item)
             except asyncio.CancelledError:
-                self._room.release()
-                raise
+                raise  # closing, not a failure
             except BaseException as exc:
                 if self._failure is None:
                     self._failure = exc
                     log.error("a partition's lane stopped at a record it could not handle", exc_info=exc)
-                self._room.release()
                 raise
-            self._room.release()
+            finally:
+                self._room.release()
 
     def _raise_failure(self) -> None:
         if self._failure is not None:

@@ -23,7 +23,7 @@ from devstack.components import roles_of
 from devstack.layout import SERVICES, Profile, profile
 from devstack.processes import ManagedProcess
 
-from tests.benchmarks.cpu import cpu_seconds, stolen_seconds, wakeups
+from tests.benchmarks.cpu import CpuWatch, wakeups
 from tests.benchmarks.publish import prepare
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import fresh_infrastructure, start_service
@@ -32,11 +32,11 @@ from tests.support.stack import fresh_infrastructure, start_service
 @dataclass
 class Idle:
     """What the processes did over the measured seconds: each one's share of one core and its wake-ups
-    per second, and the share of the machine's cores the host stole meanwhile."""
+    per second, and the CPU watch (for the host's steal)."""
 
     shares: dict[str, float]
     wakeups: dict[str, float]
-    stolen: float
+    watch: CpuWatch
 
 
 def measure(pids: dict[str, int], seconds: float) -> Idle:
@@ -44,15 +44,14 @@ def measure(pids: dict[str, int], seconds: float) -> Idle:
     steal, and each process's wake-ups per second (its timers and polls), which do not move with the
     host's speed the way CPU time does (runs of one code here have differed by a fifth in CPU at 0%
     steal)."""
-    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     wakeups_before = {name: wakeups(pid) for name, pid in pids.items()}
-    stolen_before = stolen_seconds()
-    started = time.monotonic()
+    watch = CpuWatch(pids)
     time.sleep(seconds)
-    elapsed = time.monotonic() - started
-    return Idle(shares={name: (cpu_seconds(pid) - cpu_before[name]) / elapsed for name, pid in pids.items()},
-                wakeups={name: (wakeups(pid) - wakeups_before[name]) / elapsed for name, pid in pids.items()},
-                stolen=(stolen_seconds() - stolen_before) / elapsed / (os.cpu_count() or 1))
+    watch.stop()
+    wall = max(watch.wall, 1e-9)
+    return Idle(shares={name: used / wall for name, used in watch.used.items()},
+                wakeups={name: (wakeups(pid) - wakeups_before[name]) / wall for name, pid in pids.items()},
+                watch=watch)
 
 
 def background_runs(p: Profile, processes: dict[str, ManagedProcess]) -> list[str]:
@@ -108,8 +107,7 @@ def main() -> None:
         total = sum(idle.values())
         print(f"total (FerretDB + {len(idle) - 1} service processes): {total * 100:6.2f}%  "
               f"(x{total / max(baseline['ferretdb'], 1e-4):.1f} the idle store alone)")
-        print(f"wake-ups of all of them: {sum(measured.wakeups.values()):.1f}/s; time stolen by the host: "
-              f"{measured.stolen:.0%} of the {os.cpu_count()} cores over {args.seconds:.0f} s")
+        print(f"wake-ups of all of them: {sum(measured.wakeups.values()):.1f}/s; {measured.watch.steal_line()}")
         print("background tasks (from each process's metrics, since its start):")
         print("\n".join(background_runs(p, processes)))
         print(f"goal total < 5% of one core: {'met' if total < 0.05 else 'NOT met'}")
