@@ -51,6 +51,7 @@ from servicekit.outbox import (
     mark_pending,
     merge_updates,
     new_entries,
+    outbox_replacement,
     outbox_update,
     relayed_entries,
     relayed_entries_dropped,
@@ -141,9 +142,11 @@ same time as the kit's own writes ahead of it (the outbox marker, the lookups): 
 write per commit, so writes in a row cost a commit each, while writes side by side share the wait."""
 
 
-async def _ahead(*writes: Awaitable[object] | None) -> None:
-    """Writes that precede the aggregate's own, side by side."""
-    await asyncio.gather(*(w for w in writes if w is not None))
+async def _ahead(*writes: Awaitable[object] | None) -> list[object]:
+    """Writes that precede the aggregate's own, side by side; their results, None for a write not made."""
+    made = await asyncio.gather(*(w for w in writes if w is not None))
+    answers = iter(made)
+    return [None if w is None else next(answers) for w in writes]
 
 
 async def create(db: Database, aggregate: Aggregate, document: Document, events: Sequence[CloudEvent] = (),
@@ -199,7 +202,7 @@ async def _insert(db: Database, aggregate: Aggregate, document: Document, events
     entries = new_entries(events)
     async with PROCESS_LOCKS.hold(aggregate.collection, document["_id"]):
         # Listed before it exists, so a list never misses it (servicekit.lookups).
-        await _ahead(mark_pending(db, aggregate.collection, document["_id"]) if events else None,
+        await _ahead(mark_pending(db, aggregate.collection, document["_id"], entries[0].pos) if events else None,
                      lookups.add(db, listed_under, document["_id"]), ahead() if ahead is not None else None)
         stored = {**document, **initial_outbox_fields(entries)} if events else dict(document)
         if counted:
@@ -346,15 +349,21 @@ class Change:
             entering = lookups.entered(listed_before, listed_after)
             left = lookups.entered(listed_after, listed_before)
         entries = new_entries(events)
-        if events:
-            ops = merge_updates(ops, outbox_update(entries))
-        await _ahead(lookups.add(self.db, entering, self.doc_id) if entering else None,
-                     mark_pending(self.db, self.aggregate.collection, self.doc_id) if events else None,
-                     ahead() if ahead is not None else None)
-        # Events the relay already sent leave the outbox with this write, at no extra store call.
+        _, fresh_marker, _ = await _ahead(
+            lookups.add(self.db, entering, self.doc_id) if entering else None,
+            mark_pending(self.db, self.aggregate.collection, self.doc_id, entries[0].pos) if events else None,
+            ahead() if ahead is not None else None)
+        # Events the relay already sent leave the outbox with this write, at no extra store call: all of
+        # them when this write's marker is fresh (nothing in the outbox was unsent), else those the relay
+        # knows it sent.
         relayed = relayed_entries(self.aggregate.collection, self.doc_id) if self.document is not None else []
-        if relayed:
-            ops = merge_updates(ops, {"$unset": {f"{OUTBOX}.{event_id}": "" for event_id in relayed}})
+        if fresh_marker:
+            ops = merge_updates(ops, outbox_replacement(entries))
+        else:
+            if events:
+                ops = merge_updates(ops, outbox_update(entries))
+            if relayed:
+                ops = merge_updates(ops, {"$unset": {f"{OUTBOX}.{event_id}": "" for event_id in relayed}})
         query: dict[str, Any] = {"_id": self.doc_id}
         if not STORE_TRAITS.only_id_filters_use_indexes:
             # MongoDB: compare-and-set on what was read, atomic across processes: the version (each

@@ -6,8 +6,9 @@ go together.
 - **pending**: written (the write's wake-up carried them, or a sweep read them from a document nobody
   in this process announced) and not yet handed to Kafka;
 - **taken**: handed to Kafka by a batch in flight, acknowledgements not all in;
-- **sent**: acknowledged by Kafka, still in the document's outbox until the relay's tidy-up (or the
-  document's next write) removes them.
+- **sent**: acknowledged by Kafka, not yet tidied: the relay's tidy-up then drops the document's
+  marker (the entries may stay in the document, see servicekit.outbox) or removes them, or the
+  document's next write removes them.
 
 The backlog gauges read pending + taken (written, not yet acknowledged), so they are true at every
 moment: a write adds to them, an acknowledgement takes off, a failed send puts back. Events are kept in

@@ -19,6 +19,7 @@ from registry.organisations.events import OrganisationUpdated
 from servicekit.events.envelope import CloudEvent
 
 from tests.support.kafka import consumed, publish_records, read_records
+from tests.support.outbox import unsent_documents
 from tests.support.probe_service import TOPIC as PROBE_TOPIC
 from tests.support.probe_service import ThingRecorded
 from tests.support.stack import auth, eventually, gauge, new_credit_code, organisation_body, projected
@@ -36,8 +37,8 @@ def snapshot(code: str, name: str, version: int) -> CloudEvent:
 
 
 def pending_outboxes(mongo: Mongo, db: str, ids: list[str]) -> int:
-    """How many of these documents still hold unpublished events."""
-    return sum(1 for d in mongo[db]["organisations"].find({"_id": {"$in": ids}}, {"outbox": 1}) if d.get("outbox"))
+    """How many of these documents still hold unpublished events (their pending marker stands)."""
+    return unsent_documents(mongo[db], "organisations", ids)
 
 
 def trading_doc(mongo: Mongo, profile: Profile, code: str) -> dict[str, Any] | None:
@@ -117,7 +118,7 @@ def test_relay_killed_between_write_and_publish_loses_nothing(
     try:
         for code in codes:
             eventually(projected(test_profile, code), what=f"{code} after the restart")
-        # "Exactly once" is judged only when nothing more can come: the outbox is empty and trading has
+        # "Exactly once" is judged only when nothing more can come: every event is out and trading has
         # consumed registry.events up to its end.
         eventually(lambda: pending_outboxes(mongo, db, codes) == 0, what="the outbox cleared")
         consumed(test_profile, "trading-worker", "registry.events")
@@ -163,7 +164,7 @@ def test_relay_killed_during_a_burst_loses_nothing_and_duplicates_nothing(
         for code in accepted:
             eventually(projected(test_profile, code), what=f"accepted {code}")
         # A duplicate would come from the restarted API publishing again what the killed one published but
-        # had not cleared: judge once its outbox is empty and trading has consumed registry.events to the end.
+        # had not cleared: judge once all is out and trading has consumed registry.events to the end.
         eventually(lambda: pending_outboxes(mongo, "registry_burst_kill", accepted) == 0, what="the outbox cleared")
         consumed(test_profile, "trading-worker", "registry.events")
         for code in accepted:

@@ -22,7 +22,15 @@ from servicekit.aggregates import Aggregate
 from servicekit.events.envelope import CloudEvent, EventPayload
 from servicekit.metrics import kit_metrics
 from servicekit.mongo import PROCESS_LOCKS, Database, Document, learn_store_traits
-from servicekit.outbox import PENDING_MARKERS, RELAYED_LEDGER, EventProducer, OutboxRelay, pending_marker_id
+from servicekit.outbox import (
+    PENDING_MARKERS,
+    RELAYED_LEDGER,
+    EventProducer,
+    OutboxRelay,
+    mark_pending,
+    new_entries,
+    pending_marker_id,
+)
 from servicekit.settings import ServiceSettings
 
 from tests.support.kafka import read_events
@@ -171,7 +179,9 @@ async def _zero(gauge: Callable[[str], float]) -> bool:
 
 async def test_the_next_write_drops_what_was_sent(db: Database, things: Aggregate, test_profile: Profile) -> None:
     """Sent entries the tidy-up has not reached yet leave with the document's next write, in that same
-    update; the tidy-up then removes the rest and the marker."""
+    update. The tidy-up then only drops the marker: the sent event stays in the document (rewriting it
+    would cost a whole-document update), until a write that inserts a fresh marker replaces the outbox
+    with its own events."""
     topic = await new_topic(test_profile)
     async with running_relay(test_profile, db, things.collection, topic, outbox_sweep_seconds=3600) as (relay, _):
         tidy = _hold_tidy_up(relay)
@@ -184,13 +194,51 @@ async def test_the_next_write_drops_what_was_sent(db: Database, things: Aggregat
         assert list(await outbox_of(db, things.collection, "w-1")) == [changed.id]
 
         relay.tidy = tidy  # type: ignore[method-assign]
+        marker_id = pending_marker_id(things.collection, "w-1")
 
-        async def tidied() -> bool:
-            marker = await db[PENDING_MARKERS].find_one({"_id": pending_marker_id(things.collection, "w-1")})
-            return not await outbox_of(db, things.collection, "w-1") and marker is None
+        async def all_out() -> bool:
+            return await db[PENDING_MARKERS].find_one({"_id": marker_id}) is None
 
-        await until(tidied, "the outbox and the marker emptied")
-    assert [e.id for e in await read_events(test_profile, topic)] == [created.id, changed.id]
+        await until(all_out, "the marker dropped")
+        assert list(await outbox_of(db, things.collection, "w-1")) == [changed.id], "sent, left in place"
+
+        again = named("w-1", "c")
+        async with aggregates.change(db, things, "w-1") as unit:
+            await unit.write({"$set": {"name": "c"}}, [again])
+        assert list(await outbox_of(db, things.collection, "w-1")) == [again.id], "replaced by the fresh write"
+        await until(all_out, "the marker dropped again")
+    assert [e.id for e in await read_events(test_profile, topic)] == [created.id, changed.id, again.id]
+
+
+async def test_events_sent_before_a_marker_are_not_sent_again_after_a_crash(
+        db: Database, things: Aggregate, test_profile: Profile) -> None:
+    """A document keeps its sent events after its marker is dropped. A process that dies after writing a
+    new marker (and perhaps the write behind it) leaves them in the document beside a marker: the sweep
+    sends only what the marker covers (from its `since` on), and a document holding nothing newer only
+    loses its marker."""
+    topic = await new_topic(test_profile)
+    async with running_relay(test_profile, db, things.collection, topic, outbox_sweep_seconds=3600) as (relay, _):
+        sent = {doc_id: await _created_and_sent(db, things, relay, doc_id) for doc_id in ("c-1", "c-2")}
+        markers = [pending_marker_id(things.collection, i) for i in sent]
+
+        async def all_out() -> bool:
+            return await db[PENDING_MARKERS].count_documents({"_id": {"$in": markers}}) == 0
+
+        await until(all_out, "both markers dropped")
+    # No relay runs now: the process that "crashed". c-1: its marker was written, its write was not.
+    # c-2: the marker and the write behind it landed, the event was never sent.
+    assert await mark_pending(db, things.collection, "c-1", new_entries([named("c-1", "never written")])[0].pos) \
+        is False
+    unsent = named("c-2", "b")
+    async with aggregates.change(db, things, "c-2") as unit:
+        await unit.write({"$set": {"name": "b"}}, [unsent])
+    assert set(await outbox_of(db, things.collection, "c-2")) == {sent["c-2"].id, unsent.id}
+
+    async with running_relay(test_profile, db, things.collection, topic, outbox_sweep_seconds=3600):
+        await until(all_out, "both markers dropped after the restart")
+        assert list(await outbox_of(db, things.collection, "c-2")) == [sent["c-2"].id], "what it sent, tidied"
+    ids = [e.id for e in await read_events(test_profile, topic)]
+    assert sorted(ids) == sorted([sent["c-1"].id, sent["c-2"].id, unsent.id]), "each event exactly once"
 
 
 async def _sent(relay: OutboxRelay, collection: str, doc_id: str, event_id: str) -> bool:
@@ -258,7 +306,8 @@ async def test_a_write_finding_a_marker_it_did_not_know_of_still_lands_and_is_se
         db: Database, things: Aggregate, test_profile: Profile) -> None:
     """The marker is inserted ahead of a write; one already in the store that this process does not
     know of (another process's, written after the start-up sweep) collides, and the write goes on: its
-    events are sent and the marker is dropped once they are out."""
+    events are sent and the marker is dropped once they are out (the sent event stays in the document
+    until its next write: the marker is what says it is out)."""
     topic = await new_topic(test_profile)
     async with running_relay(test_profile, db, things.collection, topic, outbox_sweep_seconds=3600):
         marker_id = pending_marker_id(things.collection, "m-1")
@@ -267,11 +316,10 @@ async def test_a_write_finding_a_marker_it_did_not_know_of_still_lands_and_is_se
         await aggregates.create(db, things, {"_id": "m-1", "version": 1}, [created])
         assert list(await outbox_of(db, things.collection, "m-1")) == [created.id]
 
-        async def tidied() -> bool:
-            marker = await db[PENDING_MARKERS].find_one({"_id": marker_id})
-            return not await outbox_of(db, things.collection, "m-1") and marker is None
+        async def all_out() -> bool:
+            return await db[PENDING_MARKERS].find_one({"_id": marker_id}) is None
 
-        await until(tidied, "the outbox and the marker emptied")
+        await until(all_out, "the marker dropped")
     assert [e.id for e in await read_events(test_profile, topic)] == [created.id]
 
 

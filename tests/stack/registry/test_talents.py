@@ -21,6 +21,7 @@ from tests.stack.registry.helpers import (
     talent_body,
     wait_for_events,
 )
+from tests.support.outbox import all_sent
 from tests.support.stack import auth, eventually, new_credit_code
 
 pytestmark = pytest.mark.stack
@@ -97,8 +98,8 @@ def test_talent_lifecycle_public_history_and_events(services: dict[str, ManagedP
     assert stored is not None
     assert number not in json.dumps(stored, default=str)
     assert len(stored["identity_hash"]) == 64
-    eventually(lambda: not (mongo[f"registry_{test_profile.name}"]["talents"].find_one(
-        {"_id": talent_id}, {"outbox": 1}) or {}).get("outbox"), what="the outbox cleared")
+    eventually(lambda: all_sent(mongo[f"registry_{test_profile.name}"], "talents", talent_id),
+               what="the talent's events all sent")
 
 
 def test_a_talent_sees_only_its_own_record(services: dict[str, ManagedProcess], test_profile: Profile) -> None:

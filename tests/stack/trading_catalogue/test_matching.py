@@ -20,6 +20,7 @@ from tests.stack.trading_catalogue.support import (
     unique_word,
 )
 from tests.support.kafka import consumed, publish_records
+from tests.support.outbox import all_sent
 from tests.support.stack import eventually
 
 pytestmark = pytest.mark.stack
@@ -86,7 +87,7 @@ def test_listing_published_after_demand_is_matched_for_both_parties_only(
     assert db["matches"].count_documents({"listing_id": listing["id"], "demand_id": demand["id"]}) == 1
     # The worker's relay publishes it at once (the store announces the write); its sweep runs every 30 s,
     # so a short wait shows the announcement works.
-    eventually(lambda: not (db["matches"].find_one({"_id": match["id"]}) or {}).get("outbox"), timeout=10,
+    eventually(lambda: all_sent(db, "matches", match["id"]), timeout=10,
                interval=0.2, what="match.suggested published by the worker's relay")
 
 

@@ -211,6 +211,7 @@ def test_the_indexer_refiles_listings_left_behind(services: dict[str, ManagedPro
     import asyncio
 
     from pymongo import AsyncMongoClient
+    from servicekit.outbox import PENDING_MARKERS, pending_marker_id
     from trading.listings import search_store
 
     word = unique_word()
@@ -222,18 +223,20 @@ def test_the_indexer_refiles_listings_left_behind(services: dict[str, ManagedPro
     async def fall_behind_and_mark() -> int:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(test_profile.mongo_url, tz_aware=True)
         db = client[f"trading_{test_profile.name}"]
-        # Write only once the relay has cleared the published events from the listings' outboxes: FerretDB
-        # applies each update as read-modify-replace, so the relay's clearing update, racing with these
-        # writes from outside the API's per-document lock, could undo them.
-        async def outboxes_clear() -> bool:
-            docs = [await db["listings"].find_one({"_id": i}, {"outbox": 1}) for i in (crashed["id"], old_layout["id"])]
-            return not any((d or {}).get("outbox") for d in docs)
+        # Write only once the relay has sent the published events (their markers gone): the relay then
+        # writes the listings no more (their sent events stay until their next write), so nothing races
+        # with these writes from outside the API's per-document lock (FerretDB applies each update as
+        # read-modify-replace, and a concurrent update could undo them).
+        async def all_out() -> bool:
+            markers = [await db[PENDING_MARKERS].find_one({"_id": pending_marker_id("listings", i)})
+                       for i in (crashed["id"], old_layout["id"])]
+            return not any(markers)
 
         for _ in range(150):
-            if await outboxes_clear():
+            if await all_out():
                 break
             await asyncio.sleep(0.1)
-        assert await outboxes_clear(), "the relay did not clear the listings' outboxes within 15 s"
+        assert await all_out(), "the relay did not send the listings' events within 15 s"
         # The crash: the price changed in the listing (its marker written first), its postings never followed.
         listing = await db["listings"].find_one({"_id": crashed["id"]})
         assert listing is not None

@@ -15,6 +15,7 @@ from pymongo import MongoClient
 
 from tests.stack.training.support import bearer
 from tests.support.kafka import events_on
+from tests.support.outbox import all_sent
 from tests.support.stack import eventually, new_credit_code, start_service
 
 pytestmark = pytest.mark.stack
@@ -72,10 +73,9 @@ def test_completion_accepted_then_killed_before_publishing_is_published_once_aft
 
     restarted = _training_api(test_profile, port, db)
     try:
-        # The start-up sweep publishes it, then clears the outbox.
-        eventually(lambda: not (mongo[db]["sessions"].find_one({"_id": session["id"]}) or {}).get("outbox"),
-                   what="the outbox cleared")
-        # Read the whole topic once the outbox is clear: exactly one.
+        # The start-up sweep publishes it, then drops the session's pending marker.
+        eventually(lambda: all_sent(mongo[db], "sessions", session["id"]), what="the events all sent")
+        # Read the whole topic once all is sent: exactly one.
         published = ours(events_on(test_profile, "training.events"))
         assert len(published) == 1
         assert published[0].type == "cn.ipo.ln.training.enrolment.completed.v1"
