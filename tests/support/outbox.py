@@ -12,11 +12,11 @@ from pymongo.database import Database as SyncDatabase
 from servicekit.outbox import PENDING_MARKERS, pending_marker_id
 
 
-def all_sent(db: SyncDatabase[Any], collection: str, *doc_ids: Any) -> bool:
-    """True once none of these documents has a pending marker (every event of theirs acknowledged)."""
-    return not any(db[PENDING_MARKERS].find_one({"_id": pending_marker_id(collection, i)}) for i in doc_ids)
-
-
 def unsent_documents(db: SyncDatabase[Any], collection: str, doc_ids: list[Any]) -> int:
-    """How many of these documents still have events not acknowledged by Kafka."""
+    """How many of these documents still have events not acknowledged by Kafka (a pending marker)."""
     return sum(1 for i in doc_ids if db[PENDING_MARKERS].find_one({"_id": pending_marker_id(collection, i)}))
+
+
+def all_sent(db: SyncDatabase[Any], collection: str, *doc_ids: Any) -> bool:
+    """True once every event of these documents is acknowledged."""
+    return unsent_documents(db, collection, list(doc_ids)) == 0
