@@ -195,18 +195,26 @@ def ensure_ferretdb() -> Path:
 # survives a crash of FerretDB, as MongoDB's default write concern promises), `full` to also survive a crash
 # of the machine, at the cost of an fsync per commit (README, "Store durability").
 FERRETDB_SYNCHRONOUS_ENV = "FERRETDB_SYNCHRONOUS"
+# How a writer waits for SQLite's write lock (deploy/local/ferretdb/busywait.go): `poll` by default (tries
+# every 20-200 us), `sqlite` for SQLite's own sleeps of 1 to 100 ms, to compare (README, "Eighteenth
+# session").
+FERRETDB_BUSY_WAIT_ENV = "FERRETDB_BUSY_WAIT"
 
 
 def ferretdb_process(profile: Profile) -> ManagedProcess:
     binary = ensure_ferretdb()
     synchronous = os.environ.get(FERRETDB_SYNCHRONOUS_ENV, "normal")
+    busy_wait = os.environ.get(FERRETDB_BUSY_WAIT_ENV, "poll")
+    if busy_wait not in ("poll", "sqlite"):
+        raise SystemExit(f"{FERRETDB_BUSY_WAIT_ENV} must be poll or sqlite, not {busy_wait!r}")
     if synchronous not in ("normal", "full"):
         raise SystemExit(f"{FERRETDB_SYNCHRONOUS_ENV} must be normal or full, not {synchronous!r}")
     return ManagedProcess(
         name="ferretdb",
         argv=[str(binary), "-listen", f"127.0.0.1:{profile.ports.ferretdb}",
               "-metrics-listen", f"127.0.0.1:{profile.ports.ferretdb_metrics}",
-              "-data-dir", str(profile.data_dir / "ferretdb-data"), "-synchronous", synchronous],
+              "-data-dir", str(profile.data_dir / "ferretdb-data"), "-synchronous", synchronous,
+              "-busy-wait", busy_wait],
         pid_dir=profile.pid_dir, log_dir=profile.log_dir,
         health=lambda: port_open(profile.ports.ferretdb),
     )

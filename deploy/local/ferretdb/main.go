@@ -37,12 +37,24 @@ func main() {
 	// fell by about a quarter.
 	gcPercent := flag.Int("gc-percent", 1000, "Go's GOGC for this process (100 is Go's default)")
 	memoryLimitMiB := flag.Int64("memory-limit-mib", 2048, "Go's soft memory limit (GOMEMLIMIT) in MiB")
+	busyWait := flag.String("busy-wait", "poll",
+		"how a writer waits for SQLite's write lock: poll (every 20-200 us, busywait.go) or sqlite (its own sleeps)")
 	flag.Parse()
 	debug.SetGCPercent(*gcPercent)
 	debug.SetMemoryLimit(*memoryLimitMiB << 20)
 
 	if *synchronous != "normal" && *synchronous != "full" {
 		fmt.Fprintf(os.Stderr, "bad -synchronous: %q (normal or full)\n", *synchronous)
+		os.Exit(2)
+	}
+
+	switch *busyWait {
+	case "poll":
+		usePollForLock()
+	case "sqlite":
+		// SQLite's own handler, from the busy_timeout(10000) FerretDB sets on every connection.
+	default:
+		fmt.Fprintf(os.Stderr, "bad -busy-wait: %q (poll or sqlite)\n", *busyWait)
 		os.Exit(2)
 	}
 

@@ -1,0 +1,22 @@
+"""Our FerretDB program's own Go tests (deploy/local/ferretdb/*_test.go), run with the Go toolchain the
+stack builds it with. They check what the program adds to FerretDB, here the busy handler that makes a
+writer poll for SQLite's write lock (busywait.go); no server is started."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+from devstack.components import LOCAL_DEPLOY
+
+
+def test_the_go_tests_of_our_ferretdb_program_pass() -> None:
+    if shutil.which("go") is None:
+        pytest.fail("Go is not on PATH: the local stack builds FerretDB with it (make install)")
+    # The flags of ensure_ferretdb's build, so the test reuses its build cache.
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
+    done = subprocess.run(["go", "test", "-trimpath", "-count=1", "."], cwd=LOCAL_DEPLOY / "ferretdb", env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, f"go test failed:\n{done.stdout}\n{done.stderr}"
