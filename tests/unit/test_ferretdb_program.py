@@ -9,14 +9,13 @@ import shutil
 import subprocess
 
 import pytest
-from devstack.components import LOCAL_DEPLOY
+from devstack.components import FERRETDB_GO_ENV, FERRETDB_GO_FLAGS, LOCAL_DEPLOY
 
 
 def test_the_go_tests_of_our_ferretdb_program_pass() -> None:
     if shutil.which("go") is None:
         pytest.fail("Go is not on PATH: the local stack builds FerretDB with it (make install)")
-    # The flags of ensure_ferretdb's build, so the test reuses its build cache.
-    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
-    done = subprocess.run(["go", "test", "-trimpath", "-count=1", "."], cwd=LOCAL_DEPLOY / "ferretdb", env=env,
+    done = subprocess.run(["go", "test", *FERRETDB_GO_FLAGS, "-count=1", "."], cwd=LOCAL_DEPLOY / "ferretdb",
+                          env={**os.environ, **FERRETDB_GO_ENV},
                           capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, f"go test failed:\n{done.stdout}\n{done.stderr}"

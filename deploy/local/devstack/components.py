@@ -171,6 +171,12 @@ def kafka_process(profile: Profile) -> ManagedProcess:
 
 # --- FerretDB ----------------------------------------------------------------------------------
 
+# How the FerretDB program is built with Go; its Go tests (tests/unit/test_ferretdb_program.py) run with
+# the same environment and flags, so they reuse the build's cache.
+FERRETDB_GO_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
+FERRETDB_GO_FLAGS = ("-trimpath",)
+
+
 def ensure_ferretdb() -> Path:
     """Build the project's FerretDB program; the binary is named by a hash of its sources."""
     src = LOCAL_DEPLOY / "ferretdb"
@@ -185,8 +191,8 @@ def ensure_ferretdb() -> Path:
     binary.parent.mkdir(parents=True, exist_ok=True)
     _run_with_progress(
         "Building FerretDB 1.24 (SQLite backend) with Go",
-        ["go", "build", "-v", "-trimpath", "-o", str(binary), "."],
-        cwd=src, env={"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"},
+        ["go", "build", "-v", *FERRETDB_GO_FLAGS, "-o", str(binary), "."],
+        cwd=src, env=FERRETDB_GO_ENV,
     )
     return binary
 
