@@ -24,14 +24,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pymongo
 import pytest
 from devstack.layout import Profile
 from devstack.processes import ManagedProcess
 from pymongo import MongoClient
-from pymongo.errors import OperationFailure
+from pymongo.errors import OperationFailure, PyMongoError
 
 from tests.stack.trading_catalogue.support import listing_body, participant
-from tests.support.stack import eventually, new_credit_code, own_ferretdb, start_service
+from tests.support.stack import eventually, new_credit_code, own_ferretdb, start_service, store_goroutines
 
 pytestmark = pytest.mark.stack
 
@@ -71,18 +72,16 @@ def _seeded(write: Callable[[], object]) -> None:
             time.sleep(0.5)
 
 
-def _answered(send: Callable[[], httpx.Response], api: ManagedProcess) -> httpx.Response:
+def _answered(send: Callable[[], httpx.Response], explain: Callable[[], str]) -> httpx.Response:
     """`send()` again while it answers 503, a second apart, for up to RECOVERY_SECONDS; the last answer.
-    When the store never came back, the failure shows what the API met (its log's store warnings)."""
+    When the store never came back, the failure says what the store and the API were doing (`explain()`)."""
     deadline = time.monotonic() + RECOVERY_SECONDS
     answer = send()
     while answer.status_code == 503 and time.monotonic() < deadline:
         time.sleep(1)
         answer = send()
     if answer.status_code == 503:
-        warnings = [line for line in api.tail(400).splitlines() if "store unavailable" in line]
-        pytest.fail(f"still 503 after {RECOVERY_SECONDS:.0f}s: {answer.text}\nthe API's last store warnings:\n"
-                    + "\n".join(warnings[-15:]))
+        pytest.fail(f"still 503 after {RECOVERY_SECONDS:.0f}s: {answer.text}\n{explain()}")
     return answer
 
 
@@ -91,28 +90,28 @@ def _publish(base: str, headers: dict[str, str], listing_id: str) -> httpx.Respo
                       timeout=30)
 
 
-def _create_draft(base: str, headers: dict[str, str], api: ManagedProcess) -> httpx.Response:
+def _create_draft(base: str, headers: dict[str, str], explain: Callable[[], str]) -> httpx.Response:
     """A draft for the next burst, as a careful client makes it: right after a pause the store is still
     landing what waited, and a create may answer 503 (outcome unknown, or nothing changed) within the short
     budget. Retried with the same Idempotency-Key, it is made exactly once."""
     keyed = {**headers, "Idempotency-Key": f"paused-{uuid.uuid4().hex}"}
     body = listing_body()
-    created = _answered(lambda: httpx.post(f"{base}/v1/listings", json=body, headers=keyed, timeout=30), api)
+    created = _answered(lambda: httpx.post(f"{base}/v1/listings", json=body, headers=keyed, timeout=30), explain)
     assert created.status_code in (200, 201), created.text
     return created
 
 
-def _read_listing(base: str, headers: dict[str, str], listing_id: str, api: ManagedProcess) -> dict[str, Any]:
+def _read_listing(base: str, headers: dict[str, str], listing_id: str, explain: Callable[[], str]) -> dict[str, Any]:
     """The listing as stored. Right after a resume the store may still be landing what waited, and a read
     may answer 503 within the short budget (a true answer): read again, as a client would."""
-    response = _answered(lambda: httpx.get(f"{base}/v1/listings/{listing_id}", headers=headers, timeout=30), api)
+    response = _answered(lambda: httpx.get(f"{base}/v1/listings/{listing_id}", headers=headers, timeout=30), explain)
     assert response.status_code == 200, response.text
     listing: dict[str, Any] = response.json()
     return listing
 
 
-def _version(base: str, headers: dict[str, str], listing_id: str, api: ManagedProcess) -> int:
-    version: int = _read_listing(base, headers, listing_id, api)["version"]
+def _version(base: str, headers: dict[str, str], listing_id: str, explain: Callable[[], str]) -> int:
+    version: int = _read_listing(base, headers, listing_id, explain)["version"]
     return version
 
 
@@ -133,6 +132,22 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
                         mongo_url=store_url, request_store_budget_seconds=str(BUDGET_SECONDS),
                         outbox_relay_enabled="false")
     base = f"http://127.0.0.1:{api_port}"
+
+    def explain() -> str:
+        """Whether the store answers a client other than the API's, what its goroutines are doing, and what
+        the API met: tells a stuck store from a stuck driver."""
+        started = time.monotonic()
+        try:
+            with pymongo.timeout(5):
+                patents.find_one({})
+            direct = f"answered a read in {time.monotonic() - started:.3f}s"
+        except PyMongoError as exc:
+            direct = f"failed a read after {time.monotonic() - started:.3f}s: {exc}"
+        warnings = [line for line in api.tail(400).splitlines() if "store unavailable" in line]
+        return (f"the store, asked directly: {direct}\n"
+                f"the store's goroutines: {store_goroutines(test_profile, store.name, store_port)}\n"
+                "the API's last store warnings:\n" + "\n".join(warnings[-5:]))
+
     headers = participant(test_profile, organisation)
     answers: dict[str, httpx.Response] = {}
     landed: list[str] = []
@@ -142,7 +157,7 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
         for _ in range(BURSTS):
             drafts = []
             for _ in range(LISTINGS_PER_BURST):
-                created = _create_draft(base, headers, api)
+                created = _create_draft(base, headers, explain)
                 drafts.append(created.json()["id"])
                 # Only a verified owner publishes: seeded like the organisation, as an officer's
                 # verification would leave it (the patent document the draft created).
@@ -167,7 +182,7 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
                     store.signal(signal.SIGCONT)
                 answers.update({i: f.result() for i, f in futures.items()})
             eventually(lambda: httpx.get(f"{base}/readyz").status_code == 200, timeout=30, what="readiness back")
-            landed = [i for i in drafts if answers[i].status_code == 503 and _version(base, headers, i, api) == 2]
+            landed = [i for i in drafts if answers[i].status_code == 503 and _version(base, headers, i, explain) == 2]
             tried.append((round(pause_after, 3), Counter(
                 answers[i].json()["type"].rsplit("/", 1)[-1] if answers[i].status_code == 503 else "ok"
                 for i in drafts)))
@@ -196,17 +211,17 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
                 assert answer.headers["content-type"] == "application/problem+json"
                 assert answer.headers["Retry-After"]
         for listing_id in unchanged:  # "nothing was changed" was true
-            listing = _read_listing(base, headers, listing_id, api)
+            listing = _read_listing(base, headers, listing_id, explain)
             assert (listing["status"], listing["version"]) == ("draft", 1), listing
 
         # Retry every failed request as it was sent: each completes, none is refused as stale.
         for listing_id in unknown + unchanged:
             # A 503 again is a true answer from a store still catching up: retried the same way.
-            retried = _answered(functools.partial(_publish, base, headers, listing_id), api)
+            retried = _answered(functools.partial(_publish, base, headers, listing_id), explain)
             assert retried.status_code == 200, (listing_id, retried.status_code, retried.text)
             assert retried.json()["version"] == 2
         for listing_id in answers:  # each listing changed exactly once
-            listing = _read_listing(base, headers, listing_id, api)
+            listing = _read_listing(base, headers, listing_id, explain)
             assert (listing["status"], listing["version"]) == ("published", 2), listing
     finally:
         store.signal(signal.SIGCONT)

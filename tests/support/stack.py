@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -55,14 +56,45 @@ def organisation_body(code: str, name: str = "Dalian Membrane Tech Co., Ltd.") -
     return {"credit_code": code, "name": name, "kind": "enterprise", "region_code": code[2:8]}
 
 
+# A test's own FerretDB serves its metrics and Go profiler this far above its own port.
+OWN_FERRETDB_METRICS_OFFSET = 100
+
+
 def own_ferretdb(profile: Profile, name: str, port: int, data_dir: Path) -> ManagedProcess:
     """A FerretDB of a test's own (started and healthy), for tests that stop, pause or break the store
-    without disturbing the other tests."""
-    store = ManagedProcess(name, [str(ensure_ferretdb()), "-listen", f"127.0.0.1:{port}", "-data-dir", str(data_dir)],
-                           pid_dir=profile.pid_dir, log_dir=profile.log_dir, health=lambda: port_open(port))
+    without disturbing the other tests. Its metrics and Go profiler listen on port +
+    OWN_FERRETDB_METRICS_OFFSET, so a failing test can show what the store was doing
+    (`store_goroutines`)."""
+    argv = [str(ensure_ferretdb()), "-listen", f"127.0.0.1:{port}", "-data-dir", str(data_dir),
+            "-metrics-listen", f"127.0.0.1:{port + OWN_FERRETDB_METRICS_OFFSET}"]
+    store = ManagedProcess(name, argv, pid_dir=profile.pid_dir, log_dir=profile.log_dir,
+                           health=lambda: port_open(port))
     store.start()
     store.wait_healthy(30)
     return store
+
+
+def store_goroutines(profile: Profile, name: str, port: int, groups: int = 8) -> str:
+    """What a test's own FerretDB (listening on `port`) is doing: its goroutines grouped by state and
+    first frames, the largest groups first; the whole dump is saved as <log dir>/<name>-goroutines.txt.
+    For failure messages, when the store stops answering and the question is why."""
+    try:
+        dump = httpx.get(f"http://127.0.0.1:{port + OWN_FERRETDB_METRICS_OFFSET}/debug/pprof/goroutine",
+                         params={"debug": "2"}, timeout=10).text
+    except httpx.HTTPError as exc:
+        return f"(no goroutine dump: {exc})"
+    saved = profile.log_dir / f"{name}-goroutines.txt"
+    saved.write_text(dump)
+    counts: Counter[str] = Counter()
+    for block in dump.split("\n\n"):
+        lines = block.strip().splitlines()
+        if not lines or not lines[0].startswith("goroutine "):
+            continue
+        state = lines[0].split("[", 1)[-1].rstrip(":]").split(",")[0]  # "semacquire", "IO wait", ...
+        frames = [line.rsplit("(", 1)[0] for line in lines[1::2][:4]]  # functions without arguments, innermost first
+        counts[f"[{state}] " + " < ".join(frames)] += 1
+    largest = "\n".join(f"{n:4d} x {signature}" for signature, n in counts.most_common(groups))
+    return f"{sum(counts.values())} goroutines (all in {saved}), largest groups:\n{largest}"
 
 
 def fresh_infrastructure(profile: Profile) -> Stack:

@@ -202,8 +202,8 @@ def ensure_ferretdb() -> Path:
 # of the machine, at the cost of an fsync per commit (README, "Store durability").
 FERRETDB_SYNCHRONOUS_ENV = "FERRETDB_SYNCHRONOUS"
 # How a writer waits for SQLite's write lock (deploy/local/ferretdb/busywait.go): `poll` by default (tries
-# every 20-200 us), `sqlite` for SQLite's own sleeps of 1 to 100 ms, to compare (README, "Eighteenth
-# session").
+# after pauses of 20-200 us asked for, about 1 ms in practice), `sqlite` for SQLite's own sleeps of 1 to
+# 100 ms, to compare (README, "Eighteenth session").
 FERRETDB_BUSY_WAIT_ENV = "FERRETDB_BUSY_WAIT"
 
 

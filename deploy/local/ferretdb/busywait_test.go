@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,32 +14,8 @@ import (
 func TestAWriterFindingTheLockTakenPollsAndWritesAfterTheCommit(t *testing.T) {
 	usePollForLock()
 	ctx := context.Background()
-	file := filepath.Join(t.TempDir(), "busy.sqlite")
-	// The same busy_timeout FerretDB sets, so the hook has SQLite's handler to replace.
-	open := func() *sql.DB {
-		db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	holder, waiter := open(), open()
-	if _, err := holder.ExecContext(ctx, "CREATE TABLE t (v INTEGER)"); err != nil {
-		t.Fatal(err)
-	}
-
-	held, err := holder.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Close()
-	if _, err := held.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := held.ExecContext(ctx, "INSERT INTO t VALUES (1)"); err != nil {
-		t.Fatal(err)
-	}
+	holder, waiter := openPair(t, "busy.sqlite")
+	held := holdWriteLock(t, holder)
 
 	pollsBefore := busyPollCount.Load()
 	written := make(chan error, 1)
@@ -75,26 +52,83 @@ func TestAWriterFindingTheLockTakenPollsAndWritesAfterTheCommit(t *testing.T) {
 	}
 }
 
-// The pauses ramp up to busyLongest, busyWaited adds them up, and the handler gives up at the first try
-// past busyGiveUp, as SQLite's busy_timeout(10000) did.
-func TestBusyWaitPausesAddUpToTheLimit(t *testing.T) {
-	var sum time.Duration
+// The pauses asked for ramp up from busyFirstPause to busyLongest and stay there.
+func TestBusyPausesRampUpToTheLongest(t *testing.T) {
+	previous := time.Duration(0)
 	for tries := int32(0); tries < 100; tries++ {
-		if got := busyWaited(tries); got != sum {
-			t.Fatalf("busyWaited(%d) = %v, want the sum of the pauses before it, %v", tries, got, sum)
-		}
 		pause := busyPause(tries)
-		if pause < busyFirstPause || pause > busyLongest {
-			t.Fatalf("busyPause(%d) = %v, outside [%v, %v]", tries, pause, busyFirstPause, busyLongest)
+		if pause < busyFirstPause || pause > busyLongest || pause < previous {
+			t.Fatalf("busyPause(%d) = %v after %v: not ramping within [%v, %v]", tries, pause, previous,
+				busyFirstPause, busyLongest)
 		}
-		sum += pause
+		previous = pause
 	}
+	if previous != busyLongest {
+		t.Fatalf("the pause settles at %v, want %v", previous, busyLongest)
+	}
+}
 
-	last := int32(0)
-	for !busyGivesUp(last) {
-		last++
+// A writer facing a lock that is never released gives up once the limit has passed on the clock, not
+// after the pauses it asked for add up to it: Go's sleeps last longer than asked (about 1 ms for a
+// 200 us one here), and adding up the asked pauses waited five times the limit.
+func TestAWriterGivesUpWhenTheLimitHasPassedOnTheClock(t *testing.T) {
+	usePollForLock()
+	limit := busyGiveUp
+	busyGiveUp = 500 * time.Millisecond
+	t.Cleanup(func() { busyGiveUp = limit })
+
+	ctx := context.Background()
+	holder, waiter := openPair(t, "held.sqlite")
+	holdWriteLock(t, holder) // never released: the test's cleanup closes the connection
+
+	gaveUpBefore := busyGaveUpCount.Load()
+	started := time.Now()
+	_, err := waiter.ExecContext(ctx, "INSERT INTO t VALUES (2)")
+	waited := time.Since(started)
+	if err == nil || !strings.Contains(err.Error(), "database is locked") {
+		t.Fatalf("the write met a held lock and answered %v, want SQLITE_BUSY (database is locked)", err)
 	}
-	if waited := busyWaited(last); waited < busyGiveUp || waited >= busyGiveUp+busyLongest {
-		t.Fatalf("gives up after %v of pauses, want %v", waited, busyGiveUp)
+	if waited < busyGiveUp || waited > 2*busyGiveUp {
+		t.Fatalf("gave up after %v, want %v on the clock (within twice that)", waited, busyGiveUp)
 	}
+	if busyGaveUpCount.Load() != gaveUpBefore+1 {
+		t.Fatalf("ferretdb_sqlite_busy_gave_up_total moved by %d, want 1", busyGaveUpCount.Load()-gaveUpBefore)
+	}
+}
+
+// openPair opens two connection pools on one new database file with the busy_timeout FerretDB sets (so
+// the hook has SQLite's handler to replace), and creates table t.
+func openPair(t *testing.T, name string) (*sql.DB, *sql.DB) {
+	file := filepath.Join(t.TempDir(), name)
+	open := func() *sql.DB {
+		db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	first, second := open(), open()
+	if _, err := first.ExecContext(context.Background(), "CREATE TABLE t (v INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	return first, second
+}
+
+// holdWriteLock takes SQLite's write lock on one connection of db (a transaction that has written a row
+// and is still open) and returns that connection; the test's cleanup closes it, rolling back.
+func holdWriteLock(t *testing.T, db *sql.DB) *sql.Conn {
+	ctx := context.Background()
+	held, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { held.Close() })
+	if _, err := held.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := held.ExecContext(ctx, "INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	return held
 }
