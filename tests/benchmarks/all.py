@@ -23,7 +23,7 @@ from tests.benchmarks.summary import ENV, read
 FULL: list[list[str]] = [
     ["tests.benchmarks.relay", "--events", "5000"],
     ["tests.benchmarks.propagation", "--rate", "200", "--seconds", "60", "--runs", "5"],
-    ["tests.benchmarks.publish", "--sizes", "1000", "100000", "--publishes", "1500"],
+    ["tests.benchmarks.publish", "--sizes", "1000", "100000", "--publishes", "1500", "--warm-up", "3000"],
     ["tests.benchmarks.search", "--listings", "100000", "--rounds", "30"],
     ["tests.benchmarks.portal", "--listings", "100000", "--rounds", "30"],
     ["tests.benchmarks.idle", "--listings", "100000", "--seconds", "180"],
