@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
+from fastapi.responses import JSONResponse
+from fastapi.routing import serialize_response
+from fastapi.utils import create_model_field
 from trading.listings.domain import DealType
-from trading.listings.models import ListingRead
+from trading.listings.models import ListingPage, ListingRead, listing_page_json
 from trading.listings.search import (
     ALL,
     BLOCK_SIZE,
@@ -34,6 +39,7 @@ from trading.listings.search import (
     unpack,
 )
 from trading.listings.search_store import (
+    card,
     head_id,
     posting_id,
     postings_for_bulk_load,
@@ -236,3 +242,26 @@ def test_buckets_before_the_cursor_are_skipped() -> None:
     assert bucket_can_follow(SearchSort.PRICE_DESC, "n", negotiable)
     assert not bucket_can_follow(SearchSort.PRICE_DESC, "0", negotiable)
     assert bucket_can_follow(SearchSort.PRICE_ASC, "0", None)
+
+
+def test_a_page_made_from_stored_cards_is_what_fastapi_sends_for_the_page_model() -> None:
+    """Search answers with the cards as stored (listing_page_json) instead of parsing and serializing
+    each again: the body must be the one FastAPI renders for ListingPage with the same items."""
+    now = datetime(2026, 12, 3, 10, 0, 0, 123456, tzinfo=UTC)
+    listing = {"_id": "lst-1", "application_number": "2021100000013", "patent_kind": "invention",
+               "title": "储能电池 \"quoted\" \\ back", "abstract": "液冷板", "ipc_codes": ["H01M 10/613"],
+               "locarno_classes": [], "owner_organisation_id": "o", "co_owner_organisation_ids": ["p"],
+               "agent_organisation_id": None, "industry": "new_energy", "region_code": "210200",
+               "legal_status": "granted", "filing_date": date(2021, 1, 2), "expires_on": date(2041, 1, 2),
+               "deal_types": ["open_licence"], "price_fen": 80_000_000, "open_licence_terms": "5 years",
+               "open_licence_royalty_rate_percent": Decimal("2.50"), "open_licence_fee_fen": 1000,
+               "status": "published", "version": 2, "created_at": now, "updated_at": now, "published_at": now}
+    cards = [card(listing), card({**listing, "_id": "lst-2", "price_fen": None, "published_at": None})]
+    field = create_model_field("page", ListingPage, mode="serialization")
+    for next_cursor in ("eyJhIjoxfQ", None):
+        expected = JSONResponse(asyncio.run(serialize_response(
+            field=field, response_content=ListingPage(
+                items=[ListingRead.model_validate_json(c) for c in cards], next_cursor=next_cursor),
+            is_coroutine=True))).body
+        assert listing_page_json(cards, next_cursor) == expected
+    assert listing_page_json([], None) == b'{"items":[],"next_cursor":null}'

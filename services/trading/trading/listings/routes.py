@@ -23,7 +23,7 @@ from servicekit.routing import Context, IfMatch, MaybeCaller, Pagination
 from trading.listings import search_store, service, store
 from trading.listings.domain import DealType, Industry
 from trading.listings.metrics import LISTING_METRICS
-from trading.listings.models import ListingCreate, ListingPage, ListingRead, ListingUpdate
+from trading.listings.models import ListingCreate, ListingPage, ListingRead, ListingUpdate, listing_page_json
 from trading.listings.search import SearchQuery, SearchSort, sort_key
 from trading.listings.tokens import query_tokens
 from trading.patents.identifiers import IPC_PREFIX_PATTERN, IdentifierError, normalise_ipc_prefix
@@ -83,7 +83,7 @@ async def search_listings(
     price_min: Annotated[int | None, Query(ge=0, description="fen")] = None,
     price_max: Annotated[int | None, Query(ge=0, description="fen")] = None,
     sort: SearchSort = SearchSort.NEWEST,
-) -> ListingPage:
+) -> Response:
     """Public search over published listings (listings under negotiation, closed or withdrawn are not
     offered; a listing under negotiation stays readable by id)."""
     keywords: tuple[str, ...] = ()
@@ -112,7 +112,8 @@ async def search_listings(
     items = [found[p.listing_id] for p in postings if p.listing_id in found]
     LISTING_METRICS.searches.inc()
     next_cursor = encode_cursor([sort.value, *sort_key(sort, postings[-1])]) if more and postings else None
-    return ListingPage(items=items, next_cursor=next_cursor)
+    # The cards are ListingRead JSON already; the page is documented by response_model above.
+    return Response(listing_page_json(items, next_cursor), media_type="application/json")
 
 
 @router.get("/mine", response_model=ListingPage)

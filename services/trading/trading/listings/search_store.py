@@ -330,7 +330,9 @@ def card_id(listing_id: str) -> str:
 
 def card(doc: Document) -> str:
     """The listing as search results show it, as one JSON string: FerretDB reads a document with one
-    string value about twice as fast as the listing's own document with its many fields and arrays."""
+    string value about twice as fast as the listing's own document with its many fields and arrays.
+    Search answers it as stored (models.listing_page_json), so a change of ListingRead's fields is a
+    change of LAYOUT: `refile-search` then writes every card again."""
     fields = {k: v for k, v in doc.items() if k in ListingRead.model_fields}
     return ListingRead(id=doc["_id"], **fields).model_dump_json()
 
@@ -853,8 +855,8 @@ def postings_for_bulk_load(filed: Sequence[tuple[Document, int]]) -> list[Docume
     return [{"_id": k, "d": Binary(pack(v))} for k, v in documents.items()] + heads + filings
 
 
-async def cards(db: Database, listing_ids: Sequence[str]) -> dict[str, ListingRead]:
-    """The result cards of these listings (those still searchable), by _id reads."""
+async def cards(db: Database, listing_ids: Sequence[str]) -> dict[str, str]:
+    """The result cards of these listings (those still searchable) as stored, ListingRead JSON, by _id
+    reads."""
     found = await _cache.read(db, [card_id(i) for i in listing_ids])
-    return {i: ListingRead.model_validate_json(d["j"]) for i, d in zip(listing_ids, found, strict=True)
-            if d and "j" in d}
+    return {i: d["j"] for i, d in zip(listing_ids, found, strict=True) if d and "j" in d}
