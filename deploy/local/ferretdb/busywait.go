@@ -72,7 +72,10 @@ func busyPause(tries int32) time.Duration {
 // pollForLock is the busy handler in SQLite's C signature as modernc.org/sqlite runs it: return 1 to
 // try again, 0 to fail the statement with SQLITE_BUSY. SQLite counts `tries` from 0 for each new wait.
 func pollForLock(_ *libc.TLS, handle uintptr, tries int32) int32 {
-	entry, _ := waitStarted.LoadOrStore(handle, new(atomic.Int64))
+	entry, ok := waitStarted.Load(handle)
+	if !ok { // installPollForLock stores every connection's entry; this only guards against a miss
+		entry, _ = waitStarted.LoadOrStore(handle, new(atomic.Int64))
+	}
 	started := entry.(*atomic.Int64)
 	now := time.Since(clockOrigin)
 	if tries == 0 {
