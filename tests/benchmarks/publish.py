@@ -15,12 +15,18 @@ With `--warm-up N` each size first runs N creates + publishes on an empty catalo
 their own, not measured, and drops the database again (`warm_up_stack`): a fresh Kafka broker compiles
 its request path during its first minute of traffic, which a running platform no longer pays.
 
+The listings it creates are drawn like the catalogue's (`--text varied`, the default: titles, abstracts,
+classifications, regions, deal types and prices from the search benchmark's vocabulary and mixes), so
+each carries some 40 of the catalogue's 10,400 search terms, as real listings spread over a
+vocabulary; `--text uniform` gives them all one text, as the benchmark did before the twentieth
+session (see TEXTS).
+
 It prints one table, the ratios against the baselines and the growth from the smallest to the
 largest size. Goals (issue 10, concurrency 8, at 100,000): create + publish p95 < 100 ms, >= 50
 publishes/s, publish p50 growth (100,000 / 1,000) <= 1.5, publish-to-search p95 < 1 s.
 
     .venv/bin/python -m tests.benchmarks.publish [--sizes 1000 100000] [--publishes 400] [--concurrency 8]
-        [--warm-up 3000]
+        [--warm-up 3000] [--text varied|uniform]
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import statistics
 import time
 import uuid
@@ -44,7 +51,7 @@ from trading.patents.identifiers import application_check_character
 
 from tests.benchmarks.client import session
 from tests.benchmarks.cpu import CpuWatch, taking_part
-from tests.benchmarks.search import load, percentiles
+from tests.benchmarks.search import drawn_offer, load, percentiles
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import fresh_infrastructure, start_service, token
 
@@ -89,15 +96,29 @@ async def verified_patents(p: Profile, serials: range) -> None:
     await client.close()
 
 
-def listing_body(serial: int, keyword: str) -> dict[str, Any]:
+# What the created listings say: "varied" (the default) draws each one's title, abstract, IPC codes,
+# industry, region, deal types and price from the bulk-loaded catalogue's vocabulary and mixes
+# (tests.benchmarks.search.drawn_offer, seeded by the serial), so a listing carries some 40 search
+# terms out of the catalogue's 10,400, and a batch of 50 such listings touches some 870 of them.
+# "uniform" gives every listing the same text but its keywords, as this benchmark did until the
+# twentieth session: 35 terms, 34 shared by every listing, so a batch of N touched 34 + N terms, far
+# fewer than real listings touch (README, "Twentieth session").
+TEXTS = ("varied", "uniform")
+
+
+def listing_body(serial: int, keyword: str, text: str = "varied") -> dict[str, Any]:
     number = f"2025{1}{serial:07d}"
-    return {
-        "application_number": number + application_check_character(number), "patent_kind": "invention",
-        "title": f"储能电池热管理装置 {keyword}", "abstract": "一种液冷板结构 提高电池组温度均匀性。",
-        "ipc_codes": ["H01M 10/613"], "industry": "new_energy", "region_code": "210200",
-        "legal_status": "granted", "filing_date": "2025-03-01",
-        "deal_types": ["exclusive_licence", "ordinary_licence"], "price_fen": 80_000_000,
-    }
+    fixed = {"application_number": number + application_check_character(number), "patent_kind": "invention",
+             "legal_status": "granted", "filing_date": "2025-03-01"}
+    if text == "uniform":
+        return {**fixed, "title": f"储能电池热管理装置 {keyword}", "abstract": "一种液冷板结构 提高电池组温度均匀性。",
+                "ipc_codes": ["H01M 10/613"], "industry": "new_energy", "region_code": "210200",
+                "deal_types": ["exclusive_licence", "ordinary_licence"], "price_fen": 80_000_000}
+    offer = drawn_offer(random.Random(serial))
+    del offer["filing_year"]  # the patent's number, verified by the benchmark, says 2025
+    if offer["open_licence_terms"] is None:
+        del offer["open_licence_terms"]
+    return {**fixed, **offer, "title": f"{offer['title']} {keyword}"}
 
 
 def prepare(p: Profile, size: int) -> None:
@@ -128,7 +149,7 @@ def settled_api(p: Profile) -> ManagedProcess:
     raise SystemExit("the trading API's first background runs did not finish within 15 minutes")
 
 
-async def drive(p: Profile, result: SizeResult, serials: range, concurrency: int) -> None:
+async def drive(p: Profile, result: SizeResult, serials: range, concurrency: int, text: str) -> None:
     """Create and publish one listing per serial (its patent's number), `concurrency` at a time."""
     base = f"http://127.0.0.1:{p.ports.api('trading')}/v1/listings"
     headers = {"Authorization": f"Bearer {token(p, 'bench-owner', 'participant', org=ORGANISATION)}"}
@@ -179,7 +200,7 @@ async def drive(p: Profile, result: SizeResult, serials: range, concurrency: int
         for serial in remaining:
             keyword = f"zq{uuid.uuid4().hex[:10]}"
             t0 = time.perf_counter()
-            async with client.post(base, json=listing_body(serial, f"{run_keyword} {keyword}"),
+            async with client.post(base, json=listing_body(serial, f"{run_keyword} {keyword}", text),
                                    headers={**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}) as created:
                 body = await created.text()
             t1 = time.perf_counter()
@@ -232,7 +253,7 @@ async def baselines(p: Profile, result: SizeResult, count: int, concurrency: int
     await client.close()
 
 
-def warm_up_stack(p: Profile, pairs: int, concurrency: int) -> None:
+def warm_up_stack(p: Profile, pairs: int, concurrency: int, text: str) -> None:
     """`pairs` creates + publishes through an API of their own on an empty catalogue, not measured, and
     then the trading database dropped, so the measured run starts from the same catalogue as without.
     What stays warm is the infrastructure: a fresh Kafka broker spends its first minute of traffic
@@ -243,7 +264,7 @@ def warm_up_stack(p: Profile, pairs: int, concurrency: int) -> None:
     api = settled_api(p)
     warming = SizeResult(0)
     try:
-        asyncio.run(drive(p, warming, range(1, pairs + 1), concurrency))
+        asyncio.run(drive(p, warming, range(1, pairs + 1), concurrency, text))
     finally:
         api.stop()
     mongo: MongoClient[dict[str, Any]] = MongoClient(p.mongo_url, tz_aware=True)
@@ -253,18 +274,18 @@ def warm_up_stack(p: Profile, pairs: int, concurrency: int) -> None:
           f"{ms(warming.both, 'p95').strip()} ms, {len(warming.failures)} failures), then the database dropped")
 
 
-def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: int) -> SizeResult:
+def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: int, text: str) -> SizeResult:
     stack = fresh_infrastructure(p)
     result = SizeResult(size)
     try:
         if warm_up:
-            warm_up_stack(p, warm_up, concurrency)
+            warm_up_stack(p, warm_up, concurrency, text)
         prepare(p, size)
         api = settled_api(p)
         try:
             # Every process on the machine that takes part, so the report says where the cores went.
             result.cpu = CpuWatch(taking_part([*stack.started, api]))
-            asyncio.run(drive(p, result, range(1, publishes + 1), concurrency))
+            asyncio.run(drive(p, result, range(1, publishes + 1), concurrency, text))
             result.cpu.stop()
             asyncio.run(baselines(p, result, publishes, concurrency))
         finally:
@@ -278,8 +299,8 @@ def ms(values: list[float], key: str) -> str:
     return f"{percentiles(values)[key] * 1000:8.1f}" if len(values) >= 2 else "       -"
 
 
-def report(results: list[SizeResult], concurrency: int) -> None:
-    print(f"\nCreate + publish through the trading API, concurrency {concurrency}, "
+def report(results: list[SizeResult], concurrency: int, text: str) -> None:
+    print(f"\nCreate + publish through the trading API, concurrency {concurrency}, listing text {text}, "
           f"{datetime.now(UTC):%Y-%m-%d}, one machine")
     head = (f"{'listings':>9} | {'create p50':>10} {'p95':>8} | {'publish p50':>11} {'p95':>8} | "
             f"{'both p50':>8} {'p95':>8} {'p99':>8} | {'publ./s':>7} | {'search delay p50':>16} {'p95':>8} | "
@@ -342,11 +363,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--warm-up", type=int, default=0,
                         help="creates + publishes made first, through the same API, and not measured")
+    parser.add_argument("--text", choices=TEXTS, default="varied",
+                        help="varied: listings drawn like the catalogue's; uniform: all with one text (see TEXTS)")
     parser.add_argument("--profile", default="bench")
     args = parser.parse_args()
     p = profile(args.profile)
-    results = [measure(p, size, args.publishes, args.concurrency, args.warm_up) for size in args.sizes]
-    report(results, args.concurrency)
+    results = [measure(p, size, args.publishes, args.concurrency, args.warm_up, args.text) for size in args.sizes]
+    report(results, args.concurrency, args.text)
 
 
 if __name__ == "__main__":

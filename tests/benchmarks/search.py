@@ -96,27 +96,43 @@ def typical_queries(rounds: int, seed: int = QUERY_SEED) -> list[tuple[str, dict
     return [(name, make()) for _ in range(rounds) for name, make in kinds.items()]
 
 
+def drawn_offer(rng: random.Random) -> dict[str, Any]:
+    """What varies between the catalogue's listings, drawn from the vocabulary and mixes above: title,
+    abstract, deal types (a tenth open licences), price (15% negotiable), filing year, IPC codes,
+    industry and region. The bulk-loaded catalogue (`generate`) and the listings the publish benchmark
+    creates through the API both come from here, so what is published looks like what it is published
+    into: each listing carries some 40 search terms, most shared with a few hundred others, as real
+    titles and abstracts do. (The draws keep the order they always had: `generate` with a seed loads
+    the same catalogue as before this was a function.)"""
+    title = "".join(rng.sample(WORDS, 3)) + rng.choice(("方法", "装置", "系统"))
+    abstract = "一种" + "".join(rng.sample(WORDS, 6)) + "\uff0c提高" + rng.choice(WORDS) + "性能。"
+    deals = sorted(set(rng.sample(DEALS[:4], rng.randint(1, 2))))
+    if rng.random() < 0.1:
+        deals = ["open_licence", "ordinary_licence"]
+    price = None if rng.random() < 0.15 else int(10 ** rng.uniform(5, 10)) // 100 * 100
+    filing_year = rng.randint(2010, 2024)
+    return {"title": title, "abstract": abstract, "deal_types": deals, "price_fen": price, "filing_year": filing_year,
+            "ipc_codes": rng.sample(IPC, rng.randint(1, 2)), "industry": rng.choice(INDUSTRIES),
+            "region_code": rng.choice(REGIONS),
+            "open_licence_terms": "3% of net sales" if "open_licence" in deals else None}
+
+
 def generate(count: int, seed: int = 26) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     now = datetime.now(UTC)
     expires = (date.today() + timedelta(days=3000)).isoformat()
     docs = []
     for i in range(count):
-        title = "".join(rng.sample(WORDS, 3)) + rng.choice(("方法", "装置", "系统"))
-        abstract = "一种" + "".join(rng.sample(WORDS, 6)) + "\uff0c提高" + rng.choice(WORDS) + "性能。"
-        deals = sorted(set(rng.sample(DEALS[:4], rng.randint(1, 2))))
-        if rng.random() < 0.1:
-            deals = ["open_licence", "ordinary_licence"]
-        price = None if rng.random() < 0.15 else int(10 ** rng.uniform(5, 10)) // 100 * 100
-        serial = f"{rng.randint(2010, 2024)}1{i:07d}"
+        offer = drawn_offer(rng)
+        serial = f"{offer.pop('filing_year')}1{i:07d}"
         doc: dict[str, Any] = {
             "_id": f"lst-{i:020x}", "application_number": serial + application_check_character(serial),
-            "patent_kind": "invention", "title": title, "abstract": abstract,
-            "ipc_codes": rng.sample(IPC, rng.randint(1, 2)), "locarno_classes": [],
+            "patent_kind": "invention", "title": offer["title"], "abstract": offer["abstract"],
+            "ipc_codes": offer["ipc_codes"], "locarno_classes": [],
             "owner_organisation_id": "91210200MA0BENCH0X", "co_owner_organisation_ids": [],
-            "agent_organisation_id": None, "industry": rng.choice(INDUSTRIES), "region_code": rng.choice(REGIONS),
-            "legal_status": "granted", "expires_on": expires, "deal_types": deals, "price_fen": price,
-            "open_licence_terms": "3% of net sales" if "open_licence" in deals else None,
+            "agent_organisation_id": None, "industry": offer["industry"], "region_code": offer["region_code"],
+            "legal_status": "granted", "expires_on": expires, "deal_types": offer["deal_types"],
+            "price_fen": offer["price_fen"], "open_licence_terms": offer["open_licence_terms"],
             "status": "published", "version": 2, "created_at": now, "updated_at": now, "published_at": now,
             "creation_key": f"bench:{i}", "creation_fingerprint": "bench", "search_pending": False,
         }
@@ -271,7 +287,8 @@ def prove_bulk_load_matches_api(p: Profile, sample: int = 40) -> None:
         headers = {"Authorization": f"Bearer {token(p, 'bench-proof', 'participant', org=ORGANISATION)}"}
         rng = random.Random(7)
         for i in range(sample):
-            body = {**listing_body(900_000 + i, f"zq{i:04d}"), "title": "".join(rng.sample(WORDS, 3)) + "装置",
+            body = {**listing_body(900_000 + i, f"zq{i:04d}", "uniform"),
+                    "title": "".join(rng.sample(WORDS, 3)) + "装置",
                     "price_fen": None if i % 7 == 0 else rng.randint(1, 10 ** 6) * 100,
                     "deal_types": sorted(rng.sample(DEALS[:4], 2))}
             created = httpx.post(base, json=body, headers=headers, timeout=30)
