@@ -116,8 +116,6 @@ def listing_body(serial: int, keyword: str, text: str = "varied") -> dict[str, A
                 "deal_types": ["exclusive_licence", "ordinary_licence"], "price_fen": 80_000_000}
     offer = drawn_offer(random.Random(serial))
     del offer["filing_year"]  # the patent's number, verified by the benchmark, says 2025
-    if offer["open_licence_terms"] is None:
-        del offer["open_licence_terms"]
     return {**fixed, **offer, "title": f"{offer['title']} {keyword}"}
 
 

@@ -101,8 +101,8 @@ def drawn_offer(rng: random.Random) -> dict[str, Any]:
     abstract, deal types (a tenth open licences), price (15% negotiable), filing year, IPC codes,
     industry and region. The bulk-loaded catalogue (`generate`) and the listings the publish benchmark
     creates through the API both come from here, so what is published looks like what it is published
-    into: each listing carries some 40 search terms, most shared with a few hundred others, as real
-    titles and abstracts do. (The draws keep the order they always had: `generate` with a seed loads
+    into: each listing carries some 40 of the catalogue's 10,400 search terms, as real titles and
+    abstracts spread over a large vocabulary. (The draws keep the order they always had: `generate` with a seed loads
     the same catalogue as before this was a function.)"""
     title = "".join(rng.sample(WORDS, 3)) + rng.choice(("方法", "装置", "系统"))
     abstract = "一种" + "".join(rng.sample(WORDS, 6)) + "\uff0c提高" + rng.choice(WORDS) + "性能。"
