@@ -53,7 +53,7 @@ from tests.benchmarks.client import session
 from tests.benchmarks.cpu import CpuWatch, taking_part
 from tests.benchmarks.search import drawn_offer, load, percentiles
 from tests.benchmarks.summary import Figure, record
-from tests.support.stack import fresh_infrastructure, start_service, token
+from tests.support.stack import fresh_infrastructure, series_total, start_service, token
 
 # How often the search-delay poller asks (its resolution; a poll is one cached search).
 POLL_SECONDS = 0.05
@@ -73,6 +73,10 @@ class SizeResult:
     bare_read: list[float] = field(default_factory=list)
     # Per process: the CPU it used during the run (publishing, then until search showed the last publish).
     cpu: CpuWatch | None = None
+    # The API's segment folder over the run: listings it folded, and seconds its runs took in all.
+    folded: float = 0.0
+    fold_seconds: float = 0.0
+    live_at_end: float = 0.0  # listings still in live segments when the run ended
 
     @property
     def rate(self) -> float:
@@ -283,14 +287,27 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: in
         try:
             # Every process on the machine that takes part, so the report says where the cores went.
             result.cpu = CpuWatch(taking_part([*stack.started, api]))
+            folder_before = folder_totals(p)
             asyncio.run(drive(p, result, range(1, publishes + 1), concurrency, text))
             result.cpu.stop()
+            folder_after = folder_totals(p)
+            result.folded, result.fold_seconds = (a - b for a, b in zip(folder_after, folder_before, strict=True))
+            result.live_at_end = series_total(f"http://127.0.0.1:{p.ports.api('trading')}",
+                                              "trading_search_live_segment_listings")
             asyncio.run(baselines(p, result, publishes, concurrency))
         finally:
             api.stop()
     finally:
         stack.stop()
     return result
+
+
+def folder_totals(p: Profile) -> tuple[float, float]:
+    """The API's segment folder so far: listings folded, and seconds its finished runs took (from its
+    metrics: a run still going when the run ends counts in neither)."""
+    base = f"http://127.0.0.1:{p.ports.api('trading')}"
+    return (series_total(base, "trading_search_folded_listings_total"),
+            series_total(base, 'trading_background_run_duration_seconds_sum{task="search-segment-folder"}'))
 
 
 def ms(values: list[float], key: str) -> str:
@@ -321,6 +338,10 @@ def report(results: list[SizeResult], concurrency: int, text: str) -> None:
         if r.cpu and r.publish:
             print(f"CPU at {r.size:>7}, share of one core over the run (ms per create + publish): "
                   + r.cpu.line(len(r.publish)))
+        if r.publish:
+            print(f"segment folder at {r.size:>7}: {r.folded:.0f} listings folded into the heads during the run, "
+                  f"its finished runs took {r.fold_seconds:.1f} s in all; {r.live_at_end:.0f} listings in live "
+                  "segments at the end")
         for failure in r.failures[:5]:
             print(f"  failure at {r.size}: {failure}")
         if len(r.both) >= 2 and len(r.bare_insert) >= 2:

@@ -10,7 +10,7 @@ from trading.demands import store as demand_store
 from trading.imports import routes as import_routes
 from trading.listings import routes as listing_routes
 from trading.listings import store as listing_store
-from trading.listings.indexer import SEARCH_INDEXER
+from trading.listings.indexer import SEARCH_INDEXER, SEGMENT_FOLDER
 from trading.matching import handlers as matchmaker
 from trading.matching import routes as match_routes
 from trading.matching import store as match_store
@@ -42,6 +42,6 @@ TRADING = ServiceDefinition(
     # kit's unit of work when a match is inserted).
     worker_outbox_collections=[match_store.COLLECTION],
     handlers=handlers,
-    background_tasks=[SEARCH_INDEXER, DEALS_SWEEP, DEAL_GAUGES],
+    background_tasks=[SEARCH_INDEXER, SEGMENT_FOLDER, DEALS_SWEEP, DEAL_GAUGES],
     tallied_aggregates=deals.TALLIED_AGGREGATES,
 )

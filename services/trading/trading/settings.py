@@ -15,6 +15,11 @@ class TradingSettings(ServiceSettings):
     # The catalogue indexer (trading.listings.indexer) runs on every listing change; this is how often it
     # also looks for markers a crash left behind (one read of the small marker collection).
     search_index_seconds: float = 5.0
+    # Each indexer batch files its new postings as one segment document (trading.listings.search_store);
+    # the segment folder merges the live segments into the terms' heads once they hold this many
+    # listings, or once no segment has been added for `search_fold_idle_seconds`.
+    search_fold_listings: int = 1000
+    search_fold_idle_seconds: float = 5.0
     # Per-process cache of the search read model (0 = off). The API, whose indexer is the one writer of
     # the read model, knows its own changes at once; it reads the generation counter (what another
     # writer's change would have moved) at most this often, instead of once per search.

@@ -237,6 +237,18 @@ def test_the_indexer_refiles_listings_left_behind(services: dict[str, ManagedPro
                 break
             await asyncio.sleep(0.1)
         assert await all_out(), "the relay did not send the listings' events within 15 s"
+        # And once the API's segment folder has merged their segments into the heads (it does when no
+        # segment has come for `search_fold_idle_seconds`): what follows edits the heads, as a crash or
+        # an older layout left them, and a live segment would still hold the postings.
+        async def folded() -> bool:
+            return not search_store.live_numbers(await db[search_store.POSTINGS].find_one(
+                {"_id": search_store.GENERATION_ID}))
+
+        for _ in range(300):
+            if await folded():
+                break
+            await asyncio.sleep(0.1)
+        assert await folded(), "the API's segment folder left segments live for 30 s"
         # The crash: the price changed in the listing (its marker written first), its postings never followed.
         listing = await db["listings"].find_one({"_id": crashed["id"]})
         assert listing is not None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from servicekit.background import BackgroundTask, request_run
 from servicekit.mongo import Document
 from servicekit.service import ServiceContext
@@ -33,11 +33,15 @@ from trading.listings.metrics import LISTING_METRICS
 from trading.settings import TradingSettings
 
 TASK = "search-indexer"
+FOLDER_TASK = "search-segment-folder"
 # Listings filed per pass; a run makes passes until no marker is left.
 BATCH = 256
 
 PENDING = Gauge("trading_search_index_pending_listings",
                 "Listings marked for the search read model at the start of the indexer's last pass")
+LIVE_SEGMENT_LISTINGS = Gauge("trading_search_live_segment_listings",
+                              "Listings filed in live segments, not yet folded into the terms' heads")
+FOLDED = Counter("trading_search_folded_listings_total", "Listings the segment folder merged into the heads")
 DELAY = Histogram("trading_search_index_delay_seconds", "From a listing change to its filing in search",
                   buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0))
 
@@ -132,6 +136,9 @@ async def index_pending(ctx: ServiceContext) -> int:
         now = time.time()
         for at in since.values():
             DELAY.observe(max(now - at, 0.0))
+        LIVE_SEGMENT_LISTINGS.set(search_store.live_listings())
+        if search_store.live_listings() >= settings.search_fold_listings:
+            request_run(FOLDER_TASK)
         if len(woken) < BATCH and not read_markers:
             break
     global _gauge_read_at
@@ -161,3 +168,18 @@ def _every(settings: TradingSettings) -> float:
 
 SEARCH_INDEXER = BackgroundTask(TASK, _run, _every, prepare=_size_search_cache, budget_seconds=300.0,
                                 settle_seconds=0.0)
+
+
+async def _fold(ctx: ServiceContext) -> None:
+    settings = ctx.settings
+    assert isinstance(settings, TradingSettings)
+    FOLDED.inc(await search_store.fold_live_segments(ctx.db, settings.search_fold_listings,
+                                                     settings.search_fold_idle_seconds))
+    LIVE_SEGMENT_LISTINGS.set(search_store.live_listings())
+
+
+# Merges the indexer's segments into the terms' heads (search_store, "batch segments"), beside the
+# indexer rather than in it, so that new listings keep being filed while a fold rewrites heads. Asked
+# for by the indexer when the live segments reach `search_fold_listings`; its periodic run folds what a
+# quiet spell left (one `_id` read at most when nothing is live, none once it knows).
+SEGMENT_FOLDER = BackgroundTask(FOLDER_TASK, _fold, _every, budget_seconds=300.0)

@@ -324,6 +324,11 @@ def pack(postings: Sequence[Posting]) -> bytes:
     return b"".join(RECORD.pack(p.seq, p.price, p.region, p.deals, p.listing_id.encode()) for p in postings)
 
 
+def newest_seq(packed: bytes) -> int:
+    """The highest seq among packed records (-1 when there are none)."""
+    return max((seq for (seq,) in _SEQ_OF_RECORD.iter_unpack(packed)), default=-1)
+
+
 def unpack(blob: bytes) -> list[Posting]:
     return [Posting(seq, price, raw.rstrip(b"\0").decode(), region, deals)
             for seq, price, region, deals, raw in RECORD.iter_unpack(blob)]

@@ -61,6 +61,7 @@ from trading.listings.search import (
     joined_keys,
     listing_price,
     listing_terms,
+    newest_seq,
     pack,
     posting_of,
     price_cell,
@@ -120,6 +121,8 @@ class ReadCache:
         self.max_bytes = max_bytes
         self.check_seconds = check_seconds
         self.generation: int | None = None
+        # The live segments (their numbers) as of that generation: searches read them besides the heads.
+        self.live: tuple[int, ...] = ()
         self._checked_at = float("-inf")
         self._values: OrderedDict[str, Any] = OrderedDict()
         self._sizes: dict[str, int] = {}
@@ -128,10 +131,12 @@ class ReadCache:
         # before or after the change, so what it fetched is not kept.
         self._fence = 0
 
-    def changed_here(self, written: Collection[str] = (), generation: int | None = None) -> None:
-        """This process changed the read model: `written` are the documents it wrote, `generation` the
-        counter its bump returned. Only those documents go when that bump is the one after the
-        generation the cache holds; otherwise everything goes and the next search reads the generation."""
+    def changed_here(self, written: Collection[str] = (), generation: int | None = None,
+                     live: Sequence[int] | None = None) -> None:
+        """This process changed the read model: `written` are the documents it wrote (and the heads of
+        the terms whose segments came or went), `generation` the counter its bump returned, `live` the
+        live segments after it. Only those documents go when that bump is the one after the generation
+        the cache holds; otherwise everything goes and the next search reads the generation."""
         self._fence += 1
         if generation is not None and self.generation is not None and generation == self.generation + 1:
             for doc_id in written:
@@ -139,6 +144,8 @@ class ReadCache:
                     del self._values[doc_id]
                     self._bytes -= self._sizes.pop(doc_id)
             self.generation = generation
+            if live is not None:
+                self.live = tuple(live)
             self._checked_at = time.monotonic()
             return
         self._clear()
@@ -151,7 +158,9 @@ class ReadCache:
         self._bytes = 0
 
     async def validate(self, db: Database) -> None:
-        if self.max_bytes <= 0:
+        if self.max_bytes <= 0:  # nothing kept: only the live segments, which every search reads
+            self.live = live_numbers(await db[POSTINGS].find_one({"_id": GENERATION_ID}))
+            _forget_segments_but(self.live)
             return
         now = time.monotonic()
         if now - self._checked_at < self.check_seconds:
@@ -166,6 +175,8 @@ class ReadCache:
             self._fence += 1
             self._clear()
             self.generation = generation
+            self.live = live_numbers(doc)
+            _forget_segments_but(self.live)
 
     async def read(self, db: Database, ids: Sequence[str]) -> list[Document | None]:
         """Documents as stored (heads, cards)."""
@@ -175,11 +186,19 @@ class ReadCache:
         """Postings documents, as blocks (search.PostingBlock)."""
         return await self._through(db, ids, _decoded, _decoded_size)
 
-    async def heads(self, db: Database, ids: Sequence[str]) -> list[TermHead]:
-        """Heads, decoded (search.TermHead; a term without one has EMPTY_HEAD)."""
-        return await self._through(db, ids, _head, _head_size)
+    async def heads(self, db: Database, terms: Sequence[str]) -> list[TermHead]:
+        """The terms' heads, decoded (search.TermHead; a term without one has EMPTY_HEAD), each with the
+        term's postings in the live segments added to its tail: what a search treats as the tail is
+        everything not yet in a block or cell document, so the rest of the search is as without segments."""
+        segments = await _segments_of(db, self.live)
 
-    async def _through(self, db: Database, ids: Sequence[str], decode: Callable[[Document | None], T],
+        def decode(doc_id: str, doc: Document | None) -> TermHead:
+            term = doc_id.split("|", 1)[1]
+            return _head(doc, b"".join(segment.by_term.get(term, b"") for segment in segments))
+
+        return await self._through(db, [head_id(t) for t in terms], decode, _head_size)
+
+    async def _through(self, db: Database, ids: Sequence[str], decode: Callable[[str, Document | None], T],
                        size_of: Callable[[T], int]) -> list[T]:
         known: dict[str, T] = {}
         for doc_id in dict.fromkeys(ids):
@@ -190,7 +209,7 @@ class ReadCache:
         fence = self._fence
         fetched = await asyncio.gather(*(db[POSTINGS].find_one({"_id": i}) for i in missing))
         for doc_id, doc in zip(missing, fetched, strict=True):
-            value = known[doc_id] = decode(doc)
+            value = known[doc_id] = decode(doc_id, doc)
             if self.max_bytes > 0 and fence == self._fence:
                 self._put(doc_id, value, size_of(value))
         return [known[i] for i in ids]
@@ -206,7 +225,7 @@ class ReadCache:
             self._bytes -= self._sizes.pop(old)
 
 
-def _as_stored(doc: Document | None) -> Document | None:
+def _as_stored(_doc_id: str, doc: Document | None) -> Document | None:
     return doc
 
 
@@ -215,7 +234,7 @@ def _stored_size(doc: Document | None) -> int:
             + 16 * len((doc or {}).get("b") or ()))
 
 
-def _decoded(doc: Document | None) -> PostingBlock | None:
+def _decoded(_doc_id: str, doc: Document | None) -> PostingBlock | None:
     return None if doc is None else PostingBlock(bytes(doc["d"]))
 
 
@@ -223,10 +242,11 @@ def _decoded_size(block: PostingBlock | None) -> int:
     return 100 if block is None else block.size
 
 
-def _head(doc: Document | None) -> TermHead:
-    if doc is None:
+def _head(doc: Document | None, in_segments: bytes = b"") -> TermHead:
+    if doc is None and not in_segments:
         return EMPTY_HEAD
-    return TermHead(doc.get("b") or "", doc.get("q") or "", bytes(doc.get("t") or b""))
+    doc = doc or {}
+    return TermHead(doc.get("b") or "", doc.get("q") or "", bytes(doc.get("t") or b"") + in_segments)
 
 
 def _head_size(head: TermHead) -> int:
@@ -234,6 +254,210 @@ def _head_size(head: TermHead) -> int:
 
 
 _cache = ReadCache(64 * 1024 * 1024)
+
+
+# --- batch segments -----------------------------------------------------------------------------------
+#
+# Why: a batch that filed its listings straight into the heads rewrote the head of every distinct term
+# it touched, and listings like the catalogue's share few terms (a batch of 50 touches some 870), so at
+# 100,000 listings a publish cost the store about 17 head rewrites and the indexer fell seconds behind.
+# Now a batch of new listings writes one *segment* document, `s4|<first seq>`, with all its postings
+# by term, names it in the generation document's list of live segments (`s`), and is done; a search
+# reads a term's postings in the live segments as more of its tail (ReadCache.heads). Segments never
+# change, so each process reads one once and keeps it. The *segment folder* (a background task of the
+# API, indexer.SEGMENT_FOLDER) merges the live segments into the heads once they hold
+# `search_fold_listings` listings, a few rewrites per listing instead of 17, while batches go on
+# writing segments; a batch that takes postings out (a listing changed or withdrawn after being
+# filed) folds every live segment with its own changes first, since its seqs may be in one.
+#
+# Crash safety: a segment is live (in the list) before its listings' filing documents are written, so a
+# listing whose filing says it is filed is in a live segment or in the heads. A fold writes the heads
+# first, then takes its segments off the list, then deletes them: a crash between leaves postings in both
+# a head and a live segment, which a search counts once (the same seq twice, search.intersect), and the
+# next fold appends only what its heads do not hold (_file_terms).
+
+
+class Segment:
+    """One batch's postings as written (never changed): the packed records in seq order, and each term's
+    records, for searches."""
+
+    __slots__ = ("by_term", "packed")
+
+    def __init__(self, packed: bytes, rows_by_term: str) -> None:
+        self.packed = packed
+        size = RECORD.size
+        self.by_term: dict[str, bytes] = {}
+        for line in rows_by_term.split("\n"):
+            if line:
+                term, rows = line.split("\t")
+                self.by_term[term] = b"".join(packed[r * size:(r + 1) * size] for r in map(int, rows.split()))
+
+    def __len__(self) -> int:
+        return len(self.packed) // RECORD.size
+
+    def postings_by_term(self) -> dict[str, list[Posting]]:
+        return {term: unpack(records) for term, records in self.by_term.items()}
+
+
+def segment_id(number: int) -> str:
+    """A segment's document; its number is the first seq its batch reserved (unique, growing)."""
+    return f"s{LAYOUT}|{number}"
+
+
+def segment_document(number: int, adds: Mapping[str, Mapping[int, Posting]]) -> Document:
+    """The segment of a batch's new postings (per term, seq -> posting): each listing's record once, and
+    per term (one line each) the rows of its listings. Strings and one binary value: FerretDB decodes
+    arrays and maps element by element."""
+    postings = sorted({p.seq: p for by_seq in adds.values() for p in by_seq.values()}.values())
+    row_of = {p.seq: row for row, p in enumerate(postings)}
+    lines = [f"{term}\t{' '.join(str(row_of[seq]) for seq in sorted(by_seq))}" for term, by_seq in adds.items()]
+    return {"_id": segment_id(number), "d": Binary(pack(postings)), "t": "\n".join(lines)}
+
+
+def _decoded_segment(doc: Document) -> Segment:
+    return Segment(bytes(doc["d"]), doc.get("t") or "")
+
+
+def live_numbers(generation: Document | None) -> tuple[int, ...]:
+    """The live segments the generation document names, oldest first."""
+    return tuple(int(n) for n in str((generation or {}).get("s") or "").split())
+
+
+# Segments this process has read or written, by number: immutable, so kept while live.
+_segments: dict[int, Segment] = {}
+
+
+async def _segments_of(db: Database, numbers: Sequence[int]) -> list[Segment]:
+    """The live segments, read once each. One deleted meanwhile (a fold took it off the list after this
+    search read the list) is skipped: its postings are in the heads by then."""
+    missing = [n for n in numbers if n not in _segments]
+    for number, doc in zip(missing, await asyncio.gather(*(db[POSTINGS].find_one({"_id": segment_id(n)})
+                                                            for n in missing)), strict=True):
+        if doc is not None:
+            _segments[number] = _decoded_segment(doc)
+    return [_segments[n] for n in numbers if n in _segments]
+
+
+def _forget_segments_but(numbers: Collection[int]) -> None:
+    keep = {*numbers, *(_live or ())}
+    for number in [n for n in _segments if n not in keep]:
+        del _segments[number]
+
+
+# The writer's list of live segments (None: read it from the generation document), changed only under
+# `_live_lock` and written whole, since the API's one writer knows it; batches add to it while a fold
+# runs. `_fold_lock` is held by whoever writes heads from segments: the folder, or a batch with removals.
+_live: list[int] | None = None
+_live_lock = asyncio.Lock()
+_fold_lock = asyncio.Lock()
+# When this process last added a segment (monotonic seconds; -inf: none since it started).
+_last_segment_at = float("-inf")
+
+
+async def _writer_live(db: Database) -> list[int]:
+    global _live
+    if _live is None:
+        _live = list(live_numbers(await db[POSTINGS].find_one({"_id": GENERATION_ID})))
+    return _live
+
+
+async def _set_live(db: Database, live: list[int], bump: bool) -> int | None:
+    """Write the list of live segments (under `_live_lock`), and bump the generation with it if asked
+    (returns the generation then). A write that failed may have landed: the list is read again next time."""
+    global _live
+    joined = " ".join(str(n) for n in live)
+    try:
+        if bump:
+            doc = await db[POSTINGS].find_one_and_update(
+                {"_id": GENERATION_ID}, {"$set": {"s": joined}, "$inc": {"n": 1}}, upsert=True,
+                return_document=ReturnDocument.AFTER)
+            _live = live
+            return int((doc or {}).get("n", 0))
+        await db[POSTINGS].update_one({"_id": GENERATION_ID}, {"$set": {"s": joined}}, upsert=True)
+        _live = live
+        return None
+    except BaseException:
+        _live = None
+        raise
+
+
+def live_listings() -> int:
+    """Listings in the live segments this process knows of (what the folder weighs against its threshold)."""
+    return sum(len(_segments[n]) for n in _live or () if n in _segments)
+
+
+def seconds_since_last_segment() -> float:
+    return time.monotonic() - _last_segment_at
+
+
+async def _add_segment(db: Database, number: int, adds: Mapping[str, Mapping[int, Posting]]) -> set[str]:
+    """File a batch's new postings as one segment and make it live. Returns the heads it changes (for
+    the read cache: a term's head as searches see it holds its segments' postings)."""
+    global _last_segment_at
+    doc = segment_document(number, adds)
+    await db[POSTINGS].insert_one(doc)
+    _segments[number] = _decoded_segment(doc)
+    async with _live_lock:
+        await _set_live(db, [*await _writer_live(db), number], bump=False)
+    _last_segment_at = time.monotonic()
+    return {head_id(t) for t in adds}
+
+
+async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], adds: dict[str, dict[int, Posting]],
+                           bump: bool) -> tuple[set[str], int | None, list[int]]:
+    """Merge every live segment into the heads, with a batch's own removals and additions, in one
+    `_file_terms` (under `_fold_lock`), then take those segments off the live list and delete them.
+    Returns the heads changed (written, and those of the segments' terms), the generation if `bump`
+    bumped it, and the live list after."""
+    async with _fold_lock:
+        numbers = list(await _writer_live(db))
+        segments = await _segments_of(db, numbers)
+        merged: dict[str, dict[int, Posting]] = {}
+        for i, segment in enumerate(segments):
+            await _let_others_run(i, every=4)
+            for term, postings in segment.postings_by_term().items():
+                merged.setdefault(term, {}).update((p.seq, p) for p in postings)
+        folded_terms = set(merged)
+        for term, gone in removes.items():
+            for seq in gone:
+                merged.get(term, {}).pop(seq, None)
+        for term, by_seq in adds.items():
+            merged.setdefault(term, {}).update(by_seq)
+        written = await _file_terms(db, removes, {t: p for t, p in merged.items() if p})
+        generation: int | None = None
+        if numbers or bump:
+            async with _live_lock:
+                gone_numbers = set(numbers)
+                live = [n for n in await _writer_live(db) if n not in gone_numbers]
+                generation = await _set_live(db, live, bump)
+        live = list(_live or ())
+        if numbers:
+            await bulk_write_in_batches(db[POSTINGS], [DeleteOne({"_id": segment_id(n)}) for n in numbers],
+                                        per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
+            for number in numbers:
+                _segments.pop(number, None)
+        return written | {head_id(t) for t in folded_terms}, generation, live
+
+
+async def fold_live_segments(db: Database, at_least: int, idle_seconds: float) -> int:
+    """The segment folder's run: merge the live segments into the heads when they hold `at_least`
+    listings, or when no segment was added for `idle_seconds` (so a quiet catalogue ends with none).
+    Returns how many listings it folded. Reads nothing when this process knows no segment is live."""
+    if _live is not None and not _live:
+        return 0
+    await _segments_of(db, await _writer_live(db))
+    count = live_listings()
+    if not _live or (count < at_least and seconds_since_last_segment() < idle_seconds):
+        return 0
+    try:
+        written, generation, live = await _fold_into_heads(db, {}, {}, bump=True)
+    except BaseException:
+        _written.clear()
+        _cache.changed_here()
+        raise
+    _written.bumped_to(generation or 0)
+    _cache.changed_here(written, generation, live)
+    return count
 
 
 class WrittenCopies:
@@ -342,11 +566,12 @@ def price_posting_id(term: str, cell: str) -> str:
 
 
 def older_layouts_pattern() -> str:
-    """The ids of postings and heads of the layouts before this one, which search never reads: without
-    a number before layout 3, numbered since (layout 3 had price heads of their own, `hq3|`).
-    (FerretDB's regular expressions are Go's: no lookahead.)"""
+    """The ids of postings, heads and segments of the layouts before this one, which search never
+    reads: without a number before layout 3, numbered since (layout 3 had price heads of their own,
+    `hq3|`; segments came with layout 4, and a list naming one of an older layout finds none and is
+    emptied by the next fold). (FerretDB's regular expressions are Go's: no lookahead.)"""
     numbers = "|".join(str(n) for n in range(3, LAYOUT))
-    return f"^(p|q|h|hq)({numbers})?\\|" if numbers else "^(p|q|h|hq)\\|"
+    return f"^(p|q|h|hq|s)({numbers})?\\|" if numbers else "^(p|q|h|hq|s)\\|"
 
 
 def _documents_of(term: str, posting: Posting) -> tuple[tuple[str, str, bool], tuple[str, str, bool]]:
@@ -467,8 +692,10 @@ async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_marke
             return await _reconcile(db, listing_ids, stored_markers, known or {}, created)
         except BaseException:
             # Some writes may have landed, some not: read the store again next time.
+            global _live
             _written.clear()
             _cache.changed_here()
+            _live = None
             raise
 
 
@@ -520,7 +747,14 @@ async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: C
                 adds.setdefault(term, {})[plan.seq] = posting
         else:
             plan.seq = None
-    written = await _file_terms(db, removes, adds, fresh={p.seq for p in fresh if p.seq is not None})
+    # New listings only (what publishing is): one segment. Anything that takes postings out, or files a
+    # listing again under its old seq, goes to the heads, with every live segment folded in first.
+    new_seqs = {p.seq for p in fresh}
+    live: list[int] | None = None
+    if not removes and all(seq in new_seqs for by_seq in adds.values() for seq in by_seq):
+        written = await _add_segment(db, first, adds) if adds else set()
+    else:
+        written, _, live = await _fold_into_heads(db, removes, adds, bump=False)
     filed = [filing_document(p.doc, p.seq, p.new_terms, p.new_price) for p in plans]
     await bulk_write_in_batches(db[POSTINGS], [ReplaceOne({"_id": f["_id"]}, f, upsert=True) for f in filed],
                                 per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
@@ -543,7 +777,7 @@ async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: C
         db[COUNTERS].update_one({"_id": STATUS_COUNTS_ID}, {"$inc": counts}, upsert=True) if counts else _nothing())
     now_at = int((bumped or {}).get("n", 0))
     _written.bumped_to(now_at)
-    _cache.changed_here(written | {f["_id"] for f in filed}, now_at)
+    _cache.changed_here(written | {f["_id"] for f in filed}, now_at, _live if live is None else live)
     await _drop_markers(db, [(p.doc["_id"], int(p.doc["version"])) for p in plans], stored_markers)
     return len(plans)
 
@@ -610,12 +844,19 @@ async def _take_seqs(db: Database, count: int) -> int:
     return int(doc["n"]) - count + 1
 
 
-async def _file_terms(db: Database, removes: dict[str, dict[int, int]], adds: dict[str, dict[int, Posting]],
-                      fresh: Collection[int] = ()) -> set[str]:
+async def _let_others_run(i: int, every: int = 64) -> None:
+    """Give requests a turn between chunks of a long computation: a fold files thousands of terms, and
+    without a pause its Python work held every request of the process for hundreds of milliseconds."""
+    if i % every == every - 1:
+        await asyncio.sleep(0)
+
+
+async def _file_terms(db: Database, removes: dict[str, dict[int, int]],
+                      adds: dict[str, dict[int, Posting]]) -> set[str]:
     """Apply a batch's removals (per term, seq -> the price it was filed at) and additions, reading
     (unless the indexer holds it as it wrote it) and writing each head and postings document at most
-    once. `fresh`: seqs reserved by this batch, in no document yet: a tail that only gains such
-    postings (what publishing does) has them appended to its packed value, without decoding it.
+    once. A tail that only gains postings newer than all it holds (what publishing and folding
+    segments do) has them appended to its packed value, without decoding it.
 
     Additions go to the term's tail, in its head. A removal takes the seq out of the tail and out of
     the two documents it would have moved to (read, and written only if it was there: after a failed
@@ -632,12 +873,13 @@ async def _file_terms(db: Database, removes: dict[str, dict[int, int]], adds: di
     leaving: dict[str, set[int]] = {}
     arriving: dict[str, dict[int, Posting]] = {}
     documents: dict[str, tuple[str, str, bool]] = {}
-    for term in terms:
+    for i, term in enumerate(terms):
+        await _let_others_run(i)
         head = heads[term]
         stored = bytes(head["t"]) if head is not None and "t" in head else b""
         gone, adding = removes.get(term, {}), adds.get(term, {})
-        if not gone and all(seq in fresh for seq in adding):
-            tail = stored + pack(list(adding.values()))
+        if not gone and (not adding or min(adding) > newest_seq(stored)):
+            tail = stored + pack(sorted(adding.values()))
         else:
             tail = pack([p for p in unpack(stored) if p.seq not in gone and p.seq not in adding]
                         + list(adding.values()))
@@ -658,7 +900,8 @@ async def _file_terms(db: Database, removes: dict[str, dict[int, int]], adds: di
     # Per term, the keys whose documents now hold postings, and those now empty.
     holding: dict[str, set[tuple[str, bool]]] = {}
     emptied: dict[str, set[tuple[str, bool]]] = {}
-    for doc_id, doc in zip(ids, await _written.read(db, ids), strict=True):
+    for i, (doc_id, doc) in enumerate(zip(ids, await _written.read(db, ids), strict=True)):
+        await _let_others_run(i)
         stored = bytes(doc["d"]) if doc is not None else b""
         dropping, adding = leaving.get(doc_id, set()), arriving.get(doc_id, {})
         seqs = PostingBlock(stored).seqs if stored else ()
@@ -682,7 +925,8 @@ async def _file_terms(db: Database, removes: dict[str, dict[int, int]], adds: di
             emptied.setdefault(term, set()).add((key, by_price))
     head_ops: list[ReplaceOne[Document] | DeleteOne] = []
     new_heads: dict[str, Document | None] = {}
-    for term in terms:
+    for i, term in enumerate(terms):
+        await _let_others_run(i)
         head = heads[term] or {}
         sets = {False: set((head.get("b") or "").split()), True: set((head.get("q") or "").split())}
         for key, by_price in holding.get(term, ()):
@@ -747,7 +991,7 @@ async def recount_statuses(db: Database) -> dict[str, int]:
 
 
 async def _heads(db: Database, terms: Sequence[str]) -> dict[str, TermHead]:
-    return dict(zip(terms, await _cache.heads(db, [head_id(t) for t in terms]), strict=True))
+    return dict(zip(terms, await _cache.heads(db, terms), strict=True))
 
 
 def _shared_keys(groups: list[list[str]], heads: dict[str, TermHead], by_price: bool) -> set[str]:

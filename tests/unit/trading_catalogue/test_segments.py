@@ -1,0 +1,173 @@
+"""Batch segments (search_store, "batch segments"): a batch of new listings is one segment document that
+searches read as more of each term's tail; a fold merges the live segments into the heads and leaves
+searches answering the same; a batch that takes postings out folds the live segments with its own
+changes; and a fold run again after a crash (heads written, segments still live) files each posting once.
+Against an in-memory stand-in of the postings collection: the pure bookkeeping, not FerretDB."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any, cast
+
+import pytest
+from pymongo import DeleteOne, ReplaceOne, UpdateOne
+from trading.listings import search_store
+from trading.listings.search import Posting, SearchQuery, pack, unpack
+from trading.listings.search_store import (
+    GENERATION_ID,
+    ReadCache,
+    Segment,
+    head_id,
+    live_numbers,
+    segment_document,
+    segment_id,
+)
+
+
+class FakeCollection:
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+
+    async def find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
+        return self.docs.get(query["_id"])
+
+    async def insert_one(self, doc: dict[str, Any]) -> None:
+        assert doc["_id"] not in self.docs
+        self.docs[doc["_id"]] = dict(doc)
+
+    def _update(self, query: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+        doc = self.docs.setdefault(query["_id"], {"_id": query["_id"]})
+        doc.update(change.get("$set", {}))
+        for field, by in change.get("$inc", {}).items():
+            doc[field] = doc.get(field, 0) + by
+        return doc
+
+    async def update_one(self, query: dict[str, Any], change: dict[str, Any], upsert: bool = False) -> None:
+        self._update(query, change)
+
+    async def find_one_and_update(self, query: dict[str, Any], change: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return dict(self._update(query, change))
+
+    async def bulk_write(self, ops: list[UpdateOne | ReplaceOne[dict[str, Any]] | DeleteOne],
+                         ordered: bool = False) -> None:
+        for op in ops:
+            query = cast(dict[str, Any], op._filter)
+            if isinstance(op, DeleteOne):
+                self.docs.pop(query["_id"], None)
+            elif isinstance(op, ReplaceOne):
+                self.docs[query["_id"]] = dict(cast(dict[str, Any], op._doc))
+            else:
+                self._update(query, cast(dict[str, Any], op._doc))
+
+
+class FakeDb:
+    def __init__(self) -> None:
+        self.collection = FakeCollection()
+
+    def __getitem__(self, name: str) -> FakeCollection:
+        return self.collection
+
+
+@pytest.fixture(autouse=True)
+def fresh_state() -> Iterator[None]:
+    """The module's writer state starts empty and searches read the store each time (cache off)."""
+    def reset() -> None:
+        search_store._live = None
+        search_store._segments.clear()
+        search_store._written.clear()
+
+    reset()
+    saved = search_store._cache
+    search_store._cache = ReadCache(0)
+    yield
+    search_store._cache = saved
+    reset()
+
+
+def posting(seq: int, price: int = 500) -> Posting:
+    return Posting(seq, price, f"lst-{seq}", 110101, 8)
+
+
+def batch(*listings: tuple[int, list[str]]) -> dict[str, dict[int, Posting]]:
+    adds: dict[str, dict[int, Posting]] = {}
+    for seq, terms in listings:
+        for term in ["all", *terms]:
+            adds.setdefault(term, {})[seq] = posting(seq)
+    return adds
+
+
+def found(db: FakeDb, **query: Any) -> list[int]:
+    page, _more = asyncio.run(search_store.search(db, SearchQuery(**query)))  # type: ignore[arg-type]
+    return [p.seq for p in page]
+
+
+def test_a_segment_keeps_each_terms_postings() -> None:
+    adds = batch((7, ["kw:a"]), (8, ["kw:a", "kw:b"]), (9, []))
+    segment = search_store._decoded_segment(segment_document(7, adds))
+    assert len(segment) == 3
+    assert segment.by_term["kw:a"] == pack([posting(7), posting(8)])
+    assert segment.by_term["all"] == pack([posting(7), posting(8), posting(9)])
+    assert {t: [p.seq for p in ps] for t, ps in segment.postings_by_term().items()} == {
+        "all": [7, 8, 9], "kw:a": [7, 8], "kw:b": [8]}
+    assert isinstance(segment, Segment)
+
+
+def test_searches_read_live_segments_and_a_fold_leaves_the_same_answers() -> None:
+    db = FakeDb()
+
+    async def write() -> None:
+        await search_store._add_segment(db, 1, batch((1, ["kw:a"]), (2, ["kw:b"])))  # type: ignore[arg-type]
+        await search_store._add_segment(db, 3, batch((3, ["kw:a", "kw:b"])))  # type: ignore[arg-type]
+
+    asyncio.run(write())
+    assert live_numbers(db.collection.docs[GENERATION_ID]) == (1, 3)
+    assert head_id("all") not in db.collection.docs, "a batch of new listings writes no head"
+    before = (found(db), found(db, keywords=("a",)), found(db, keywords=("a", "b")))
+    assert before == ([3, 2, 1], [3, 1], [3])
+    assert search_store.live_listings() == 3
+
+    folded = asyncio.run(search_store.fold_live_segments(db, at_least=3, idle_seconds=3600))  # type: ignore[arg-type]
+    assert folded == 3
+    assert live_numbers(db.collection.docs[GENERATION_ID]) == ()
+    assert segment_id(1) not in db.collection.docs and segment_id(3) not in db.collection.docs
+    assert [p.seq for p in unpack(bytes(db.collection.docs[head_id("kw:a")]["t"]))] == [1, 3]
+    assert (found(db), found(db, keywords=("a",)), found(db, keywords=("a", "b"))) == before
+
+
+def test_the_folder_waits_for_enough_listings_or_a_quiet_spell() -> None:
+    db = FakeDb()
+    asyncio.run(search_store._add_segment(db, 1, batch((1, ["kw:a"]))))  # type: ignore[arg-type]
+    assert asyncio.run(search_store.fold_live_segments(db, at_least=2, idle_seconds=3600)) == 0  # type: ignore[arg-type]
+    assert live_numbers(db.collection.docs[GENERATION_ID]) == (1,)
+    assert asyncio.run(search_store.fold_live_segments(db, at_least=2, idle_seconds=0)) == 1  # type: ignore[arg-type]
+    assert live_numbers(db.collection.docs[GENERATION_ID]) == ()
+
+
+def test_a_batch_with_removals_folds_the_live_segments_with_its_changes() -> None:
+    db = FakeDb()
+    asyncio.run(search_store._add_segment(db, 1, batch((1, ["kw:a"]), (2, ["kw:a"]))))  # type: ignore[arg-type]
+    # Listing 1 is filed again under kw:b instead of kw:a (same seq), while still only in its segment.
+    moved = posting(1)
+    asyncio.run(search_store._fold_into_heads(
+        db, {"all": {1: moved.price}, "kw:a": {1: moved.price}},  # type: ignore[arg-type]
+        {"all": {1: moved}, "kw:b": {1: moved}}, bump=True))
+    assert live_numbers(db.collection.docs[GENERATION_ID]) == ()
+    assert (found(db), found(db, keywords=("a",)), found(db, keywords=("b",))) == ([2, 1], [2], [1])
+
+
+def test_a_fold_run_again_after_a_crash_files_each_posting_once() -> None:
+    db = FakeDb()
+    adds = batch((1, ["kw:a"]), (2, ["kw:a"]))
+    asyncio.run(search_store._add_segment(db, 1, adds))  # type: ignore[arg-type]
+    segment = dict(db.collection.docs[segment_id(1)])
+    asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600))  # type: ignore[arg-type]
+    # As if the fold had stopped after writing the heads: the segment still there and still live.
+    db.collection.docs[segment_id(1)] = segment
+    db.collection.docs[GENERATION_ID]["s"] = "1"
+    search_store._live = None
+    search_store._written.clear()
+    assert found(db, keywords=("a",)) == [2, 1], "in a head and a live segment, counted once"
+    asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600))  # type: ignore[arg-type]
+    assert [p.seq for p in unpack(bytes(db.collection.docs[head_id("kw:a")]["t"]))] == [1, 2]
+    assert found(db, keywords=("a",)) == [2, 1]
