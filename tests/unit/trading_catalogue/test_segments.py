@@ -171,3 +171,42 @@ def test_a_fold_run_again_after_a_crash_files_each_posting_once() -> None:
     asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600))  # type: ignore[arg-type]
     assert [p.seq for p in unpack(bytes(db.collection.docs[head_id("kw:a")]["t"]))] == [1, 2]
     assert found(db, keywords=("a",)) == [2, 1]
+
+
+def test_the_indexers_copies_outlive_this_processes_bumps_but_not_anyone_elses() -> None:
+    copies = search_store.WrittenCopies(1024 * 1024)
+    assert copies.known_generation(5) is False, "nothing held yet"
+    copies.put("h4|kw:a", {"_id": "h4|kw:a"})
+    copies.bumped_to(6)  # a batch's bump
+    copies.bumped_to(7)  # the folder's, made while the next batch was reading the generation
+    assert copies.known_generation(6) is True, "a read the folder's bump overtook is still this process's"
+    assert copies.known_generation(7) is True
+    assert "h4|kw:a" in copies._docs
+    assert copies.known_generation(8) is False, "someone else bumped it"
+    assert "h4|kw:a" not in copies._docs
+    copies.put("h4|kw:a", {"_id": "h4|kw:a"})
+    copies.bumped_to(10)  # one more than 8 was expected: someone else bumped in between
+    assert "h4|kw:a" not in copies._docs
+    assert copies.known_generation(10) is True
+
+
+def test_reads_in_flight_are_bounded_and_answer_in_order() -> None:
+    db = FakeDb()
+    for i in range(70):
+        db.collection.docs[f"d{i}"] = {"_id": f"d{i}"}
+    in_flight = peak = 0
+    find_one = db.collection.find_one
+
+    async def counting(query: dict[str, Any]) -> dict[str, Any] | None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0)
+        in_flight -= 1
+        return await find_one(query)
+
+    db.collection.find_one = counting  # type: ignore[method-assign]
+    ids = [f"d{i}" for i in range(70)] + ["missing"]
+    found = asyncio.run(search_store._read_at_most(db, ids, 8))  # type: ignore[arg-type]
+    assert [d["_id"] if d else None for d in found] == [*ids[:-1], None]
+    assert peak == 8

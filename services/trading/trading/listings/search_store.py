@@ -89,6 +89,11 @@ WRITE_COMMAND = 8
 WRITES_AT_ONCE = 4
 
 
+# How many documents the indexer and the segment folder read side by side. A fold reads thousands of
+# heads: all at once, they queued ahead of every request's store calls in the client's connection pool,
+# and requests waited for seconds.
+READS_AT_ONCE = 32
+
 _write_lock = asyncio.Lock()
 GENERATION_ID = "generation"
 
@@ -225,6 +230,14 @@ class ReadCache:
             self._bytes -= self._sizes.pop(old)
 
 
+async def _read_at_most(db: Database, ids: Sequence[str], at_once: int) -> list[Document | None]:
+    """Documents by `_id`, `at_once` reads in flight at most, in the order asked."""
+    found: list[Document | None] = []
+    for start in range(0, len(ids), at_once):
+        found += await asyncio.gather(*(db[POSTINGS].find_one({"_id": i}) for i in ids[start:start + at_once]))
+    return found
+
+
 def _as_stored(_doc_id: str, doc: Document | None) -> Document | None:
     return doc
 
@@ -331,8 +344,8 @@ async def _segments_of(db: Database, numbers: Sequence[int]) -> list[Segment]:
     """The live segments, read once each. One deleted meanwhile (a fold took it off the list after this
     search read the list) is skipped: its postings are in the heads by then."""
     missing = [n for n in numbers if n not in _segments]
-    for number, doc in zip(missing, await asyncio.gather(*(db[POSTINGS].find_one({"_id": segment_id(n)})
-                                                            for n in missing)), strict=True):
+    for number, doc in zip(missing, await _read_at_most(db, [segment_id(n) for n in missing], READS_AT_ONCE),
+                           strict=True):
         if doc is not None:
             _segments[number] = _decoded_segment(doc)
     return [_segments[n] for n in numbers if n in _segments]
@@ -408,7 +421,7 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
     """Merge every live segment into the heads, with a batch's own removals and additions, in one
     `_file_terms` (under `_fold_lock`), then take those segments off the live list and delete them.
     Returns the heads changed (written, and those of the segments' terms), the generation if `bump`
-    bumped it, and the live list after."""
+    bumped it (and told this process's copies and cache), and the live list after."""
     async with _fold_lock:
         numbers = list(await _writer_live(db))
         segments = await _segments_of(db, numbers)
@@ -423,20 +436,24 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
                 merged.get(term, {}).pop(seq, None)
         for term, by_seq in adds.items():
             merged.setdefault(term, {}).update(by_seq)
-        written = await _file_terms(db, removes, {t: p for t, p in merged.items() if p})
+        changed = await _file_terms(db, removes, {t: p for t, p in merged.items() if p})
+        changed |= {head_id(t) for t in folded_terms}
         generation: int | None = None
         if numbers or bump:
             async with _live_lock:
                 gone_numbers = set(numbers)
                 live = [n for n in await _writer_live(db) if n not in gone_numbers]
                 generation = await _set_live(db, live, bump)
+                if generation is not None:  # the folder's own bump: tell the copies and the cache now
+                    _written.bumped_to(generation)
+                    _cache.changed_here(changed, generation, live)
         live = list(_live or ())
         if numbers:
             await bulk_write_in_batches(db[POSTINGS], [DeleteOne({"_id": segment_id(n)}) for n in numbers],
                                         per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
             for number in numbers:
                 _segments.pop(number, None)
-        return written | {head_id(t) for t in folded_terms}, generation, live
+        return changed, generation, live
 
 
 async def fold_live_segments(db: Database, at_least: int, idle_seconds: float) -> int:
@@ -450,13 +467,11 @@ async def fold_live_segments(db: Database, at_least: int, idle_seconds: float) -
     if not _live or (count < at_least and seconds_since_last_segment() < idle_seconds):
         return 0
     try:
-        written, generation, live = await _fold_into_heads(db, {}, {}, bump=True)
+        await _fold_into_heads(db, {}, {}, bump=True)
     except BaseException:
         _written.clear()
         _cache.changed_here()
         raise
-    _written.bumped_to(generation or 0)
-    _cache.changed_here(written, generation, live)
     return count
 
 
@@ -466,15 +481,19 @@ class WrittenCopies:
     The indexer is the read model's one writer, so what it wrote is what the store holds, and a batch
     need not read again the documents the previous batch rewrote: the head of every common term with
     its tail (up to TAIL_MAX postings), the documents its last move of a tail wrote, the filing
-    documents of listings published and then changed. Kept while the generation counter is where the indexer left it: a
-    batch reads it first (one `_id` read) and drops every copy when anyone else moved it (a
-    `refile-search`, a test writing the store directly), and any failed batch drops them too. Bounded
-    by size, least recently used out first.
+    documents of listings published and then changed. Kept while only this process has moved the
+    generation counter: a batch reads it first (one `_id` read) and drops every copy when anyone else
+    moved it (a `refile-search`, a test writing the store directly), and any failed batch drops them
+    too. This process's bumps (a batch's, the segment folder's) are made one at a time under
+    `_live_lock`, so each is one more than the last; a batch's read may be one of them already
+    overtaken by a fold's bump, so any generation from `since` to the last bump is this process's own.
+    Bounded by size, least recently used out first.
     """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.generation: int | None = None
+        self.since: int | None = None
         self._docs: OrderedDict[str, Document | None] = OrderedDict()
         self._sizes: dict[str, int] = {}
         self._bytes = 0
@@ -483,26 +502,28 @@ class WrittenCopies:
         self._docs.clear()
         self._sizes.clear()
         self._bytes = 0
-        self.generation = None
+        self.generation = self.since = None
 
     def known_generation(self, generation: int) -> bool:
-        """The generation as a batch finds it: the copies hold only if it is the one the indexer left
-        (False: they were dropped)."""
-        if generation != self.generation:
+        """The generation as a batch finds it: the copies hold only if this process made it (False: they
+        were dropped)."""
+        if self.generation is None or self.since is None or not self.since <= generation <= self.generation:
             self.clear()
-            self.generation = generation
+            self.generation = self.since = generation
             return False
         return True
 
     def bumped_to(self, generation: int) -> None:
-        """The generation after this batch's bump: one more than found, unless someone else moved it too."""
+        """The generation after a bump of this process's: one more than the last, unless someone else
+        moved it too."""
         if self.generation is None or generation != self.generation + 1:
             self.clear()
+            self.since = generation
         self.generation = generation
 
     async def read(self, db: Database, ids: Sequence[str]) -> list[Document | None]:
         missing = [i for i in dict.fromkeys(ids) if i not in self._docs]
-        fetched = await asyncio.gather(*(db[POSTINGS].find_one({"_id": i}) for i in missing))
+        fetched = await _read_at_most(db, missing, READS_AT_ONCE)
         for doc_id, doc in zip(missing, fetched, strict=True):
             self.put(doc_id, doc)
         out: list[Document | None] = []
@@ -771,13 +792,17 @@ async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: C
     # After the writes: a cache that saw the old generation re-reads what changed (this process's
     # cache drops just what was written, ReadCache.changed_here). The status counts
     # move at the same time (they follow the filing documents, which say what each listing counts as).
-    bumped, _ = await asyncio.gather(
-        db[POSTINGS].find_one_and_update({"_id": GENERATION_ID}, {"$inc": {"n": 1}}, upsert=True,
-                                         return_document=ReturnDocument.AFTER),
-        db[COUNTERS].update_one({"_id": STATUS_COUNTS_ID}, {"$inc": counts}, upsert=True) if counts else _nothing())
-    now_at = int((bumped or {}).get("n", 0))
-    _written.bumped_to(now_at)
-    _cache.changed_here(written | {f["_id"] for f in filed}, now_at, _live if live is None else live)
+    # Under `_live_lock`, so that this process's bumps (this and the folder's) reach the copies and the
+    # cache in the order they were made.
+    async with _live_lock:
+        bumped, _ = await asyncio.gather(
+            db[POSTINGS].find_one_and_update({"_id": GENERATION_ID}, {"$inc": {"n": 1}}, upsert=True,
+                                             return_document=ReturnDocument.AFTER),
+            db[COUNTERS].update_one({"_id": STATUS_COUNTS_ID}, {"$inc": counts}, upsert=True) if counts
+            else _nothing())
+        now_at = int((bumped or {}).get("n", 0))
+        _written.bumped_to(now_at)
+        _cache.changed_here(written | {f["_id"] for f in filed}, now_at, _live if live is None else live)
     await _drop_markers(db, [(p.doc["_id"], int(p.doc["version"])) for p in plans], stored_markers)
     return len(plans)
 
