@@ -6,43 +6,16 @@ tail and the documents alike, deleting what it leaves empty."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from typing import Any
 from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from trading.listings import search_store
 from trading.listings.search import BLOCK_SIZE, TAIL_MAX, Posting, SearchQuery, pack, price_cell, unpack
 from trading.listings.search_store import ReadCache, _file_terms, head_id, posting_id, price_posting_id
 
-
-class FakeCollection:
-    def __init__(self, docs: dict[str, dict[str, Any]]) -> None:
-        self.docs = docs
-
-    async def find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
-        return self.docs.get(query["_id"])
-
-    async def bulk_write(self, ops: list[UpdateOne | ReplaceOne[dict[str, Any]] | DeleteOne],
-                         ordered: bool = False) -> None:
-        for op in ops:
-            query = cast(dict[str, Any], op._filter)
-            if isinstance(op, DeleteOne):
-                self.docs.pop(query["_id"], None)
-            elif isinstance(op, ReplaceOne):
-                self.docs[query["_id"]] = dict(cast(dict[str, Any], op._doc))
-            else:
-                doc = self.docs.setdefault(query["_id"], {"_id": query["_id"]})
-                doc.update(cast(dict[str, Any], op._doc).get("$set", {}))
-
-
-class FakeDb:
-    def __init__(self, docs: dict[str, dict[str, Any]]) -> None:
-        self.collection = FakeCollection(docs)
-
-    def __getitem__(self, name: str) -> FakeCollection:
-        return self.collection
+from tests.unit.trading_catalogue.fake_postings import FakeDb
 
 
 def filed(docs: dict[str, dict[str, Any]], removes: dict[str, dict[int, int]],
