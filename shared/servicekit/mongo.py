@@ -24,6 +24,7 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeou
 from servicekit.outcomes import WriteCounter
 from servicekit.settings import ServiceSettings
 from servicekit.store_audit import FilterAudit
+from servicekit.store_health import StoreHealthLog
 from servicekit.updates import updated
 
 Document = dict[str, Any]
@@ -47,7 +48,7 @@ class IndexSpec:
 
 def mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
     timeout = settings.mongo_timeout_ms
-    listeners: list[monitoring.CommandListener] = [WriteCounter()]
+    listeners: list[monitoring.CommandListener | StoreHealthLog] = [WriteCounter(), StoreHealthLog()]
     if settings.store_filter_audit_dir:
         listeners.append(FilterAudit(settings.store_filter_audit_dir, settings.service_name))
     return AsyncMongoClient(

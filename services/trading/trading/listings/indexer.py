@@ -12,8 +12,10 @@ It is a background task of the API process, the one writer of listings and posti
 service definition, run by the kit): woken by each listing change, and every `search_index_seconds`
 in any case, which is also how markers a crash left behind are filed. A wake-up carries the changed
 listings' ids in memory, so a woken run reads no marker, and, from the requests that wrote them, the
-listings as written, so it reads those neither: it reads their filing documents and the heads and
-postings they touch (what it did not write itself), and writes each of those once. Each run also refreshes the
+listings as written, so it reads those neither: it reads their filing documents, files a batch of new
+listings as one segment document (search_store, "batch segments"), and a batch that takes postings out
+into the heads, folding the live segments with it. The segment folder beside it (SEGMENT_FOLDER) merges
+the live segments into the heads in the background. Each run also refreshes the
 listings-by-status gauge from the counters the indexer keeps (one `_id` read).
 """
 

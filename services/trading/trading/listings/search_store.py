@@ -1,14 +1,15 @@
 """Store access of the search read model (see search.py for its design). Every read and write here is
 by exact `_id`, the only filter FerretDB 1.x answers from an index.
 
-Who writes it: the catalogue indexer of the process that changes listings (the API; see indexer.py),
-in batches, under one process-wide lock, because FerretDB applies an update as read-modify-replace and
-two writers of one posting document could lose one of them. Every listing change but a create first
-leaves a marker in `listing_search_pending` (in the listing's unit of work, before its write); the
-indexer files the changed listings in batches and then drops their markers, so a crash anywhere is
-repaired by the next run, and nothing ever scans the listings to find what is behind. (A create only
-wakes the indexer in memory: a new draft is not searchable, and a crash before it was counted leaves
-the status gauge one draft short, which `recount-listings` repairs.)
+Who writes it: the catalogue indexer of the process that changes listings (the API; see indexer.py), in
+batches, one at a time, and the segment folder beside it (below, "batch segments"); whoever writes heads
+and postings documents holds one process-wide lock (`_fold_lock`), because FerretDB applies an update as
+read-modify-replace and two writers of one posting document could lose one of them. Every listing change
+but a create first leaves a marker in `listing_search_pending` (in the listing's unit of work, before
+its write); the indexer files the changed listings in batches and then drops their markers, so a crash
+anywhere is repaired by the next run, and nothing ever scans the listings to find what is behind. (A
+create only wakes the indexer in memory: a new draft is not searchable, and a crash before it was
+counted leaves the status gauge one draft short, which `recount-listings` repairs.)
 
 What a listing is filed under (its search seq, terms, price, layout and the status it is counted as)
 lives in its *filing* document, `c|<listing id>`, beside its result card (`j`, only while it is
@@ -163,8 +164,10 @@ class ReadCache:
         self._bytes = 0
 
     async def validate(self, db: Database) -> None:
-        if self.max_bytes <= 0:  # nothing kept: only the live segments, which every search reads
-            self.live = live_numbers(await db[POSTINGS].find_one({"_id": GENERATION_ID}))
+        if self.max_bytes <= 0:  # nothing kept but the live segments, which every search reads
+            # The writer's own list where this process is the writer (the API): no read per search.
+            self.live = tuple(_live) if _live is not None else live_numbers(
+                await db[POSTINGS].find_one({"_id": GENERATION_ID}))
             _forget_segments_but(self.live)
             return
         now = time.monotonic()
