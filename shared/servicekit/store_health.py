@@ -4,9 +4,10 @@ Why: after the store stalls, PyMongo clears its connection pool and *pauses* it,
 monitor marks the pool ready again, after a heartbeat succeeds. Requests in between fail fast with
 "connection pool paused" (answered 503). In the paused-store stack test the pool once stayed paused for
 90 s while the store answered other clients at once; without these lines nothing tells a monitor that
-stopped from a store that did not answer. Logged: a failed heartbeat and a cleared pool (warnings), a
-pool ready again and the first heartbeat that succeeds after failures (info). Not every heartbeat: they
-come every few seconds.
+stopped from a store that did not answer. Logged: a failed heartbeat and the server becoming unknown
+(warnings), the first heartbeat that succeeds after failures and the server known again (info). Not
+every heartbeat: they come every few seconds. Pool events are left out on purpose: listening to them
+makes the driver publish an event at every connection check-out and check-in.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from pymongo import monitoring
 log = logging.getLogger(__name__)
 
 
-class StoreHealthLog(monitoring.ServerHeartbeatListener, monitoring.ConnectionPoolListener):
+class StoreHealthLog(monitoring.ServerHeartbeatListener, monitoring.ServerListener):
     def __init__(self) -> None:
         self._failing = False
 
-    # --- heartbeats ---------------------------------------------------------------------------------
+    # --- heartbeats (ServerHeartbeatListener) -------------------------------------------------------
 
     def started(self, event: monitoring.ServerHeartbeatStartedEvent) -> None:
         pass
@@ -37,38 +38,22 @@ class StoreHealthLog(monitoring.ServerHeartbeatListener, monitoring.ConnectionPo
         log.warning("store heartbeat failed after %.3fs: %s", event.duration, event.reply,
                     extra={"store": f"{event.connection_id}"})
 
-    # --- the connection pool ------------------------------------------------------------------------
+    # --- the server's description (ServerListener) --------------------------------------------------
 
-    def pool_created(self, event: monitoring.PoolCreatedEvent) -> None:
+    def opened(self, event: monitoring.ServerOpeningEvent) -> None:
         pass
 
-    def pool_ready(self, event: monitoring.PoolReadyEvent) -> None:
-        log.info("store connection pool ready", extra={"store": f"{event.address}"})
+    def description_changed(self, event: monitoring.ServerDescriptionChangedEvent) -> None:
+        before = event.previous_description.server_type_name
+        after = event.new_description.server_type_name
+        if before == after:
+            return
+        if after == "Unknown":
+            # The driver clears and pauses the connection pool with it.
+            log.warning("store server unknown (was %s): %s", before, event.new_description.error,
+                        extra={"store": f"{event.server_address}"})
+        else:
+            log.info("store server known as %s (was %s)", after, before, extra={"store": f"{event.server_address}"})
 
-    def pool_cleared(self, event: monitoring.PoolClearedEvent) -> None:
-        log.warning("store connection pool cleared and paused until a heartbeat succeeds",
-                    extra={"store": f"{event.address}"})
-
-    def pool_closed(self, event: monitoring.PoolClosedEvent) -> None:
-        pass
-
-    def connection_created(self, event: monitoring.ConnectionCreatedEvent) -> None:
-        pass
-
-    def connection_ready(self, event: monitoring.ConnectionReadyEvent) -> None:
-        pass
-
-    def connection_closed(self, event: monitoring.ConnectionClosedEvent) -> None:
-        pass
-
-    def connection_check_out_started(self, event: monitoring.ConnectionCheckOutStartedEvent) -> None:
-        pass
-
-    def connection_check_out_failed(self, event: monitoring.ConnectionCheckOutFailedEvent) -> None:
-        pass
-
-    def connection_checked_out(self, event: monitoring.ConnectionCheckedOutEvent) -> None:
-        pass
-
-    def connection_checked_in(self, event: monitoring.ConnectionCheckedInEvent) -> None:
+    def closed(self, event: monitoring.ServerClosedEvent) -> None:
         pass
