@@ -13,10 +13,10 @@ service definition, run by the kit): woken by each listing change, and every `se
 in any case, which is also how markers a crash left behind are filed. A wake-up carries the changed
 listings' ids in memory, so a woken run reads no marker, and, from the requests that wrote them, the
 listings as written, so it reads those neither: it reads their filing documents, files a batch of new
-listings as one segment document (search_store, "batch segments"), and a batch that takes postings out
-into the heads, folding the live segments with it. The segment folder beside it (SEGMENT_FOLDER) merges
-the live segments into the heads in the background. Each run also refreshes the
-listings-by-status gauge from the counters the indexer keeps (one `_id` read).
+listings as one segment document (search_store, "batch segments"), and files a batch that takes
+postings out straight into the heads, folding the live segments with it. The segment folder beside
+it (SEGMENT_FOLDER) merges the live segments into the heads in the background. Each run also refreshes
+the listings-by-status gauge from the counters the indexer keeps (one `_id` read).
 """
 
 from __future__ import annotations
@@ -138,8 +138,9 @@ async def index_pending(ctx: ServiceContext) -> int:
         now = time.time()
         for at in since.values():
             DELAY.observe(max(now - at, 0.0))
-        LIVE_SEGMENT_LISTINGS.set(search_store.live_listings())
-        if search_store.live_listings() >= settings.search_fold_listings:
+        live = search_store.live_listings()
+        LIVE_SEGMENT_LISTINGS.set(live)
+        if live >= settings.search_fold_listings:
             request_run(FOLDER_TASK)
         if len(woken) < BATCH and not read_markers:
             break

@@ -715,11 +715,10 @@ async def reconcile_batch(db: Database, listing_ids: Sequence[str], stored_marke
         try:
             return await _reconcile(db, listing_ids, stored_markers, known or {}, created)
         except BaseException:
-            # Some writes may have landed, some not: read the store again next time.
-            global _live
+            # Some writes may have landed, some not: read the store again next time (the list of live
+            # segments is dropped by `_set_live` itself when its write fails).
             _written.clear()
             _cache.changed_here()
-            _live = None
             raise
 
 
