@@ -77,6 +77,10 @@ class SizeResult:
     folded: float = 0.0
     fold_seconds: float = 0.0
     live_at_end: float = 0.0  # listings still in live segments when the run ended
+    # After the run, until the folder has merged what the run left in live segments (its cost is the
+    # run's too: publishing at that rate for longer pays it as it goes). None: not measured.
+    drain: CpuWatch | None = None
+    drained: bool = False
 
     @property
     def rate(self) -> float:
@@ -294,6 +298,7 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: in
             result.folded, result.fold_seconds = (a - b for a, b in zip(folder_after, folder_before, strict=True))
             result.live_at_end = series_total(f"http://127.0.0.1:{p.ports.api('trading')}",
                                               "trading_search_live_segment_listings")
+            result.drain, result.drained = fold_what_is_left(p, taking_part([*stack.started, api]))
             asyncio.run(baselines(p, result, publishes, concurrency))
         finally:
             api.stop()
@@ -302,12 +307,39 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: in
     return result
 
 
+# How long the benchmark waits for the folder to merge what a run left in live segments (it folds them
+# once no segment has come for `search_fold_idle_seconds`, 5 s by default).
+DRAIN_SECONDS = 180
+
+
+def fold_what_is_left(p: Profile, pids: dict[str, int]) -> tuple[CpuWatch, bool]:
+    """Each process's CPU from the end of the run until no listing is left in a live segment (or
+    DRAIN_SECONDS passed: False), so the report can charge the folding the run caused to the run."""
+    base = f"http://127.0.0.1:{p.ports.api('trading')}"
+    watch = CpuWatch(pids)
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while series_total(base, "trading_search_live_segment_listings") > 0:
+        if time.monotonic() > deadline:
+            return watch.stop(), False
+        time.sleep(0.5)
+    return watch.stop(), True
+
+
 def folder_totals(p: Profile) -> tuple[float, float]:
     """The API's segment folder so far: listings folded, and seconds its finished runs took (from its
     metrics: a run still going when the run ends counts in neither)."""
     base = f"http://127.0.0.1:{p.ports.api('trading')}"
     return (series_total(base, "trading_search_folded_listings_total"),
             series_total(base, 'trading_background_run_duration_seconds_sum{task="search-segment-folder"}'))
+
+
+def per_operation_with(run: CpuWatch, after: CpuWatch, operations: int) -> str:
+    """Each process's CPU over the run and the drain after it together, per operation of the run."""
+    used = {name: run.used.get(name, 0.0) + after.used.get(name, 0.0) for name in run.used}
+    count = max(operations, 1)
+    busiest = sorted(used.items(), key=lambda kv: -kv[1])
+    each = ", ".join(f"{name} {seconds / count * 1000:.1f}" for name, seconds in busiest)
+    return f"{each}; together {sum(used.values()) / count * 1000:.1f}"
 
 
 def ms(values: list[float], key: str) -> str:
@@ -342,6 +374,12 @@ def report(results: list[SizeResult], concurrency: int, text: str) -> None:
             print(f"segment folder at {r.size:>7}: {r.folded:.0f} listings folded into the heads during the run, "
                   f"its finished runs took {r.fold_seconds:.1f} s in all; {r.live_at_end:.0f} listings in live "
                   "segments at the end")
+        if r.cpu and r.drain and r.publish:
+            state = "all folded" if r.drained else f"NOT all folded within {DRAIN_SECONDS} s"
+            print(f"after the run at {r.size:>7}, until the folder merged the listings left ({state}; ms per create "
+                  f"+ publish of the run): {r.drain.line(len(r.publish))}")
+            print(f"CPU at {r.size:>7} with that folding charged to the run, ms per create + publish: "
+                  + per_operation_with(r.cpu, r.drain, len(r.publish)))
         for failure in r.failures[:5]:
             print(f"  failure at {r.size}: {failure}")
         if len(r.both) >= 2 and len(r.bare_insert) >= 2:
