@@ -298,7 +298,7 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: in
             result.folded, result.fold_seconds = (a - b for a, b in zip(folder_after, folder_before, strict=True))
             result.live_at_end = series_total(f"http://127.0.0.1:{p.ports.api('trading')}",
                                               "trading_search_live_segment_listings")
-            result.drain, result.drained = fold_what_is_left(p, taking_part([*stack.started, api]))
+            result.drain, result.drained = fold_what_is_left(p, result.cpu.pids)
             asyncio.run(baselines(p, result, publishes, concurrency))
         finally:
             api.stop()
