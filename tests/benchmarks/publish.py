@@ -47,6 +47,7 @@ import httpx
 from devstack.layout import Profile, profile
 from devstack.processes import ManagedProcess
 from pymongo import AsyncMongoClient, MongoClient
+from trading.listings import search_store
 from trading.patents.identifiers import application_check_character
 
 from tests.benchmarks.client import session
@@ -77,6 +78,8 @@ class SizeResult:
     folded: float = 0.0
     fold_seconds: float = 0.0
     live_at_end: float = 0.0  # listings still in live segments when the run ended
+    carried_after: float = 0.0  # rare terms' postings waiting in the carry once the drain is over
+    carried_terms: int = 0  # and how many terms they belong to (read from the store)
     # After the run, until the folder has merged what the run left in live segments (its cost is the
     # run's too: publishing at that rate for longer pays it as it goes). None: not measured.
     drain: CpuWatch | None = None
@@ -299,6 +302,9 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: in
             result.live_at_end = series_total(f"http://127.0.0.1:{p.ports.api('trading')}",
                                               "trading_search_live_segment_listings")
             result.drain, result.drained = fold_what_is_left(p, result.cpu.pids)
+            result.carried_after = series_total(f"http://127.0.0.1:{p.ports.api('trading')}",
+                                                "trading_search_carried_postings")
+            result.carried_terms = carried_terms(p)
             asyncio.run(baselines(p, result, publishes, concurrency))
         finally:
             api.stop()
@@ -323,6 +329,19 @@ def fold_what_is_left(p: Profile, pids: dict[str, int]) -> tuple[CpuWatch, bool]
             return watch.stop(), False
         time.sleep(0.5)
     return watch.stop(), True
+
+
+def carried_terms(p: Profile) -> int:
+    """Terms with postings in the live carry segments, from the store (search_store, "batch segments")."""
+    mongo: MongoClient[dict[str, Any]] = MongoClient(p.mongo_url, tz_aware=True)
+    postings = mongo[f"trading_{p.name}"][search_store.POSTINGS]
+    terms: set[str] = set()
+    for number in search_store.live_numbers(postings.find_one({"_id": search_store.GENERATION_ID})):
+        segment = postings.find_one({"_id": search_store.segment_id(number)})
+        if segment is not None and segment.get("c"):
+            terms.update(line.split("\t", 1)[0] for line in str(segment.get("t") or "").split("\n") if line)
+    mongo.close()
+    return len(terms)
 
 
 def folder_totals(p: Profile) -> tuple[float, float]:
@@ -380,6 +399,11 @@ def report(results: list[SizeResult], concurrency: int, text: str) -> None:
                   f"+ publish of the run): {r.drain.line(len(r.publish))}")
             print(f"CPU at {r.size:>7} with that folding charged to the run, ms per create + publish: "
                   + per_operation_with(r.cpu, r.drain, len(r.publish)))
+            # Not charged: the head writes these postings will cost a later fold, one per term at most
+            # (search_store, "batch segments"); the run began with an empty carry.
+            print(f"carry at {r.size:>7} after the drain: {r.carried_after:.0f} postings of {r.carried_terms} rare "
+                  f"terms wait for a later fold (at most {r.carried_terms} head writes, not charged to the run: it "
+                  "began with no carry)")
         for failure in r.failures[:5]:
             print(f"  failure at {r.size}: {failure}")
         if len(r.both) >= 2 and len(r.bare_insert) >= 2:

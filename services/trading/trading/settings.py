@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from servicekit.settings import ServiceSettings
 
@@ -20,6 +21,9 @@ class TradingSettings(ServiceSettings):
     # listings, or once no segment has been added for `search_fold_idle_seconds`.
     search_fold_listings: int = 1000
     search_fold_idle_seconds: float = 5.0
+    # A fold writes a term's head only once the live segments hold this many of its postings; a rarer
+    # term's wait in the carry segment for a later fold (search_store, "batch segments"). 1: nothing waits.
+    search_carry_below: int = Field(default=8, ge=1)
     # Per-process cache of the search read model (0 = off). The API, whose indexer is the one writer of
     # the read model, knows its own changes at once; it reads the generation counter (what another
     # writer's change would have moved) at most this often, instead of once per search.

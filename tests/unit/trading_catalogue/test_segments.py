@@ -2,6 +2,7 @@
 searches read as more of each term's tail; a fold merges the live segments into the heads and leaves
 searches answering the same; a batch that takes postings out folds the live segments with its own
 changes; and a fold run again after a crash (heads written, segments still live) files each posting once.
+Rare terms wait in a carry segment, which a fold replaces and never folds alone.
 Against an in-memory stand-in of the postings collection: the pure bookkeeping, not FerretDB."""
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from tests.unit.trading_catalogue.fake_postings import FakeDb
 
 
 @pytest.fixture(autouse=True)
-def fresh_state() -> Iterator[None]:
-    """The module's writer state starts empty and searches read the store each time (cache off)."""
+def fresh_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The module's writer state starts empty and searches read the store each time (cache off); a fold
+    writes every term's head (nothing carried) unless a test sets CARRY_BELOW itself."""
+    monkeypatch.setattr(search_store, "CARRY_BELOW", 1)
     def reset() -> None:
         search_store._live = None
         search_store._segments.clear()
@@ -167,3 +170,75 @@ def test_reads_in_flight_are_bounded_and_answer_in_order() -> None:
     found = asyncio.run(search_store._read_at_most(db, ids, 8))  # type: ignore[arg-type]
     assert [d["_id"] if d else None for d in found] == [*ids[:-1], None]
     assert peak == 8
+
+
+def seqs_taken(up_to: int) -> FakeDb:
+    """A store whose seqs up to `up_to` are reserved (as the indexer reserves its batches' seqs), so the
+    carry's own reserved number is a fresh one."""
+    return FakeDb({search_store.SEQ_ID: {"_id": search_store.SEQ_ID, "n": up_to}})
+
+
+def carry_of(db: FakeDb) -> dict[str, list[int]]:
+    """The live carry's postings by term (seqs), {} when none is live."""
+    out: dict[str, list[int]] = {}
+    for number in live_numbers(db.collection.docs[GENERATION_ID]):
+        segment = search_store._decoded_segment(db.collection.docs[segment_id(number)])
+        if segment.carry:
+            for term, postings in segment.postings_by_term().items():
+                out.setdefault(term, []).extend(p.seq for p in postings)
+    return out
+
+
+def test_the_carry_takes_the_rarest_terms_up_to_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_store, "CARRY_BELOW", 3)
+    monkeypatch.setattr(search_store, "CARRY_MAX_POSTINGS", 4)
+    merged = {"common": {s: posting(s) for s in range(1, 6)}, "kw:a": {1: posting(1), 2: posting(2)},
+              "kw:b": {3: posting(3)}, "kw:c": {4: posting(4)}, "kw:d": {}, "kw:e": {5: posting(5)}}
+    assert search_store.carried_terms(merged, changed={"kw:e"}) == {"kw:a", "kw:b", "kw:c"}, \
+        "below CARRY_BELOW and not changed by the batch; an emptied term is not carried"
+    merged["kw:f"] = {6: posting(6), 7: posting(7)}
+    assert search_store.carried_terms(merged, changed=()) == {"kw:c", "kw:e"}, \
+        "over the limit, the terms with most postings go to their heads until it holds half"
+
+
+def test_a_fold_leaves_rare_terms_in_the_carry_until_they_gather_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_store, "CARRY_BELOW", 3)
+    db = seqs_taken(99)
+    asyncio.run(search_store._add_segment(db, 1, batch((1, ["kw:a"]), (2, ["kw:a", "kw:b"]), (3, ["kw:a"]))))  # type: ignore[arg-type]
+    before = (found(db), found(db, keywords=("a",)), found(db, keywords=("b",)))
+    assert asyncio.run(search_store.fold_live_segments(db, at_least=3, idle_seconds=3600)) == 3  # type: ignore[arg-type]
+    assert head_id("kw:b") not in db.collection.docs, "one posting: its head is not written"
+    assert [p.seq for p in unpack(bytes(db.collection.docs[head_id("kw:a")]["t"]))] == [1, 2, 3]
+    assert carry_of(db) == {"kw:b": [2]}
+    assert (found(db), found(db, keywords=("a",)), found(db, keywords=("b",))) == before
+    assert search_store.live_listings() == 0 and search_store.carried_postings() == 1
+    alone = asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=0))  # type: ignore[arg-type]
+    assert alone == 0, "the carry alone is not folded, however long it waits"
+    carry = live_numbers(db.collection.docs[GENERATION_ID])
+
+    asyncio.run(search_store._add_segment(db, 10, batch((10, ["kw:b"]), (11, ["kw:b", "kw:c"]))))  # type: ignore[arg-type]
+    assert asyncio.run(search_store.fold_live_segments(db, at_least=2, idle_seconds=3600)) == 2  # type: ignore[arg-type]
+    assert [p.seq for p in unpack(bytes(db.collection.docs[head_id("kw:b")]["t"]))] == [2, 10, 11], \
+        "with the carry's posting, kw:b has enough: its head gets all three"
+    assert carry_of(db) == {"all": [10, 11], "kw:c": [11]}
+    assert all(segment_id(n) not in db.collection.docs for n in carry), "the old carry is deleted"
+    assert found(db, keywords=("b",)) == [11, 10, 2] and found(db, keywords=("c",)) == [11]
+
+
+def test_a_batch_with_removals_rewrites_the_carry_only_when_it_holds_their_terms(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_store, "CARRY_BELOW", 3)
+    db = seqs_taken(99)
+    asyncio.run(search_store._add_segment(db, 1, batch((1, ["kw:a"]), (2, ["kw:b"]), (3, []))))  # type: ignore[arg-type]
+    asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600))  # type: ignore[arg-type]
+    assert carry_of(db) == {"kw:a": [1], "kw:b": [2]}
+    carry = live_numbers(db.collection.docs[GENERATION_ID])
+    # Listing 3 (only under "all", which has a head) is withdrawn: the carry stays as it is.
+    asyncio.run(search_store._fold_into_heads(db, {"all": {3: posting(3).price}}, {}, bump=True))  # type: ignore[arg-type]
+    assert live_numbers(db.collection.docs[GENERATION_ID]) == carry
+    assert found(db) == [2, 1]
+    # Listing 1 is withdrawn: its term is in the carry, which is folded with the change.
+    asyncio.run(search_store._fold_into_heads(
+        db, {"all": {1: posting(1).price}, "kw:a": {1: posting(1).price}}, {}, bump=True))  # type: ignore[arg-type]
+    assert carry_of(db) == {"kw:b": [2]}
+    assert (found(db), found(db, keywords=("a",)), found(db, keywords=("b",))) == ([2], [], [2])

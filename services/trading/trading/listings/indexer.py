@@ -42,7 +42,9 @@ BATCH = 256
 PENDING = Gauge("trading_search_index_pending_listings",
                 "Listings marked for the search read model at the start of the indexer's last pass")
 LIVE_SEGMENT_LISTINGS = Gauge("trading_search_live_segment_listings",
-                              "Listings filed in live segments, not yet folded into the terms' heads")
+                              "Listings filed in live segments, not yet folded into the terms' heads (the carry aside)")
+CARRIED_POSTINGS = Gauge("trading_search_carried_postings",
+                         "Postings of rare terms a fold left in the carry segment, for a later fold")
 FOLDED = Counter("trading_search_folded_listings_total", "Listings the segment folder merged into the heads")
 DELAY = Histogram("trading_search_index_delay_seconds", "From a listing change to its filing in search",
                   buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0))
@@ -163,6 +165,7 @@ def _size_search_cache(ctx: ServiceContext) -> None:
     settings = ctx.settings
     assert isinstance(settings, TradingSettings)
     search_store.configure_cache(settings.search_cache_mb, settings.search_cache_check_seconds)
+    search_store.configure_carry(settings.search_carry_below)
 
 
 def _every(settings: TradingSettings) -> float:
@@ -179,6 +182,7 @@ async def _fold(ctx: ServiceContext) -> None:
     FOLDED.inc(await search_store.fold_live_segments(ctx.db, settings.search_fold_listings,
                                                      settings.search_fold_idle_seconds))
     LIVE_SEGMENT_LISTINGS.set(search_store.live_listings())
+    CARRIED_POSTINGS.set(search_store.carried_postings())
 
 
 # Merges the indexer's segments into the terms' heads (search_store, "batch segments"), beside the

@@ -291,16 +291,33 @@ _cache = ReadCache(64 * 1024 * 1024)
 # first, then takes its segments off the list, then deletes them: a crash between leaves postings in both
 # a head and a live segment, which a search counts once (the same seq twice, search.intersect), and the
 # next fold appends only what its heads do not hold (_file_terms).
+#
+# Rare terms wait in a *carry* segment. Listings like the catalogue's spread over a vocabulary of some
+# 10,000 terms, most of them rare: a fold of 1,000 listings met some 6,500 distinct terms and rewrote
+# each one's head, most of them for one or two postings, so folding was a third of the store's work per
+# publish (README, "Twenty-second session"). Now a fold writes the head of a term only when the live
+# segments hold CARRY_BELOW postings of it or more (or the batch folding changes it); the postings of the
+# rarer terms go, all together, into one new segment marked as the carry (`c`), which replaces the old
+# carry in the live list, so each rare term's head is written once per CARRY_BELOW postings instead of
+# once per fold. The carry holds at most CARRY_MAX_POSTINGS (the terms with most postings are written
+# first when it would hold more), so it stays a few megabytes, read once by each process. Its number is
+# a seq reserved for it (unique; it holds older seqs than its number, which nothing relies on). It is not
+# counted against the fold threshold, and a fold with nothing but the carry live does not run: idle
+# stays idle. Crash safety is as above: the carry is written before the list names it, and a crash
+# before the list is written leaves it unnamed (never read; like an orphan segment).
+CARRY_BELOW = 8
+CARRY_MAX_POSTINGS = 100_000
 
 
 class Segment:
     """One batch's postings as written (never changed): the packed records in seq order, and each term's
-    records, for searches."""
+    records, for searches; or a fold's carry (`carry`: the rare terms' postings it left for later)."""
 
-    __slots__ = ("by_term", "packed")
+    __slots__ = ("by_term", "carry", "packed")
 
-    def __init__(self, packed: bytes, rows_by_term: str) -> None:
+    def __init__(self, packed: bytes, rows_by_term: str, carry: bool = False) -> None:
         self.packed = packed
+        self.carry = carry
         size = RECORD.size
         self.by_term: dict[str, bytes] = {}
         for line in rows_by_term.split("\n"):
@@ -320,18 +337,36 @@ def segment_id(number: int) -> str:
     return f"s{LAYOUT}|{number}"
 
 
-def segment_document(number: int, adds: Mapping[str, Mapping[int, Posting]]) -> Document:
-    """The segment of a batch's new postings (per term, seq -> posting): each listing's record once, and
-    per term (one line each) the rows of its listings. Strings and one binary value: FerretDB decodes
-    arrays and maps element by element."""
+def segment_document(number: int, adds: Mapping[str, Mapping[int, Posting]], carry: bool = False) -> Document:
+    """The segment of a batch's new postings (per term, seq -> posting), or a fold's carry: each
+    listing's record once, and per term (one line each) the rows of its listings. Strings and one binary
+    value: FerretDB decodes arrays and maps element by element."""
     postings = sorted({p.seq: p for by_seq in adds.values() for p in by_seq.values()}.values())
     row_of = {p.seq: row for row, p in enumerate(postings)}
     lines = [f"{term}\t{' '.join(str(row_of[seq]) for seq in sorted(by_seq))}" for term, by_seq in adds.items()]
-    return {"_id": segment_id(number), "d": Binary(pack(postings)), "t": "\n".join(lines)}
+    doc: Document = {"_id": segment_id(number), "d": Binary(pack(postings)), "t": "\n".join(lines)}
+    if carry:
+        doc["c"] = True
+    return doc
 
 
 def _decoded_segment(doc: Document) -> Segment:
-    return Segment(bytes(doc["d"]), doc.get("t") or "")
+    return Segment(bytes(doc["d"]), doc.get("t") or "", bool(doc.get("c")))
+
+
+def carried_terms(merged: Mapping[str, Mapping[int, Posting]], changed: Collection[str]) -> set[str]:
+    """The terms a fold leaves in the carry: fewer than CARRY_BELOW postings in the live segments and
+    not `changed` by the batch folding; when they would hold more than CARRY_MAX_POSTINGS together,
+    the ones with most postings are written to their heads until they hold at most half of it (so the
+    next folds do not each meet the limit again)."""
+    rare = {t: len(p) for t, p in merged.items() if p and t not in changed and len(p) < CARRY_BELOW}
+    total = sum(rare.values())
+    if total > CARRY_MAX_POSTINGS:
+        for term in sorted(rare, key=lambda t: (-rare[t], t)):
+            if total <= CARRY_MAX_POSTINGS // 2:
+                break
+            total -= rare.pop(term)
+    return set(rare)
 
 
 def live_numbers(generation: Document | None) -> tuple[int, ...]:
@@ -398,8 +433,15 @@ async def _set_live(db: Database, live: list[int], bump: bool) -> int | None:
 
 
 def live_listings() -> int:
-    """Listings in the live segments this process knows of (what the folder weighs against its threshold)."""
-    return sum(len(_segments[n]) for n in _live or () if n in _segments)
+    """Listings in the live segments this process knows of, the carry aside (what the folder weighs
+    against its threshold)."""
+    return sum(len(_segments[n]) for n in _live or () if n in _segments and not _segments[n].carry)
+
+
+def carried_postings() -> int:
+    """Postings waiting in the carry (rare terms' postings a fold left for later; "batch segments")."""
+    return sum(sum(len(r) for r in _segments[n].by_term.values()) // RECORD.size
+               for n in _live or () if n in _segments and _segments[n].carry)
 
 
 def seconds_since_last_segment() -> float:
@@ -421,13 +463,21 @@ async def _add_segment(db: Database, number: int, adds: Mapping[str, Mapping[int
 
 async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], adds: dict[str, dict[int, Posting]],
                            bump: bool) -> tuple[set[str], int | None, list[int]]:
-    """Merge every live segment into the heads, with a batch's own removals and additions, in one
-    `_file_terms` (under `_fold_lock`), then take those segments off the live list and delete them.
-    Returns the heads changed (written, and those of the segments' terms), the generation if `bump`
-    bumped it (and told this process's copies and cache), and the live list after."""
+    """Merge every live segment (but a carry that holds none of the batch's terms) into the heads, with a
+    batch's own removals and additions, in one `_file_terms` (under `_fold_lock`), the rare terms' postings
+    into a new carry instead (carried_terms), then take those segments off the live list, the new carry
+    on, and delete them. Returns the heads changed (written, and those of the segments' terms), the
+    generation if `bump` bumped it (and told this process's copies and cache), and the live list after."""
     async with _fold_lock:
         numbers = list(await _writer_live(db))
-        segments = await _segments_of(db, numbers)
+        await _segments_of(db, numbers)
+        if removes or adds:
+            # A batch folding its own changes leaves a carry that holds none of their terms for the folder:
+            # rewriting it per batch of edits would cost megabytes each.
+            batch_terms = {*removes, *adds}
+            numbers = [n for n in numbers
+                       if not (n in _segments and _segments[n].carry and batch_terms.isdisjoint(_segments[n].by_term))]
+        segments = [_segments[n] for n in numbers if n in _segments]
         merged: dict[str, dict[int, Posting]] = {}
         for i, segment in enumerate(segments):
             await _let_others_run(i, every=4)
@@ -439,13 +489,20 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
                 merged.get(term, {}).pop(seq, None)
         for term, by_seq in adds.items():
             merged.setdefault(term, {}).update(by_seq)
-        changed = await _file_terms(db, removes, {t: p for t, p in merged.items() if p})
+        carried = carried_terms(merged, {*removes, *adds})
+        changed = await _file_terms(db, removes, {t: p for t, p in merged.items() if p and t not in carried})
         changed |= {head_id(t) for t in folded_terms}
+        carry: list[int] = []
+        if carried:
+            carry = [await _take_seqs(db, 1)]
+            doc = segment_document(carry[0], {t: merged[t] for t in carried}, carry=True)
+            await db[POSTINGS].insert_one(doc)
+            _segments[carry[0]] = _decoded_segment(doc)
         generation: int | None = None
         if numbers or bump:
             async with _live_lock:
                 gone_numbers = set(numbers)
-                live = [n for n in await _writer_live(db) if n not in gone_numbers]
+                live = carry + [n for n in await _writer_live(db) if n not in gone_numbers]
                 generation = await _set_live(db, live, bump)
                 if generation is not None:  # the folder's own bump: tell the copies and the cache now
                     _written.bumped_to(generation)
@@ -461,13 +518,17 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
 
 async def fold_live_segments(db: Database, at_least: int, idle_seconds: float) -> int:
     """The segment folder's run: merge the live segments into the heads when they hold `at_least`
-    listings, or when no segment was added for `idle_seconds` (so a quiet catalogue ends with none).
-    Returns how many listings it folded. Reads nothing when this process knows no segment is live."""
+    listings, or when no segment was added for `idle_seconds` (so a quiet catalogue ends with none but
+    the carry, which alone is never folded: "batch segments"). Returns how many listings it folded.
+    Reads nothing when this process knows no segment but the carry is live."""
     if _live is not None and not _live:
         return 0
-    await _segments_of(db, await _writer_live(db))
+    live = await _writer_live(db)
+    await _segments_of(db, live)
     count = live_listings()
-    if not _live or (count < at_least and seconds_since_last_segment() < idle_seconds):
+    # A listed segment that could not be read (one of an older layout) is dropped from the list by a fold.
+    unreadable = any(n not in _segments for n in live)
+    if not unreadable and (count == 0 or (count < at_least and seconds_since_last_segment() < idle_seconds)):
         return 0
     try:
         await _fold_into_heads(db, {}, {}, bump=True)
@@ -554,6 +615,13 @@ class WrittenCopies:
 
 
 _written = WrittenCopies(64 * 1024 * 1024)
+
+
+def configure_carry(below: int) -> None:
+    """How many postings of a term the live segments must hold for a fold to write its head
+    (`search_carry_below`; 1 carries nothing)."""
+    global CARRY_BELOW
+    CARRY_BELOW = below
 
 
 def configure_cache(megabytes: int, check_seconds: float = 0.0) -> None:
