@@ -369,9 +369,10 @@ def carried_terms(p: Profile) -> int:
     postings = mongo[f"trading_{p.name}"][search_store.POSTINGS]
     terms: set[str] = set()
     for number in search_store.live_numbers(postings.find_one({"_id": search_store.GENERATION_ID})):
-        segment = postings.find_one({"_id": search_store.segment_id(number)})
-        if segment is not None and segment.get("c"):
-            terms.update(line.split("\t", 1)[0] for line in str(segment.get("t") or "").split("\n") if line)
+        doc = postings.find_one({"_id": search_store.segment_id(number)})
+        segment = None if doc is None else search_store._decoded_segment(doc)
+        if segment is not None and segment.carry:
+            terms.update(segment.by_term)
     mongo.close()
     return len(terms)
 

@@ -471,10 +471,10 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
     async with _fold_lock:
         numbers = list(await _writer_live(db))
         await _segments_of(db, numbers)
-        if removes or adds:
+        batch_terms = {*removes, *adds}
+        if batch_terms:
             # A batch folding its own changes leaves a carry that holds none of their terms for the folder:
             # rewriting it per batch of edits would cost megabytes each.
-            batch_terms = {*removes, *adds}
             numbers = [n for n in numbers
                        if not (n in _segments and _segments[n].carry and batch_terms.isdisjoint(_segments[n].by_term))]
         segments = [_segments[n] for n in numbers if n in _segments]
@@ -489,7 +489,7 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
                 merged.get(term, {}).pop(seq, None)
         for term, by_seq in adds.items():
             merged.setdefault(term, {}).update(by_seq)
-        carried = carried_terms(merged, {*removes, *adds})
+        carried = carried_terms(merged, batch_terms)
         changed = await _file_terms(db, removes, {t: p for t, p in merged.items() if p and t not in carried})
         changed |= {head_id(t) for t in folded_terms}
         carry: list[int] = []
