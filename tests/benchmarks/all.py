@@ -24,7 +24,11 @@ FULL: list[list[str]] = [
     ["tests.benchmarks.relay", "--events", "5000"],
     ["tests.benchmarks.propagation", "--rate", "200", "--seconds", "60", "--runs", "5"],
     ["tests.benchmarks.publish", "--sizes", "1000", "100000", "--publishes", "1500", "--warm-up", "3000"],
-    ["tests.benchmarks.search", "--listings", "100000", "--rounds", "30"],
+    # Latency at a given load (the goal's >= 50 publishes/s, with room), on a catalogue the API has filed
+    # for a while; the run above measures the most the stack carries.
+    ["tests.benchmarks.publish", "--sizes", "100000", "--publishes", "6000", "--warm-up", "3000", "--settle", "6000",
+     "--rate", "60"],
+    ["tests.benchmarks.search", "--listings", "100000", "--rounds", "30", "--publish", "6000"],
     ["tests.benchmarks.portal", "--listings", "100000", "--rounds", "30"],
     ["tests.benchmarks.idle", "--listings", "100000", "--seconds", "180"],
     ["tests.benchmarks.checkin", "--registrations", "5000", "--rate", "100", "--seconds", "60", "--gates", "10",
@@ -34,7 +38,8 @@ QUICK: list[list[str]] = [
     ["tests.benchmarks.relay", "--events", "500"],
     ["tests.benchmarks.propagation", "--rate", "50", "--seconds", "5"],
     ["tests.benchmarks.publish", "--sizes", "1000", "10000", "--publishes", "100"],
-    ["tests.benchmarks.search", "--listings", "10000", "--rounds", "5"],
+    ["tests.benchmarks.publish", "--sizes", "10000", "--publishes", "100", "--settle", "100", "--rate", "30"],
+    ["tests.benchmarks.search", "--listings", "10000", "--rounds", "5", "--publish", "200"],
     ["tests.benchmarks.portal", "--listings", "10000", "--rounds", "5"],
     ["tests.benchmarks.idle", "--listings", "10000", "--seconds", "30", "--baseline-seconds", "15",
      "--settle-seconds", "20"],

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import servicekit.mongo
 from trading.listings import search_store
 from trading.listings.search import Posting, SearchQuery, pack, unpack
 from trading.listings.search_store import (
@@ -242,3 +243,30 @@ def test_a_batch_with_removals_rewrites_the_carry_only_when_it_holds_their_terms
         db, {"all": {1: posting(1).price}, "kw:a": {1: posting(1).price}}, {}, bump=True))  # type: ignore[arg-type]
     assert carry_of(db) == {"kw:b": [2]}
     assert (found(db), found(db, keywords=("a",)), found(db, keywords=("b",))) == ([2], [], [2])
+
+
+def test_only_the_folders_own_run_rests_between_its_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder pauses between its writes (`search_fold_rest`) so requests find the store free; the
+    indexer's batches (a batch with removals folds too), which the search delay waits for, never do."""
+    db = FakeDb()
+    rest_at_each_write: list[float] = []
+    write = servicekit.mongo.bulk_write_in_batches
+
+    async def recording(collection: Any, operations: list[Any], ordered: bool = False, **kw: Any) -> None:
+        rest_at_each_write.append(search_store._fold_rest.get())
+        await write(collection, operations, ordered, **kw)
+
+    monkeypatch.setattr(search_store, "bulk_write_in_batches", recording)
+    asyncio.run(search_store._add_segment(db, 1, batch((1, ["kw:a"]), (2, ["kw:a"]))))  # type: ignore[arg-type]
+    moved = posting(1)
+    asyncio.run(search_store._fold_into_heads(
+        db, {"all": {1: moved.price}, "kw:a": {1: moved.price}}, {"all": {1: moved}, "kw:b": {1: moved}},  # type: ignore[arg-type]
+        bump=True))
+    assert rest_at_each_write and set(rest_at_each_write) == {0.0}
+    rest_at_each_write.clear()
+    asyncio.run(search_store._add_segment(db, 3, batch((3, ["kw:c"]))))  # type: ignore[arg-type]
+    folded = asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600, rest=0.25))  # type: ignore[arg-type]
+    assert folded == 1
+    assert rest_at_each_write and set(rest_at_each_write) == {0.25}
+    assert search_store._fold_rest.get() == 0.0, "the rest stays in the folder's own task"
+    assert (found(db, keywords=("b",)), found(db, keywords=("c",))) == ([1], [3])

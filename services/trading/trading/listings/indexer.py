@@ -180,7 +180,7 @@ async def _fold(ctx: ServiceContext) -> None:
     settings = ctx.settings
     assert isinstance(settings, TradingSettings)
     FOLDED.inc(await search_store.fold_live_segments(ctx.db, settings.search_fold_listings,
-                                                     settings.search_fold_idle_seconds))
+                                                     settings.search_fold_idle_seconds, settings.search_fold_rest))
     LIVE_SEGMENT_LISTINGS.set(search_store.live_listings())
     CARRIED_POSTINGS.set(search_store.carried_postings())
 
