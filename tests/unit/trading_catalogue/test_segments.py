@@ -8,12 +8,14 @@ Against an in-memory stand-in of the postings collection: the pure bookkeeping, 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import servicekit.mongo
 from trading.listings import search_store
+from trading.listings.indexer import SEGMENT_FOLDER
 from trading.listings.search import Posting, SearchQuery, pack, unpack
 from trading.listings.search_store import (
     GENERATION_ID,
@@ -253,7 +255,8 @@ def test_only_the_folders_own_run_rests_between_its_writes(monkeypatch: pytest.M
     write = servicekit.mongo.bulk_write_in_batches
 
     async def recording(collection: Any, operations: list[Any], ordered: bool = False, **kw: Any) -> None:
-        rest_at_each_write.append(search_store._fold_rest.get())
+        rest = search_store._fold_rest.get()
+        rest_at_each_write.append(0.0 if rest is None else rest.share)
         await write(collection, operations, ordered, **kw)
 
     monkeypatch.setattr(search_store, "bulk_write_in_batches", recording)
@@ -268,5 +271,38 @@ def test_only_the_folders_own_run_rests_between_its_writes(monkeypatch: pytest.M
     folded = asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600, rest=0.25))  # type: ignore[arg-type]
     assert folded == 1
     assert rest_at_each_write and set(rest_at_each_write) == {0.25}
-    assert search_store._fold_rest.get() == 0.0, "the rest stays in the folder's own task"
+    assert search_store._fold_rest.get() is None, "the rest stays in the folder's own task"
     assert (found(db, keywords=("b",)), found(db, keywords=("c",))) == ([1], [3])
+
+
+def test_a_fold_rests_no_longer_than_its_allowance() -> None:
+    """Resting stops once the fold has rested FOLD_REST_MAX_SECONDS in all, so a large fold still ends
+    within its run's budget."""
+    async def two_slow_groups() -> search_store._Rest:
+        rest = search_store._Rest(share=1.0, left=0.02)
+        search_store._fold_rest.set(rest)
+        await search_store._rest_after(time.monotonic() - 10)  # a group that took 10 s: rests 0.02 s, not 10
+        assert rest.left == 0
+        await search_store._rest_after(time.monotonic() - 10)  # nothing left: no rest at all
+        return rest
+
+    assert asyncio.run(two_slow_groups()).left == 0
+    # The allowance leaves most of the folder's budget for the fold's own work.
+    assert SEGMENT_FOLDER.budget_seconds / 4 >= search_store.FOLD_REST_MAX_SECONDS
+
+
+def test_a_folder_that_fell_behind_folds_without_resting(monkeypatch: pytest.MonkeyPatch) -> None:
+    db = FakeDb()
+    rests: list[float] = []
+    write = servicekit.mongo.bulk_write_in_batches
+
+    async def recording(collection: Any, operations: list[Any], ordered: bool = False, **kw: Any) -> None:
+        rest = search_store._fold_rest.get()
+        rests.append(0.0 if rest is None else rest.share)
+        await write(collection, operations, ordered, **kw)
+
+    monkeypatch.setattr(search_store, "bulk_write_in_batches", recording)
+    # Two listings live against a threshold of one: FOLD_BEHIND_AT times it.
+    asyncio.run(search_store._add_segment(db, 1, batch((1, ["kw:a"]), (2, ["kw:b"]))))  # type: ignore[arg-type]
+    assert asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600, rest=1.0)) == 2  # type: ignore[arg-type]
+    assert rests and set(rests) == {0.0}

@@ -245,13 +245,36 @@ class ReadCache:
 # background work with time to spare (the next one is due only once the live segments hold
 # `search_fold_listings` again), so it yields the store between its groups of reads and writes, and
 # writes one command at a time.
-_fold_rest: contextvars.ContextVar[float] = contextvars.ContextVar("fold_rest", default=0.0)
+#
+# A fold rests for FOLD_REST_MAX_SECONDS in all at most, then goes on at full speed: its run has a budget
+# (the background task's, 300 s), and a fold too large to finish in it would be tried again, larger each
+# time (a bulk job's refiling, a folder that was stopped for long).
+FOLD_REST_MAX_SECONDS = 60.0
+# And not at all while the live segments hold this many times `search_fold_listings` (fold_live_segments).
+FOLD_BEHIND_AT = 2
+
+
+@dataclass
+class _Rest:
+    share: float  # of the time each group of store calls took
+    left: float  # seconds of rest this fold may still take
+
+
+_fold_rest: contextvars.ContextVar[_Rest | None] = contextvars.ContextVar("fold_rest", default=None)
+
+
+def _resting() -> bool:
+    rest = _fold_rest.get()
+    return rest is not None and rest.share > 0
 
 
 async def _rest_after(started: float) -> None:
     rest = _fold_rest.get()
-    if rest > 0:
-        await asyncio.sleep((time.monotonic() - started) * rest)
+    if rest is None or rest.share <= 0 or rest.left <= 0:
+        return
+    pause = min((time.monotonic() - started) * rest.share, rest.left)
+    rest.left -= pause
+    await asyncio.sleep(pause)
 
 
 async def _read_at_most(db: Database, ids: Sequence[str], at_once: int) -> list[Document | None]:
@@ -268,7 +291,7 @@ async def _read_at_most(db: Database, ids: Sequence[str], at_once: int) -> list[
 async def _write_postings(db: Database, operations: Sequence[Any]) -> None:
     """A batch's or a fold's writes of postings documents and heads (resting between groups of commands in
     the segment folder's run, `_fold_rest`)."""
-    if _fold_rest.get() <= 0:
+    if not _resting():
         await bulk_write_in_batches(db[POSTINGS], list(operations), per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
         return
     # One command at a time: the store takes one writer at a time, and each command side by side was one
@@ -561,12 +584,17 @@ async def fold_live_segments(db: Database, at_least: int, idle_seconds: float, r
     the carry, which alone is never folded: "batch segments"). Returns how many listings it folded.
     Reads nothing when this process knows no segment but the carry is live. `rest`: after each group of
     store calls, pause for that share of the time the group took (`_fold_rest`)."""
-    _fold_rest.set(rest)  # the folder's task's own context: nothing else sees it
     if _live is not None and not _live:
         return 0
     live = await _writer_live(db)
     await _segments_of(db, live)
     count = live_listings()
+    # Rest only while the folder keeps up: once twice the threshold waits, publishing outruns the resting
+    # folder, and each fold would grow (a 24,000-pair run at full speed left 17,645 listings live, and
+    # requests then stalled for seconds), so it folds at full speed until it has caught up.
+    behind = count >= FOLD_BEHIND_AT * at_least
+    # The folder's task's own context: nothing else sees it.
+    _fold_rest.set(_Rest(0.0 if behind else rest, FOLD_REST_MAX_SECONDS))
     # A listed segment that could not be read (one of an older layout) is dropped from the list by a fold.
     unreadable = any(n not in _segments for n in live)
     if not unreadable and (count == 0 or (count < at_least and seconds_since_last_segment() < idle_seconds)):
