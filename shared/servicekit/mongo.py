@@ -58,6 +58,7 @@ def mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
         serverSelectionTimeoutMS=timeout,
         connectTimeoutMS=timeout,
         socketTimeoutMS=max(timeout * 5, 10_000),
+        retryWrites=settings.mongo_retry_writes,
         appname=settings.service_name,
     )
 

@@ -33,9 +33,18 @@ class ServiceSettings(BaseSettings):
     mongo_timeout_ms: int = 2000
     # Everything one HTTP request asks of the store must finish within this (servicekit.outcomes): each
     # command carries the time left as maxTimeMS, so the store stops what nobody waits for any more.
-    # Within it PyMongo retries a retryable operation, so a store that is down answers 503 only when the
-    # budget is spent: short, so clients hear about an outage within seconds.
+    # Within it PyMongo retries a read (not a write: mongo_retry_writes), so a store that is down
+    # answers 503 only when the budget is spent: short, so clients hear about an outage within seconds.
     request_store_budget_seconds: float = 4.0
+    # PyMongo's retryable writes, off by default. FerretDB (like any standalone server) cannot retry a
+    # write, and then PyMongo 4.15 re-raises the first attempt's error from inside the retry's freshly
+    # checked-out connection; its monitoring takes that for a network error on a healthy connection,
+    # marks the store unknown and clears the pool again. After a store pause, every write still within
+    # its budget did this as soon as the store was back, and background writes (five-minute budgets)
+    # kept the pool paused for minutes (README, "Paused-store test, twenty-fifth session"). Our writes
+    # are safe to retry from above (If-Match, Idempotency-Key, outcome-unknown answers). On a MongoDB
+    # replica set, where the driver can retry a write exactly once, it may be turned on.
+    mongo_retry_writes: bool = False
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic_replicas: int = 1
