@@ -33,22 +33,20 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 from tests.stack.trading_catalogue.support import listing_body, participant
 from tests.support.stack import eventually, new_credit_code, own_ferretdb, start_service, store_goroutines
+from tests.support.store_proxy import StoreProxy, Trigger
 
 pytestmark = pytest.mark.stack
 
 LISTINGS_PER_BURST = 16
-# Pausing is a matter of timing: bursts go on until one pause caught a publish whose listing write had
-# gone out (so it lands when the store resumes, while its request has already answered 503). Two things
-# keep that from depending on the machine's speed: a burst's publishes leave a few milliseconds apart
-# (so at the moment of the pause they are at different steps of their work), and the moment of the
-# pause adapts (later while fewer than a quarter of a burst's publishes had finished, earlier while
-# more than three quarters had). A fixed moment caught one about half the bursts on a quiet machine and
-# missed twelve in a row once on a loaded one; the adaptive one, aimed only at "not all finished, not
-# none", missed twenty in a row once in CI (2026-12-02), hence the middle and more bursts. A run stops
-# at the first burst that caught one (one to three minutes here).
-BURSTS = 40
+# The pause is aimed, not timed: the API reaches the store through a proxy (tests.support.store_proxy)
+# that pauses the store the moment the listing write of the burst's CAUGHT-th publish has gone out, so
+# that write lands when the store resumes while its request has already answered. Aiming by time (pause
+# N ms into the burst, adapted from burst to burst) depended on the machine's speed and on how many
+# other writes a publish makes first: it missed twenty bursts in a row in CI once (2026-12-02) and forty
+# once (2026-12-04). The publishes leave a few milliseconds apart, so when the pause comes the others are
+# at different steps of their work: some done, some with a write out, some not yet writing.
+CAUGHT = LISTINGS_PER_BURST // 2
 STAGGER_SECONDS = 0.005
-FIRST_PAUSE_AFTER_SECONDS = 0.05
 BUDGET_SECONDS = 2.0
 # How long a client keeps retrying a request answered 503 (a true answer while the store catches up, or
 # while the API's driver reconnects after the pause: it clears its connection pool on a connection that
@@ -115,7 +113,7 @@ def _version(base: str, headers: dict[str, str], listing_id: str, explain: Calla
     return version
 
 
-@pytest.mark.timeout(900)  # bursts go on until one catches a write; each takes a few seconds on a busy machine
+@pytest.mark.timeout(600)
 def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, ManagedProcess],
                                                           test_profile: Profile, tmp_path: Any) -> None:
     store_port = test_profile.ports.ferretdb + 21
@@ -128,8 +126,10 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
          "region_code": "210200", "status": "active", "version": 1, "projected_at": datetime.now(UTC)})
     patents = mongo[f"trading_{test_profile.name}"]["patents"]
     api_port = test_profile.ports.api("trading") + 61
+    proxy = StoreProxy(store_port)
     api = start_service(test_profile, "trading", "api", name="trading-api-paused", http_port=str(api_port),
-                        mongo_url=store_url, request_store_budget_seconds=str(BUDGET_SECONDS),
+                        mongo_url=f"mongodb://127.0.0.1:{proxy.port}/",
+                        request_store_budget_seconds=str(BUDGET_SECONDS),
                         outbox_relay_enabled="false")
     base = f"http://127.0.0.1:{api_port}"
 
@@ -155,55 +155,51 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
 
     headers = participant(test_profile, organisation)
     answers: dict[str, httpx.Response] = {}
-    landed: list[str] = []
-    pause_after = FIRST_PAUSE_AFTER_SECONDS
-    tried: list[tuple[float, Counter[str]]] = []
     try:
-        for _ in range(BURSTS):
-            drafts = []
-            for _ in range(LISTINGS_PER_BURST):
-                created = _create_draft(base, headers, explain)
-                drafts.append(created.json()["id"])
-                # Only a verified owner publishes: seeded like the organisation, as an officer's
-                # verification would leave it (the patent document the draft created).
-                _seeded(functools.partial(patents.update_one, {"_id": created.json()["application_number"]},
-                                          {"$set": {"owner_organisation_id": organisation}}))
-            with ThreadPoolExecutor(LISTINGS_PER_BURST) as pool:
-                started = time.monotonic()
-                futures = {}
-                paused = False
-                for listing_id in drafts:  # the ones sent after the pause meet a silent store
-                    if not paused and time.monotonic() - started >= pause_after:
-                        store.signal(signal.SIGSTOP)
-                        paused = True
-                    futures[listing_id] = pool.submit(_publish, base, headers, listing_id)
-                    time.sleep(STAGGER_SECONDS)
-                if not paused:
-                    time.sleep(max(0.0, pause_after - (time.monotonic() - started)))
-                    store.signal(signal.SIGSTOP)
-                try:
-                    time.sleep(BUDGET_SECONDS + 1.5)
-                finally:
-                    store.signal(signal.SIGCONT)
-                answers.update({i: f.result() for i, f in futures.items()})
-            eventually(lambda: httpx.get(f"{base}/readyz").status_code == 200, timeout=30, what="readiness back")
-            landed = [i for i in drafts if answers[i].status_code == 503 and _version(base, headers, i, explain) == 2]
-            tried.append((round(pause_after, 3), Counter(
-                answers[i].json()["type"].rsplit("/", 1)[-1] if answers[i].status_code == 503 else "ok"
-                for i in drafts)))
-            if landed:
-                break
-            # Aim the pause at the middle of the burst, where most publishes are at some step of their
-            # work: pausing while one in eight had finished (the rest still reading) caught no write in
-            # twenty bursts once.
-            finished = sum(answers[i].status_code == 200 for i in drafts)
-            if finished > 3 * len(drafts) // 4:
-                pause_after /= 1.5  # too late: most publishes had finished
-            elif finished < len(drafts) // 4:
-                pause_after *= 1.5  # too early: most had not reached their writes
-        assert landed, f"no pause in {BURSTS} bursts caught a listing write in flight: {tried}"
-        for listing_id in landed:
-            assert answers[listing_id].json()["type"].endswith("/outcome-unknown"), "a landed write said unchanged"
+        drafts = []
+        for _ in range(LISTINGS_PER_BURST):
+            created = _create_draft(base, headers, explain)
+            drafts.append(created.json()["id"])
+            # Only a verified owner publishes: seeded like the organisation, as an officer's verification
+            # would leave it (the patent document the draft created).
+            _seeded(functools.partial(patents.update_one, {"_id": created.json()["application_number"]},
+                                      {"$set": {"owner_organisation_id": organisation}}))
+        written: list[str] = []
+
+        def listing_write(command: dict[str, Any]) -> bool:
+            """The publish's own write of its listing document (not the outbox marker, lookups or
+            tallies it writes first); true at the CAUGHT-th distinct listing."""
+            if command.get("update") != "listings":
+                return False
+            for update in command.get("updates", []):
+                listing_id = update["q"].get("_id")
+                if listing_id in drafts and listing_id not in written:
+                    written.append(listing_id)
+            return len(written) >= CAUGHT
+
+        pause = Trigger(listing_write, functools.partial(store.signal, signal.SIGSTOP))
+        proxy.arm(pause)
+        with ThreadPoolExecutor(LISTINGS_PER_BURST) as pool:
+            futures = {}
+            for listing_id in drafts:  # the ones sent after the pause meet a silent store
+                futures[listing_id] = pool.submit(_publish, base, headers, listing_id)
+                time.sleep(STAGGER_SECONDS)
+            try:
+                assert pause.fired.wait(30), f"only {len(written)} of {CAUGHT} listing writes went out"
+                time.sleep(BUDGET_SECONDS + 1.5)
+            finally:
+                store.signal(signal.SIGCONT)
+                pause.release()
+            answers.update({i: f.result() for i, f in futures.items()})
+        eventually(lambda: httpx.get(f"{base}/readyz").status_code == 200, timeout=30, what="readiness back")
+        caught = written[-1]
+        tally = Counter(a.json()["type"].rsplit("/", 1)[-1] if a.status_code == 503 else "ok"
+                        for a in answers.values())
+        # The write went out before the pause and its answer was held: the request cannot know the outcome
+        # and says so; the store, resumed, lands the write.
+        assert answers[caught].status_code == 503, (answers[caught].status_code, answers[caught].text, tally)
+        assert answers[caught].json()["type"].endswith("/outcome-unknown"), (answers[caught].text, tally)
+        assert _version(base, headers, caught, explain) == 2, "the write that went out did not land"
 
         unknown = [i for i, a in answers.items() if a.status_code == 503
                    and a.json()["type"].endswith("/outcome-unknown")]
@@ -230,6 +226,7 @@ def test_a_paused_store_gets_true_answers_and_safe_retries(services: dict[str, M
             assert (listing["status"], listing["version"]) == ("published", 2), listing
     finally:
         store.signal(signal.SIGCONT)
+        proxy.close()
         api.stop()
         store.stop()
         mongo.close()
