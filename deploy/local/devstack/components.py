@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -177,23 +178,49 @@ FERRETDB_GO_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
 FERRETDB_GO_FLAGS = ("-trimpath",)
 
 
+# FerretDB's resource tracking (a leak detector that records a stack for every iterator and transaction)
+# is replaced at build time by deploy/local/ferretdb/overlay/resource.go, which does nothing; `on` builds
+# FerretDB's own, to compare (README, "Twenty-sixth session").
+FERRETDB_RESOURCE_TRACKING_ENV = "FERRETDB_RESOURCE_TRACKING"
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+
+
 def ensure_ferretdb() -> Path:
-    """Build the project's FerretDB program; the binary is named by a hash of its sources."""
+    """Build the project's FerretDB program; the binary is named by a hash of its sources and of how
+    it is built."""
     src = LOCAL_DEPLOY / "ferretdb"
-    digest = hashlib.sha256()
-    for path in sorted([src / "go.mod", src / "go.sum", *src.glob("*.go")]):
-        digest.update(path.name.encode() + path.read_bytes())
+    tracking = os.environ.get(FERRETDB_RESOURCE_TRACKING_ENV, "off")
+    if tracking not in ("on", "off"):
+        raise SystemExit(f"{FERRETDB_RESOURCE_TRACKING_ENV} must be on or off, not {tracking!r}")
+    digest = hashlib.sha256(f"resource tracking {tracking}".encode())
+    for path in sorted([src / "go.mod", src / "go.sum", *src.glob("*.go"), *src.glob("overlay/*.go")]):
+        digest.update(str(path.relative_to(src)).encode() + path.read_bytes())
     binary = CACHE_DIR / "bin" / f"ferretdb-{digest.hexdigest()[:12]}"
     if binary.exists():
         return binary
     if shutil.which("go") is None:
         raise SystemExit("FerretDB is built with Go; put `go` (1.22 or newer) on PATH")
     binary.parent.mkdir(parents=True, exist_ok=True)
-    _run_with_progress(
-        "Building FerretDB 1.24 (SQLite backend) with Go",
-        ["go", "build", "-v", *FERRETDB_GO_FLAGS, "-o", str(binary), "."],
-        cwd=src, env=FERRETDB_GO_ENV,
-    )
+    title = "Building FerretDB 1.24 (SQLite backend) with Go"
+    if tracking == "on":
+        _run_with_progress(title, ["go", "build", "-v", *FERRETDB_GO_FLAGS, "-o", str(binary), "."],
+                           cwd=src, env=FERRETDB_GO_ENV)
+        return binary
+    # Go does not let `-overlay` replace a file of the module cache, so the program is built from a copy
+    # with its modules vendored (`go mod vendor` copies them from the module cache, downloading what is
+    # missing), where our resource package is put in place of FerretDB's.
+    with tempfile.TemporaryDirectory(prefix="ferretdb-build-", dir=CACHE_DIR) as workdir:
+        build = Path(workdir)
+        for path in [src / "go.mod", src / "go.sum", *src.glob("*.go")]:
+            shutil.copy2(path, build / path.name)
+        _run_with_progress("Vendoring FerretDB's modules for its build", ["go", "mod", "vendor"], cwd=build,
+                           env=FERRETDB_GO_ENV)
+        replaced = build / "vendor" / FERRETDB_MODULE / "internal" / "util" / "resource" / "resource.go"
+        if not replaced.is_file():
+            raise SystemExit(f"{replaced.relative_to(build)} is missing: {src / 'overlay'} fits FerretDB 1.24")
+        shutil.copyfile(src / "overlay" / "resource.go", replaced)
+        _run_with_progress(title, ["go", "build", "-v", "-mod=vendor", *FERRETDB_GO_FLAGS, "-o", str(binary), "."],
+                           cwd=build, env=FERRETDB_GO_ENV)
     return binary
 
 

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import struct
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -88,11 +88,9 @@ class SearchSort(StrEnum):
 def price_bucket(price_fen: int | None) -> str:
     if price_fen is None:
         return "n"
-    index = 0
-    for i, bound in enumerate(PRICE_BOUNDS):
-        if price_fen >= bound:
-            index = i
-    return str(index)
+    # The last bound at or below the price (bucket 0 below the first): called for every posting a head
+    # or a fold decodes, so a search rather than a walk over all 28 bounds.
+    return str(max(bisect_right(PRICE_BOUNDS, price_fen) - 1, 0))
 
 
 def price_cell(price: int, seq: int) -> str:
