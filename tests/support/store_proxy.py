@@ -10,8 +10,9 @@ When an armed trigger's `matches(command)` holds, the proxy forwards that comman
 calls the trigger's `act()` (a test pauses the store there) and holds the store's replies on that one
 connection until `release()`: if the store answered before the pause reached it, the client still does
 not learn the outcome in time, which is the case under test (a write that went out and whose answer did
-not come back). The closing of a held connection is passed on to the store only after release, so a
-store that reads the command after resuming does not meet a closed connection first.
+not come back). The closing of a held connection is passed on to the store only after release and
+after the store answered the held command, so a store that reads the command after resuming does not
+meet a closed connection first.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import bson
 
 OP_MSG = 2013
 HEADER = struct.Struct("<iiii")  # messageLength, requestID, responseTo, opCode
+# How long a held connection stays open after its release for the store to answer the held command.
+ANSWER_WAIT_SECONDS = 30.0
 
 
 def _receive_exactly(connection: socket.socket, size: int) -> bytes | None:
@@ -112,12 +115,11 @@ class StoreProxy:
                 return
             with self._lock:
                 self._sockets += [client, store]
-            held = threading.Event()  # set once this connection carried the trigger's command
-            holding: list[Trigger] = []
-            threading.Thread(target=self._to_store, args=(client, store, held, holding), daemon=True).start()
-            threading.Thread(target=self._to_client, args=(store, client, held, holding), daemon=True).start()
+            link = _Link()
+            threading.Thread(target=self._to_store, args=(client, store, link), daemon=True).start()
+            threading.Thread(target=self._to_client, args=(store, client, link), daemon=True).start()
 
-    def _claim_if_matching(self, message: bytes, held: threading.Event, holding: list[Trigger]) -> Trigger | None:
+    def _claim_if_matching(self, message: bytes, link: _Link) -> Trigger | None:
         """The armed trigger when `message` matches it: from here on this connection's replies are held
         (set before the message goes out, so not even a quick answer slips through)."""
         with self._lock:
@@ -130,12 +132,10 @@ class StoreProxy:
             trigger.matched = command
             trigger.fired.set()
             self._trigger = None
-        holding.append(trigger)
-        held.set()
+        link.holding = trigger
         return trigger
 
-    def _to_store(self, client: socket.socket, store: socket.socket, held: threading.Event,
-                  holding: list[Trigger]) -> None:
+    def _to_store(self, client: socket.socket, store: socket.socket, link: _Link) -> None:
         try:
             while True:
                 header = _receive_exactly(client, HEADER.size)
@@ -145,27 +145,39 @@ class StoreProxy:
                 body = _receive_exactly(client, length - HEADER.size)
                 if body is None:
                     break
-                claimed = self._claim_if_matching(header + body, held, holding)
+                claimed = self._claim_if_matching(header + body, link)
                 store.sendall(header + body)
                 if claimed is not None:
                     claimed.act()
         except OSError:
             pass
-        if held.is_set():
-            holding[0].released.wait()
+        if link.holding is not None:
+            # The client gave up on the held command; the store keeps its connection until it has
+            # answered that command, so the store finishes it as it would for a client still waiting.
+            link.holding.released.wait()
+            link.answered.wait(ANSWER_WAIT_SECONDS)
         store.close()
         client.close()
 
-    def _to_client(self, store: socket.socket, client: socket.socket, held: threading.Event,
-                   holding: list[Trigger]) -> None:
+    def _to_client(self, store: socket.socket, client: socket.socket, link: _Link) -> None:
         try:
             while True:
                 chunk = store.recv(65536)
                 if not chunk:
                     break
-                if held.is_set():
-                    holding[0].released.wait()
+                if link.holding is not None:
+                    link.answered.set()
+                    link.holding.released.wait()
                 client.sendall(chunk)
         except OSError:
             pass
         client.close()
+
+
+class _Link:
+    """One client connection's state: the trigger whose command it carried (its replies are held until
+    that trigger is released) and whether the store has answered since."""
+
+    def __init__(self) -> None:
+        self.holding: Trigger | None = None
+        self.answered = threading.Event()
