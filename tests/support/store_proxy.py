@@ -75,7 +75,6 @@ class Trigger:
         self.act = act
         self.fired = threading.Event()
         self.released = threading.Event()
-        self.matched: dict[str, Any] | None = None
 
     def release(self) -> None:
         self.released.set()
@@ -129,7 +128,6 @@ class StoreProxy:
             command = command_of(message)
             if command is None or not trigger.matches(command):
                 return None
-            trigger.matched = command
             trigger.fired.set()
             self._trigger = None
         link.holding = trigger

@@ -192,8 +192,9 @@ def ensure_ferretdb() -> Path:
     tracking = os.environ.get(FERRETDB_RESOURCE_TRACKING_ENV, "off")
     if tracking not in ("on", "off"):
         raise SystemExit(f"{FERRETDB_RESOURCE_TRACKING_ENV} must be on or off, not {tracking!r}")
+    program = [src / "go.mod", src / "go.sum", *src.glob("*.go")]
     digest = hashlib.sha256(f"resource tracking {tracking}".encode())
-    for path in sorted([src / "go.mod", src / "go.sum", *src.glob("*.go"), *src.glob("overlay/*.go")]):
+    for path in sorted([*program, *src.glob("overlay/*.go")]):
         digest.update(str(path.relative_to(src)).encode() + path.read_bytes())
     binary = CACHE_DIR / "bin" / f"ferretdb-{digest.hexdigest()[:12]}"
     if binary.exists():
@@ -211,7 +212,7 @@ def ensure_ferretdb() -> Path:
     # missing), where our resource package is put in place of FerretDB's.
     with tempfile.TemporaryDirectory(prefix="ferretdb-build-", dir=CACHE_DIR) as workdir:
         build = Path(workdir)
-        for path in [src / "go.mod", src / "go.sum", *src.glob("*.go")]:
+        for path in program:
             shutil.copy2(path, build / path.name)
         _run_with_progress("Vendoring FerretDB's modules for its build", ["go", "mod", "vendor"], cwd=build,
                            env=FERRETDB_GO_ENV)

@@ -1,5 +1,6 @@
 // Package resource takes the place of FerretDB 1.24's internal/util/resource when the local store is
-// built (`go build -overlay`, devstack.components.ensure_ferretdb); it is not compiled otherwise.
+// built: devstack.components.ensure_ferretdb copies it over that package's file in a vendored copy of
+// the program's modules. It is not compiled otherwise.
 //
 // FerretDB registers every iterator and transaction it opens in a pprof profile (which records the
 // caller's stack) and gives it a finalizer that panics when it was never closed: a leak detector for
