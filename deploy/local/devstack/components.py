@@ -178,23 +178,49 @@ FERRETDB_GO_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
 FERRETDB_GO_FLAGS = ("-trimpath",)
 
 
-# FerretDB's resource tracking (a leak detector that records a stack for every iterator and transaction)
-# is replaced at build time by deploy/local/ferretdb/overlay/resource.go, which does nothing; `on` builds
-# FerretDB's own, to compare (README, "Twenty-sixth session").
-FERRETDB_RESOURCE_TRACKING_ENV = "FERRETDB_RESOURCE_TRACKING"
+# Packages of FerretDB replaced at build time by our own versions (same API), each a folder under
+# deploy/local/ferretdb/overlay that mirrors FerretDB's module: `resource` (its leak detector, which
+# records a stack for every iterator and transaction) does nothing; `fsql` formats a statement's debug
+# log only when debug records are written. `FERRETDB_OVERLAYS` picks which (comma-separated names, or
+# `none` for FerretDB as published), to compare; all by default (README, "Twenty-sixth session" and
+# "Twenty-seventh session").
+FERRETDB_OVERLAYS_ENV = "FERRETDB_OVERLAYS"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+FERRETDB_OVERLAY_DIR = LOCAL_DEPLOY / "ferretdb" / "overlay"
+
+
+def ferretdb_overlays() -> dict[str, list[Path]]:
+    """Every overlay package by its name (its folder's), with its files."""
+    found: dict[str, list[Path]] = {}
+    for path in sorted(FERRETDB_OVERLAY_DIR.rglob("*.go")):
+        found.setdefault(path.parent.name, []).append(path)
+    return found
+
+
+def chosen_overlays() -> dict[str, list[Path]]:
+    overlays = ferretdb_overlays()
+    asked = os.environ.get(FERRETDB_OVERLAYS_ENV, "").strip()
+    if not asked:
+        return overlays
+    if asked == "none":
+        return {}
+    names = [name.strip() for name in asked.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(overlays))
+    if unknown:
+        raise SystemExit(f"{FERRETDB_OVERLAYS_ENV}: no overlay named {', '.join(unknown)} "
+                         f"(there are {', '.join(overlays)}; or `none`)")
+    return {name: overlays[name] for name in names}
 
 
 def ensure_ferretdb() -> Path:
-    """Build the project's FerretDB program; the binary is named by a hash of its sources and of how
-    it is built."""
+    """Build the project's FerretDB program; the binary is named by a hash of its sources, of the
+    overlays put in and of how it is built."""
     src = LOCAL_DEPLOY / "ferretdb"
-    tracking = os.environ.get(FERRETDB_RESOURCE_TRACKING_ENV, "off")
-    if tracking not in ("on", "off"):
-        raise SystemExit(f"{FERRETDB_RESOURCE_TRACKING_ENV} must be on or off, not {tracking!r}")
+    overlays = chosen_overlays()
     program = [src / "go.mod", src / "go.sum", *src.glob("*.go")]
-    digest = hashlib.sha256(f"resource tracking {tracking}".encode())
-    for path in sorted([*program, *src.glob("overlay/*.go")]):
+    replacing = [path for files in overlays.values() for path in files]
+    digest = hashlib.sha256(f"overlays {','.join(sorted(overlays))}".encode())
+    for path in sorted([*program, *replacing]):
         digest.update(str(path.relative_to(src)).encode() + path.read_bytes())
     binary = CACHE_DIR / "bin" / f"ferretdb-{digest.hexdigest()[:12]}"
     if binary.exists():
@@ -203,23 +229,25 @@ def ensure_ferretdb() -> Path:
         raise SystemExit("FerretDB is built with Go; put `go` (1.22 or newer) on PATH")
     binary.parent.mkdir(parents=True, exist_ok=True)
     title = "Building FerretDB 1.24 (SQLite backend) with Go"
-    if tracking == "on":
+    if not overlays:
         _run_with_progress(title, ["go", "build", "-v", *FERRETDB_GO_FLAGS, "-o", str(binary), "."],
                            cwd=src, env=FERRETDB_GO_ENV)
         return binary
     # Go does not let `-overlay` replace a file of the module cache, so the program is built from a copy
     # with its modules vendored (`go mod vendor` copies them from the module cache, downloading what is
-    # missing), where our resource package is put in place of FerretDB's.
+    # missing), where our files are put in place of FerretDB's.
     with tempfile.TemporaryDirectory(prefix="ferretdb-build-", dir=CACHE_DIR) as workdir:
         build = Path(workdir)
         for path in program:
             shutil.copy2(path, build / path.name)
         _run_with_progress("Vendoring FerretDB's modules for its build", ["go", "mod", "vendor"], cwd=build,
                            env=FERRETDB_GO_ENV)
-        replaced = build / "vendor" / FERRETDB_MODULE / "internal" / "util" / "resource" / "resource.go"
-        if not replaced.is_file():
-            raise SystemExit(f"{replaced.relative_to(build)} is missing: {src / 'overlay'} fits FerretDB 1.24")
-        shutil.copyfile(src / "overlay" / "resource.go", replaced)
+        for path in replacing:
+            replaced = build / "vendor" / FERRETDB_MODULE / path.relative_to(FERRETDB_OVERLAY_DIR)
+            if not replaced.is_file():
+                # Each overlay file replaces one of FerretDB 1.24's: a new FerretDB needs them reviewed.
+                raise SystemExit(f"{replaced.relative_to(build)} is missing: {path} fits FerretDB 1.24")
+            shutil.copyfile(path, replaced)
         _run_with_progress(title, ["go", "build", "-v", "-mod=vendor", *FERRETDB_GO_FLAGS, "-o", str(binary), "."],
                            cwd=build, env=FERRETDB_GO_ENV)
     return binary
