@@ -1,11 +1,20 @@
 """Which of our FerretDB overlays the local store is built with (devstack.components.chosen_overlays):
 all by default, the ones `FERRETDB_OVERLAYS` names, none for FerretDB as published; a misspelt name is
-refused rather than silently building without it."""
+refused rather than silently building without it. `FERRETDB_PROGRAM` runs a program built before."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from devstack.components import FERRETDB_OVERLAY_DIR, FERRETDB_OVERLAYS_ENV, chosen_overlays, ferretdb_overlays
+from devstack.components import (
+    FERRETDB_OVERLAY_DIR,
+    FERRETDB_OVERLAYS_ENV,
+    FERRETDB_PROGRAM_ENV,
+    chosen_overlays,
+    ensure_ferretdb,
+    ferretdb_overlays,
+)
 
 
 def test_each_overlay_is_a_folder_of_ferretdb_s_module_with_its_go_files() -> None:
@@ -35,3 +44,13 @@ def test_an_unknown_overlay_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv(FERRETDB_OVERLAYS_ENV, "fsql,resources")
     with pytest.raises(SystemExit, match="no overlay named resources"):
         chosen_overlays()
+
+
+def test_a_program_built_before_is_run_instead_of_a_build(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    program = tmp_path / "ferretdb-older"
+    program.write_bytes(b"\x7fELF")
+    monkeypatch.setenv(FERRETDB_PROGRAM_ENV, str(program))
+    assert ensure_ferretdb() == program
+    monkeypatch.setenv(FERRETDB_PROGRAM_ENV, str(tmp_path / "missing"))
+    with pytest.raises(SystemExit, match="no such program"):
+        ensure_ferretdb()

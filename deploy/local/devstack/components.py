@@ -185,6 +185,9 @@ FERRETDB_GO_FLAGS = ("-trimpath",)
 # `none` for FerretDB as published), to compare; all by default (README, "Twenty-sixth session" and
 # "Twenty-seventh session").
 FERRETDB_OVERLAYS_ENV = "FERRETDB_OVERLAYS"
+# A FerretDB program built before (another go.mod, an older commit's), run instead of building one: to
+# compare builds through the whole stack, one run with it and one without, side by side.
+FERRETDB_PROGRAM_ENV = "FERRETDB_PROGRAM"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 FERRETDB_OVERLAY_DIR = LOCAL_DEPLOY / "ferretdb" / "overlay"
 
@@ -215,6 +218,11 @@ def chosen_overlays() -> dict[str, list[Path]]:
 def ensure_ferretdb() -> Path:
     """Build the project's FerretDB program; the binary is named by a hash of its sources, of the
     overlays put in and of how it is built."""
+    given = os.environ.get(FERRETDB_PROGRAM_ENV)
+    if given:
+        if not Path(given).is_file():
+            raise SystemExit(f"{FERRETDB_PROGRAM_ENV}={given}: no such program")
+        return Path(given)
     src = LOCAL_DEPLOY / "ferretdb"
     overlays = chosen_overlays()
     program = [src / "go.mod", src / "go.sum", *src.glob("*.go")]
@@ -226,7 +234,7 @@ def ensure_ferretdb() -> Path:
     if binary.exists():
         return binary
     if shutil.which("go") is None:
-        raise SystemExit("FerretDB is built with Go; put `go` (1.22 or newer) on PATH")
+        raise SystemExit("FerretDB is built with Go; put `go` (1.24 or newer, as its go.mod says) on PATH")
     binary.parent.mkdir(parents=True, exist_ok=True)
     title = "Building FerretDB 1.24 (SQLite backend) with Go"
     if not overlays:

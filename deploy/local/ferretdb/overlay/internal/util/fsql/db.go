@@ -9,12 +9,19 @@
 // before the level is checked, twice per statement. A Go CPU profile of the store under the publish
 // benchmark (README, "Twenty-seventh session") spent about 5% of its CPU there with debug logging off.
 // Here the statement is logged only when the logger would write it; what is logged is the same.
+//
+// And: FerretDB sends every statement as text, so SQLite parsed and planned each one anew (11-12% of
+// the store's CPU in the same profile). Here the statements that read and write documents are prepared
+// once per connection and kept (statementCache), which modernc.org/sqlite 1.42 and later honour by
+// keeping the prepared handle (1.32, the version FerretDB 1.24 pins, prepared at every execution).
 package fsql
 
 import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,10 +36,11 @@ import (
 type DB struct {
 	*metricsCollector
 
-	sqlDB     *sql.DB
-	l         *slog.Logger
-	token     *resource.Token
-	BatchSize int
+	sqlDB      *sql.DB
+	l          *slog.Logger
+	token      *resource.Token
+	statements *statementCache
+	BatchSize  int
 }
 
 // WrapDB wraps db; name labels its metrics and names its logger.
@@ -45,6 +53,7 @@ func WrapDB(db *sql.DB, name string, l *slog.Logger) *DB {
 		sqlDB:            db,
 		l:                logging.WithName(l, name),
 		token:            resource.NewToken(),
+		statements:       &statementCache{db: db, byText: map[string]*sql.Stmt{}},
 	}
 	resource.Track(wrapped, wrapped.token)
 	return wrapped
@@ -53,6 +62,7 @@ func WrapDB(db *sql.DB, name string, l *slog.Logger) *DB {
 // Close closes the underlying *sql.DB.
 func (db *DB) Close() error {
 	resource.Untrack(db, db.token)
+	db.statements.close()
 	return db.sqlDB.Close()
 }
 
@@ -64,7 +74,13 @@ func (db *DB) Ping(_ context.Context) error {
 // QueryContext runs a query that returns rows.
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*Rows, error) {
 	trace := startTrace(ctx, db.l, query, args)
-	rows, err := db.sqlDB.QueryContext(ctx, query, args...)
+	var rows *sql.Rows
+	var err error
+	if stmt := db.statements.get(ctx, query); stmt != nil {
+		rows, err = stmt.QueryContext(ctx, args...)
+	} else {
+		rows, err = db.sqlDB.QueryContext(ctx, query, args...)
+	}
 	trace.done(ctx, err)
 	return wrapRows(rows), err
 }
@@ -80,7 +96,13 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // ExecContext runs a statement that returns no rows.
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	trace := startTrace(ctx, db.l, query, args)
-	res, err := db.sqlDB.ExecContext(ctx, query, args...)
+	var res sql.Result
+	var err error
+	if stmt := db.statements.get(ctx, query); stmt != nil {
+		res, err = stmt.ExecContext(ctx, args...)
+	} else {
+		res, err = db.sqlDB.ExecContext(ctx, query, args...)
+	}
 	trace.doneExec(ctx, res, err)
 	return res, err
 }
@@ -92,7 +114,7 @@ func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) 
 	if err != nil {
 		return lazyerrors.Error(err)
 	}
-	tx := wrapTx(sqlTx, db.l)
+	tx := wrapTx(sqlTx, db.l, db.statements)
 	done := false
 	defer func() {
 		if done {
@@ -111,6 +133,86 @@ func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) 
 	}
 	done = true
 	return nil
+}
+
+// statementCache holds the prepared statements of one database by their text: those that read and
+// write documents (SELECT, INSERT, UPDATE, DELETE), which FerretDB sends with the same text for every
+// document of a collection. database/sql prepares a kept statement on each connection that runs it, once.
+// Schema changes (CREATE, DROP, ALTER, PRAGMA) run as sent. A statement on a table dropped since fails
+// as the same text sent anew would; SQLite prepares it again if the table was created again.
+//
+// Bounded by count, and never evicting: a full cache takes no new texts (they run as sent), so no
+// statement is ever closed while a caller may hold it. Texts vary only by collection, by the number of
+// documents of an insert or delete batch, and by a find's `comment` (which FerretDB puts into the
+// SQL), so the statements of the collections in use fill it first.
+type statementCache struct {
+	db     *sql.DB
+	mu     sync.Mutex
+	byText map[string]*sql.Stmt
+	closed bool
+}
+
+// statementCacheSize is how many statement texts one database keeps prepared.
+const statementCacheSize = 512
+
+// get is the kept statement for query, prepared now if it is not kept yet; nil when it is not one to
+// keep, the cache is full, or preparing failed (the caller then sends the text, and meets the error
+// there if it is one).
+func (c *statementCache) get(ctx context.Context, query string) *sql.Stmt {
+	if c == nil || !keptStatement(query) {
+		return nil
+	}
+	c.mu.Lock()
+	stmt, kept := c.byText[query]
+	full := c.closed || len(c.byText) >= statementCacheSize
+	c.mu.Unlock()
+	if kept {
+		return stmt
+	}
+	if full {
+		return nil
+	}
+	// Prepared without the lock: preparing takes a connection from the pool, and a caller holding one
+	// (in a transaction) must never wait for the lock behind a caller waiting for a connection.
+	stmt, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if earlier, ok := c.byText[query]; ok { // prepared meanwhile by another caller: keep one
+		_ = stmt.Close()
+		return earlier
+	}
+	if c.closed || len(c.byText) >= statementCacheSize {
+		_ = stmt.Close()
+		return nil
+	}
+	c.byText[query] = stmt
+	return stmt
+}
+
+func (c *statementCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for text, stmt := range c.byText {
+		_ = stmt.Close()
+		delete(c.byText, text)
+	}
+}
+
+// keptStatement tells the statements that read and write documents from schema changes.
+func keptStatement(query string) bool {
+	head := strings.TrimLeft(query, " \t\r\n")
+	if len(head) > 6 {
+		head = head[:6]
+	}
+	switch strings.ToUpper(head) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE":
+		return true
+	}
+	return false
 }
 
 // statementTrace logs one statement before and after it runs, at debug level, only when the logger

@@ -8,18 +8,19 @@ import (
 	"github.com/FerretDB/FerretDB/internal/util/resource"
 )
 
-// Tx is a *sql.Tx with FerretDB's statement logging (see db.go for when it logs).
+// Tx is a *sql.Tx with FerretDB's statement logging and its database's kept statements (see db.go).
 type Tx struct {
-	sqlTx *sql.Tx
-	l     *slog.Logger
-	token *resource.Token
+	sqlTx      *sql.Tx
+	l          *slog.Logger
+	token      *resource.Token
+	statements *statementCache
 }
 
-func wrapTx(tx *sql.Tx, l *slog.Logger) *Tx {
+func wrapTx(tx *sql.Tx, l *slog.Logger, statements *statementCache) *Tx {
 	if tx == nil {
 		return nil
 	}
-	wrapped := &Tx{sqlTx: tx, l: l, token: resource.NewToken()}
+	wrapped := &Tx{sqlTx: tx, l: l, token: resource.NewToken(), statements: statements}
 	resource.Track(wrapped, wrapped.token)
 	return wrapped
 }
@@ -39,7 +40,14 @@ func (tx *Tx) Rollback() error {
 // QueryContext runs a query that returns rows, in the transaction.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*Rows, error) {
 	trace := startTrace(ctx, tx.l, query, args)
-	rows, err := tx.sqlTx.QueryContext(ctx, query, args...)
+	var rows *sql.Rows
+	var err error
+	if stmt := tx.statements.get(ctx, query); stmt != nil {
+		// The kept statement on the transaction's connection (prepared there once, then reused).
+		rows, err = tx.sqlTx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	} else {
+		rows, err = tx.sqlTx.QueryContext(ctx, query, args...)
+	}
 	trace.done(ctx, err)
 	return wrapRows(rows), err
 }
@@ -55,7 +63,13 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // ExecContext runs a statement that returns no rows, in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	trace := startTrace(ctx, tx.l, query, args)
-	res, err := tx.sqlTx.ExecContext(ctx, query, args...)
+	var res sql.Result
+	var err error
+	if stmt := tx.statements.get(ctx, query); stmt != nil {
+		res, err = tx.sqlTx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	} else {
+		res, err = tx.sqlTx.ExecContext(ctx, query, args...)
+	}
 	trace.doneExec(ctx, res, err)
 	return res, err
 }
