@@ -188,10 +188,20 @@ async def drive(p: Profile, result: SizeResult, serials: range, concurrency: int
     run_keyword = f"zr{uuid.uuid4().hex[:10]}"
     await verified_patents(p, serials)
 
-    # When each publish answered, by listing id, until a search shows it.
+    # When each publish answered, by listing id, until a search shows it; and each listing's own keyword.
     unseen: dict[str, float] = {}
+    keywords: dict[str, str] = {}
     seen: set[str] = set()
     publishing_done = asyncio.Event()
+
+    async def why_unseen(client: aiohttp.ClientSession, listing_id: str) -> str:
+        """Whether a search for the listing's own keyword shows it: if so, it was searchable and the poller
+        (which stops paging at the first listing it saw before) passed it by; if not, search lost it."""
+        async with client.get(base, params={"q": keywords[listing_id], "limit": 10}) as found:
+            ids = [item["id"] for item in (await found.json())["items"]] if found.status == 200 else []
+        if listing_id in ids:
+            return "found by its own keyword: searchable, missed by the poller"
+        return f"NOT found by its own keyword either (search answered {found.status})"
 
     async def watch(client: aiohttp.ClientSession) -> None:
         """The search delay of every publish, with one poller: every benchmark listing carries the run's
@@ -203,13 +213,16 @@ async def drive(p: Profile, result: SizeResult, serials: range, concurrency: int
             if publishing_done.is_set() and deadline == float("inf"):
                 deadline = time.perf_counter() + 30
             if time.perf_counter() > deadline:
-                result.failures.extend(f"{listing_id} not in search 30 s after the last publish"
-                                       for listing_id in unseen)
+                for listing_id in unseen:
+                    result.failures.append(f"{listing_id} not in search 30 s after the last publish; "
+                                           f"{await why_unseen(client, listing_id)}")
                 return
             # Newest first, page after page until one shows a listing seen before: the indexer files
-            # a batch at once, which can hold more listings than a page.
+            # a batch at once, which can hold more listings than a page. Once publishing is done, every
+            # page: a listing that turned up below one already seen is then found too.
             params: dict[str, str | int] = {"q": run_keyword, "limit": 100}
-            for _page in range(20):
+            whole = publishing_done.is_set()
+            for _page in range(1000 if whole else 20):
                 async with client.get(base, params=params) as found:
                     now = time.perf_counter()
                     if found.status != 200:
@@ -222,7 +235,7 @@ async def drive(p: Profile, result: SizeResult, serials: range, concurrency: int
                         result.visible.append(now - published_at)
                 known = any(listing_id in seen for listing_id in ids)
                 seen.update(ids)
-                if known or not page.get("next_cursor"):
+                if (known and not whole) or not page.get("next_cursor"):
                     break
                 params = {**params, "cursor": page["next_cursor"]}
             await asyncio.sleep(POLL_SECONDS)
@@ -255,6 +268,7 @@ async def drive(p: Profile, result: SizeResult, serials: range, concurrency: int
                 result.failures.append(f"publish {published.status}: {answer[:200]}")
                 continue
             unseen[listing["id"]] = t2
+            keywords[listing["id"]] = keyword
             result.create.append(t1 - t0)
             result.publish.append(t2 - t1)
             result.both.append(t2 - t0)
