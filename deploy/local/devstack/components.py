@@ -181,7 +181,8 @@ FERRETDB_GO_FLAGS = ("-trimpath",)
 # Packages of FerretDB replaced at build time by our own versions (same API), each a folder under
 # deploy/local/ferretdb/overlay that mirrors FerretDB's module: `resource` (its leak detector, which
 # records a stack for every iterator and transaction) does nothing; `fsql` formats a statement's debug
-# log only when debug records are written. `FERRETDB_OVERLAYS` picks which (comma-separated names, or
+# log only when debug records are written and keeps the statements that read and write documents
+# prepared (README, "FerretDB 1.x facts"). `FERRETDB_OVERLAYS` picks which (comma-separated names, or
 # `none` for FerretDB as published), to compare; all by default (README, "Twenty-sixth session" and
 # "Twenty-seventh session").
 FERRETDB_OVERLAYS_ENV = "FERRETDB_OVERLAYS"

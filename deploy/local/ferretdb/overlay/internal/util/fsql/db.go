@@ -74,13 +74,9 @@ func (db *DB) Ping(_ context.Context) error {
 // QueryContext runs a query that returns rows.
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*Rows, error) {
 	trace := startTrace(ctx, db.l, query, args)
-	var rows *sql.Rows
-	var err error
-	if stmt := db.statements.get(ctx, query); stmt != nil {
-		rows, err = stmt.QueryContext(ctx, args...)
-	} else {
-		rows, err = db.sqlDB.QueryContext(ctx, query, args...)
-	}
+	rows, err := throughCache(ctx, db.statements, query,
+		func(kept *sql.Stmt) (*sql.Rows, error) { return kept.QueryContext(ctx, args...) },
+		func() (*sql.Rows, error) { return db.sqlDB.QueryContext(ctx, query, args...) })
 	trace.done(ctx, err)
 	return wrapRows(rows), err
 }
@@ -96,13 +92,9 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // ExecContext runs a statement that returns no rows.
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	trace := startTrace(ctx, db.l, query, args)
-	var res sql.Result
-	var err error
-	if stmt := db.statements.get(ctx, query); stmt != nil {
-		res, err = stmt.ExecContext(ctx, args...)
-	} else {
-		res, err = db.sqlDB.ExecContext(ctx, query, args...)
-	}
+	res, err := throughCache(ctx, db.statements, query,
+		func(kept *sql.Stmt) (sql.Result, error) { return kept.ExecContext(ctx, args...) },
+		func() (sql.Result, error) { return db.sqlDB.ExecContext(ctx, query, args...) })
 	trace.doneExec(ctx, res, err)
 	return res, err
 }
@@ -200,6 +192,17 @@ func (c *statementCache) close() {
 		_ = stmt.Close()
 		delete(c.byText, text)
 	}
+}
+
+// throughCache runs query by its kept statement when the cache has or takes one (kept), else sends it
+// as text (sent).
+func throughCache[T any](ctx context.Context, c *statementCache, query string,
+	kept func(*sql.Stmt) (T, error), sent func() (T, error),
+) (T, error) {
+	if stmt := c.get(ctx, query); stmt != nil {
+		return kept(stmt)
+	}
+	return sent()
 }
 
 // keptStatement tells the statements that read and write documents from schema changes.

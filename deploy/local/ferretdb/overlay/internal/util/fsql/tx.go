@@ -40,14 +40,12 @@ func (tx *Tx) Rollback() error {
 // QueryContext runs a query that returns rows, in the transaction.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*Rows, error) {
 	trace := startTrace(ctx, tx.l, query, args)
-	var rows *sql.Rows
-	var err error
-	if stmt := tx.statements.get(ctx, query); stmt != nil {
+	rows, err := throughCache(ctx, tx.statements, query,
 		// The kept statement on the transaction's connection (prepared there once, then reused).
-		rows, err = tx.sqlTx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
-	} else {
-		rows, err = tx.sqlTx.QueryContext(ctx, query, args...)
-	}
+		func(kept *sql.Stmt) (*sql.Rows, error) {
+			return tx.sqlTx.StmtContext(ctx, kept).QueryContext(ctx, args...)
+		},
+		func() (*sql.Rows, error) { return tx.sqlTx.QueryContext(ctx, query, args...) })
 	trace.done(ctx, err)
 	return wrapRows(rows), err
 }
@@ -63,13 +61,11 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // ExecContext runs a statement that returns no rows, in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	trace := startTrace(ctx, tx.l, query, args)
-	var res sql.Result
-	var err error
-	if stmt := tx.statements.get(ctx, query); stmt != nil {
-		res, err = tx.sqlTx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-	} else {
-		res, err = tx.sqlTx.ExecContext(ctx, query, args...)
-	}
+	res, err := throughCache(ctx, tx.statements, query,
+		func(kept *sql.Stmt) (sql.Result, error) {
+			return tx.sqlTx.StmtContext(ctx, kept).ExecContext(ctx, args...)
+		},
+		func() (sql.Result, error) { return tx.sqlTx.ExecContext(ctx, query, args...) })
 	trace.doneExec(ctx, res, err)
 	return res, err
 }
