@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import jwt
+from cachetools import TLRUCache
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict
@@ -47,6 +48,13 @@ class Principal(BaseModel):
 
 # A JWKS fetch blocks the request that needs it (rarely: the keys are cached); never for long.
 _JWKS_TIMEOUT_SECONDS = 5
+# Tokens already verified, each kept until its `exp`: a client sends the same token with every request
+# until it expires, and checking it again (signature, claims, the Principal) was 2-3% of the trading
+# API's CPU under the publish benchmark (README, "Twenty-eighth session"). A token's signature and
+# claims cannot change, and the only check whose answer moves with time is `exp`, so a cached answer
+# is the answer a new check would give until then. Refusals are not kept (they cost little and may be
+# a clock still behind `iat`/`nbf`).
+_VERIFIED_TOKENS = 10_000
 
 
 class TokenVerifier:
@@ -56,6 +64,8 @@ class TokenVerifier:
                       if settings.jwt_jwks_url else None)
         self._oidc_jwks = (jwt.PyJWKClient(settings.oidc_jwks_url, timeout=_JWKS_TIMEOUT_SECONDS)
                            if settings.oidc_issuer and settings.oidc_jwks_url else None)
+        self._verified: TLRUCache[str, tuple[Principal, float]] = TLRUCache(
+            maxsize=_VERIFIED_TOKENS, ttu=lambda _token, verified, _now: verified[1], timer=time.time)
 
     def _key(self, token: str) -> Any:
         if self._jwks is not None:
@@ -76,6 +86,14 @@ class TokenVerifier:
         return bool(unverified.get("iss") == self.settings.oidc_issuer)
 
     def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            return known[0]
+        principal, expires_at = self._check(token)
+        self._verified[token] = (principal, expires_at)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         try:
             if self._oidc_jwks is not None and self._second_issuer(token):
                 key, algorithm, issuer = (self._oidc_jwks.get_signing_key_from_jwt(token).key, "RS256",
@@ -88,8 +106,8 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"The bearer token was rejected: {exc}") from exc
-        return Principal(subject=str(claims["sub"]), roles=roles_of_claims(claims),
-                         organisation_id=claims.get("org"))
+        return (Principal(subject=str(claims["sub"]), roles=roles_of_claims(claims), organisation_id=claims.get("org")),
+                float(claims["exp"]))
 
 
 def roles_of_claims(claims: dict[str, Any]) -> frozenset[Role]:

@@ -25,6 +25,7 @@ from servicekit.mongo import (
     Database,
     Document,
     IndexSpec,
+    database,
     ensure_indexes,
     learn_store_traits,
     mongo_client,
@@ -76,7 +77,7 @@ class ServiceContext:
         self.settings = settings
         self.metrics: KitMetrics = kit_metrics(definition.name)
         self.client: AsyncMongoClient[Document] = mongo_client(settings)
-        self.db: Database = self.client[settings.database_name]
+        self.db: Database = database(self.client, settings.database_name)
         self.producer = EventProducer(settings)
         self.relay = OutboxRelay(
             settings=settings, db=self.db, producer=self.producer, metrics=self.metrics, locks=PROCESS_LOCKS,

@@ -45,6 +45,9 @@ class ServiceSettings(BaseSettings):
     # are safe to retry from above (If-Match, Idempotency-Key, outcome-unknown answers). On a MongoDB
     # replica set, where the driver can retry a write exactly once, it may be turned on.
     mongo_retry_writes: bool = False
+    # PyMongo's asyncio send and receive without a task per call (servicekit.mongo_wire); off runs
+    # PyMongo's own, to compare. It applies to the whole process (the last client made decides).
+    mongo_lean_wire: bool = True
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic_replicas: int = 1
