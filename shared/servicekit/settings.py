@@ -6,6 +6,8 @@ file is read, so nothing secret can be committed by accident.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -25,6 +27,10 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     worker_host: str = "127.0.0.1"
     worker_port: int = 8001
+    # Where faust keeps its tables' state (`<consumer group>-data` in it). The platform declares no
+    # tables, but faust still makes the directory at start, by default in the working directory: the
+    # repository locally, and a read-only root in the cluster's pods, whose one writable path is /tmp.
+    worker_data_dir: Path = Path(tempfile.gettempdir())
     max_request_bytes: int = Field(default=1_048_576, description="Larger request bodies get 413")
 
     mongo_url: SecretStr = SecretStr("mongodb://127.0.0.1:27017/")

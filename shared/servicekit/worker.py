@@ -57,6 +57,7 @@ def create_worker(definition: ServiceDefinition, settings: ServiceSettings) -> f
         broker=f"kafka://{settings.kafka_bootstrap}",
         broker_client_id=settings.consumer_group,
         autodiscover=False,
+        datadir=str(settings.worker_data_dir / f"{settings.consumer_group}-data"),
         processing_guarantee="at_least_once",
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
