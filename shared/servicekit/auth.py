@@ -53,7 +53,9 @@ _JWKS_TIMEOUT_SECONDS = 5
 # API's CPU under the publish benchmark (README, "Twenty-eighth session"). A token's signature and
 # claims cannot change, and the only check whose answer moves with time is `exp`, so a cached answer
 # is the answer a new check would give until then. Refusals are not kept (they cost little and may be
-# a clock still behind `iat`/`nbf`).
+# a clock still behind `iat`/`nbf`). One difference: a token signed with a key the identity provider
+# has since withdrawn from its JWKS stays accepted until its `exp` (minutes for Keycloak's access
+# tokens), as it already did for as long as PyJWKClient kept the old key set.
 _VERIFIED_TOKENS = 10_000
 
 
