@@ -245,6 +245,9 @@ class OutboxRelay:
     _wake: asyncio.Queue[Key] = field(default_factory=asyncio.Queue)
     _tidy_wanted: asyncio.Event = field(default_factory=asyncio.Event)
     _uncertain_wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set once a sweep has finished (the start-up sweep first): what must not overlap the reading of
+    # markers a crashed process left (a test's first write right after the relay starts) waits on it.
+    swept: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _batches: set[asyncio.Task[None]] = field(default_factory=set)
     # Documents a running batch holds, and those woken meanwhile (woken again once it ends).
@@ -524,6 +527,7 @@ class OutboxRelay:
         while True:
             try:
                 await self.sweep()
+                self.swept.set()
             except Exception:
                 log.warning("outbox sweep failed; retrying", exc_info=True)
             await asyncio.sleep(self.settings.outbox_sweep_seconds)
