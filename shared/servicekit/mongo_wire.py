@@ -5,15 +5,14 @@ task wrapping a write that never waits) and receives each reply with two new tas
 `asyncio.wait`: the read, and a loop that wakes every 0.5 s to see whether the connection's
 cancellation context was cancelled (the pool does that when the driver's monitor finds the server gone,
 `interrupt_connections`). A create + publish makes some fourteen store calls in the trading API, whose
-one event loop is the busiest core under load. Measured with a throwaway script on a local FerretDB
-(8 at once, rounds alternating): the client's CPU per `find_one` 0.424 -> 0.375 ms and per `update_one`
-0.491 -> 0.392 ms (medians of 6 rounds each); through the API: README, "Twenty-eighth session".
+one event loop is the busiest core under load (measured through the API: README, "Twenty-eighth
+session").
 
 What stays as PyMongo does it: the time limit (the operation's deadline, or the socket timeout, raised
-as `socket.timeout` (TimeoutError) for PyMongo to turn into NetworkTimeout), cancellation (an interrupted connection's
-read ends with PyMongo's own `_OperationCancelled` within `POLL_SECONDS`, as its poll did; here one
-watcher per event loop looks at every read in flight, only while there are some), the reply's
-unpacking, and every caller (pool.py and network.py call these names; nothing else does).
+as `socket.timeout`, i.e. TimeoutError, for PyMongo to turn into NetworkTimeout), cancellation (an
+interrupted connection's read ends with PyMongo's own `_OperationCancelled` within `POLL_SECONDS`, as
+its poll did; here one watcher per event loop looks at every read in flight, only while there are
+some), the reply's unpacking, and every caller (pool.py and network.py call these names; nothing else does).
 
 PyMongo's functions are replaced only for the version whose code this was written against
 (`PYMONGO_VERSION`); any other version runs as published, with a warning, and
