@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from fastapi.responses import JSONResponse
 from fastapi.routing import serialize_response
@@ -35,11 +36,13 @@ from trading.listings.search import (
     pack,
     price_bucket,
     price_cell,
+    record_keys,
     sort_key,
     unpack,
 )
 from trading.listings.search_store import (
     card,
+    epoch_posting_id,
     head_id,
     posting_id,
     postings_for_bulk_load,
@@ -194,14 +197,18 @@ def test_postings_pack_and_bulk_load() -> None:
     assert filed["terms"].split("\n") == listing_terms({**listing, "title": "xy", "price_fen": 5}), "filed under"
 
 
-def test_bulk_load_moves_whole_tails_to_documents() -> None:
+def published_listing() -> dict[str, Any]:
+    """A published listing as the bulk loader takes it (title "x", priced 5 fen), without its `_id`."""
     now = datetime.now(UTC)
-    listing = {"application_number": "2021100000013", "patent_kind": "invention", "title": "x", "abstract": "",
-               "ipc_codes": [], "locarno_classes": [], "owner_organisation_id": "o",
-               "co_owner_organisation_ids": [], "agent_organisation_id": None, "industry": "other",
-               "region_code": "210200", "legal_status": "granted", "expires_on": "2040-01-01",
-               "deal_types": ["assignment"], "price_fen": 5, "open_licence_terms": None, "status": "published",
-               "version": 2, "created_at": now, "updated_at": now, "published_at": now}
+    return {"application_number": "2021100000013", "patent_kind": "invention", "title": "x", "abstract": "",
+            "ipc_codes": [], "locarno_classes": [], "owner_organisation_id": "o", "co_owner_organisation_ids": [],
+            "agent_organisation_id": None, "industry": "other", "region_code": "210200", "legal_status": "granted",
+            "expires_on": "2040-01-01", "deal_types": ["assignment"], "price_fen": 5, "open_licence_terms": None,
+            "status": "published", "version": 2, "created_at": now, "updated_at": now, "published_at": now}
+
+
+def test_bulk_load_moves_whole_tails_to_documents() -> None:
+    listing = published_listing()
     count = TAIL_MAX + 1 + 3
     seqs = [BLOCK_SIZE - 100 + i for i in range(count)]  # across two blocks
     by_id = {d["_id"]: d for d in postings_for_bulk_load([({**listing, "_id": f"l{s}"}, s) for s in seqs])}
@@ -211,6 +218,24 @@ def test_bulk_load_moves_whole_tails_to_documents() -> None:
     in_blocks = unpack(bytes(by_id[posting_id("all", 0)]["d"])) + unpack(bytes(by_id[posting_id("all", 1)]["d"]))
     assert [p.seq for p in in_blocks] == seqs[:TAIL_MAX + 1]
     assert [p.seq for p in unpack(bytes(by_id[price_posting_id("all", head["q"])]["d"]))] == seqs[:TAIL_MAX + 1]
+
+
+def test_bulk_load_moves_a_rare_terms_whole_tails_to_epoch_documents() -> None:
+    listing = published_listing()
+    seqs = [i * 300 for i in range(1, TAIL_MAX + 1 + 3 + 1)]  # some 27 blocks: a rare term's spread
+    by_id = {d["_id"]: d for d in postings_for_bulk_load([({**listing, "_id": f"l{s}"}, s) for s in seqs])}
+    head = by_id[head_id("all")]
+    assert [p.seq for p in unpack(bytes(head["t"]))] == seqs[-3:]
+    moved = seqs[:TAIL_MAX + 1]
+    epochs = sorted({str(s // EPOCH_SIZE) for s in moved})
+    assert (head["b"], head["q"]) == ("", ""), "no block or cell documents"
+    in_epochs = [p for e in epochs for p in unpack(bytes(by_id[epoch_posting_id("all", e)]["d"]))]
+    assert [p.seq for p in in_epochs] == moved
+    blocks, cells = record_keys(pack(in_epochs))
+    assert (head["e"], head["f"]) == (" ".join(sorted(blocks)), " ".join(sorted(cells)))
+    read = TermHead(head["b"], head["q"], bytes(head["t"]), head["e"], head["f"])
+    assert read.keys(by_price=False) == blocks | {str(s // BLOCK_SIZE) for s in seqs[-3:]}
+    assert read.spread(by_price=True) == frozenset(cells)
 
 
 def test_price_cells_file_by_bucket_and_epoch() -> None:

@@ -42,6 +42,17 @@ read: an inverted index whose documents are keyed by term and block.
   sorts them exactly, and stops as soon as the buckets it has finished hold a full page: buckets
   never overlap, so nothing later can come earlier. Negotiable listings are bucket `n`, after every
   priced bucket in both directions.
+- A term in few listings has its moved postings in *epoch documents* instead, `e5|<term>|<epoch>`:
+  all its postings of one epoch, serving its blocks and its price cells there alike (a search slices
+  the document by seq block or by cell, SplitPostings). Why: a tail of TAIL_MAX postings of a rare
+  term spans many blocks and cells (a term in one listing in 300 spreads them over some 40 blocks and
+  as many cells), so moving it to block and cell documents rewrote dozens of documents for a few
+  postings each, most of a fold's writes; and the folds' store work is what sets the requests' tail
+  latency (README, "Twenty-ninth session" and "Thirtieth session"). A move whose postings span
+  SPREAD_SEQS seqs or more goes to epoch documents (one to three per move); a denser one, as
+  before, to blocks and cells, whose documents an epoch document of a dense term would outgrow. The
+  head names the blocks and cells its epoch documents hold postings in (`e`, `f`), so a search reads an
+  epoch document only where the term has postings, like a block's.
 """
 
 from __future__ import annotations
@@ -62,8 +73,8 @@ from trading.patents.regions import region_levels
 # The shape of the read model's documents, part of their ids. Bump it when that shape changes and run
 # `python -m trading refile-search`: it drops the older layout's documents and marks every published
 # listing, which the indexer files again (2: price cells; 3: region and deal types in the postings;
-# 4: one head per term, holding the term's newest postings).
-LAYOUT = 4
+# 4: one head per term, holding the term's newest postings; 5: epoch documents of rare terms).
+LAYOUT = 5
 BLOCK_SIZE = 2048
 EPOCH_SIZE = 16 * BLOCK_SIZE  # seqs per price-cell epoch
 # The most postings a head's tail holds: when a batch leaves more, they move to their documents. A
@@ -71,6 +82,14 @@ EPOCH_SIZE = 16 * BLOCK_SIZE  # seqs per price-cell epoch
 # search reads heads); a smaller one moves postings, rewriting the large block and cell documents,
 # more often. 256 postings are some 12.5 KB.
 TAIL_MAX = 256
+# A tail that moves with its postings spread over this many seqs or more goes to the term's epoch
+# documents (a rare term's, fewer than one listing in 32; see above), so an epoch document holds some
+# 1,000 postings at most (256 per 8,192 seqs of an epoch's 32,768), half a full block document. A term
+# denser than that keeps block and cell documents: a search of the cache off decodes a whole epoch
+# document to take one block or cell from it, which for the benchmark's common words (each in about one
+# listing in eleven, partly moved to epoch documents when the line was "more than two blocks") made
+# keyword searches with the cache off up to twice as slow (README, "Thirtieth session").
+SPREAD_SEQS = 4 * BLOCK_SIZE
 NEGOTIABLE = -1  # the price stored in postings for "negotiable"
 ALL = "all"
 
@@ -105,6 +124,22 @@ def block_key(seq: int) -> str:
 
 def cell_bucket(cell: str) -> str:
     return cell.split(":", 1)[0]
+
+
+def epoch_key(seq: int) -> str:
+    """The epoch document a posting of a rare term moves to (its seq's epoch)."""
+    return str(seq // EPOCH_SIZE)
+
+
+def epoch_of(key: str, by_price: bool) -> str:
+    """The epoch of a block (`by_price` False) or of a price cell, as epoch documents are keyed."""
+    return key.split(":", 1)[1] if by_price else str(int(key) * BLOCK_SIZE // EPOCH_SIZE)
+
+
+def spread_out(postings: Collection[Posting]) -> bool:
+    """Whether a moving tail goes to epoch documents: its postings span SPREAD_SEQS seqs or more."""
+    seqs = [p.seq for p in postings]
+    return bool(seqs) and max(seqs) - min(seqs) >= SPREAD_SEQS
 
 
 # Deal types as bits of a posting's `deals` byte. Explicit, not by the enum's order: stored postings
@@ -424,38 +459,75 @@ def joined_keys(keys: Iterable[str]) -> str:
     return " ".join(sorted(keys))
 
 
-class TermHead:
-    """A term's head as a search reads it: the blocks and price cells that have a postings document
-    (`blocks`, `cells`), and its tail split by block and by cell, so a block's (or cell's) postings of
-    the term are its document's plus `tail_in` there. Decoded once, kept in the search cache."""
+class SplitPostings:
+    """Packed records split by seq block and by price cell: a head's tail, or an epoch document, as a
+    search reads them (a block's or a cell's postings of a term are the part here in that key)."""
 
-    __slots__ = ("blocks", "cells", "size", "tail_by_block", "tail_by_cell")
+    __slots__ = ("by_block", "by_cell", "size")
 
-    def __init__(self, blocks: str = "", cells: str = "", tail: bytes = b"") -> None:
-        self.blocks = frozenset(blocks.split())
-        self.cells = frozenset(cells.split())
+    def __init__(self, packed: bytes = b"") -> None:
         by_block: dict[str, list[bytes]] = {}
         by_cell: dict[str, list[bytes]] = {}
-        for row, (seq, price, _region, _deals) in enumerate(_ATTRIBUTES_OF_RECORD.iter_unpack(tail)):
-            record = tail[row * RECORD.size:(row + 1) * RECORD.size]
+        for row, (seq, price, _region, _deals) in enumerate(_ATTRIBUTES_OF_RECORD.iter_unpack(packed)):
+            record = packed[row * RECORD.size:(row + 1) * RECORD.size]
             by_block.setdefault(block_key(seq), []).append(record)
             by_cell.setdefault(price_cell(price, seq), []).append(record)
-        self.tail_by_block = {k: PostingBlock(b"".join(v)) for k, v in by_block.items()}
-        self.tail_by_cell = {k: PostingBlock(b"".join(v)) for k, v in by_cell.items()}
-        self.size = 200 + 3 * len(tail) + 16 * (len(self.blocks) + len(self.cells))
+        self.by_block = {k: PostingBlock(b"".join(v)) for k, v in by_block.items()}
+        self.by_cell = {k: PostingBlock(b"".join(v)) for k, v in by_cell.items()}
+        self.size = 100 + 3 * len(packed)
+
+    def keys(self, by_price: bool) -> set[str]:
+        return set(self.by_cell if by_price else self.by_block)
+
+    def part(self, key: str, by_price: bool) -> PostingBlock:
+        return (self.by_cell if by_price else self.by_block).get(key, EMPTY_BLOCK)
+
+
+EMPTY_SPLIT = SplitPostings()
+
+
+def record_keys(packed: bytes) -> tuple[set[str], set[str]]:
+    """The blocks and the price cells that packed records have postings in."""
+    blocks: set[str] = set()
+    cells: set[str] = set()
+    for seq, price, _region, _deals in _ATTRIBUTES_OF_RECORD.iter_unpack(packed):
+        blocks.add(block_key(seq))
+        cells.add(price_cell(price, seq))
+    return blocks, cells
+
+
+class TermHead:
+    """A term's head as a search reads it: the blocks and price cells that have a postings document
+    (`blocks`, `cells`), those where its epoch documents hold postings (`spread_blocks`,
+    `spread_cells`), and its tail split by block and by cell, so a block's (or cell's) postings of the
+    term are its documents' plus `tail_in` there. Decoded once, kept in the search cache."""
+
+    __slots__ = ("blocks", "cells", "size", "spread_blocks", "spread_cells", "tail")
+
+    def __init__(self, blocks: str = "", cells: str = "", tail: bytes = b"", spread_blocks: str = "",
+                 spread_cells: str = "") -> None:
+        self.blocks = frozenset(blocks.split())
+        self.cells = frozenset(cells.split())
+        self.spread_blocks = frozenset(spread_blocks.split())
+        self.spread_cells = frozenset(spread_cells.split())
+        self.tail = SplitPostings(tail)
+        self.size = 100 + self.tail.size + 16 * (len(self.blocks) + len(self.cells) + len(self.spread_blocks)
+                                                 + len(self.spread_cells))
 
     def keys(self, by_price: bool) -> set[str]:
         """The blocks (or cells) where the term has postings, in a document or in the tail."""
-        if by_price:
-            return {*self.cells, *self.tail_by_cell}
-        return {*self.blocks, *self.tail_by_block}
+        return {*self.stored(by_price), *self.spread(by_price), *self.tail.keys(by_price)}
 
     def stored(self, by_price: bool) -> frozenset[str]:
-        """The blocks (or cells) that have a postings document."""
+        """The blocks (or cells) that have a postings document of their own."""
         return self.cells if by_price else self.blocks
 
+    def spread(self, by_price: bool) -> frozenset[str]:
+        """The blocks (or cells) where the term's epoch documents hold postings."""
+        return self.spread_cells if by_price else self.spread_blocks
+
     def tail_in(self, key: str, by_price: bool) -> PostingBlock:
-        return (self.tail_by_cell if by_price else self.tail_by_block).get(key, EMPTY_BLOCK)
+        return self.tail.part(key, by_price)
 
 
 EMPTY_HEAD = TermHead()

@@ -42,6 +42,7 @@ from trading.listings.models import ListingRead
 from trading.listings.search import (
     EMPTY_BLOCK,
     EMPTY_HEAD,
+    EMPTY_SPLIT,
     LAYOUT,
     NEGOTIABLE,
     RECORD,
@@ -51,6 +52,7 @@ from trading.listings.search import (
     RecordFilter,
     SearchQuery,
     SearchSort,
+    SplitPostings,
     TermHead,
     block_can_follow,
     block_key,
@@ -58,6 +60,8 @@ from trading.listings.search import (
     bucket_can_follow,
     bucket_order,
     cell_bucket,
+    epoch_key,
+    epoch_of,
     intersect,
     is_price_order,
     joined_keys,
@@ -67,7 +71,9 @@ from trading.listings.search import (
     pack,
     posting_of,
     price_cell,
+    record_keys,
     sort_key,
+    spread_out,
     unpack,
 )
 
@@ -195,6 +201,10 @@ class ReadCache:
         """Postings documents, as blocks (search.PostingBlock)."""
         return await self._through(db, ids, _decoded, _decoded_size)
 
+    async def epochs(self, db: Database, ids: Sequence[str]) -> list[SplitPostings]:
+        """Epoch documents, split by block and by cell (search.SplitPostings)."""
+        return await self._through(db, ids, _split, _split_size)
+
     async def heads(self, db: Database, terms: Sequence[str]) -> list[TermHead]:
         """The terms' heads, decoded (search.TermHead; a term without one has EMPTY_HEAD), each with the
         term's postings in the live segments added to its tail: what a search treats as the tail is
@@ -320,11 +330,20 @@ def _decoded_size(block: PostingBlock | None) -> int:
     return 100 if block is None else block.size
 
 
+def _split(_doc_id: str, doc: Document | None) -> SplitPostings:
+    return EMPTY_SPLIT if doc is None else SplitPostings(bytes(doc["d"]))
+
+
+def _split_size(split: SplitPostings) -> int:
+    return split.size
+
+
 def _head(doc: Document | None, in_segments: bytes = b"") -> TermHead:
     if doc is None and not in_segments:
         return EMPTY_HEAD
     doc = doc or {}
-    return TermHead(doc.get("b") or "", doc.get("q") or "", bytes(doc.get("t") or b"") + in_segments)
+    return TermHead(doc.get("b") or "", doc.get("q") or "", bytes(doc.get("t") or b"") + in_segments,
+                    doc.get("e") or "", doc.get("f") or "")
 
 
 def _head_size(head: TermHead) -> int:
@@ -523,6 +542,27 @@ async def _add_segment(db: Database, number: int, adds: Mapping[str, Mapping[int
     return {head_id(t) for t in adds}
 
 
+def _merged_for_fold(segments: Sequence[Segment], removes: Mapping[str, Mapping[int, int]],
+                     adds: Mapping[str, Mapping[int, Posting]]
+                     ) -> tuple[set[str], dict[str, dict[int, Posting]], dict[str, dict[int, Posting]]]:
+    """A fold's postings (pure: run in a worker thread): the terms the segments hold, and every term's
+    postings after the batch's removals and additions, split into those to file in the heads and those
+    left in the new carry (carried_terms)."""
+    merged: dict[str, dict[int, Posting]] = {}
+    for segment in segments:
+        for term, postings in segment.postings_by_term().items():
+            merged.setdefault(term, {}).update((p.seq, p) for p in postings)
+    folded_terms = set(merged)
+    for term, gone in removes.items():
+        for seq in gone:
+            merged.get(term, {}).pop(seq, None)
+    for term, by_seq in adds.items():
+        merged.setdefault(term, {}).update(by_seq)
+    carried = carried_terms(merged, {*removes, *adds})
+    to_file = {t: p for t, p in merged.items() if p and t not in carried}
+    return folded_terms, to_file, {t: merged[t] for t in carried}
+
+
 async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], adds: dict[str, dict[int, Posting]],
                            bump: bool) -> tuple[set[str], int | None, list[int]]:
     """Merge every live segment (but a carry that holds none of the batch's terms) into the heads, with a
@@ -540,26 +580,19 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
             numbers = [n for n in numbers
                        if not (n in _segments and _segments[n].carry and batch_terms.isdisjoint(_segments[n].by_term))]
         segments = [_segments[n] for n in numbers if n in _segments]
-        merged: dict[str, dict[int, Posting]] = {}
-        for i, segment in enumerate(segments):
-            await _let_others_run(i, every=4)
-            for term, postings in segment.postings_by_term().items():
-                merged.setdefault(term, {}).update((p.seq, p) for p in postings)
-        folded_terms = set(merged)
-        for term, gone in removes.items():
-            for seq in gone:
-                merged.get(term, {}).pop(seq, None)
-        for term, by_seq in adds.items():
-            merged.setdefault(term, {}).update(by_seq)
-        carried = carried_terms(merged, batch_terms)
-        changed = await _file_terms(db, removes, {t: p for t, p in merged.items() if p and t not in carried})
+        # Merging the segments (the carry among them holds some 50,000 postings at 100,000 listings), and
+        # encoding and decoding the new carry, held the event loop for tens of milliseconds at a time, and
+        # every request of the process waited. In a worker thread the loop takes turns with it: the
+        # interpreter hands the other thread its turn every few milliseconds (sys.getswitchinterval).
+        folded_terms, to_file, carried = await asyncio.to_thread(_merged_for_fold, segments, removes, adds)
+        changed = await _file_terms(db, removes, to_file)
         changed |= {head_id(t) for t in folded_terms}
         carry: list[int] = []
         if carried:
             carry = [await _take_seqs(db, 1)]
-            doc = segment_document(carry[0], {t: merged[t] for t in carried}, carry=True)
+            doc = await asyncio.to_thread(segment_document, carry[0], carried, True)
             await db[POSTINGS].insert_one(doc)
-            _segments[carry[0]] = _decoded_segment(doc)
+            _segments[carry[0]] = await asyncio.to_thread(_decoded_segment, doc)
         generation: int | None = None
         if numbers or bump:
             async with _live_lock:
@@ -726,13 +759,19 @@ def price_posting_id(term: str, cell: str) -> str:
     return f"q{LAYOUT}|{term}|{cell}"
 
 
+def epoch_posting_id(term: str, epoch: str) -> str:
+    """A rare term's postings of one epoch (search, "epoch documents")."""
+    return f"e{LAYOUT}|{term}|{epoch}"
+
+
 def older_layouts_pattern() -> str:
     """The ids of postings, heads and segments of the layouts before this one, which search never
     reads: without a number before layout 3, numbered since (layout 3 had price heads of their own,
     `hq3|`; segments came with layout 4, and a list naming one of an older layout finds none and is
-    emptied by the next fold). (FerretDB's regular expressions are Go's: no lookahead.)"""
+    emptied by the next fold; epoch documents, `e`, came with layout 5). (FerretDB's regular expressions
+    are Go's: no lookahead.)"""
     numbers = "|".join(str(n) for n in range(3, LAYOUT))
-    return f"^(p|q|h|hq|s)({numbers})?\\|" if numbers else "^(p|q|h|hq|s)\\|"
+    return f"^(p|q|h|hq|s|e)({numbers})?\\|" if numbers else "^(p|q|h|hq|s|e)\\|"
 
 
 def _documents_of(term: str, posting: Posting) -> tuple[tuple[str, str, bool], tuple[str, str, bool]]:
@@ -1008,11 +1047,24 @@ async def _take_seqs(db: Database, count: int) -> int:
     return int(doc["n"]) - count + 1
 
 
-async def _let_others_run(i: int, every: int = 64) -> None:
-    """Give requests a turn between chunks of a long computation: a fold files thousands of terms, and
-    without a pause its Python work held every request of the process for hundreds of milliseconds."""
-    if i % every == every - 1:
-        await asyncio.sleep(0)
+# The longest a batch's or a fold's computation holds the event loop before it gives the requests a turn.
+TURN_SECONDS = 0.005
+
+
+class _Turns:
+    """Gives the requests of the process a turn between steps of a long computation once it has held the
+    event loop for TURN_SECONDS: a fold files thousands of terms and documents, and when it yielded
+    every 64 steps the loop was held for tens of milliseconds at a time, a step's cost varying a
+    hundredfold (a rare term's head against a cell document of 2,000 postings; README, "Thirtieth
+    session")."""
+
+    def __init__(self) -> None:
+        self.since = time.monotonic()
+
+    async def take(self) -> None:
+        if time.monotonic() - self.since >= TURN_SECONDS:
+            await asyncio.sleep(0)
+            self.since = time.monotonic()
 
 
 async def _file_terms(db: Database, removes: dict[str, dict[int, int]],
@@ -1023,22 +1075,26 @@ async def _file_terms(db: Database, removes: dict[str, dict[int, int]],
     segments do) has them appended to its packed value, without decoding it.
 
     Additions go to the term's tail, in its head. A removal takes the seq out of the tail and out of
-    the two documents it would have moved to (read, and written only if it was there: after a failed
-    batch a posting may be in both). A tail longer than TAIL_MAX after the batch moves to its
-    documents. Documents are written before heads, so whatever write fails a search finds every
-    posting once (a tail moved to documents whose head write failed is read twice, and the same seq
-    in a block's document and its tail counts once, search.intersect) and a head names every
-    document with postings (one it names that lost them costs a search one read).
+    the documents it may have moved to, its block's, price cell's and epoch's (read, and written only if
+    it was there: after a failed batch a posting may be in two). A tail longer than TAIL_MAX after the
+    batch moves to its documents: its epoch documents when it spans SPREAD_SEQS seqs or more (a
+    rare term's; search.py), else its block and cell documents. Documents are written before heads, so
+    whatever write fails a search finds every posting once (a tail moved to documents whose head write
+    failed is read twice, and the same seq in a document and its tail counts once, search.intersect)
+    and a head names every document with postings (one it names that lost them costs a search one
+    read).
     Returns the ids of the documents it wrote (postings and heads)."""
     terms = list(dict.fromkeys([*removes, *adds]))
     heads = dict(zip(terms, await _written.read(db, [head_id(t) for t in terms]), strict=True))
+    turns = _Turns()
     tails: dict[str, bytes] = {}
-    # Postings documents to change: what leaves and what arrives, and (term, key, by price) of each.
+    # Postings documents to change: what leaves and what arrives, and (term, key, by price) of each;
+    # an epoch document's key is its epoch, and its by-price None.
     leaving: dict[str, set[int]] = {}
     arriving: dict[str, dict[int, Posting]] = {}
-    documents: dict[str, tuple[str, str, bool]] = {}
-    for i, term in enumerate(terms):
-        await _let_others_run(i)
+    documents: dict[str, tuple[str, str, bool | None]] = {}
+    for term in terms:
+        await turns.take()
         head = heads[term]
         stored = bytes(head["t"]) if head is not None and "t" in head else b""
         gone, adding = removes.get(term, {}), adds.get(term, {})
@@ -1048,14 +1104,24 @@ async def _file_terms(db: Database, removes: dict[str, dict[int, int]],
             tail = pack([p for p in unpack(stored) if p.seq not in gone and p.seq not in adding]
                         + list(adding.values()))
         for seq, price in gone.items():
-            for doc_id, key, by_price in _documents_of(term, Posting(seq, price, "")):
+            # Its epoch's document too, named by the head or not: one a failed batch wrote but did not
+            # name may hold it, and a later move there would name it again.
+            for doc_id, key, by_price in (*_documents_of(term, Posting(seq, price, "")),
+                                          (epoch_posting_id(term, epoch_key(seq)), epoch_key(seq), None)):
                 leaving.setdefault(doc_id, set()).add(seq)
                 documents[doc_id] = (term, key, by_price)
         if len(tail) > TAIL_MAX * RECORD.size:
-            for posting in unpack(tail):
-                for doc_id, key, by_price in _documents_of(term, posting):
+            moving = unpack(tail)
+            if spread_out(moving):
+                for posting in moving:
+                    doc_id = epoch_posting_id(term, epoch_key(posting.seq))
                     arriving.setdefault(doc_id, {})[posting.seq] = posting
-                    documents[doc_id] = (term, key, by_price)
+                    documents[doc_id] = (term, epoch_key(posting.seq), None)
+            else:
+                for posting in moving:
+                    for doc_id, key, by_price in _documents_of(term, posting):
+                        arriving.setdefault(doc_id, {})[posting.seq] = posting
+                        documents[doc_id] = (term, key, by_price)
             tail = b""
         tails[term] = tail
     ids = list(documents)
@@ -1064,8 +1130,10 @@ async def _file_terms(db: Database, removes: dict[str, dict[int, int]],
     # Per term, the keys whose documents now hold postings, and those now empty.
     holding: dict[str, set[tuple[str, bool]]] = {}
     emptied: dict[str, set[tuple[str, bool]]] = {}
-    for i, (doc_id, doc) in enumerate(zip(ids, await _written.read(db, ids), strict=True)):
-        await _let_others_run(i)
+    # Per term and epoch document written, the blocks and cells it holds postings in now.
+    spread: dict[str, dict[str, tuple[set[str], set[str]]]] = {}
+    for doc_id, doc in zip(ids, await _written.read(db, ids), strict=True):
+        await turns.take()
         stored = bytes(doc["d"]) if doc is not None else b""
         dropping, adding = leaving.get(doc_id, set()), arriving.get(doc_id, {})
         seqs = PostingBlock(stored).seqs if stored else ()
@@ -1078,31 +1146,44 @@ async def _file_terms(db: Database, removes: dict[str, dict[int, int]],
                 continue  # nothing of ours was there
             packed = pack(kept)
         term, key, by_price = documents[doc_id]
+        if by_price is None:
+            spread.setdefault(term, {})[key] = record_keys(packed)
         if packed:
             value = Binary(packed)
             new[doc_id] = {"_id": doc_id, "d": value}
             ops.append(UpdateOne({"_id": doc_id}, {"$set": {"d": value}}, upsert=True))
-            holding.setdefault(term, set()).add((key, by_price))
+            if by_price is not None:
+                holding.setdefault(term, set()).add((key, by_price))
         else:
             new[doc_id] = None
             ops.append(DeleteOne({"_id": doc_id}))
-            emptied.setdefault(term, set()).add((key, by_price))
+            if by_price is not None:
+                emptied.setdefault(term, set()).add((key, by_price))
     head_ops: list[ReplaceOne[Document] | DeleteOne] = []
     new_heads: dict[str, Document | None] = {}
-    for i, term in enumerate(terms):
-        await _let_others_run(i)
+    for term in terms:
+        await turns.take()
         head = heads[term] or {}
         sets = {False: set((head.get("b") or "").split()), True: set((head.get("q") or "").split())}
         for key, by_price in holding.get(term, ()):
             sets[by_price].add(key)
         for key, by_price in emptied.get(term, ()):
             sets[by_price].discard(key)
-        blocks, cells, tail = joined_keys(sets[False]), joined_keys(sets[True]), tails[term]
-        if (blocks, cells, tail) == (head.get("b") or "", head.get("q") or "", bytes(head.get("t") or b"")):
+        spread_blocks, spread_cells = set((head.get("e") or "").split()), set((head.get("f") or "").split())
+        for epoch, (blocks_there, cells_there) in spread.get(term, {}).items():
+            spread_blocks = {b for b in spread_blocks if epoch_of(b, False) != epoch} | blocks_there
+            spread_cells = {c for c in spread_cells if epoch_of(c, True) != epoch} | cells_there
+        now = (joined_keys(sets[False]), joined_keys(sets[True]), tails[term], joined_keys(spread_blocks),
+               joined_keys(spread_cells))
+        if now == (head.get("b") or "", head.get("q") or "", bytes(head.get("t") or b""), head.get("e") or "",
+                   head.get("f") or ""):
             continue
+        blocks, cells, tail, spread_b, spread_c = now
         doc_id = head_id(term)
-        if blocks or cells or tail:
+        if any(now):
             replacement: Document = {"_id": doc_id, "b": blocks, "q": cells, "t": Binary(tail)}
+            if spread_b:  # only a rare term's head has these (and then both)
+                replacement |= {"e": spread_b, "f": spread_c}
             new_heads[doc_id] = replacement
             head_ops.append(ReplaceOne({"_id": doc_id}, replacement, upsert=True))
         else:
@@ -1167,15 +1248,44 @@ def _shared_keys(groups: list[list[str]], heads: dict[str, TermHead], by_price: 
     return keys or set()
 
 
-async def _matches_in(db: Database, groups: list[list[str]], heads: dict[str, TermHead], key: str,
-                      by_price: bool, keep: RecordFilter | None = None) -> list[Posting]:
-    """The postings of one block (or cell) that satisfy every group and the record filter: each term's
-    are its document's there and its tail's (OR inside a group also unites those two)."""
-    document_of = price_posting_id if by_price else posting_id
-    wanted = [t for g in groups for t in g if key in heads[t].stored(by_price)]
-    by_term = dict(zip(wanted, await _cache.postings(db, [document_of(t, key) for t in wanted]), strict=True))
-    return intersect([[block for t in g for block in (by_term.get(t) or EMPTY_BLOCK, heads[t].tail_in(key, by_price))]
-                      for g in groups], keep)
+class _SearchReads:
+    """The postings documents one search (or candidates call) has read, each read once: an epoch
+    document serves every block and cell of the term in its epoch, and with the cache off (or after it
+    dropped the document) each block's read of it went to the store again."""
+
+    def __init__(self, groups: list[list[str]], heads: dict[str, TermHead], by_price: bool) -> None:
+        self.groups, self.heads, self.by_price = groups, heads, by_price
+        self.terms = list(dict.fromkeys(t for g in groups for t in g))
+        self.document_of = price_posting_id if by_price else posting_id
+        self.own: dict[str, PostingBlock | None] = {}
+        self.epochs: dict[str, SplitPostings] = {}
+
+    def _epoch_document(self, term: str, key: str) -> str:
+        return epoch_posting_id(term, epoch_of(key, self.by_price))
+
+    async def read(self, db: Database, keys: Sequence[str]) -> None:
+        """Read, in one go, the documents these blocks (or cells) need that this search has not read."""
+        own = [self.document_of(t, k) for k in keys for t in self.terms if k in self.heads[t].stored(self.by_price)]
+        epochs = [self._epoch_document(t, k) for k in keys for t in self.terms
+                  if k in self.heads[t].spread(self.by_price)]
+        own = [i for i in dict.fromkeys(own) if i not in self.own]
+        epochs = [i for i in dict.fromkeys(epochs) if i not in self.epochs]
+        read_own, read_epochs = await asyncio.gather(_cache.postings(db, own), _cache.epochs(db, epochs))
+        self.own.update(zip(own, read_own, strict=True))
+        self.epochs.update(zip(epochs, read_epochs, strict=True))
+
+    def matches_in(self, key: str, keep: RecordFilter | None = None) -> list[Posting]:
+        """The postings of one block (or cell), read before, that satisfy every group and the record
+        filter: each term's are its document's there, its epoch document's part there and its tail's (OR
+        inside a group also unites those)."""
+        def parts(term: str) -> tuple[PostingBlock, PostingBlock, PostingBlock]:
+            head = self.heads[term]
+            own = self.own.get(self.document_of(term, key)) if key in head.stored(self.by_price) else None
+            in_epoch = (self.epochs.get(self._epoch_document(term, key), EMPTY_SPLIT).part(key, self.by_price)
+                        if key in head.spread(self.by_price) else EMPTY_BLOCK)
+            return own or EMPTY_BLOCK, in_epoch, head.tail_in(key, self.by_price)
+
+        return intersect([[block for t in g for block in parts(t)] for g in self.groups], keep)
 
 
 async def search(db: Database, query: SearchQuery) -> tuple[list[Posting], bool]:
@@ -1204,13 +1314,14 @@ async def search(db: Database, query: SearchQuery) -> tuple[list[Posting], bool]
         stages = [[str(b)] for b in blocks if block_can_follow(query.sort, b, query.after)]
     found: list[tuple[tuple[int, ...], Posting]] = []
     keep = query.record_filter()
+    reads = _SearchReads(groups, heads, by_price)
     start, size = 0, 1
     while start < len(stages) and len(found) <= query.limit:
         keys = [k for stage in stages[start:start + size] for k in stage]
         start, size = start + size, min(size * 2, MAX_STAGES_PER_ROUND)
-        for postings in await asyncio.gather(*(_matches_in(db, groups, heads, k, by_price, keep)
-                                               for k in keys)):
-            for posting in postings:
+        await reads.read(db, keys)
+        for k in keys:
+            for posting in reads.matches_in(k, keep):
                 key = sort_key(query.sort, posting)
                 if query.after is not None and key <= query.after:
                     continue
@@ -1227,8 +1338,10 @@ async def candidates(db: Database, terms: Sequence[str], limit: int) -> list[str
     heads = await _heads(db, groups[0])
     blocks = block_order(SearchSort.NEWEST, [int(k) for k in _shared_keys(groups, heads, False)])
     out: dict[str, None] = {}
+    reads = _SearchReads(groups, heads, False)
     for block in blocks:
-        for posting in sorted(await _matches_in(db, groups, heads, str(block), False), key=lambda p: -p.seq):
+        await reads.read(db, [str(block)])
+        for posting in sorted(reads.matches_in(str(block)), key=lambda p: -p.seq):
             out[posting.listing_id] = None
         if len(out) >= limit:
             break
@@ -1239,7 +1352,8 @@ def postings_for_bulk_load(filed: Sequence[tuple[Document, int]]) -> list[Docume
     """Posting, head and filing documents for already-published listings, each with the search seq it
     is filed under, built in memory as the indexer would file them (the benchmark loads 100,000
     listings this way instead of one write per term): per term, in seq order, the postings that fill
-    whole tails of TAIL_MAX + 1 in their documents, the rest in the head's tail, a state the indexer
+    whole tails of TAIL_MAX + 1 in their documents (each such tail in its epoch documents when it spans
+    SPREAD_SEQS seqs or more, as a move decides), the rest in the head's tail, a state the indexer
     reaches when each of its batches adds one posting per term."""
     by_term: dict[str, list[Posting]] = {}
     filings: list[Document] = []
@@ -1254,12 +1368,24 @@ def postings_for_bulk_load(filed: Sequence[tuple[Document, int]]) -> list[Docume
     for term, postings in by_term.items():
         moved = len(postings) - len(postings) % (TAIL_MAX + 1)
         keys: dict[bool, set[str]] = {False: set(), True: set()}
-        for posting in postings[:moved]:
-            for doc_id, key, by_price in _documents_of(term, posting):
-                documents.setdefault(doc_id, []).append(posting)
-                keys[by_price].add(key)
-        heads.append({"_id": head_id(term), "b": joined_keys(keys[False]), "q": joined_keys(keys[True]),
-                      "t": Binary(pack(postings[moved:]))})
+        spread: dict[bool, set[str]] = {False: set(), True: set()}
+        for start in range(0, moved, TAIL_MAX + 1):
+            tail = postings[start:start + TAIL_MAX + 1]
+            to_epochs = spread_out(tail)
+            for posting in tail:
+                if to_epochs:
+                    documents.setdefault(epoch_posting_id(term, epoch_key(posting.seq)), []).append(posting)
+                    spread[False].add(block_key(posting.seq))
+                    spread[True].add(price_cell(posting.price, posting.seq))
+                    continue
+                for doc_id, key, by_price in _documents_of(term, posting):
+                    documents.setdefault(doc_id, []).append(posting)
+                    keys[by_price].add(key)
+        head = {"_id": head_id(term), "b": joined_keys(keys[False]), "q": joined_keys(keys[True]),
+                "t": Binary(pack(postings[moved:]))}
+        if spread[False]:
+            head |= {"e": joined_keys(spread[False]), "f": joined_keys(spread[True])}
+        heads.append(head)
     return [{"_id": k, "d": Binary(pack(v))} for k, v in documents.items()] + heads + filings
 
 
