@@ -60,7 +60,7 @@ from __future__ import annotations
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
@@ -459,6 +459,12 @@ def joined_keys(keys: Iterable[str]) -> str:
     return " ".join(sorted(keys))
 
 
+def _record_keys(packed: bytes) -> Iterator[tuple[str, str]]:
+    """Each packed record's seq block and price cell, in order."""
+    for seq, price, _region, _deals in _ATTRIBUTES_OF_RECORD.iter_unpack(packed):
+        yield block_key(seq), price_cell(price, seq)
+
+
 class SplitPostings:
     """Packed records split by seq block and by price cell: a head's tail, or an epoch document, as a
     search reads them (a block's or a cell's postings of a term are the part here in that key)."""
@@ -468,10 +474,10 @@ class SplitPostings:
     def __init__(self, packed: bytes = b"") -> None:
         by_block: dict[str, list[bytes]] = {}
         by_cell: dict[str, list[bytes]] = {}
-        for row, (seq, price, _region, _deals) in enumerate(_ATTRIBUTES_OF_RECORD.iter_unpack(packed)):
+        for row, (block, cell) in enumerate(_record_keys(packed)):
             record = packed[row * RECORD.size:(row + 1) * RECORD.size]
-            by_block.setdefault(block_key(seq), []).append(record)
-            by_cell.setdefault(price_cell(price, seq), []).append(record)
+            by_block.setdefault(block, []).append(record)
+            by_cell.setdefault(cell, []).append(record)
         self.by_block = {k: PostingBlock(b"".join(v)) for k, v in by_block.items()}
         self.by_cell = {k: PostingBlock(b"".join(v)) for k, v in by_cell.items()}
         self.size = 100 + 3 * len(packed)
@@ -488,12 +494,8 @@ EMPTY_SPLIT = SplitPostings()
 
 def record_keys(packed: bytes) -> tuple[set[str], set[str]]:
     """The blocks and the price cells that packed records have postings in."""
-    blocks: set[str] = set()
-    cells: set[str] = set()
-    for seq, price, _region, _deals in _ATTRIBUTES_OF_RECORD.iter_unpack(packed):
-        blocks.add(block_key(seq))
-        cells.add(price_cell(price, seq))
-    return blocks, cells
+    keys = list(_record_keys(packed))
+    return {block for block, _ in keys}, {cell for _, cell in keys}
 
 
 class TermHead:
