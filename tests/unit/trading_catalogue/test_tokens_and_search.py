@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from fastapi.responses import JSONResponse
 from fastapi.routing import serialize_response
 from fastapi.utils import create_model_field
@@ -17,6 +19,7 @@ from trading.listings.search import (
     BLOCK_SIZE,
     DEAL_BITS,
     EPOCH_SIZE,
+    ID_BYTES,
     LAYOUT,
     NEGOTIABLE,
     TAIL_MAX,
@@ -24,16 +27,20 @@ from trading.listings.search import (
     PostingBlock,
     SearchQuery,
     SearchSort,
+    SplitPostings,
     TermHead,
     block_can_follow,
+    block_key,
     block_order,
     bucket_can_follow,
     bucket_order,
     buckets_for_range,
     cell_bucket,
     intersect,
+    listing_id_of,
     listing_terms,
     pack,
+    packed_listing_id,
     price_bucket,
     price_cell,
     record_keys,
@@ -48,6 +55,7 @@ from trading.listings.search_store import (
     postings_for_bulk_load,
     price_posting_id,
 )
+from trading.listings.store import listing_id_for
 from trading.listings.tokens import tokens
 
 
@@ -147,6 +155,21 @@ def test_a_block_finds_seqs_and_decodes_only_what_is_asked() -> None:
     assert block.find(4) == -1 and block.find(2 ** 32 - 1) == -1 and PostingBlock(b"").find(3) == -1
 
 
+def test_a_record_holds_a_listing_id_in_eleven_bytes_and_refuses_what_it_cannot_hold() -> None:
+    made = listing_id_for("caller|key")
+    for listing_id in (made, "lst-0123456789abcdef0123", "lst-7", "x", "0123456789"):
+        stored = packed_listing_id(listing_id)
+        assert len(stored) == ID_BYTES and listing_id_of(stored) == listing_id
+        assert unpack(pack([Posting(1, 5, listing_id)])) == [Posting(1, 5, listing_id)]
+    assert packed_listing_id(made)[0] == 1, "a made id is stored as the bytes its hex digits spell"
+    # Near misses of the made form fall back to text, which holds at most 10 characters: refused
+    # loudly, never stored as another id.
+    for bad in ("lst-0123456789ABCDEF0123", "lst-0123456789abcdef012", "lst-01 23456789abcdef012",
+                "lst-0123456789abcdef01234", "01234567890", "lst-é"):
+        with pytest.raises(ValueError, match="cannot hold it"):
+            packed_listing_id(bad)
+
+
 def test_sort_keys_and_block_pruning() -> None:
     cheap, dear, free = Posting(10, 100, "x"), Posting(11, 900, "y"), Posting(12, NEGOTIABLE, "z")
     postings = [cheap, dear, free]
@@ -242,6 +265,29 @@ def test_price_cells_file_by_bucket_and_epoch() -> None:
     assert price_cell(2_500_000, 5) == f"{price_bucket(2_500_000)}:0"
     assert price_cell(NEGOTIABLE, EPOCH_SIZE * 3 + 1) == "n:3"
     assert cell_bucket("12:7") == "12" and cell_bucket("n:0") == "n"
+
+
+def test_split_postings_cut_each_block_and_cell_as_each_record_is_filed() -> None:
+    # Records over two epochs, several blocks and every kind of price (a bucket's bounds, the first and
+    # last buckets, negotiable), one filed again out of seq order: each part, cut lazily by numbers,
+    # holds exactly the records whose block_key / price_cell (the filing rule) is its key, in stored order.
+    rng = random.Random(7)
+    prices = [NEGOTIABLE, 0, 9_999, 10_000, 19_999, 20_000, 10 ** 12 - 1, 5 * 10 ** 12, 3 * 10 ** 15]
+    edges = {EPOCH_SIZE + k * BLOCK_SIZE + d for k in (-2, -1, 0, 1) for d in (-1, 0)}  # each side of a boundary
+    seqs = sorted(edges | set(rng.sample(range(EPOCH_SIZE - 3 * BLOCK_SIZE, EPOCH_SIZE + 2 * BLOCK_SIZE), 300)))
+    postings = [Posting(seq, rng.choice(prices), f"lst-{seq}") for seq in seqs]
+    postings.append(postings.pop(40))
+    split = SplitPostings(pack(postings))
+    for by_price in (False, True):
+        expected: dict[str, list[Posting]] = {}
+        for posting in postings:
+            key = price_cell(posting.price, posting.seq) if by_price else block_key(posting.seq)
+            expected.setdefault(key, []).append(posting)
+        assert split.keys(by_price) == set(expected)
+        for key, kept in expected.items():
+            assert unpack(split.part(key, by_price).packed) == kept
+    assert len(split.part("0", False)) == 0 and len(split.part(f"3:{EPOCH_SIZE}", True)) == 0
+    assert SplitPostings().keys(True) == set()
 
 
 def test_buckets_walk_in_price_order_with_negotiable_last() -> None:

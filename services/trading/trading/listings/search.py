@@ -42,7 +42,7 @@ read: an inverted index whose documents are keyed by term and block.
   sorts them exactly, and stops as soon as the buckets it has finished hold a full page: buckets
   never overlap, so nothing later can come earlier. Negotiable listings are bucket `n`, after every
   priced bucket in both directions.
-- A term in few listings has its moved postings in *epoch documents* instead, `e5|<term>|<epoch>`:
+- A term in few listings has its moved postings in *epoch documents* instead, `e6|<term>|<epoch>`:
   all its postings of one epoch, serving its blocks and its price cells there alike (a search slices
   the document by seq block or by cell, SplitPostings). Why: a tail of TAIL_MAX postings of a rare
   term spans many blocks and cells (a term in one listing in 300 spreads them over some 40 blocks and
@@ -73,22 +73,23 @@ from trading.patents.regions import region_levels
 # The shape of the read model's documents, part of their ids. Bump it when that shape changes and run
 # `python -m trading refile-search`: it drops the older layout's documents and marks every published
 # listing, which the indexer files again (2: price cells; 3: region and deal types in the postings;
-# 4: one head per term, holding the term's newest postings; 5: epoch documents of rare terms).
-LAYOUT = 5
+# 4: one head per term, holding the term's newest postings; 5: epoch documents of rare terms; 6: listing
+# ids in 11 bytes instead of 32).
+LAYOUT = 6
 BLOCK_SIZE = 2048
 EPOCH_SIZE = 16 * BLOCK_SIZE  # seqs per price-cell epoch
 # The most postings a head's tail holds: when a batch leaves more, they move to their documents. A
 # batch rewrites the head of every term it touches, so a larger tail costs every batch more (and every
 # search reads heads); a smaller one moves postings, rewriting the large block and cell documents,
-# more often. 256 postings are some 12.5 KB.
+# more often. 256 postings are some 7 KB.
 TAIL_MAX = 256
 # A tail that moves with its postings spread over this many seqs or more goes to the term's epoch
 # documents (a rare term's, fewer than one listing in 32; see above), so an epoch document holds some
 # 1,000 postings at most (256 per 8,192 seqs of an epoch's 32,768), half a full block document. A term
-# denser than that keeps block and cell documents: a search of the cache off decodes a whole epoch
-# document to take one block or cell from it, which for the benchmark's common words (each in about one
-# listing in eleven, partly moved to epoch documents when the line was "more than two blocks") made
-# keyword searches with the cache off up to twice as slow (README, "Thirtieth session").
+# denser than that keeps block and cell documents: an epoch document of a common word would hold most
+# of the word's epoch, which a search reads whole (with the cache off) to take one block or cell from
+# it. Half this line (4,096 seqs), with the epoch documents cut lazily (SplitPostings), cost searches
+# little but saved the folds nothing measurable (README, "Thirtieth session", "Thirty-first session").
 SPREAD_SEQS = 4 * BLOCK_SIZE
 NEGOTIABLE = -1  # the price stored in postings for "negotiable"
 ALL = "all"
@@ -345,16 +346,50 @@ def bucket_can_follow(sort: SearchSort, bucket: str, after: tuple[int, ...] | No
 
 
 # One posting as stored: search seq, price in fen (NEGOTIABLE when none), region code, deal type bits,
-# listing id (at most 32 ASCII bytes). Packed into one binary value per postings document: FerretDB
-# decodes array elements one by one (about 4 us each, so a 2,048-posting block as arrays took 25 ms to
-# read) but a binary value in one piece (3 ms).
-RECORD = struct.Struct(">IqIB32s")
+# listing id (ID_BYTES, below). Packed into one binary value per postings document: FerretDB decodes
+# array elements one by one (about 4 us each, so a 2,048-posting block as arrays took 25 ms to read) but
+# a binary value in one piece (3 ms).
+#
+# The listing id takes 11 bytes: every id the platform makes is "lst-" and 20 lowercase hex digits
+# (store.listing_id_for; before it, `lst-` and 20 digits of a random UUID's hex), stored as the tag 1
+# and the 10 bytes those digits spell; any other id of at most 10 ASCII characters (tests, hand-made
+# data) as the tag 0 and itself. Why not the id as text, as layouts 1-5 did (32 bytes): the id was two
+# thirds of a record, and a fold moves and rewrites postings by the megabyte (README, "Thirty-first
+# session").
+ID_BYTES = 11
+RECORD = struct.Struct(f">IqIB{ID_BYTES}s")
 _SEQ_OF_RECORD = struct.Struct(f">I{RECORD.size - 4}x")
-_ATTRIBUTES_OF_RECORD = struct.Struct(">IqIB32x")  # all but the listing id, which costs a decode
+_ATTRIBUTES_OF_RECORD = struct.Struct(f">IqIB{ID_BYTES}x")  # all but the listing id, which costs a decode
+_LISTING_PREFIX = "lst-"
+_HEX_ID, _TEXT_ID = 1, 0  # the tags
+
+
+def packed_listing_id(listing_id: str) -> bytes:
+    """A listing id as a record stores it; ValueError for an id of neither form (none is ever made)."""
+    digits = listing_id[len(_LISTING_PREFIX):]
+    if len(digits) == 2 * (ID_BYTES - 1) and listing_id.startswith(_LISTING_PREFIX):
+        try:
+            spelled = bytes.fromhex(digits)
+        except ValueError:
+            spelled = b""
+        if spelled.hex() == digits:  # exactly: fromhex also takes capitals and spaces
+            return bytes((_HEX_ID,)) + spelled
+    if len(listing_id) >= ID_BYTES or not listing_id.isascii():
+        raise ValueError(f"listing id {listing_id!r} is neither lst- and 20 lowercase hex digits nor "
+                         f"at most {ID_BYTES - 1} ASCII characters, so a posting cannot hold it")
+    return (bytes((_TEXT_ID,)) + listing_id.encode("ascii")).ljust(ID_BYTES, b"\0")
+
+
+def listing_id_of(stored: bytes) -> str:
+    """The listing id a record holds (packed_listing_id's inverse)."""
+    if stored[0] == _HEX_ID:
+        return _LISTING_PREFIX + stored[1:].hex()
+    return stored[1:].rstrip(b"\0").decode("ascii")
 
 
 def pack(postings: Sequence[Posting]) -> bytes:
-    return b"".join(RECORD.pack(p.seq, p.price, p.region, p.deals, p.listing_id.encode()) for p in postings)
+    return b"".join(RECORD.pack(p.seq, p.price, p.region, p.deals, packed_listing_id(p.listing_id))
+                    for p in postings)
 
 
 def newest_seq(packed: bytes) -> int:
@@ -363,8 +398,8 @@ def newest_seq(packed: bytes) -> int:
 
 
 def unpack(blob: bytes) -> list[Posting]:
-    return [Posting(seq, price, raw.rstrip(b"\0").decode(), region, deals)
-            for seq, price, region, deals, raw in RECORD.iter_unpack(blob)]
+    return [Posting(seq, price, listing_id_of(stored), region, deals)
+            for seq, price, region, deals, stored in RECORD.iter_unpack(blob)]
 
 
 class PostingBlock:
@@ -374,7 +409,7 @@ class PostingBlock:
     Why not a dict of Postings: decoded, a 2,048-posting block took some 400 KB of the API's cache
     (a tuple, two ints, an id string and a dict slot per posting), so the cache held only the hottest
     hundred blocks and the typical queries' p95 with the cache on was mostly misses; this is about
-    50 bytes a posting (the record and a 4-byte seq), and made several times faster."""
+    30 bytes a posting (the record and a 4-byte seq; 50 before layout 6), and made several times faster."""
 
     __slots__ = ("packed", "rows", "seqs")
 
@@ -408,8 +443,8 @@ class PostingBlock:
 
     def posting_in_row(self, row: int) -> Posting:
         """The posting stored at this row of the packed records."""
-        seq, price, region, deals, raw = RECORD.unpack_from(self.packed, row * RECORD.size)
-        return Posting(seq, price, raw.rstrip(b"\0").decode(), region, deals)
+        seq, price, region, deals, stored = RECORD.unpack_from(self.packed, row * RECORD.size)
+        return Posting(seq, price, listing_id_of(stored), region, deals)
 
 
 EMPTY_BLOCK = PostingBlock(b"")
@@ -465,28 +500,76 @@ def _record_keys(packed: bytes) -> Iterator[tuple[str, str]]:
         yield block_key(seq), price_cell(price, seq)
 
 
+_SEQ_AND_PRICE_OF_RECORD = struct.Struct(f">Iq{RECORD.size - 12}x")
+_NEGOTIABLE_BUCKET = -1  # the "n" bucket as a number, in SplitPostings
+
+
+def _bucket_number(price: int) -> int:
+    """price_bucket as a number (_NEGOTIABLE_BUCKET for "n"): the same bounds, without making a string."""
+    return _NEGOTIABLE_BUCKET if price == NEGOTIABLE else max(bisect_right(PRICE_BOUNDS, price) - 1, 0)
+
+
 class SplitPostings:
     """Packed records split by seq block and by price cell: a head's tail, or an epoch document, as a
-    search reads them (a block's or a cell's postings of a term are the part here in that key)."""
+    search reads them (a block's or a cell's postings of a term are the part here in that key).
 
-    __slots__ = ("by_block", "by_cell", "size")
+    A part is cut out the first time a search asks for it, with number comparisons, and kept. Why not
+    split everything when read: an epoch document holds up to some 1,000 postings over dozens of blocks
+    and cells and a search takes one or two of them, while splitting it whole makes a key string per
+    record, twice, several times the cost of cutting one part (README, "Thirty-first session")."""
+
+    __slots__ = ("_buckets", "_parts", "_prices", "_seqs", "packed", "size")
 
     def __init__(self, packed: bytes = b"") -> None:
-        by_block: dict[str, list[bytes]] = {}
-        by_cell: dict[str, list[bytes]] = {}
-        for row, (block, cell) in enumerate(_record_keys(packed)):
-            record = packed[row * RECORD.size:(row + 1) * RECORD.size]
-            by_block.setdefault(block, []).append(record)
-            by_cell.setdefault(cell, []).append(record)
-        self.by_block = {k: PostingBlock(b"".join(v)) for k, v in by_block.items()}
-        self.by_cell = {k: PostingBlock(b"".join(v)) for k, v in by_cell.items()}
+        self.packed = packed
+        self._seqs: list[int] | None = None
+        self._prices: list[int] = []
+        self._buckets: list[int] | None = None
+        self._parts: dict[tuple[bool, str], PostingBlock] = {}
+        # What it takes split whole (the records twice, each part's seqs), for the cache's budget.
         self.size = 100 + 3 * len(packed)
 
+    def _seqs_and_prices(self) -> tuple[list[int], list[int]]:
+        if self._seqs is None:
+            pairs = list(_SEQ_AND_PRICE_OF_RECORD.iter_unpack(self.packed))
+            self._seqs, self._prices = [seq for seq, _ in pairs], [price for _, price in pairs]
+        return self._seqs, self._prices
+
+    def _bucket_numbers(self) -> list[int]:
+        if self._buckets is None:
+            self._buckets = [_bucket_number(price) for price in self._seqs_and_prices()[1]]
+        return self._buckets
+
     def keys(self, by_price: bool) -> set[str]:
-        return set(self.by_cell if by_price else self.by_block)
+        seqs = self._seqs_and_prices()[0]
+        if not by_price:
+            return {str(block) for block in {seq // BLOCK_SIZE for seq in seqs}}
+        cells = {(bucket, seq // EPOCH_SIZE) for bucket, seq in zip(self._bucket_numbers(), seqs, strict=True)}
+        return {f"{'n' if bucket == _NEGOTIABLE_BUCKET else bucket}:{epoch}" for bucket, epoch in cells}
 
     def part(self, key: str, by_price: bool) -> PostingBlock:
-        return (self.by_cell if by_price else self.by_block).get(key, EMPTY_BLOCK)
+        found = self._parts.get((by_price, key))
+        if found is None:
+            found = self._cut(key, by_price)
+            self._parts[by_price, key] = found
+        return found
+
+    def _cut(self, key: str, by_price: bool) -> PostingBlock:
+        seqs = self._seqs_and_prices()[0]
+        if by_price:
+            bucket, epoch = key.split(":", 1)
+            first = int(epoch) * EPOCH_SIZE
+            wanted = _NEGOTIABLE_BUCKET if bucket == "n" else int(bucket)
+            rows = [row for row, (seq, number) in enumerate(zip(seqs, self._bucket_numbers(), strict=True))
+                    if number == wanted and first <= seq < first + EPOCH_SIZE]
+        else:
+            first = int(key) * BLOCK_SIZE
+            rows = [row for row, seq in enumerate(seqs) if first <= seq < first + BLOCK_SIZE]
+        if not rows:
+            return EMPTY_BLOCK
+        if rows[-1] - rows[0] == len(rows) - 1:  # one run of records, the usual case in seq order
+            return PostingBlock(self.packed[rows[0] * RECORD.size:(rows[-1] + 1) * RECORD.size])
+        return PostingBlock(b"".join(self.packed[row * RECORD.size:(row + 1) * RECORD.size] for row in rows))
 
 
 EMPTY_SPLIT = SplitPostings()
