@@ -60,7 +60,7 @@ from __future__ import annotations
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
@@ -106,11 +106,13 @@ class SearchSort(StrEnum):
 
 
 def price_bucket(price_fen: int | None) -> str:
-    if price_fen is None:
-        return "n"
-    # The last bound at or below the price (bucket 0 below the first): called for every posting a head
-    # or a fold decodes, so a search rather than a walk over all 28 bounds.
-    return str(max(bisect_right(PRICE_BOUNDS, price_fen) - 1, 0))
+    return "n" if price_fen is None else str(_priced_bucket(price_fen))
+
+
+def _priced_bucket(price_fen: int) -> int:
+    """The last bound at or below the price (bucket 0 below the first): called for every posting a head
+    or a fold decodes, so a search rather than a walk over all 28 bounds."""
+    return max(bisect_right(PRICE_BOUNDS, price_fen) - 1, 0)
 
 
 def price_cell(price: int, seq: int) -> str:
@@ -494,19 +496,13 @@ def joined_keys(keys: Iterable[str]) -> str:
     return " ".join(sorted(keys))
 
 
-def _record_keys(packed: bytes) -> Iterator[tuple[str, str]]:
-    """Each packed record's seq block and price cell, in order."""
-    for seq, price, _region, _deals in _ATTRIBUTES_OF_RECORD.iter_unpack(packed):
-        yield block_key(seq), price_cell(price, seq)
-
-
 _SEQ_AND_PRICE_OF_RECORD = struct.Struct(f">Iq{RECORD.size - 12}x")
 _NEGOTIABLE_BUCKET = -1  # the "n" bucket as a number, in SplitPostings
 
 
 def _bucket_number(price: int) -> int:
-    """price_bucket as a number (_NEGOTIABLE_BUCKET for "n"): the same bounds, without making a string."""
-    return _NEGOTIABLE_BUCKET if price == NEGOTIABLE else max(bisect_right(PRICE_BOUNDS, price) - 1, 0)
+    """A posting's price bucket as a number (_NEGOTIABLE_BUCKET for "n"), without making a string."""
+    return _NEGOTIABLE_BUCKET if price == NEGOTIABLE else _priced_bucket(price)
 
 
 class SplitPostings:
@@ -518,7 +514,7 @@ class SplitPostings:
     and cells and a search takes one or two of them, while splitting it whole makes a key string per
     record, twice, several times the cost of cutting one part (README, "Thirty-first session")."""
 
-    __slots__ = ("_buckets", "_parts", "_prices", "_seqs", "packed", "size")
+    __slots__ = ("_buckets", "_keys", "_parts", "_prices", "_seqs", "packed", "size")
 
     def __init__(self, packed: bytes = b"") -> None:
         self.packed = packed
@@ -526,6 +522,7 @@ class SplitPostings:
         self._prices: list[int] = []
         self._buckets: list[int] | None = None
         self._parts: dict[tuple[bool, str], PostingBlock] = {}
+        self._keys: dict[bool, frozenset[str]] = {}  # a head's tail is asked for its keys at every search
         # What it takes split whole (the records twice, each part's seqs), for the cache's budget.
         self.size = 100 + 3 * len(packed)
 
@@ -540,12 +537,19 @@ class SplitPostings:
             self._buckets = [_bucket_number(price) for price in self._seqs_and_prices()[1]]
         return self._buckets
 
-    def keys(self, by_price: bool) -> set[str]:
-        seqs = self._seqs_and_prices()[0]
-        if not by_price:
-            return {str(block) for block in {seq // BLOCK_SIZE for seq in seqs}}
-        cells = {(bucket, seq // EPOCH_SIZE) for bucket, seq in zip(self._bucket_numbers(), seqs, strict=True)}
-        return {f"{'n' if bucket == _NEGOTIABLE_BUCKET else bucket}:{epoch}" for bucket, epoch in cells}
+    def keys(self, by_price: bool) -> frozenset[str]:
+        """The blocks (or price cells) the records are in, spelled as block_key (price_cell) does."""
+        found = self._keys.get(by_price)
+        if found is None:
+            seqs = self._seqs_and_prices()[0]
+            if by_price:
+                cells = {(bucket, seq // EPOCH_SIZE) for bucket, seq in zip(self._bucket_numbers(), seqs, strict=True)}
+                found = frozenset(f"{'n' if bucket == _NEGOTIABLE_BUCKET else bucket}:{epoch}"
+                                  for bucket, epoch in cells)
+            else:
+                found = frozenset(str(block) for block in {seq // BLOCK_SIZE for seq in seqs})
+            self._keys[by_price] = found
+        return found
 
     def part(self, key: str, by_price: bool) -> PostingBlock:
         found = self._parts.get((by_price, key))
@@ -577,8 +581,8 @@ EMPTY_SPLIT = SplitPostings()
 
 def record_keys(packed: bytes) -> tuple[set[str], set[str]]:
     """The blocks and the price cells that packed records have postings in."""
-    keys = list(_record_keys(packed))
-    return {block for block, _ in keys}, {cell for _, cell in keys}
+    split = SplitPostings(packed)
+    return set(split.keys(False)), set(split.keys(True))
 
 
 class TermHead:
