@@ -60,6 +60,15 @@ class CorrelationIdMiddleware:
             reset_origin(origin)
 
 
+_being_served = 0
+
+
+def requests_being_served() -> int:
+    """HTTP requests this process is serving now (what `http_requests_in_flight` exports), for background
+    work that yields to them."""
+    return _being_served
+
+
 class MetricsMiddleware:
     """Count and time requests by route template (never the raw path: ids would explode cardinality)."""
 
@@ -80,10 +89,13 @@ class MetricsMiddleware:
                 status = int(message["status"])
             await send(message)
 
+        global _being_served
         self.metrics.http_in_flight.inc()
+        _being_served += 1
         try:
             await self.app(scope, receive, record_status)
         finally:
+            _being_served -= 1
             self.metrics.http_in_flight.dec()
             route: Any = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"

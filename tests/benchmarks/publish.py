@@ -33,12 +33,16 @@ each carries some 40 of the catalogue's 10,400 search terms, as real listings sp
 vocabulary; `--text uniform` gives them all one text, as the benchmark did before the twentieth
 session (see TEXTS).
 
+With `--timeline FILE` (a diagnostic) it also writes when each measured pair was due, sent, created and
+published, when the folder ran and each process's CPU every half second, for `tests.benchmarks.timeline`
+to say which slow pairs met a fold and what the cores did meanwhile.
+
 It prints one table, the ratios against the baselines and the growth from the smallest to the
 largest size. Goals (issue 10, concurrency 8, at 100,000): create + publish p95 < 100 ms, >= 50
 publishes/s, publish p50 growth (100,000 / 1,000) <= 1.5, publish-to-search p95 < 1 s.
 
     .venv/bin/python -m tests.benchmarks.publish [--sizes 1000 100000] [--publishes 400] [--concurrency 8]
-        [--warm-up 3000] [--settle 6000] [--rate 60] [--text varied|uniform]
+        [--warm-up 3000] [--settle 6000] [--rate 60] [--text varied|uniform] [--timeline FILE]
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -63,7 +68,7 @@ from trading.listings import search_store
 from trading.patents.identifiers import application_check_character
 
 from tests.benchmarks.client import session
-from tests.benchmarks.cpu import CpuWatch, taking_part
+from tests.benchmarks.cpu import CpuWatch, cpu_seconds, taking_part
 from tests.benchmarks.search import drawn_offer, load, percentiles
 from tests.benchmarks.summary import Figure, record
 from tests.support.stack import fresh_infrastructure, series_total, start_service, token
@@ -97,6 +102,12 @@ class SizeResult:
     # run's too: publishing at that rate for longer pays it as it goes). None: not measured.
     drain: CpuWatch | None = None
     drained: bool = False
+    # With --timeline: each measured pair as (due, sent, created, published), Unix seconds (due = sent
+    # without --rate), and each finished run of the folder as (start, end), to see what the slow pairs met.
+    pairs: list[tuple[float, float, float, float]] = field(default_factory=list)
+    folds: list[tuple[float, float]] = field(default_factory=list)
+    # And every half second, each taking process's CPU seconds so far (Unix seconds, {name: seconds}).
+    cpu_samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -178,7 +189,7 @@ def settled_api(p: Profile) -> ManagedProcess:
 
 
 async def drive(p: Profile, result: SizeResult, serials: range, concurrency: int, text: str,
-                rate: float | None = None) -> None:
+                rate: float | None = None, timeline: bool = False) -> None:
     """Create and publish one listing per serial (its patent's number), `concurrency` at a time: as fast
     as the clients go, or with `rate`, pair i due at i / rate seconds after the start (see `--rate`)."""
     base = f"http://127.0.0.1:{p.ports.api('trading')}/v1/listings"
@@ -244,6 +255,7 @@ async def drive(p: Profile, result: SizeResult, serials: range, concurrency: int
         for index, serial in remaining:
             keyword = f"zq{uuid.uuid4().hex[:10]}"
             t0 = time.perf_counter()
+            sent = t0
             if rate:
                 due = started + index / rate
                 if due > t0:
@@ -252,6 +264,7 @@ async def drive(p: Profile, result: SizeResult, serials: range, concurrency: int
                 # because every client was busy counts its wait, as a user's would (no coordinated
                 # omission, which would hide exactly the slow stretches).
                 t0 = due
+                sent = time.perf_counter()
             async with client.post(base, json=listing_body(serial, f"{run_keyword} {keyword}", text),
                                    headers={**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}) as created:
                 body = await created.text()
@@ -272,16 +285,43 @@ async def drive(p: Profile, result: SizeResult, serials: range, concurrency: int
             result.create.append(t1 - t0)
             result.publish.append(t2 - t1)
             result.both.append(t2 - t0)
+            to_unix = time.time() - time.perf_counter()
+            result.pairs.append((t0 + to_unix, sent + to_unix, t1 + to_unix, t2 + to_unix))
+
+    async def sample_folds_and_cores(client: aiohttp.ClientSession) -> None:
+        """For --timeline, every half second: the folder's finished runs, from the API's metrics (when its
+        total run time grew by d at a run that ended at t, that run took [t - d, t]), and each process's
+        CPU so far. One /metrics request to the measured API every half second: a diagnostic's cost."""
+        metrics = f"http://127.0.0.1:{p.ports.api('trading')}/metrics"
+        ran = 'trading_background_run_duration_seconds_sum{task="search-segment-folder"}'
+        ended = 'trading_background_last_success_timestamp_seconds{task="search-segment-folder"}'
+        total = None
+        while not publishing_done.is_set():
+            async with client.get(metrics) as answer:
+                values = dict(line.rpartition(" ")[::2] for line in (await answer.text()).splitlines()
+                              if line.startswith((ran, ended)))
+            now_total = float(values.get(ran, 0.0))
+            if total is not None and now_total > total:
+                end = float(values[ended])
+                result.folds.append((end - (now_total - total), end))
+            total = now_total
+            if result.cpu is not None:
+                result.cpu_samples.append((time.time(), {name: cpu_seconds(pid)
+                                                         for name, pid in result.cpu.pids.items()}))
+            await asyncio.sleep(0.5)
 
     async with session(60) as client:
         async with client.get(base) as first:
             assert first.status == 200
         started = time.perf_counter()  # the workers' clock for when each pair is due
         watcher = asyncio.create_task(watch(client))
+        folds = asyncio.create_task(sample_folds_and_cores(client)) if timeline else None
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         result.elapsed = time.perf_counter() - started
         publishing_done.set()
         await watcher
+        if folds is not None:
+            await folds
 
 
 async def baselines(p: Profile, result: SizeResult, count: int, concurrency: int) -> None:
@@ -343,7 +383,7 @@ def settle_catalogue(p: Profile, pairs: int, first_serial: int, concurrency: int
 
 
 def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: int, text: str,
-            settle: int = 0, rate: float | None = None) -> SizeResult:
+            settle: int = 0, rate: float | None = None, timeline: Path | None = None) -> SizeResult:
     stack = fresh_infrastructure(p)
     result = SizeResult(size)
     try:
@@ -359,7 +399,10 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: in
             # Every process on the machine that takes part, so the report says where the cores went.
             result.cpu = CpuWatch(taking_part([*stack.started, api]))
             folder_before = folder_totals(p)
-            asyncio.run(drive(p, result, range(1, publishes + 1), concurrency, text, rate))
+            asyncio.run(drive(p, result, range(1, publishes + 1), concurrency, text, rate, timeline is not None))
+            if timeline is not None:
+                timeline.write_text(json.dumps({"size": size, "pairs": result.pairs, "folds": result.folds,
+                                                "cpu": result.cpu_samples}))
             result.cpu.stop()
             folder_after = folder_totals(p)
             result.folded, result.fold_seconds = (a - b for a, b in zip(folder_after, folder_before, strict=True))
@@ -526,11 +569,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None,
                         help="pairs per second offered in the measured phase, at most --concurrency in flight; "
                              "default: each client starts its next pair when its last one answered")
+    parser.add_argument("--timeline", type=Path, default=None,
+                        help="a diagnostic: write each measured pair's times (due, sent, created, published) and the "
+                             "folder's runs to this JSON file (the last size's), for tests.benchmarks.timeline")
     parser.add_argument("--profile", default="bench")
     args = parser.parse_args()
     p = profile(args.profile)
-    results = [measure(p, size, args.publishes, args.concurrency, args.warm_up, args.text, args.settle, args.rate)
-               for size in args.sizes]
+    results = [measure(p, size, args.publishes, args.concurrency, args.warm_up, args.text, args.settle, args.rate,
+                       args.timeline) for size in args.sizes]
     report(results, args.concurrency, args.text, args.rate)
 
 

@@ -24,6 +24,9 @@ class TradingSettings(ServiceSettings):
     # After each group of its store calls, a fold pauses for this share of the time the group took, so
     # requests find the store (and the cores) free between them (search_store, `_fold_rest`); 0: no pause.
     search_fold_rest: float = Field(default=1.0, ge=0)
+    # And after each pause it waits while the API is serving more than this many requests, so its store
+    # calls fall between the requests' bursts (search_store, `_yield_to_requests`); 0: it never waits.
+    search_fold_yield_above: int = Field(default=2, ge=0)
     # A fold writes a term's head only once the live segments hold this many of its postings; a rarer
     # term's wait in the carry segment for a later fold (search_store, "batch segments"). 1: nothing waits.
     search_carry_below: int = Field(default=8, ge=1)

@@ -291,6 +291,41 @@ def test_a_fold_rests_no_longer_than_its_allowance() -> None:
     assert SEGMENT_FOLDER.budget_seconds / 4 >= search_store.FOLD_REST_MAX_SECONDS
 
 
+def test_after_its_rest_a_fold_waits_while_requests_crowd_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After each pause the folder looks at the requests being served and goes on only once they are no
+    more than `yield_above` (or its allowance is spent); with 0 it never looks."""
+    served = [5, 4, 3, 2, 9]
+    looks: list[int] = []
+
+    def being_served() -> int:
+        looks.append(served[0] if served else 0)
+        return served.pop(0) if served else 0
+
+    monkeypatch.setattr(search_store, "requests_being_served", being_served)
+    monkeypatch.setattr(search_store, "FOLD_YIELD_POLL_SECONDS", 0.001)
+
+    async def one_rest(rest: search_store._Rest) -> search_store._Rest:
+        search_store._fold_rest.set(rest)
+        await search_store._rest_after(time.monotonic())
+        return rest
+
+    before = search_store.fold_yielded_seconds()
+    rest = asyncio.run(one_rest(search_store._Rest(share=1.0, left=10.0, yield_above=2)))
+    assert looks == [5, 4, 3, 2], "it waited through 5, 4 and 3 requests and went on at 2"
+    assert served == [9]
+    assert 10.0 - 0.5 < rest.left <= 10.0 - 3 * 0.001, "the waits came out of its allowance"
+    assert search_store.fold_yielded_seconds() > before
+
+    looks.clear()
+    asyncio.run(one_rest(search_store._Rest(share=1.0, left=10.0, yield_above=0)))
+    assert looks == [], "0: it never waits"
+
+    served[:] = [9] * 100
+    looks.clear()
+    spent = asyncio.run(one_rest(search_store._Rest(share=1.0, left=0.003, yield_above=2)))
+    assert 1 <= len(looks) <= 5 and spent.left <= 0, "it stops waiting once its allowance is spent"
+
+
 def test_a_folder_that_fell_behind_folds_without_resting(monkeypatch: pytest.MonkeyPatch) -> None:
     db = FakeDb()
     rests: list[float] = []

@@ -46,6 +46,8 @@ LIVE_SEGMENT_LISTINGS = Gauge("trading_search_live_segment_listings",
 CARRIED_POSTINGS = Gauge("trading_search_carried_postings",
                          "Postings of rare terms a fold left in the carry segment, for a later fold")
 FOLDED = Counter("trading_search_folded_listings_total", "Listings the segment folder merged into the heads")
+FOLD_YIELDED = Counter("trading_search_fold_yield_seconds_total",
+                       "Seconds the segment folder waited for the process's requests to be answered")
 DELAY = Histogram("trading_search_index_delay_seconds", "From a listing change to its filing in search",
                   buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0))
 
@@ -189,8 +191,13 @@ SEARCH_INDEXER = BackgroundTask(TASK, _run, _every, prepare=_size_search_cache, 
 async def _fold(ctx: ServiceContext) -> None:
     settings = ctx.settings
     assert isinstance(settings, TradingSettings)
-    FOLDED.inc(await search_store.fold_live_segments(ctx.db, settings.search_fold_listings,
-                                                     settings.search_fold_idle_seconds, settings.search_fold_rest))
+    yielded_before = search_store.fold_yielded_seconds()
+    try:
+        FOLDED.inc(await search_store.fold_live_segments(ctx.db, settings.search_fold_listings,
+                                                         settings.search_fold_idle_seconds, settings.search_fold_rest,
+                                                         settings.search_fold_yield_above))
+    finally:
+        FOLD_YIELDED.inc(search_store.fold_yielded_seconds() - yielded_before)
     LIVE_SEGMENT_LISTINGS.set(search_store.live_listings())
     CARRIED_POSTINGS.set(search_store.carried_postings())
 

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from bson import Binary
 from pymongo import DeleteOne, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
+from servicekit.middleware import requests_being_served
 from servicekit.mongo import PROCESS_LOCKS, Database, Document, bulk_write_in_batches
 
 from trading.listings.aggregate import LISTING
@@ -256,10 +257,22 @@ class ReadCache:
 # `search_fold_listings` again), so it yields the store between its groups of reads and writes, and
 # writes one command at a time.
 #
-# A fold rests for FOLD_REST_MAX_SECONDS in all at most, then goes on at full speed: its run has a budget
-# (the background task's, 300 s), and a fold too large to finish in it would be tried again, larger each
-# time (a bulk job's refiling, a folder that was stopped for long).
+# After each rest the folder also waits while the process is serving more than `search_fold_yield_above`
+# HTTP requests (0: it never waits; the count is servicekit.middleware.requests_being_served), looking
+# again every FOLD_YIELD_POLL_SECONDS. Why: the rest alone spaces a fold's store calls evenly whatever
+# the requests are doing, and at 60 pairs a second on 2 cores a fold still met the requests' bursts: the
+# eight clients' pairs then took two or three times as long, every client was busy, and the pairs due
+# meanwhile queued for hundreds of milliseconds (`tests.benchmarks.timeline` on the publish benchmark's
+# `--timeline`: 80-96% of the pairs over 100 ms overlapped a fold). Waiting for a moment when few requests
+# are in flight puts the fold's store calls in the gaps between the bursts (README, "Thirty-second
+# session"). Polling, rather than being woken by the middleware, keeps every request free of any work
+# for the folder; it happens only in a fold's run, never in an indexer's batch.
+#
+# A fold rests (and waits) for FOLD_REST_MAX_SECONDS in all at most, then goes on at full speed: its run has
+# a budget (the background task's, 300 s), and a fold too large to finish in it would be tried again, larger
+# each time (a bulk job's refiling, a folder that was stopped for long).
 FOLD_REST_MAX_SECONDS = 60.0
+FOLD_YIELD_POLL_SECONDS = 0.005
 # And not at all while the live segments hold this many times `search_fold_listings` (fold_live_segments).
 FOLD_BEHIND_AT = 2
 
@@ -268,9 +281,11 @@ FOLD_BEHIND_AT = 2
 class _Rest:
     share: float  # of the time each group of store calls took
     left: float  # seconds of rest this fold may still take
+    yield_above: int = 0  # wait while the process serves more requests than this (0: never)
 
 
 _fold_rest: contextvars.ContextVar[_Rest | None] = contextvars.ContextVar("fold_rest", default=None)
+_fold_yielded = 0.0  # seconds folds have waited for requests, in all (fold_yielded_seconds)
 
 
 def _resting() -> bool:
@@ -285,6 +300,24 @@ async def _rest_after(started: float) -> None:
     pause = min((time.monotonic() - started) * rest.share, rest.left)
     rest.left -= pause
     await asyncio.sleep(pause)
+    if rest.yield_above > 0:
+        await _yield_to_requests(rest)
+
+
+async def _yield_to_requests(rest: _Rest) -> None:
+    """Wait while the process serves more than `rest.yield_above` requests (from the rest's budget)."""
+    global _fold_yielded
+    began = time.monotonic()
+    while requests_being_served() > rest.yield_above and rest.left > 0:
+        looked = time.monotonic()
+        await asyncio.sleep(FOLD_YIELD_POLL_SECONDS)
+        rest.left -= time.monotonic() - looked  # as long as it took, the loop being busy or not
+    _fold_yielded += time.monotonic() - began
+
+
+def fold_yielded_seconds() -> float:
+    """Seconds this process's folds have waited for requests to be answered (`_yield_to_requests`)."""
+    return _fold_yielded
 
 
 async def _read_at_most(db: Database, ids: Sequence[str], at_once: int) -> list[Document | None]:
@@ -611,12 +644,14 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
         return changed, generation, live
 
 
-async def fold_live_segments(db: Database, at_least: int, idle_seconds: float, rest: float = 0.0) -> int:
+async def fold_live_segments(db: Database, at_least: int, idle_seconds: float, rest: float = 0.0,
+                             yield_above: int = 0) -> int:
     """The segment folder's run: merge the live segments into the heads when they hold `at_least`
     listings, or when no segment was added for `idle_seconds` (so a quiet catalogue ends with none but
     the carry, which alone is never folded: "batch segments"). Returns how many listings it folded.
     Reads nothing when this process knows no segment but the carry is live. `rest`: after each group of
-    store calls, pause for that share of the time the group took (`_fold_rest`)."""
+    store calls, pause for that share of the time the group took, then wait while the process serves more
+    than `yield_above` requests (`_fold_rest`)."""
     if _live is not None and not _live:
         return 0
     live = await _writer_live(db)
@@ -627,7 +662,7 @@ async def fold_live_segments(db: Database, at_least: int, idle_seconds: float, r
     # requests then stalled for seconds), so it folds at full speed until it has caught up.
     behind = count >= FOLD_BEHIND_AT * at_least
     # The folder's task's own context: nothing else sees it.
-    _fold_rest.set(_Rest(0.0 if behind else rest, FOLD_REST_MAX_SECONDS))
+    _fold_rest.set(_Rest(0.0 if behind else rest, FOLD_REST_MAX_SECONDS, yield_above))
     # A listed segment that could not be read (one of an older layout) is dropped from the list by a fold.
     unreadable = any(n not in _segments for n in live)
     if not unreadable and (count == 0 or (count < at_least and seconds_since_last_segment() < idle_seconds)):
@@ -1056,7 +1091,8 @@ class _Turns:
     event loop for TURN_SECONDS: a fold files thousands of terms and documents, and when it yielded
     every 64 steps the loop was held for tens of milliseconds at a time, a step's cost varying a
     hundredfold (a rare term's head against a cell document of 2,000 postings; README, "Thirtieth
-    session")."""
+    session"). A turn does not wait for a lull in the requests as the folder's store calls do: tried,
+    and the folder fell behind (README, "Thirty-second session")."""
 
     def __init__(self) -> None:
         self.since = time.monotonic()
