@@ -48,6 +48,8 @@ class BackgroundTask:
     process: Literal["api", "worker"] = "api"
     # Called once in the process before the first run (export gauges from the start, size a cache).
     prepare: Callable[[ServiceContext], None] | None = None
+    # Called once when the process stops, after its runs ended (stop what `prepare` or a run started).
+    close: Callable[[ServiceContext], None] | None = None
     budget_seconds: float = 60.0
     # Pause after a run that was asked for early, so a burst of requests costs one run.
     settle_seconds: float = 0.2
@@ -114,6 +116,8 @@ class BackgroundRunner:
         self._running = []
         for task in self._tasks:
             _requests.pop(task.name, None)
+            if task.close is not None:
+                task.close(self._ctx)
 
     async def run_once(self, task: BackgroundTask) -> str:
         """One run with its budget, measured and counted; returns the outcome."""

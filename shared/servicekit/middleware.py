@@ -5,12 +5,14 @@ Order, outermost first: correlation id, metrics, body-size limit.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from multiprocessing.sharedctypes import RawValue
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -20,6 +22,13 @@ from servicekit.correlation import correlation_id
 from servicekit.metrics import KitMetrics
 from servicekit.problems import PROBLEM_JSON, problem_body
 from servicekit.store_audit import reset_origin, set_origin
+
+
+class RawCount(Protocol):
+    """A ctypes int in shared memory (`multiprocessing.sharedctypes.RawValue`)."""
+
+    value: int
+
 
 CORRELATION_HEADER = b"x-correlation-id"
 _VALID_CORRELATION = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -60,13 +69,29 @@ class CorrelationIdMiddleware:
             reset_origin(origin)
 
 
-_being_served = 0
+# The count lives in a cell of shared memory rather than a plain int, so that a child process doing the
+# API's background work (the trading catalogue's segment folder) reads the API's own count: it gets the
+# cell when it starts (`request_count_cell`, `follow_request_count`). Moving it up and down costs about
+# 0.3 us against 0.13 us for the int it replaced (timeit, here); only this process's event loop writes it.
+_being_served: RawCount = RawValue(ctypes.c_int, 0)
 
 
 def requests_being_served() -> int:
-    """HTTP requests this process is serving now (what `http_requests_in_flight` exports), for background
-    work that yields to them."""
+    """HTTP requests this process (or, in a child following it, its parent) is serving now: what
+    `http_requests_in_flight` exports, for background work that yields to them."""
+    return int(_being_served.value)
+
+
+def request_count_cell() -> RawCount:
+    """The shared-memory cell of this process's count, to hand to a child process it starts (passed as
+    an argument of the child's start, as multiprocessing requires of shared memory)."""
     return _being_served
+
+
+def follow_request_count(cell: RawCount) -> None:
+    """In a child process: read the parent's count (the child serves no HTTP requests of its own)."""
+    global _being_served
+    _being_served = cell
 
 
 class MetricsMiddleware:
@@ -89,13 +114,12 @@ class MetricsMiddleware:
                 status = int(message["status"])
             await send(message)
 
-        global _being_served
         self.metrics.http_in_flight.inc()
-        _being_served += 1
+        _being_served.value += 1
         try:
             await self.app(scope, receive, record_status)
         finally:
-            _being_served -= 1
+            _being_served.value -= 1
             self.metrics.http_in_flight.dec()
             route: Any = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"

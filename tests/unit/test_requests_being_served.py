@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 from prometheus_client import CollectorRegistry
 from servicekit.metrics import kit_metrics
-from servicekit.middleware import MetricsMiddleware, requests_being_served
+from servicekit.middleware import (
+    MetricsMiddleware,
+    follow_request_count,
+    request_count_cell,
+    requests_being_served,
+)
 from starlette.types import Message, Receive, Scope, Send
 
 
@@ -52,3 +59,20 @@ def test_a_request_counts_while_it_is_served_and_not_after_even_when_it_fails() 
 
     assert asyncio.run(two_at_once()) == 2
     assert [n - seen[0] for n in seen] == [0, 1]
+
+
+
+
+def test_a_child_process_given_the_cell_reads_its_parent_s_count() -> None:
+    """The trading catalogue's segment folder works in a child process and waits for a lull in its
+    parent's requests."""
+    cell = request_count_cell()
+    before = cell.value
+    cell.value = before + 3  # as three requests in flight would
+    try:
+        # Shared memory is handed over only as the child starts (its initializer's arguments).
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=follow_request_count,
+                                 initargs=(cell,)) as child:
+            assert child.submit(requests_being_served).result(timeout=60) == before + 3
+    finally:
+        cell.value = before

@@ -27,6 +27,11 @@ class TradingSettings(ServiceSettings):
     # And after each pause it waits while the API is serving more than this many requests, so its store
     # calls fall between the requests' bursts (search_store, `_yield_to_requests`); 0: it never waits.
     search_fold_yield_above: int = Field(default=2, ge=0)
+    # The folder's merges and writes run in a process of their own beside the API's, at this much lower a
+    # priority (`nice`), so that they do not share the API's event loop with the requests
+    # (trading.listings.fold_process); False: in the API's process.
+    search_fold_process: bool = True
+    search_fold_nice: int = Field(default=10, ge=0, le=19)
     # A fold writes a term's head only once the live segments hold this many of its postings; a rarer
     # term's wait in the carry segment for a later fold (search_store, "batch segments"). 1: nothing waits.
     search_carry_below: int = Field(default=8, ge=1)

@@ -289,3 +289,66 @@ def test_the_indexer_refiles_listings_left_behind(services: dict[str, ManagedPro
     assert by_price() == [old_layout["id"], crashed["id"]], "the crashed change is in the postings now"
     assert by_price(price_min=100_000_000) == [crashed["id"]]
     assert [i["id"] for i in search(test_profile, q=word, sort="oldest")["items"]] == [crashed["id"], old_layout["id"]]
+
+
+def test_the_folder_s_process_starts_from_what_the_api_wrote_between_its_folds(
+        services: dict[str, ManagedProcess], test_profile: Profile) -> None:
+    """The segment folder merges and writes in a process of its own (trading.listings.fold_process), which
+    keeps copies of the heads it wrote. Between two of its folds the API's own indexer rewrites a head (a
+    price changed after the listing was filed: its batch takes the old posting out). The next fold must
+    start from that head, not from its copy, or the old price would come back."""
+    import asyncio
+    from pathlib import Path
+
+    from pymongo import AsyncMongoClient
+    from trading.listings import search_store
+
+    word = unique_word()
+    headers = participant(test_profile, register_organisation(test_profile))
+    # Enough listings with the word for a fold to write its head (rarer terms wait in the carry).
+    count = search_store.CARRY_BELOW + 2
+
+    def listings(price: int) -> list[dict[str, Any]]:
+        return [publish(test_profile, headers, create_listing(test_profile, headers, title=f"阀门 {word}",
+                                                              price_fen=price)) for _ in range(count)]
+
+    async def wait_for_a_fold() -> None:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(test_profile.mongo_url, tz_aware=True)
+        db = client[f"trading_{test_profile.name}"]
+
+        async def folded() -> bool:
+            generation = await db[search_store.POSTINGS].find_one({"_id": search_store.GENERATION_ID})
+            segments = [await db[search_store.POSTINGS].find_one({"_id": search_store.segment_id(n)})
+                        for n in search_store.live_numbers(generation)]
+            return all(segment is not None and segment.get("c") for segment in segments)
+
+        try:
+            for _ in range(300):
+                if await folded():
+                    return
+                await asyncio.sleep(0.1)
+            raise AssertionError("the API's segment folder left segments live for 30 s")
+        finally:
+            await client.close()
+
+    def prices(**params: Any) -> dict[str, int | None]:
+        return {i["id"]: i["price_fen"] for i in search(test_profile, q=word, limit=100, **params)["items"]}
+
+    cheap = listings(1_000_000)
+    asyncio.run(wait_for_a_fold())
+    api = services["trading-api"].pid
+    children = {int(c) for t in Path(f"/proc/{api}/task").iterdir() for c in (t / "children").read_text().split()}
+    assert any(b"multiprocessing" in Path(f"/proc/{c}/cmdline").read_bytes() for c in children), (
+        "the fold ran without the folder's process")
+
+    moved = cheap[0]
+    changed = httpx.patch(trading(test_profile, f"/v1/listings/{moved['id']}"), json={"price_fen": 900_000_000},
+                          headers={**headers, "If-Match": f'"{moved["version"]}"'})
+    assert changed.status_code == 200, changed.text
+    assert prices(price_max=2_000_000).keys() == {c["id"] for c in cheap[1:]}
+    more = listings(2_000_000)
+    asyncio.run(wait_for_a_fold())
+
+    everything = {c["id"] for c in cheap[1:] + more}
+    assert prices(price_max=2_000_000).keys() == everything, "the old price came back with a fold"
+    assert prices(price_min=100_000_000).keys() == {moved["id"]}

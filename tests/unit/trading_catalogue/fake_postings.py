@@ -1,11 +1,16 @@
 """An in-memory stand-in for the search read model's one collection, as search_store uses it (reads
-by `_id`, inserts, `$set`/`$inc` updates, bulk writes): for unit tests of its bookkeeping, not of FerretDB."""
+by `_id`, inserts, `$set`/`$inc` updates, bulk writes): for unit tests of its bookkeeping, not of FerretDB;
+and the postings those tests file and the searches they make."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from typing import Any, cast
 
 from pymongo import DeleteOne, ReplaceOne, UpdateOne
+from trading.listings import search_store
+from trading.listings.search import Posting, SearchQuery
 
 
 class FakeCollection:
@@ -50,3 +55,42 @@ class FakeDb:
 
     def __getitem__(self, name: str) -> FakeCollection:
         return self.collection
+
+
+def posting(seq: int, price: int = 500) -> Posting:
+    return Posting(seq, price, f"lst-{seq}", 110101, 8)
+
+
+def batch(*listings: tuple[int, list[str]]) -> dict[str, dict[int, Posting]]:
+    """A batch's new postings: each listing under "all" and its own terms."""
+    adds: dict[str, dict[int, Posting]] = {}
+    for seq, terms in listings:
+        for term in ["all", *terms]:
+            adds.setdefault(term, {})[seq] = posting(seq)
+    return adds
+
+
+def found(db: FakeDb, **query: Any) -> list[int]:
+    """The seqs a search finds, newest first."""
+    page, _more = asyncio.run(search_store.search(db, SearchQuery(**query)))  # type: ignore[arg-type]
+    return [p.seq for p in page]
+
+
+def fresh_search_state(monkeypatch: Any) -> Iterator[None]:
+    """For an autouse fixture: the module's writer state starts empty, folds are done in this process,
+    searches read the store each time (cache off), and a fold writes every term's head (nothing carried)
+    unless a test sets CARRY_BELOW itself."""
+    monkeypatch.setattr(search_store, "CARRY_BELOW", 1)
+
+    def reset() -> None:
+        search_store.fold_in(None)
+        search_store._live = None
+        search_store._segments.clear()
+        search_store._written.clear()
+
+    reset()
+    saved = search_store._cache
+    search_store._cache = search_store.ReadCache(0)
+    yield
+    search_store._cache = saved
+    reset()

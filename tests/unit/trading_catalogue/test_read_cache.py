@@ -130,3 +130,12 @@ def test_a_read_in_flight_while_documents_are_dropped_is_not_kept() -> None:
         assert await cache.read(db, ["c|x"]) == [{"j": "new"}], "the old copy was not kept"  # type: ignore[arg-type]
 
     asyncio.run(scenario())
+
+
+def test_a_generation_document_not_bumped_yet_is_generation_zero() -> None:
+    """A new catalogue's first batch lists its segment in the generation document before anything has
+    bumped its count; a search then read it and answered 500 (KeyError)."""
+    db = FakeDb({GENERATION_ID: {"s": "1"}})
+    cache = ReadCache(1024 * 1024)
+    asyncio.run(cache.validate(db))  # type: ignore[arg-type]
+    assert cache.generation == 0

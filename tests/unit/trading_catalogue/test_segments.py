@@ -16,10 +16,9 @@ import pytest
 import servicekit.mongo
 from trading.listings import search_store
 from trading.listings.indexer import SEGMENT_FOLDER
-from trading.listings.search import Posting, SearchQuery, pack, unpack
+from trading.listings.search import pack, unpack
 from trading.listings.search_store import (
     GENERATION_ID,
-    ReadCache,
     Segment,
     head_id,
     live_numbers,
@@ -27,42 +26,12 @@ from trading.listings.search_store import (
     segment_id,
 )
 
-from tests.unit.trading_catalogue.fake_postings import FakeDb
+from tests.unit.trading_catalogue.fake_postings import FakeDb, batch, found, fresh_search_state, posting
 
 
 @pytest.fixture(autouse=True)
 def fresh_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The module's writer state starts empty and searches read the store each time (cache off); a fold
-    writes every term's head (nothing carried) unless a test sets CARRY_BELOW itself."""
-    monkeypatch.setattr(search_store, "CARRY_BELOW", 1)
-    def reset() -> None:
-        search_store._live = None
-        search_store._segments.clear()
-        search_store._written.clear()
-
-    reset()
-    saved = search_store._cache
-    search_store._cache = ReadCache(0)
-    yield
-    search_store._cache = saved
-    reset()
-
-
-def posting(seq: int, price: int = 500) -> Posting:
-    return Posting(seq, price, f"lst-{seq}", 110101, 8)
-
-
-def batch(*listings: tuple[int, list[str]]) -> dict[str, dict[int, Posting]]:
-    adds: dict[str, dict[int, Posting]] = {}
-    for seq, terms in listings:
-        for term in ["all", *terms]:
-            adds.setdefault(term, {})[seq] = posting(seq)
-    return adds
-
-
-def found(db: FakeDb, **query: Any) -> list[int]:
-    page, _more = asyncio.run(search_store.search(db, SearchQuery(**query)))  # type: ignore[arg-type]
-    return [p.seq for p in page]
+    yield from fresh_search_state(monkeypatch)
 
 
 def test_a_segment_keeps_each_terms_postings() -> None:
@@ -324,6 +293,40 @@ def test_after_its_rest_a_fold_waits_while_requests_crowd_the_process(monkeypatc
     looks.clear()
     spent = asyncio.run(one_rest(search_store._Rest(share=1.0, left=0.003, yield_above=2)))
     assert 1 <= len(looks) <= 5 and spent.left <= 0, "it stops waiting once its allowance is spent"
+
+
+def test_a_fold_stops_resting_and_waiting_once_another_folds_worth_is_live(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Publishing goes on while a fold rests and waits for lulls: once the live segments hold FOLD_BEHIND_AT
+    times the threshold again (as the API's process counts them, in shared memory for the folder's
+    process), the fold goes on at full speed."""
+    monkeypatch.setattr(search_store, "requests_being_served", lambda: 9)
+    monkeypatch.setattr(search_store, "FOLD_YIELD_POLL_SECONDS", 0.001)
+    cell = search_store.live_count_cell()
+    monkeypatch.setattr(cell, "value", 0)
+
+    async def rests(rest: search_store._Rest, live_after: float) -> search_store._Rest:
+        search_store._fold_rest.set(rest)
+
+        async def publishing_goes_on() -> None:
+            await asyncio.sleep(live_after)
+            cell.value = rest.behind_at
+
+        grows = asyncio.create_task(publishing_goes_on())
+        await search_store._rest_after(time.monotonic())
+        await search_store._rest_after(time.monotonic())
+        await grows
+        return rest
+
+    began = time.monotonic()
+    rest = asyncio.run(rests(search_store._Rest(share=1.0, left=10.0, yield_above=2, behind_at=2000), 0.05))
+    assert time.monotonic() - began < 1.0, "it stopped waiting once 2,000 listings were live"
+    assert rest.share == 0.0, "and rests no more in this fold"
+    assert rest.left > 9.0
+
+    cell.value = 0
+    began = time.monotonic()
+    asyncio.run(rests(search_store._Rest(share=1.0, left=0.2, yield_above=2, behind_at=0), 0.0))
+    assert time.monotonic() - began >= 0.2, "0: no limit, it waits its whole allowance"
 
 
 def test_a_folder_that_fell_behind_folds_without_resting(monkeypatch: pytest.MonkeyPatch) -> None:

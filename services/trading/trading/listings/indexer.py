@@ -31,6 +31,7 @@ from servicekit.service import ServiceContext
 
 from trading.listings import search_store
 from trading.listings.domain import ListingStatus
+from trading.listings.fold_process import FoldProcess
 from trading.listings.metrics import LISTING_METRICS
 from trading.settings import TradingSettings
 
@@ -188,6 +189,23 @@ SEARCH_INDEXER = BackgroundTask(TASK, _run, _every, prepare=_size_search_cache, 
                                 settle_seconds=INDEX_SETTLE_SECONDS)
 
 
+def _start_folding(ctx: ServiceContext) -> None:
+    global _fold_process
+    settings = ctx.settings
+    assert isinstance(settings, TradingSettings)
+    if settings.search_fold_process:
+        _fold_process = FoldProcess(settings, FOLD_BUDGET_SECONDS)
+        search_store.fold_in(_fold_process.fold)
+
+
+def _stop_folding(ctx: ServiceContext) -> None:
+    global _fold_process
+    search_store.fold_in(None)
+    if _fold_process is not None:
+        _fold_process.close()
+        _fold_process = None
+
+
 async def _fold(ctx: ServiceContext) -> None:
     settings = ctx.settings
     assert isinstance(settings, TradingSettings)
@@ -206,4 +224,8 @@ async def _fold(ctx: ServiceContext) -> None:
 # indexer rather than in it, so that new listings keep being filed while a fold rewrites heads. Asked
 # for by the indexer when the live segments reach `search_fold_listings`; its periodic run folds what a
 # quiet spell left (one `_id` read at most when nothing is live, none once it knows).
-SEGMENT_FOLDER = BackgroundTask(FOLDER_TASK, _fold, _every, budget_seconds=300.0)
+FOLD_BUDGET_SECONDS = 300.0
+# Its merges and writes run in a process of its own (fold_process), started at the first fold.
+_fold_process: FoldProcess | None = None
+SEGMENT_FOLDER = BackgroundTask(FOLDER_TASK, _fold, _every, prepare=_start_folding, close=_stop_folding,
+                                budget_seconds=FOLD_BUDGET_SECONDS)

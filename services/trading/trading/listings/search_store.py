@@ -23,18 +23,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import ctypes
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.sharedctypes import RawValue
 from typing import Any, TypeVar
 
 from bson import Binary
 from pymongo import DeleteOne, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
-from servicekit.middleware import requests_being_served
+from servicekit.middleware import RawCount, requests_being_served
 from servicekit.mongo import PROCESS_LOCKS, Database, Document, bulk_write_in_batches
 
 from trading.listings.aggregate import LISTING
@@ -176,7 +178,7 @@ class ReadCache:
             # The writer's own list where this process is the writer (the API): no read per search.
             self.live = tuple(_live) if _live is not None else live_numbers(
                 await db[POSTINGS].find_one({"_id": GENERATION_ID}))
-            _forget_segments_but(self.live)
+            forget_segments_but(self.live)
             return
         now = time.monotonic()
         if now - self._checked_at < self.check_seconds:
@@ -184,7 +186,9 @@ class ReadCache:
         self._checked_at = now
         fence = self._fence
         doc = await db[POSTINGS].find_one({"_id": GENERATION_ID})
-        generation = int(doc["n"]) if doc else 0
+        # A generation document without a count: the first batch of a new catalogue listed its segment
+        # before anything bumped it (a search then answered 500, seen once after a benchmark's drop).
+        generation = int(doc.get("n", 0)) if doc else 0
         if fence != self._fence:
             return  # the indexer changed it meanwhile and said what: what was read here is older
         if generation != self.generation:
@@ -192,7 +196,7 @@ class ReadCache:
             self._clear()
             self.generation = generation
             self.live = live_numbers(doc)
-            _forget_segments_but(self.live)
+            forget_segments_but(self.live)
 
     async def read(self, db: Database, ids: Sequence[str]) -> list[Document | None]:
         """Documents as stored (heads, cards)."""
@@ -210,7 +214,7 @@ class ReadCache:
         """The terms' heads, decoded (search.TermHead; a term without one has EMPTY_HEAD), each with the
         term's postings in the live segments added to its tail: what a search treats as the tail is
         everything not yet in a block or cell document, so the rest of the search is as without segments."""
-        segments = await _segments_of(db, self.live)
+        segments = await segments_of(db, self.live)
 
         def decode(doc_id: str, doc: Document | None) -> TermHead:
             term = doc_id.split("|", 1)[1]
@@ -282,20 +286,56 @@ class _Rest:
     share: float  # of the time each group of store calls took
     left: float  # seconds of rest this fold may still take
     yield_above: int = 0  # wait while the process serves more requests than this (0: never)
+    behind_at: int = 0  # and neither rest nor wait once this many listings are live again (0: no limit)
 
 
 _fold_rest: contextvars.ContextVar[_Rest | None] = contextvars.ContextVar("fold_rest", default=None)
+# The listings in the writer's live segments, the carry aside (`live_listings`), kept by the API's
+# process in shared memory so that the folder's process (fold_process) sees them too: a fold that rests
+# and waits for lulls while publishing goes on can find another fold's worth waiting before it is done,
+# and then goes on at full speed. Why: once, on a machine running slower than usual, a fold waited for
+# lulls through most of its 60 s allowance while the requests, slower themselves, were rarely few; the
+# live segments grew to 4,985 listings, every search merged them, and create + publish p95 went to 2.9 s
+# (README, "Thirty-third session"). Checked at each rest, so a fold that started behind never rests.
+_live_count: RawCount = RawValue(ctypes.c_int, 0)
+
+
+def _fell_behind(rest: _Rest) -> bool:
+    return rest.behind_at > 0 and _live_count.value >= rest.behind_at
+
+
+def live_count_cell() -> RawCount:
+    """The shared-memory cell of the live listings count, for the folder's process (passed as it starts)."""
+    return _live_count
+
+
+def follow_live_count(cell: RawCount) -> None:
+    """In the folder's process: read the API's count of live listings."""
+    global _live_count
+    _live_count = cell
 _fold_yielded = 0.0  # seconds folds have waited for requests, in all (fold_yielded_seconds)
 
 
-def _resting() -> bool:
+def resting() -> bool:
+    """Whether the fold running in this context rests between its store calls (`_fold_rest`)."""
     rest = _fold_rest.get()
     return rest is not None and rest.share > 0
+
+
+def rest_this_fold(share: float, yield_above: int, fold_listings: int) -> None:
+    """Have the fold running in this context (a task's) rest for `share` of each group of store calls'
+    time, then wait while the process serves more than `yield_above` requests (0: never), for
+    FOLD_REST_MAX_SECONDS in all, and stop resting once FOLD_BEHIND_AT times `fold_listings` are live
+    (`_fold_rest`)."""
+    _fold_rest.set(_Rest(share, FOLD_REST_MAX_SECONDS, yield_above, FOLD_BEHIND_AT * fold_listings))
 
 
 async def _rest_after(started: float) -> None:
     rest = _fold_rest.get()
     if rest is None or rest.share <= 0 or rest.left <= 0:
+        return
+    if _fell_behind(rest):
+        rest.share = 0.0  # the rest of this fold at full speed
         return
     pause = min((time.monotonic() - started) * rest.share, rest.left)
     rest.left -= pause
@@ -308,7 +348,7 @@ async def _yield_to_requests(rest: _Rest) -> None:
     """Wait while the process serves more than `rest.yield_above` requests (from the rest's budget)."""
     global _fold_yielded
     began = time.monotonic()
-    while requests_being_served() > rest.yield_above and rest.left > 0:
+    while requests_being_served() > rest.yield_above and rest.left > 0 and not _fell_behind(rest):
         looked = time.monotonic()
         await asyncio.sleep(FOLD_YIELD_POLL_SECONDS)
         rest.left -= time.monotonic() - looked  # as long as it took, the loop being busy or not
@@ -334,7 +374,7 @@ async def _read_at_most(db: Database, ids: Sequence[str], at_once: int) -> list[
 async def _write_postings(db: Database, operations: Sequence[Any]) -> None:
     """A batch's or a fold's writes of postings documents and heads (resting between groups of commands in
     the segment folder's run, `_fold_rest`)."""
-    if not _resting():
+    if not resting():
         await bulk_write_in_batches(db[POSTINGS], list(operations), per_command=WRITE_COMMAND, at_once=WRITES_AT_ONCE)
         return
     # One command at a time: the store takes one writer at a time, and each command side by side was one
@@ -492,7 +532,7 @@ def live_numbers(generation: Document | None) -> tuple[int, ...]:
 _segments: dict[int, Segment] = {}
 
 
-async def _segments_of(db: Database, numbers: Sequence[int]) -> list[Segment]:
+async def segments_of(db: Database, numbers: Sequence[int]) -> list[Segment]:
     """The live segments, read once each. One deleted meanwhile (a fold took it off the list after this
     search read the list) is skipped: its postings are in the heads by then."""
     missing = [n for n in numbers if n not in _segments]
@@ -503,7 +543,7 @@ async def _segments_of(db: Database, numbers: Sequence[int]) -> list[Segment]:
     return [_segments[n] for n in numbers if n in _segments]
 
 
-def _forget_segments_but(numbers: Collection[int]) -> None:
+def forget_segments_but(numbers: Collection[int]) -> None:
     keep = {*numbers, *(_live or ())}
     for number in [n for n in _segments if n not in keep]:
         del _segments[number]
@@ -537,9 +577,11 @@ async def _set_live(db: Database, live: list[int], bump: bool) -> int | None:
                 {"_id": GENERATION_ID}, {"$set": {"s": joined}, "$inc": {"n": 1}}, upsert=True,
                 return_document=ReturnDocument.AFTER)
             _live = live
+            _live_count.value = live_listings()
             return int((doc or {}).get("n", 0))
         await db[POSTINGS].update_one({"_id": GENERATION_ID}, {"$set": {"s": joined}}, upsert=True)
         _live = live
+        _live_count.value = live_listings()
         return None
     except BaseException:
         _live = None
@@ -596,6 +638,59 @@ def _merged_for_fold(segments: Sequence[Segment], removes: Mapping[str, Mapping[
     return folded_terms, to_file, {t: merged[t] for t in carried}
 
 
+@dataclass
+class FoldDone:
+    """What a fold's merge and writes did (`merge_and_file`, here or in the folder's process): the terms
+    the folded segments held, the documents written, the new carry (its number and document; None: no
+    carry) and, in the folder's process, the seconds it waited for a lull in the API's requests."""
+
+    folded_terms: set[str]
+    changed: list[str]
+    carry_number: int | None = None
+    carry: Document | None = None
+    waited_seconds: float = 0.0
+
+
+async def merge_and_file(db: Database, numbers: Sequence[int], removes: Mapping[str, Mapping[int, int]],
+                         adds: Mapping[str, Mapping[int, Posting]], carry_seq: int | None = None) -> FoldDone:
+    """A fold's work on the store: merge these live segments (read already, `segments_of`) with a batch's
+    removals and additions, write the heads and postings documents (`_file_terms`) and the new carry (at
+    `carry_seq`, or a seq taken now). Run by the API's process or by the folder's (fold_process), under
+    the API's `_fold_lock` either way."""
+    segments = [_segments[n] for n in numbers if n in _segments]
+    # Merging the segments (the carry among them holds some 50,000 postings at 100,000 listings), and
+    # encoding and decoding the new carry, held the event loop for tens of milliseconds at a time, and
+    # every request of the process waited. In a worker thread the loop takes turns with it: the
+    # interpreter hands the other thread its turn every few milliseconds (sys.getswitchinterval).
+    folded_terms, to_file, carried = await asyncio.to_thread(_merged_for_fold, segments, removes, adds)
+    changed = await _file_terms(db, {t: dict(gone) for t, gone in removes.items()}, to_file)
+    if not carried:
+        return FoldDone(folded_terms, sorted(changed))
+    seq = carry_seq if carry_seq is not None else await _take_seqs(db, 1)
+    carry = await asyncio.to_thread(segment_document, seq, carried, True)
+    await db[POSTINGS].insert_one(carry)
+    _segments[seq] = await asyncio.to_thread(_decoded_segment, carry)
+    return FoldDone(folded_terms, sorted(changed), seq, carry)
+
+
+class FolderProcessGone(Exception):
+    """The folder's process ended (or could not start) during a fold (fold_process)."""
+
+
+# Set by fold_process when the API folds in a process of its own: (live segments to fold, the new carry's
+# seq, the documents this process wrote since the last fold, whether it dropped its copies) -> FoldDone.
+FoldElsewhere = Callable[[list[int], int, list[str], bool], Awaitable[FoldDone]]
+_fold_elsewhere: FoldElsewhere | None = None
+
+
+def fold_in(elsewhere: FoldElsewhere | None) -> None:
+    """Have the segment folder's merges and writes done by `elsewhere` (None: in this process)."""
+    global _fold_elsewhere
+    _fold_elsewhere = elsewhere
+    _written.hands_over = elsewhere is not None
+    _written.written_since_handover()  # from now on
+
+
 async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], adds: dict[str, dict[int, Posting]],
                            bump: bool) -> tuple[set[str], int | None, list[int]]:
     """Merge every live segment (but a carry that holds none of the batch's terms) into the heads, with a
@@ -603,29 +698,39 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
     into a new carry instead (carried_terms), then take those segments off the live list, the new carry
     on, and delete them. Returns the heads changed (written, and those of the segments' terms), the
     generation if `bump` bumped it (and told this process's copies and cache), and the live list after."""
+    global _fold_yielded
     async with _fold_lock:
         numbers = list(await _writer_live(db))
-        await _segments_of(db, numbers)
+        await segments_of(db, numbers)
         batch_terms = {*removes, *adds}
         if batch_terms:
             # A batch folding its own changes leaves a carry that holds none of their terms for the folder:
             # rewriting it per batch of edits would cost megabytes each.
             numbers = [n for n in numbers
                        if not (n in _segments and _segments[n].carry and batch_terms.isdisjoint(_segments[n].by_term))]
-        segments = [_segments[n] for n in numbers if n in _segments]
-        # Merging the segments (the carry among them holds some 50,000 postings at 100,000 listings), and
-        # encoding and decoding the new carry, held the event loop for tens of milliseconds at a time, and
-        # every request of the process waited. In a worker thread the loop takes turns with it: the
-        # interpreter hands the other thread its turn every few milliseconds (sys.getswitchinterval).
-        folded_terms, to_file, carried = await asyncio.to_thread(_merged_for_fold, segments, removes, adds)
-        changed = await _file_terms(db, removes, to_file)
-        changed |= {head_id(t) for t in folded_terms}
-        carry: list[int] = []
-        if carried:
-            carry = [await _take_seqs(db, 1)]
-            doc = await asyncio.to_thread(segment_document, carry[0], carried, True)
-            await db[POSTINGS].insert_one(doc)
-            _segments[carry[0]] = await asyncio.to_thread(_decoded_segment, doc)
+        elsewhere = _fold_elsewhere if not batch_terms else None
+        if elsewhere is not None:
+            # The folder's process (fold_process) does the merge and the writes; the carry's seq is taken
+            # here, as every seq is: FerretDB's `$inc` reads, modifies and replaces, so two processes
+            # taking seqs at once could take the same one.
+            carry_seq = await _take_seqs(db, 1)
+            try:
+                done = await elsewhere(numbers, carry_seq, *_written.written_since_handover())
+            except FolderProcessGone:
+                # It may have written some documents before it ended: this process's copies of them are
+                # stale, and the fold, done here now, starts from the store (a fold run again after a
+                # crash files each posting once).
+                _written.clear()
+                done = await merge_and_file(db, numbers, removes, adds, carry_seq)
+            else:
+                _written.forget(done.changed)
+                _fold_yielded += done.waited_seconds
+                if done.carry_number is not None and done.carry is not None:
+                    _segments[done.carry_number] = await asyncio.to_thread(_decoded_segment, done.carry)
+        else:
+            done = await merge_and_file(db, numbers, removes, adds)
+        carry = [] if done.carry_number is None else [done.carry_number]
+        changed = {*done.changed, *(head_id(t) for t in done.folded_terms)}
         generation: int | None = None
         if numbers or bump:
             async with _live_lock:
@@ -655,14 +760,14 @@ async def fold_live_segments(db: Database, at_least: int, idle_seconds: float, r
     if _live is not None and not _live:
         return 0
     live = await _writer_live(db)
-    await _segments_of(db, live)
+    await segments_of(db, live)
     count = live_listings()
     # Rest only while the folder keeps up: once twice the threshold waits, publishing outruns the resting
     # folder, and each fold would grow (a 24,000-pair run at full speed left 17,645 listings live, and
     # requests then stalled for seconds), so it folds at full speed until it has caught up.
     behind = count >= FOLD_BEHIND_AT * at_least
     # The folder's task's own context: nothing else sees it.
-    _fold_rest.set(_Rest(0.0 if behind else rest, FOLD_REST_MAX_SECONDS, yield_above))
+    rest_this_fold(0.0 if behind else rest, yield_above, at_least)
     # A listed segment that could not be read (one of an older layout) is dropped from the list by a fold.
     unreadable = any(n not in _segments for n in live)
     if not unreadable and (count == 0 or (count < at_least and seconds_since_last_segment() < idle_seconds)):
@@ -698,12 +803,34 @@ class WrittenCopies:
         self._docs: OrderedDict[str, Document | None] = OrderedDict()
         self._sizes: dict[str, int] = {}
         self._bytes = 0
+        # What this process wrote, and whether it dropped its copies, since the folder's process last
+        # took its turn (`written_since_handover`); kept only while there is such a process.
+        self.hands_over = False
+        self._written_since: set[str] = set()
+        self._dropped_since = False
 
     def clear(self) -> None:
         self._docs.clear()
         self._sizes.clear()
         self._bytes = 0
         self.generation = self.since = None
+        self._written_since.clear()
+        self._dropped_since = True
+
+    def forget(self, ids: Collection[str]) -> None:
+        """Drop the copies of these documents (another process wrote them)."""
+        for doc_id in ids:
+            if doc_id in self._docs:
+                del self._docs[doc_id]
+                self._bytes -= self._sizes.pop(doc_id)
+
+    def written_since_handover(self) -> tuple[list[str], bool]:
+        """The documents this process wrote since the last call, and whether it dropped its copies meanwhile
+        (then the other process must drop all of its own: the generation moved, or a write failed). For
+        the segment folder's process, whose copies go stale where this one wrote (fold_process)."""
+        written, dropped = sorted(self._written_since), self._dropped_since
+        self._written_since, self._dropped_since = set(), False
+        return written, dropped
 
     def known_generation(self, generation: int) -> bool:
         """The generation as a batch finds it: the copies hold only if this process made it (False: they
@@ -726,7 +853,7 @@ class WrittenCopies:
         missing = [i for i in dict.fromkeys(ids) if i not in self._docs]
         fetched = await _read_at_most(db, missing, READS_AT_ONCE)
         for doc_id, doc in zip(missing, fetched, strict=True):
-            self.put(doc_id, doc)
+            self._keep(doc_id, doc)
         out: list[Document | None] = []
         for doc_id in ids:
             if doc_id in self._docs:
@@ -737,6 +864,12 @@ class WrittenCopies:
         return out
 
     def put(self, doc_id: str, doc: Document | None) -> None:
+        """A document as this process has just written it (None: deleted)."""
+        if self.hands_over:
+            self._written_since.add(doc_id)
+        self._keep(doc_id, doc)
+
+    def _keep(self, doc_id: str, doc: Document | None) -> None:
         if self.max_bytes <= 0:
             return
         size = 100 + sum(len(doc[f]) for f in ("d", "t") if doc and f in doc) + _stored_size(doc)
