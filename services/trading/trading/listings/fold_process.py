@@ -104,15 +104,12 @@ def _fold_in_child(numbers: list[int], carry_seq: int, written_by_api: list[str]
     """One fold in the folder's process: what it did, with the seconds it waited for a lull in the API's
     requests."""
     assert _child is not None, "not started as the folder's process"
-    if dropped_by_api:
-        search_store._written.clear()
-    else:
-        search_store._written.forget(written_by_api)
+    search_store.take_turn_after(written_by_api, dropped_by_api)
     waited_before = search_store.fold_yielded_seconds()
     try:
         done = _child.loop.run_until_complete(_fold(numbers, carry_seq, resting))
     except BaseException:
-        search_store._written.clear()
+        search_store.drop_written_copies()
         raise
     done.waited_seconds = search_store.fold_yielded_seconds() - waited_before
     return done

@@ -313,6 +313,8 @@ def follow_live_count(cell: RawCount) -> None:
     """In the folder's process: read the API's count of live listings."""
     global _live_count
     _live_count = cell
+
+
 _fold_yielded = 0.0  # seconds folds have waited for requests, in all (fold_yielded_seconds)
 
 
@@ -681,6 +683,20 @@ class FolderProcessGone(Exception):
 # seq, the documents this process wrote since the last fold, whether it dropped its copies) -> FoldDone.
 FoldElsewhere = Callable[[list[int], int, list[str], bool], Awaitable[FoldDone]]
 _fold_elsewhere: FoldElsewhere | None = None
+
+
+def take_turn_after(written_elsewhere: Collection[str], dropped_elsewhere: bool) -> None:
+    """In the folder's process, before a fold: forget the copies of what the API wrote since the last
+    fold (all of them when the API dropped its own; `WrittenCopies.written_since_handover`)."""
+    if dropped_elsewhere:
+        _written.clear()
+    else:
+        _written.forget(written_elsewhere)
+
+
+def drop_written_copies() -> None:
+    """After a failed fold in the folder's process: some of what it wrote may differ from its copies."""
+    _written.clear()
 
 
 def fold_in(elsewhere: FoldElsewhere | None) -> None:
