@@ -21,6 +21,7 @@ from tests.stack.trading_catalogue.support import (
     trading,
     unique_word,
 )
+from tests.support.stack import new_credit_code
 
 pytestmark = pytest.mark.stack
 
@@ -96,8 +97,26 @@ def test_who_may_list(services: Services, test_profile: Profile) -> None:
     assert httpx.post(url, json=listing_body()).status_code == 401
     no_org = httpx.post(url, json=listing_body(), headers=participant(test_profile, None, "someone"))
     assert no_org.status_code == 403 and no_org.json()["type"].endswith("no-organisation")
-    unknown = httpx.post(url, json=listing_body(), headers=participant(test_profile, "91210200MA0QTEXT0X"))
+    number = listing_body()["application_number"]
+    unknown = httpx.post(url, json=listing_body(application_number=number),
+                         headers=participant(test_profile, "91210200MA0QTEXT0X"))
     assert unknown.status_code == 403 and unknown.json()["type"].endswith("organisation-not-active")
+    no_agent = httpx.post(url, json=listing_body(application_number=number, agent_organisation_id=new_credit_code()),
+                          headers=participant(test_profile, register_organisation(test_profile)))
+    assert no_agent.status_code == 422 and no_agent.json()["type"].endswith("agent-not-active")
+    # The organisations are read while the patent's document is (listings.service.create): nothing was
+    # written before they were refused, not even the patent's pointer at a new listing.
+    from trading.patents.identifiers import normalise_application_number
+    from trading.patents.store import COLLECTION as PATENTS
+
+    patent_id = normalise_application_number(number)
+    client: MongoClient[dict[str, Any]] = MongoClient(test_profile.mongo_url)
+    with client:
+        patents = client[f"trading_{test_profile.name}"][PATENTS]
+        assert patents.find_one({"_id": patent_id}) is None
+        created = create_listing(test_profile, participant(test_profile, register_organisation(test_profile)),
+                                 application_number=number)
+        assert (patents.find_one({"_id": patent_id}) or {}).get("open_listing_id") == created["id"]
 
 
 def test_expired_patent_cannot_be_published(services: Services, test_profile: Profile) -> None:

@@ -291,30 +291,16 @@ def test_the_indexer_refiles_listings_left_behind(services: dict[str, ManagedPro
     assert [i["id"] for i in search(test_profile, q=word, sort="oldest")["items"]] == [crashed["id"], old_layout["id"]]
 
 
-def test_the_folder_s_process_starts_from_what_the_api_wrote_between_its_folds(
-        services: dict[str, ManagedProcess], test_profile: Profile) -> None:
-    """The segment folder merges and writes in a process of its own (trading.listings.fold_process), which
-    keeps copies of the heads it wrote. Between two of its folds the API's own indexer rewrites a head (a
-    price changed after the listing was filed: its batch takes the old posting out). The next fold must
-    start from that head, not from its copy, or the old price would come back."""
+def wait_for_a_fold(profile: Profile) -> None:
+    """Until every live segment is the carry: the segment folder folded what was published."""
     import asyncio
-    from pathlib import Path
 
     from pymongo import AsyncMongoClient
     from trading.listings import search_store
 
-    word = unique_word()
-    headers = participant(test_profile, register_organisation(test_profile))
-    # Enough listings with the word for a fold to write its head (rarer terms wait in the carry).
-    count = search_store.CARRY_BELOW + 2
-
-    def listings(price: int) -> list[dict[str, Any]]:
-        return [publish(test_profile, headers, create_listing(test_profile, headers, title=f"阀门 {word}",
-                                                              price_fen=price)) for _ in range(count)]
-
-    async def wait_for_a_fold() -> None:
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(test_profile.mongo_url, tz_aware=True)
-        db = client[f"trading_{test_profile.name}"]
+    async def wait() -> None:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(profile.mongo_url, tz_aware=True)
+        db = client[f"trading_{profile.name}"]
 
         async def folded() -> bool:
             generation = await db[search_store.POSTINGS].find_one({"_id": search_store.GENERATION_ID})
@@ -331,24 +317,94 @@ def test_the_folder_s_process_starts_from_what_the_api_wrote_between_its_folds(
         finally:
             await client.close()
 
+    asyncio.run(wait())
+
+
+def folder_processes(api: ManagedProcess) -> set[int]:
+    """The API's children that are multiprocessing's spawned workers: the segment folder's process (not
+    multiprocessing's resource tracker, a child too)."""
+    from pathlib import Path
+
+    children = {int(c) for t in Path(f"/proc/{api.pid}/task").iterdir() for c in (t / "children").read_text().split()}
+    return {c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()}
+
+
+def worded_listings(profile: Profile, headers: dict[str, str], word: str, price: int) -> list[dict[str, Any]]:
+    """Enough published listings with `word` for a fold to write its head (rarer terms wait in the carry)."""
+    from trading.listings import search_store
+
+    return [publish(profile, headers, create_listing(profile, headers, title=f"阀门 {word}", price_fen=price))
+            for _ in range(search_store.CARRY_BELOW + 2)]
+
+
+def test_the_folder_s_process_starts_from_what_the_api_wrote_between_its_folds(
+        services: dict[str, ManagedProcess], test_profile: Profile) -> None:
+    """The segment folder merges and writes in a process of its own (trading.listings.fold_process), which
+    keeps copies of the heads it wrote. Between two of its folds the API's own indexer rewrites a head (a
+    price changed after the listing was filed: its batch takes the old posting out). The next fold must
+    start from that head, not from its copy, or the old price would come back."""
+    word = unique_word()
+    headers = participant(test_profile, register_organisation(test_profile))
+
     def prices(**params: Any) -> dict[str, int | None]:
         return {i["id"]: i["price_fen"] for i in search(test_profile, q=word, limit=100, **params)["items"]}
 
-    cheap = listings(1_000_000)
-    asyncio.run(wait_for_a_fold())
-    api = services["trading-api"].pid
-    children = {int(c) for t in Path(f"/proc/{api}/task").iterdir() for c in (t / "children").read_text().split()}
-    assert any(b"multiprocessing" in Path(f"/proc/{c}/cmdline").read_bytes() for c in children), (
-        "the fold ran without the folder's process")
+    cheap = worded_listings(test_profile, headers, word, 1_000_000)
+    wait_for_a_fold(test_profile)
+    assert folder_processes(services["trading-api"]), "the fold ran without the folder's process"
 
     moved = cheap[0]
     changed = httpx.patch(trading(test_profile, f"/v1/listings/{moved['id']}"), json={"price_fen": 900_000_000},
                           headers={**headers, "If-Match": f'"{moved["version"]}"'})
     assert changed.status_code == 200, changed.text
     assert prices(price_max=2_000_000).keys() == {c["id"] for c in cheap[1:]}
-    more = listings(2_000_000)
-    asyncio.run(wait_for_a_fold())
+    more = worded_listings(test_profile, headers, word, 2_000_000)
+    wait_for_a_fold(test_profile)
 
     everything = {c["id"] for c in cheap[1:] + more}
     assert prices(price_max=2_000_000).keys() == everything, "the old price came back with a fold"
     assert prices(price_min=100_000_000).keys() == {moved["id"]}
+
+
+def test_a_fold_whose_process_is_killed_is_done_by_the_api_and_loses_nothing(
+        services: dict[str, ManagedProcess], test_profile: Profile) -> None:
+    """The folder's process is stopped (SIGSTOP) before a fold is due, so the fold is handed to a process
+    that never answers, then killed (SIGKILL) as an out-of-memory kill would: the API does that fold itself
+    from the store, every listing published meanwhile is found with its price, and the next fold starts
+    another process."""
+    import os
+    import signal
+    import time
+
+    api = services["trading-api"]
+    word = unique_word()
+    headers = participant(test_profile, register_organisation(test_profile))
+    first = worded_listings(test_profile, headers, word, 1_000_000)
+    wait_for_a_fold(test_profile)
+    (folder,) = folder_processes(api)
+    log_before = api.log_file.stat().st_size
+
+    os.kill(folder, signal.SIGSTOP)
+    try:
+        during = worded_listings(test_profile, headers, word, 2_000_000)
+        # A fold is due once no segment came for search_fold_idle_seconds (5) and the folder's next
+        # periodic run (every 5 s) comes: by now it was handed to the stopped process and waits for it.
+        time.sleep(12)
+    finally:
+        os.kill(folder, signal.SIGKILL)
+    wait_for_a_fold(test_profile)
+    log = api.log_file.read_bytes()[log_before:].decode(errors="replace")
+    assert "the segment folder's process ended" in log, "the API did not notice its folder's process end"
+
+    def prices(**params: Any) -> dict[str, int | None]:
+        return {i["id"]: i["price_fen"] for i in search(test_profile, q=word, limit=100, **params)["items"]}
+
+    assert prices(price_max=1_000_000).keys() == {c["id"] for c in first}
+    assert prices(price_min=2_000_000).keys() == {c["id"] for c in during}, "a listing was lost with the process"
+
+    after = worded_listings(test_profile, headers, word, 3_000_000)
+    wait_for_a_fold(test_profile)
+    replacement = folder_processes(api)
+    assert replacement and folder not in replacement, "the next fold did not start another folder's process"
+    assert prices(price_min=3_000_000).keys() == {c["id"] for c in after}
+    assert len(prices()) == len(first) + len(during) + len(after)
