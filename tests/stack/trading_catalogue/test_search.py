@@ -337,6 +337,11 @@ def worded_listings(profile: Profile, headers: dict[str, str], word: str, price:
             for _ in range(search_store.CARRY_BELOW + 2)]
 
 
+def worded_prices(profile: Profile, word: str, **params: Any) -> dict[str, int | None]:
+    """The price of each listing a search for `word` finds (with these filters)."""
+    return {i["id"]: i["price_fen"] for i in search(profile, q=word, limit=100, **params)["items"]}
+
+
 def test_the_folder_s_process_starts_from_what_the_api_wrote_between_its_folds(
         services: dict[str, ManagedProcess], test_profile: Profile) -> None:
     """The segment folder merges and writes in a process of its own (trading.listings.fold_process), which
@@ -346,9 +351,6 @@ def test_the_folder_s_process_starts_from_what_the_api_wrote_between_its_folds(
     word = unique_word()
     headers = participant(test_profile, register_organisation(test_profile))
 
-    def prices(**params: Any) -> dict[str, int | None]:
-        return {i["id"]: i["price_fen"] for i in search(test_profile, q=word, limit=100, **params)["items"]}
-
     cheap = worded_listings(test_profile, headers, word, 1_000_000)
     wait_for_a_fold(test_profile)
     assert folder_processes(services["trading-api"]), "the fold ran without the folder's process"
@@ -357,13 +359,14 @@ def test_the_folder_s_process_starts_from_what_the_api_wrote_between_its_folds(
     changed = httpx.patch(trading(test_profile, f"/v1/listings/{moved['id']}"), json={"price_fen": 900_000_000},
                           headers={**headers, "If-Match": f'"{moved["version"]}"'})
     assert changed.status_code == 200, changed.text
-    assert prices(price_max=2_000_000).keys() == {c["id"] for c in cheap[1:]}
+    assert worded_prices(test_profile, word, price_max=2_000_000).keys() == {c["id"] for c in cheap[1:]}
     more = worded_listings(test_profile, headers, word, 2_000_000)
     wait_for_a_fold(test_profile)
 
     everything = {c["id"] for c in cheap[1:] + more}
-    assert prices(price_max=2_000_000).keys() == everything, "the old price came back with a fold"
-    assert prices(price_min=100_000_000).keys() == {moved["id"]}
+    assert worded_prices(test_profile, word, price_max=2_000_000).keys() == everything, (
+        "the old price came back with a fold")
+    assert worded_prices(test_profile, word, price_min=100_000_000).keys() == {moved["id"]}
 
 
 def test_a_fold_whose_process_is_killed_is_done_by_the_api_and_loses_nothing(
@@ -396,15 +399,13 @@ def test_a_fold_whose_process_is_killed_is_done_by_the_api_and_loses_nothing(
     log = api.log_file.read_bytes()[log_before:].decode(errors="replace")
     assert "the segment folder's process ended" in log, "the API did not notice its folder's process end"
 
-    def prices(**params: Any) -> dict[str, int | None]:
-        return {i["id"]: i["price_fen"] for i in search(test_profile, q=word, limit=100, **params)["items"]}
-
-    assert prices(price_max=1_000_000).keys() == {c["id"] for c in first}
-    assert prices(price_min=2_000_000).keys() == {c["id"] for c in during}, "a listing was lost with the process"
+    assert worded_prices(test_profile, word, price_max=1_000_000).keys() == {c["id"] for c in first}
+    assert worded_prices(test_profile, word, price_min=2_000_000).keys() == {c["id"] for c in during}, (
+        "a listing was lost with the process")
 
     after = worded_listings(test_profile, headers, word, 3_000_000)
     wait_for_a_fold(test_profile)
     replacement = folder_processes(api)
     assert replacement and folder not in replacement, "the next fold did not start another folder's process"
-    assert prices(price_min=3_000_000).keys() == {c["id"] for c in after}
-    assert len(prices()) == len(first) + len(during) + len(after)
+    assert worded_prices(test_profile, word, price_min=3_000_000).keys() == {c["id"] for c in after}
+    assert len(worded_prices(test_profile, word)) == len(first) + len(during) + len(after)
