@@ -6,11 +6,13 @@ errors, correlation ids, request metrics by route template and a request-size li
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
+import uvloop
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
@@ -120,6 +122,14 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
 def run_api(definition: ServiceDefinition, settings: ServiceSettings) -> None:
     configure_logging(definition.name, settings.log_level)
     serve(create_app(definition, settings, freeze_heap_after_start=True), settings.http_host, settings.http_port)
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """An event loop for a process of the kit's that runs one outside `serve` (the trading API's segment
+    folder, a process of its own): uvloop's, as the APIs run on (`serve`), for the same reason: the loop's
+    own work (polling, socket writes to the store, callbacks) in C rather than in Python. The folder's
+    process spent some 10% less CPU for the same folds on it (README, "Thirty-fifth session")."""
+    return uvloop.new_event_loop()
 
 
 def serve(app: ASGIApp, host: str, port: int) -> None:

@@ -44,6 +44,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import pymongo
+from servicekit.app import new_event_loop
 from servicekit.middleware import RawCount, follow_request_count, request_count_cell
 from servicekit.mongo import Database, database, learn_store_traits, mongo_client
 
@@ -80,7 +81,7 @@ def _start_child(settings: TradingSettings, requests: RawCount, live: RawCount, 
     follow_request_count(requests)
     search_store.follow_live_count(live)
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
-    loop = asyncio.new_event_loop()
+    loop = new_event_loop()
     asyncio.set_event_loop(loop)
 
     async def connect() -> Database:  # the driver's client wants a running loop
