@@ -127,8 +127,7 @@ def run_api(definition: ServiceDefinition, settings: ServiceSettings) -> None:
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """An event loop for a process of the kit's that runs one outside `serve` (the trading API's segment
     folder, a process of its own): uvloop's, as the APIs run on (`serve`), for the same reason: the loop's
-    own work (polling, socket writes to the store, callbacks) in C rather than in Python. The folder's
-    process spent some 10% less CPU for the same folds on it (README, "Thirty-fifth session")."""
+    own work (polling, socket writes to the store, callbacks) in C rather than in Python."""
     return uvloop.new_event_loop()
 
 
