@@ -6,6 +6,7 @@ pure bookkeeping; tests/stack/trading_catalogue/test_search.py runs the real pro
 from __future__ import annotations
 
 import asyncio
+import pickle
 from collections.abc import Iterator
 
 import pytest
@@ -58,6 +59,34 @@ def test_the_api_hands_each_fold_what_it_wrote_since_the_last_and_takes_back_wha
     asyncio.run(search_store._add_segment(db, 5, batch((5, ["kw:b"]))))  # type: ignore[arg-type]
     asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600))  # type: ignore[arg-type]
     assert handed[2][3] is True
+
+
+def test_the_api_takes_the_folds_carry_as_the_folders_process_decoded_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new carry comes back decoded (the API's process does not decode its document again), through
+    the process pool's pickling, and searches find the rare terms' postings in it."""
+    monkeypatch.setattr(search_store, "CARRY_BELOW", 2)
+    db = FakeDb({search_store.SEQ_ID: {"_id": search_store.SEQ_ID, "n": 99}})  # the batch's seqs are taken
+    returned: list[search_store.FoldDone] = []
+
+    async def elsewhere(numbers: list[int], carry_seq: int, written: list[str],
+                        dropped: bool) -> search_store.FoldDone:
+        done = await search_store.merge_and_file(db, numbers, {}, {}, carry_seq)  # type: ignore[arg-type]
+        search_store._segments.pop(carry_seq, None)  # the folder's process keeps its own copy, not this one
+        returned.append(pickle.loads(pickle.dumps(done)))  # as the process pool hands it back
+        return returned[-1]
+
+    search_store._written.known_generation(0)
+    search_store.fold_in(elsewhere)
+    asyncio.run(search_store._add_segment(db, 1, batch((1, ["kw:a", "kw:rare"]), (2, ["kw:a", "kw:x y"]))))  # type: ignore[arg-type]
+    asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600))  # type: ignore[arg-type]
+    [done] = returned
+    assert done.carry_number is not None and isinstance(done.carry, search_store.Segment) and done.carry.carry
+    assert search_store._segments[done.carry_number] is done.carry
+    assert live_numbers(db.collection.docs[GENERATION_ID]) == (done.carry_number,)
+    assert {t: [p.seq for p in unpack(r)] for t, r in done.carry.by_term.items()} == {"kw:rare": [1], "kw:x y": [2]}
+    stored = search_store._decoded_segment(db.collection.docs[segment_id(done.carry_number)])
+    assert stored.by_term == done.carry.by_term, "the carry as stored is the carry as handed back"
+    assert found(db, keywords=("rare",)) == [1] and found(db, keywords=("a",)) == [2, 1]
 
 
 def test_the_folders_process_starts_from_what_the_api_wrote_not_from_its_copy(
