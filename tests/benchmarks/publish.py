@@ -64,7 +64,7 @@ import httpx
 from devstack.layout import Profile, profile
 from devstack.processes import ManagedProcess
 from pymongo import AsyncMongoClient, MongoClient
-from trading.listings import search_store
+from trading.listings import fold_trace, search_store
 from trading.patents.identifiers import application_check_character
 
 from tests.benchmarks.client import session
@@ -171,10 +171,10 @@ def project_organisation(p: Profile) -> None:
     mongo.close()
 
 
-def settled_api(p: Profile) -> ManagedProcess:
+def settled_api(p: Profile, **overrides: str) -> ManagedProcess:
     """The trading API once its background tasks have each run once (their start-up work is not what
-    this benchmark measures)."""
-    api = start_service(p, "trading", "api")
+    this benchmark measures). `overrides`: its settings, as for start_service."""
+    api = start_service(p, "trading", "api", **overrides)
     url = f"http://127.0.0.1:{p.ports.api('trading')}/metrics"
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
@@ -390,7 +390,10 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: in
         if warm_up:
             warm_up_stack(p, warm_up, concurrency, text)
         prepare(p, size)
-        api = settled_api(p)
+        # With --timeline, the API's folds trace their steps (trading.listings.fold_trace) for it.
+        trace = p.log_dir / "fold-trace.jsonl"
+        trace.unlink(missing_ok=True)
+        api = settled_api(p, **({"search_fold_trace_file": str(trace)} if timeline is not None else {}))
         try:
             if settle:
                 settle_catalogue(p, settle, publishes + 1, concurrency, text)
@@ -402,7 +405,7 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: in
             asyncio.run(drive(p, result, range(1, publishes + 1), concurrency, text, rate, timeline is not None))
             if timeline is not None:
                 timeline.write_text(json.dumps({"size": size, "pairs": result.pairs, "folds": result.folds,
-                                                "cpu": result.cpu_samples}))
+                                                "cpu": result.cpu_samples, "fold_steps": fold_trace.read(trace)}))
             result.cpu.stop()
             folder_after = folder_totals(p)
             result.folded, result.fold_seconds = (a - b for a, b in zip(folder_after, folder_before, strict=True))

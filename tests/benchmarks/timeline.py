@@ -7,7 +7,9 @@ Splits each create + publish (timed from when it was due, as the benchmark times
 a free client (rate mode only), the create's answer and the publish's answer, and says which share of
 the slow pairs overlapped a run of the API's segment folder, against the share of the time the folder
 ran. A queue that forms behind the clients shows as waits; a store or process that stalls every request
-at once shows as a second in which every pair was slow.
+at once shows as a second in which every pair was slow. When the file holds the folds' steps (the API's
+`search_fold_trace_file`, set by the benchmark with `--timeline`; trading.listings.fold_trace), it also
+counts the slow pairs in flight during each step of the folds.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+from dataclasses import dataclass
 from pathlib import Path
+
+from trading.listings import fold_trace
 
 from tests.benchmarks.search import percentiles
 
 Pair = tuple[float, float, float, float]  # due, sent, created, published (Unix seconds)
 Span = tuple[float, float]  # a fold's start and end
 Sample = tuple[float, dict[str, float]]  # when, and each process's CPU seconds so far
+Step = tuple[float, str]  # when a fold reached a step (fold_trace), and the step
 
 
 def overlaps(start: float, end: float, runs: list[Span]) -> bool:
@@ -46,6 +52,43 @@ def busy_cores(samples: list[Sample], folds: list[Span]) -> dict[bool, tuple[flo
             used[folding][name] = used[folding].get(name, 0.0) + after[name] - before.get(name, 0.0)
     return {folding: (lengths[folding], {name: cpu / lengths[folding] for name, cpu in used[folding].items()})
             for folding in (True, False) if lengths[folding]}
+
+
+@dataclass
+class StepSpan:
+    """One stretch of the folds, from a step to the next (`name`: "<step> -> <next step>"): the folds that
+    went through it in the run, their mean time in it, and the slow pairs in flight during it."""
+
+    name: str
+    folds: int
+    mean_seconds: float
+    slow_pairs: int
+
+
+def slow_by_fold_step(slow: list[Pair], steps: list[Step], begin: float, end: float) -> list[StepSpan]:
+    """For each stretch between successive steps of the folds that began in [begin, end] (a fold runs from
+    STARTED to SEGMENTS_DELETED; a fold cut short by the trace's end is left out), the slow pairs whose
+    time from due to answered overlapped it, in the order of the steps. A pair counts under every
+    stretch it overlapped."""
+    folds: list[list[Step]] = []
+    current: list[Step] | None = None
+    for at, name in sorted(steps):
+        if name == fold_trace.STARTED:
+            current = [(at, name)]
+        elif current is not None:
+            current.append((at, name))
+            if name == fold_trace.SEGMENTS_DELETED:
+                if begin <= current[0][0] <= end:
+                    folds.append(current)
+                current = None
+    spans: dict[str, list[Span]] = {}
+    for fold in folds:
+        for (t0, first), (t1, then) in itertools.pairwise(fold):
+            spans.setdefault(f"{first} -> {then}", []).append((t0, t1))
+    order = {name: i for i, name in enumerate(fold_trace.STEPS)}
+    return [StepSpan(name, len(runs), sum(e - s for s, e in runs) / len(runs),
+                     sum(1 for p in slow if overlaps(p[0], p[3], runs)))
+            for name, runs in sorted(spans.items(), key=lambda kv: [order.get(s, 99) for s in kv[0].split(" -> ")])]
 
 
 def main() -> None:
@@ -84,6 +127,15 @@ def main() -> None:
                              "create answered": [(c - s) * 1000 for _, s, c, _ in slow],
                              "publish answered": [(p - c) * 1000 for _, _, c, p in slow]}.items():
             print(f"  slow pairs' {name:<18} mean {sum(values) / len(values):8.1f} ms")
+
+    steps = [(float(at), str(name)) for at, name in data.get("fold_steps", [])]
+    if steps:
+        spans = slow_by_fold_step(slow, steps, begin, end)
+        print(f"slow pairs in flight during each step of the folds that began in the run "
+              f"({max((s.folds for s in spans), default=0)} folds; a pair counts under each step it met):")
+        for span in spans:
+            print(f"  {span.name:<40} mean {span.mean_seconds * 1000:8.1f} ms  in {span.folds:2d} folds  "
+                  f"slow pairs {span.slow_pairs}")
 
     # Each process's share of a core while a fold ran and while none did, from the half-second samples.
     samples = [(float(t), {k: float(v) for k, v in used.items()}) for t, used in data.get("cpu", [])]

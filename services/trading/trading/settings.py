@@ -32,6 +32,9 @@ class TradingSettings(ServiceSettings):
     # (trading.listings.fold_process); False: in the API's process.
     search_fold_process: bool = True
     search_fold_nice: int = Field(default=10, ge=0, le=19)
+    # A diagnostic, off when empty: both processes append the time of each step of every fold to this
+    # file (trading.listings.fold_trace; the publish benchmark sets it with --timeline).
+    search_fold_trace_file: str = ""
     # A fold writes a term's head only once the live segments hold this many of its postings; a rarer
     # term's wait in the carry segment for a later fold (search_store, "batch segments"). 1: nothing waits.
     search_carry_below: int = Field(default=8, ge=1)

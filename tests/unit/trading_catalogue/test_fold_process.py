@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import pickle
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from trading.listings import fold_process, search_store
+from trading.listings import fold_process, fold_trace, search_store
 from trading.listings.search import pack, unpack
 from trading.listings.search_store import GENERATION_ID, head_id, live_numbers, segment_id
 
@@ -131,3 +132,27 @@ def test_a_fold_whose_process_ended_is_done_here_from_the_store() -> None:
         "from the head as the ended process left it, each posting once")
     assert live_numbers(db.collection.docs[GENERATION_ID]) == () and segment_id(1) not in db.collection.docs
     assert found(db, keywords=("a",)) == [2, 1]
+
+
+def test_a_traced_fold_notes_each_of_its_steps_and_a_batchs_own_fold_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_store, "CARRY_BELOW", 2)
+    trace = tmp_path / "folds.jsonl"
+    fold_trace.configure(str(trace))
+    try:
+        db = FakeDb({search_store.SEQ_ID: {"_id": search_store.SEQ_ID, "n": 99}})
+
+        async def elsewhere(numbers: list[int], carry_seq: int, written: list[str],
+                            dropped: bool) -> search_store.FoldDone:
+            return await search_store.merge_and_file(db, numbers, {}, {}, carry_seq)  # type: ignore[arg-type]
+
+        search_store.fold_in(elsewhere)
+        asyncio.run(search_store._add_segment(db, 1, batch((1, ["kw:a", "kw:rare"]), (2, ["kw:a"]))))  # type: ignore[arg-type]
+        asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600))  # type: ignore[arg-type]
+        assert [name for _, name in fold_trace.read(trace)] == list(fold_trace.STEPS)
+
+        trace.unlink()
+        asyncio.run(search_store._fold_into_heads(db, {"all": {1: 500}, "kw:a": {1: 500}}, {}, bump=True))  # type: ignore[arg-type]
+        assert fold_trace.read(trace) == [], "a batch folding its own removals is not the folder's run"
+    finally:
+        fold_trace.configure(None)

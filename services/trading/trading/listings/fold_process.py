@@ -48,7 +48,7 @@ from servicekit.app import new_event_loop
 from servicekit.middleware import RawCount, follow_request_count, request_count_cell
 from servicekit.mongo import Database, database, learn_store_traits, mongo_client
 
-from trading.listings import search_store
+from trading.listings import fold_trace, search_store
 from trading.settings import TradingSettings
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ def _start_child(settings: TradingSettings, requests: RawCount, live: RawCount, 
         return db
 
     search_store.configure_carry(settings.search_carry_below)
+    fold_trace.configure(settings.search_fold_trace_file)
     _child = _Child(loop, loop.run_until_complete(connect()), budget_seconds, settings.search_fold_rest,
                     settings.search_fold_yield_above, settings.search_fold_listings)
 

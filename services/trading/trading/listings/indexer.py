@@ -29,7 +29,7 @@ from servicekit.background import BackgroundTask, request_run
 from servicekit.mongo import Document
 from servicekit.service import ServiceContext
 
-from trading.listings import search_store
+from trading.listings import fold_trace, search_store
 from trading.listings.domain import ListingStatus
 from trading.listings.fold_process import FoldProcess
 from trading.listings.metrics import LISTING_METRICS
@@ -169,6 +169,7 @@ def _size_search_cache(ctx: ServiceContext) -> None:
     assert isinstance(settings, TradingSettings)
     search_store.configure_cache(settings.search_cache_mb, settings.search_cache_check_seconds)
     search_store.configure_carry(settings.search_carry_below)
+    fold_trace.configure(settings.search_fold_trace_file)
 
 
 def _every(settings: TradingSettings) -> float:
