@@ -156,3 +156,26 @@ def test_a_traced_fold_notes_each_of_its_steps_and_a_batchs_own_fold_none(
         assert fold_trace.read(trace) == [], "a batch folding its own removals is not the folder's run"
     finally:
         fold_trace.configure(None)
+
+
+def test_the_apis_deletes_at_a_folds_end_rest_and_wait_for_a_second_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
+    """They hold the fold lock, which a withdrawal's batch waits for: under a load that never lulls they
+    must not wait for the whole of a fold's allowance."""
+    db = FakeDb()
+    budgets: list[float] = []
+    write_postings = search_store._write_postings
+
+    async def noting_budget(db_: object, operations: list[object]) -> None:
+        rest = search_store._fold_rest.get()
+        budgets.append(-1.0 if rest is None else rest.left)
+        await write_postings(db_, operations)  # type: ignore[arg-type]
+
+    async def elsewhere(numbers: list[int], carry_seq: int, written: list[str],
+                        dropped: bool) -> search_store.FoldDone:
+        return search_store.FoldDone(set(), [])  # the folder's process wrote the heads
+
+    monkeypatch.setattr(search_store, "_write_postings", noting_budget)
+    search_store.fold_in(elsewhere)
+    asyncio.run(search_store._add_segment(db, 1, batch((1, ["kw:a"]))))  # type: ignore[arg-type]
+    asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600, rest=1.0, yield_above=2))  # type: ignore[arg-type]
+    assert budgets == [search_store.FOLD_END_REST_MAX_SECONDS] and segment_id(1) not in db.collection.docs

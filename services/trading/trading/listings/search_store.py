@@ -278,6 +278,10 @@ class ReadCache:
 # each time (a bulk job's refiling, a folder that was stopped for long).
 FOLD_REST_MAX_SECONDS = 60.0
 FOLD_YIELD_POLL_SECONDS = 0.005
+# The API's deletes of the folded segments at a fold's end rest and wait for lulls for this long in all at
+# most: the fold lock is held meanwhile, which a batch taking postings out (a withdrawal) waits for, and
+# under a load that never lulls only falling behind would end the waiting.
+FOLD_END_REST_MAX_SECONDS = 1.0
 # And not at all while the live segments hold this many times `search_fold_listings` (fold_live_segments).
 FOLD_BEHIND_AT = 2
 
@@ -787,6 +791,9 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
             # Resting like the fold's other writes (`_write_postings`): these deletes, the old carry's
             # megabyte among them, sent four commands at once, were the store's one writer ahead of the
             # requests' for some 100 ms at the end of every fold.
+            rest = _fold_rest.get()
+            if rest is not None:
+                rest.left = min(rest.left, FOLD_END_REST_MAX_SECONDS)
             await _write_postings(db, [DeleteOne({"_id": segment_id(n)}) for n in numbers])
             for number in numbers:
                 _segments.pop(number, None)
