@@ -481,7 +481,7 @@ class Segment:
         self.carry = carry
         size = RECORD.size
         # Each record cut once, and a term of one row (most of a carry's: rare terms) takes its record as
-        # it is: decoding a carry of some 20,000 terms took about 40 ms of CPU, 25 ms this way.
+        # it is, rather than a slice and a join per row: a carry holds some 20,000 terms.
         records = [packed[start:start + size] for start in range(0, len(packed), size)]
         self.by_term: dict[str, bytes] = {}
         for line in rows_by_term.split("\n"):
@@ -655,10 +655,10 @@ class FoldDone:
     the folded segments held, the documents written, the new carry (its number and the segment, decoded;
     None: no carry) and, in the folder's process, the seconds it waited for a lull in the API's requests.
 
-    The carry travels decoded: the API's process then takes it as it is (unpickling it costs some 5 ms)
-    instead of decoding the document again (some 40 ms of Python holding the interpreter while every
-    request of the process waited its turn: the pairs over 100 ms of a run on a quick machine were all
-    in flight then; README, "Thirty-sixth session")."""
+    The carry travels decoded: the API's process then takes it as it is instead of decoding the document
+    again, tens of milliseconds of Python holding the interpreter while every request of the process
+    waited its turn (the pairs over 100 ms of quick runs were nearly all in flight then; README,
+    "Thirty-sixth session")."""
 
     folded_terms: set[str]
     changed: list[str]
