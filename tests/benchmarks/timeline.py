@@ -81,14 +81,14 @@ def slow_by_fold_step(slow: list[Pair], steps: list[Step], begin: float, end: fl
                 if begin <= current[0][0] <= end:
                     folds.append(current)
                 current = None
-    spans: dict[str, list[Span]] = {}
+    spans: dict[tuple[str, str], list[Span]] = {}
     for fold in folds:
         for (t0, first), (t1, then) in itertools.pairwise(fold):
-            spans.setdefault(f"{first} -> {then}", []).append((t0, t1))
+            spans.setdefault((first, then), []).append((t0, t1))
     order = {name: i for i, name in enumerate(fold_trace.STEPS)}
-    return [StepSpan(name, len(runs), sum(e - s for s, e in runs) / len(runs),
+    return [StepSpan(f"{first} -> {then}", len(runs), sum(e - s for s, e in runs) / len(runs),
                      sum(1 for p in slow if overlaps(p[0], p[3], runs)))
-            for name, runs in sorted(spans.items(), key=lambda kv: [order.get(s, 99) for s in kv[0].split(" -> ")])]
+            for (first, then), runs in sorted(spans.items(), key=lambda kv: (order[kv[0][0]], order[kv[0][1]]))]
 
 
 def main() -> None:

@@ -323,6 +323,13 @@ def follow_live_count(cell: RawCount) -> None:
 _fold_yielded = 0.0  # seconds folds have waited for requests, in all (fold_yielded_seconds)
 
 
+def _trace_step(name: str) -> None:
+    """Note a step of the folder's run (fold_trace), not of a batch folding its own removals: only the
+    folder's run (in either process) sets `_fold_rest`."""
+    if _fold_rest.get() is not None:
+        fold_trace.step(name)
+
+
 def resting() -> bool:
     """Whether the fold running in this context rests between its store calls (`_fold_rest`)."""
     rest = _fold_rest.get()
@@ -674,29 +681,23 @@ async def merge_and_file(db: Database, numbers: Sequence[int], removes: Mapping[
     `carry_seq`, or a seq taken now). Run by the API's process or by the folder's (fold_process), under
     the API's `_fold_lock` either way."""
     segments = [_segments[n] for n in numbers if n in _segments]
-    folders_run = not removes and not adds  # not a batch folding its own removals
-    if folders_run:
-        fold_trace.step(fold_trace.SEGMENTS_READ)
+    _trace_step(fold_trace.SEGMENTS_READ)
     # Merging the segments (the carry among them holds some 50,000 postings at 100,000 listings), and
     # encoding and decoding the new carry, held the event loop for tens of milliseconds at a time, and
     # every request of the process waited. In a worker thread the loop takes turns with it: the
     # interpreter hands the other thread its turn every few milliseconds (sys.getswitchinterval).
     folded_terms, to_file, carried = await asyncio.to_thread(_merged_for_fold, segments, removes, adds)
-    if folders_run:
-        fold_trace.step(fold_trace.MERGED)
+    _trace_step(fold_trace.MERGED)
     changed = await _file_terms(db, {t: dict(gone) for t, gone in removes.items()}, to_file)
-    if folders_run:
-        fold_trace.step(fold_trace.FILED)
+    _trace_step(fold_trace.FILED)
     if not carried:
         return FoldDone(folded_terms, sorted(changed))
     seq = carry_seq if carry_seq is not None else await _take_seqs(db, 1)
     carry = await asyncio.to_thread(segment_document, seq, carried, True)
     await db[POSTINGS].insert_one(carry)
-    if folders_run:
-        fold_trace.step(fold_trace.CARRY_WRITTEN)
+    _trace_step(fold_trace.CARRY_WRITTEN)
     _segments[seq] = decoded = await asyncio.to_thread(_decoded_segment, carry)
-    if folders_run:
-        fold_trace.step(fold_trace.CARRY_DECODED)
+    _trace_step(fold_trace.CARRY_DECODED)
     return FoldDone(folded_terms, sorted(changed), seq, decoded)
 
 
@@ -741,11 +742,10 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
     generation if `bump` bumped it (and told this process's copies and cache), and the live list after."""
     global _fold_yielded
     async with _fold_lock:
-        batch_terms = {*removes, *adds}
-        if not batch_terms:
-            fold_trace.step(fold_trace.STARTED)
+        _trace_step(fold_trace.STARTED)
         numbers = list(await _writer_live(db))
         await segments_of(db, numbers)
+        batch_terms = {*removes, *adds}
         if batch_terms:
             # A batch folding its own changes leaves a carry that holds none of their terms for the folder:
             # rewriting it per batch of edits would cost megabytes each.
@@ -766,7 +766,7 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
                 _written.clear()
                 done = await merge_and_file(db, numbers, removes, adds, carry_seq)
             else:
-                fold_trace.step(fold_trace.TAKEN_BACK)
+                _trace_step(fold_trace.TAKEN_BACK)
                 _written.forget(done.changed)
                 _fold_yielded += done.waited_seconds
                 if done.carry_number is not None and done.carry is not None:
@@ -785,8 +785,7 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
                     _written.bumped_to(generation)
                     _cache.changed_here(changed, generation, live)
         live = list(_live or ())
-        if not batch_terms:
-            fold_trace.step(fold_trace.LIVE_LIST_WRITTEN)
+        _trace_step(fold_trace.LIVE_LIST_WRITTEN)
         if numbers:
             # Resting like the fold's other writes (`_write_postings`): these deletes, the old carry's
             # megabyte among them, sent four commands at once, were the store's one writer ahead of the
@@ -797,8 +796,7 @@ async def _fold_into_heads(db: Database, removes: dict[str, dict[int, int]], add
             await _write_postings(db, [DeleteOne({"_id": segment_id(n)}) for n in numbers])
             for number in numbers:
                 _segments.pop(number, None)
-        if not batch_terms:
-            fold_trace.step(fold_trace.SEGMENTS_DELETED)
+        _trace_step(fold_trace.SEGMENTS_DELETED)
         return changed, generation, live
 
 
