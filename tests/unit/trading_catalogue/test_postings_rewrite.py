@@ -7,6 +7,7 @@ empty."""
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 from unittest.mock import patch
 
@@ -16,14 +17,20 @@ from trading.listings import search, search_store
 from trading.listings.search import (
     BLOCK_SIZE,
     EPOCH_SIZE,
+    NEGOTIABLE,
     TAIL_MAX,
     Posting,
     SearchQuery,
     SearchSort,
+    block_key,
+    epoch_key,
     epoch_of,
     pack,
+    packed_by_term,
     price_cell,
     record_keys,
+    records_by_document,
+    records_by_epoch,
     sort_key,
     unpack,
 )
@@ -43,7 +50,7 @@ def filed(docs: dict[str, dict[str, Any]], removes: dict[str, dict[int, int]],
           adds: dict[str, dict[int, Posting]]) -> dict[str, dict[str, Any]]:
     search_store._written.clear()
     db = FakeDb(docs)
-    asyncio.run(_file_terms(db, removes, adds))  # type: ignore[arg-type]
+    asyncio.run(_file_terms(db, removes, packed_by_term(adds)))  # type: ignore[arg-type]
     search_store._written.clear()
     return {k: {f: bytes(v) if isinstance(v, bytes) else v for f, v in d.items()}
             for k, d in db.collection.docs.items()}
@@ -162,7 +169,7 @@ def test_any_batches_leave_each_posting_filed_once(batches: list[list[tuple[str,
                     adds.setdefault(term, {})[seq] = posting
                     filed.setdefault(term, {})[seq] = posting
                 listings[number] = (seq, terms)
-            asyncio.run(_file_terms(db, removes, adds))  # type: ignore[arg-type]
+            asyncio.run(_file_terms(db, removes, packed_by_term(adds)))  # type: ignore[arg-type]
             for term in ("all", "kw:a", "kw:b"):
                 doc = db.collection.docs.get(head_id(term), {})
                 tail = unpack(bytes(doc.get("t") or b""))
@@ -212,3 +219,17 @@ def test_a_search_reads_each_epoch_document_once_however_many_blocks_it_serves()
     assert [p.seq for p in page] == sorted(seqs, reverse=True)[:60] and more
     epoch_reads = [r for r in reads if r.startswith(epoch_posting_id("kw:rare", ""))]
     assert epoch_reads and len(epoch_reads) == len(set(epoch_reads)), "each epoch document read once"
+
+
+def test_a_moving_tails_records_are_grouped_as_block_key_price_cell_and_epoch_key_name_their_documents() -> None:
+    rng = random.Random(7)
+    postings = [Posting(seq, rng.choice([NEGOTIABLE, 0, 5, 99_999, 70_000_000, 10 ** 13]), f"l{seq}")
+                for seq in sorted(rng.sample(range(20 * EPOCH_SIZE), 600))]
+    by_block, by_cell = records_by_document(pack(postings))
+    assert {k: unpack(v) for k, v in by_block.items()} == {
+        key: [p for p in postings if block_key(p.seq) == key] for key in {block_key(p.seq) for p in postings}}
+    assert {k: unpack(v) for k, v in by_cell.items()} == {
+        key: [p for p in postings if price_cell(p.price, p.seq) == key]
+        for key in {price_cell(p.price, p.seq) for p in postings}}
+    assert {k: unpack(v) for k, v in records_by_epoch(pack(postings)).items()} == {
+        key: [p for p in postings if epoch_key(p.seq) == key] for key in {epoch_key(p.seq) for p in postings}}

@@ -8,6 +8,7 @@ Against an in-memory stand-in of the postings collection: the pure bookkeeping, 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 import servicekit.mongo
 from trading.listings import search_store
 from trading.listings.indexer import SEGMENT_FOLDER
-from trading.listings.search import pack, unpack
+from trading.listings.search import Posting, pack, unpack
 from trading.listings.search_store import (
     GENERATION_ID,
     Segment,
@@ -164,12 +165,11 @@ def carry_of(db: FakeDb) -> dict[str, list[int]]:
 def test_the_carry_takes_the_rarest_terms_up_to_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search_store, "CARRY_BELOW", 3)
     monkeypatch.setattr(search_store, "CARRY_MAX_POSTINGS", 4)
-    merged = {"common": {s: posting(s) for s in range(1, 6)}, "kw:a": {1: posting(1), 2: posting(2)},
-              "kw:b": {3: posting(3)}, "kw:c": {4: posting(4)}, "kw:d": {}, "kw:e": {5: posting(5)}}
-    assert search_store.carried_terms(merged, changed={"kw:e"}) == {"kw:a", "kw:b", "kw:c"}, \
+    counts = {"common": 5, "kw:a": 2, "kw:b": 1, "kw:c": 1, "kw:d": 0, "kw:e": 1}
+    assert search_store.carried_terms(counts, changed={"kw:e"}) == {"kw:a", "kw:b", "kw:c"}, \
         "below CARRY_BELOW and not changed by the batch; an emptied term is not carried"
-    merged["kw:f"] = {6: posting(6), 7: posting(7)}
-    assert search_store.carried_terms(merged, changed=()) == {"kw:c", "kw:e"}, \
+    counts["kw:f"] = 2
+    assert search_store.carried_terms(counts, changed=()) == {"kw:c", "kw:e"}, \
         "over the limit, the terms with most postings go to their heads until it holds half"
 
 
@@ -344,3 +344,63 @@ def test_a_folder_that_fell_behind_folds_without_resting(monkeypatch: pytest.Mon
     asyncio.run(search_store._add_segment(db, 1, batch((1, ["kw:a"]), (2, ["kw:b"]))))  # type: ignore[arg-type]
     assert asyncio.run(search_store.fold_live_segments(db, at_least=1, idle_seconds=3600, rest=1.0)) == 2  # type: ignore[arg-type]
     assert rests and set(rests) == {0.0}
+
+
+def _merged_by_postings(segments: list[dict[str, dict[int, Posting]]], removes: dict[str, dict[int, int]],
+                        adds: dict[str, dict[int, Posting]]) -> dict[str, dict[int, Posting]]:
+    """A fold's merge spelled with postings (what `_merged_for_fold` did before it kept records): the
+    segments' postings, later ones over earlier, less the removals, then the batch's additions."""
+    merged: dict[str, dict[int, Posting]] = {}
+    for segment in segments:
+        for term, by_seq in segment.items():
+            merged.setdefault(term, {}).update(by_seq)
+    for term, gone in removes.items():
+        for seq in gone:
+            merged.get(term, {}).pop(seq, None)
+    for term, by_seq in adds.items():
+        merged.setdefault(term, {}).update(by_seq)
+    return merged
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_folds_merge_of_records_files_and_carries_what_a_merge_of_postings_would(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    monkeypatch.setattr(search_store, "CARRY_BELOW", rng.choice((1, 2, 3, 8)))
+    monkeypatch.setattr(search_store, "CARRY_MAX_POSTINGS", rng.choice((4, 100_000)))
+    terms = [f"kw:{n}" for n in range(12)]
+    # Segments of consecutive seqs, in order or (batches reserving seqs and writing out of turn) not,
+    # a carry of older seqs first or not.
+    starts = list(range(1, 200, 20))
+    if rng.random() < 0.5:
+        rng.shuffle(starts)
+    segments = [{t: {s: posting(s, s % 9 + 1) for s in range(start, start + rng.randint(1, 19))
+                     if rng.random() < 0.4}
+                 for t in rng.sample(terms, rng.randint(1, 6))} for start in starts[:rng.randint(1, 6)]]
+    segments = [{t: ps for t, ps in s.items() if ps} for s in segments]
+    segments = [s for s in segments if s]
+    every_seq = sorted({seq for s in segments for ps in s.values() for seq in ps})
+    removes = {t: {seq: 0 for seq in rng.sample(every_seq, min(len(every_seq), rng.randint(0, 4)))}
+               for t in rng.sample(terms, rng.randint(0, 3))}
+    refiled = [*rng.sample(every_seq, min(len(every_seq), rng.randint(0, 2))), rng.randint(300, 310)]
+    adds = {t: {seq: posting(seq, 77) for seq in refiled} for t in rng.sample(terms, rng.randint(0, 3))}
+    decoded = [search_store._decoded_segment(segment_document(n, s)) for n, s in enumerate(segments)]
+
+    folded_terms, to_file, carried = search_store._merged_for_fold(decoded, removes, adds)
+
+    expected = _merged_by_postings(segments, removes, adds)
+    expected_carried = search_store.carried_terms({t: len(p) for t, p in expected.items()}, {*removes, *adds})
+    assert folded_terms == {t for s in segments for t in s}
+    assert set(carried) == expected_carried
+    assert {t: unpack(r) for t, r in to_file.items()} == {
+        t: sorted(p.values()) for t, p in expected.items() if p and t not in expected_carried}
+    assert {t: unpack(r) for t, r in carried.items()} == {t: sorted(expected[t].values()) for t in expected_carried}
+
+
+def test_a_carry_is_a_segment_document_of_its_records_and_decodes_as_read_back() -> None:
+    postings = {"kw:a": {3: posting(3), 9: posting(9, 800)}, "kw:b": {9: posting(9, 800)}, "all": {1: posting(1)}}
+    doc, decoded = search_store.carry_segment(12, {t: pack(sorted(p.values())) for t, p in postings.items()})
+    assert doc == {**segment_document(12, postings), "c": True}, "the shape of a batch's segment, marked"
+    read_back = search_store._decoded_segment(doc)
+    assert (decoded.packed, decoded.by_term, decoded.carry) == (read_back.packed, read_back.by_term, True)
+    assert len(decoded) == 3, "each listing's record once"

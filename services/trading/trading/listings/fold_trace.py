@@ -9,10 +9,12 @@ that the pairs over 100 ms of a quick run were nearly all in flight during a fol
 the API's process (README, "Thirty-sixth session").
 
 The steps, in order: STARTED (the API, under the fold lock), SEGMENTS_READ (the process folding, the live
-segments in hand), MERGED, FILED (heads and postings documents written), CARRY_WRITTEN, CARRY_DECODED,
-TAKEN_BACK (the API, the folder's process answered; absent when the API folded itself), LIVE_LIST_WRITTEN,
-SEGMENTS_DELETED (the end). A batch that folds its own removals writes none. A line is one `write` to a
-file opened for appending, so the two processes' lines do not mix.
+segments in hand), MERGED, FILED (heads and postings documents written), CARRY_MADE (the new carry's
+document and its decoded Segment; before the thirty-seventh session the carry was decoded after it was
+written, a step "carry decoded"), CARRY_WRITTEN, TAKEN_BACK (the API, the folder's process answered;
+absent when the API folded itself), LIVE_LIST_WRITTEN, SEGMENTS_DELETED (the end). A batch that folds its
+own removals writes none. A line is one `write` to a file opened for appending, so the two processes'
+lines do not mix.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ STARTED = "started"
 SEGMENTS_READ = "segments read"
 MERGED = "merged"
 FILED = "filed"
+CARRY_MADE = "carry made"
 CARRY_WRITTEN = "carry written"
-CARRY_DECODED = "carry decoded"
 TAKEN_BACK = "taken back"
 LIVE_LIST_WRITTEN = "live list written"
 SEGMENTS_DELETED = "segments deleted"
-STEPS = (STARTED, SEGMENTS_READ, MERGED, FILED, CARRY_WRITTEN, CARRY_DECODED, TAKEN_BACK, LIVE_LIST_WRITTEN,
+STEPS = (STARTED, SEGMENTS_READ, MERGED, FILED, CARRY_MADE, CARRY_WRITTEN, TAKEN_BACK, LIVE_LIST_WRITTEN,
          SEGMENTS_DELETED)
 
 _file: Path | None = None

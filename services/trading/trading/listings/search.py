@@ -139,9 +139,8 @@ def epoch_of(key: str, by_price: bool) -> str:
     return key.split(":", 1)[1] if by_price else str(int(key) * BLOCK_SIZE // EPOCH_SIZE)
 
 
-def spread_out(postings: Collection[Posting]) -> bool:
-    """Whether a moving tail goes to epoch documents: its postings span SPREAD_SEQS seqs or more."""
-    seqs = [p.seq for p in postings]
+def spread_out(seqs: Collection[int]) -> bool:
+    """Whether a moving tail goes to epoch documents: its postings' seqs span SPREAD_SEQS or more."""
     return bool(seqs) and max(seqs) - min(seqs) >= SPREAD_SEQS
 
 
@@ -399,6 +398,22 @@ def newest_seq(packed: bytes) -> int:
     return max((seq for (seq,) in _SEQ_OF_RECORD.iter_unpack(packed)), default=-1)
 
 
+def packed_by_term(postings: Mapping[str, Mapping[int, Posting]]) -> dict[str, bytes]:
+    """Each term's postings (seq -> posting) as packed records in seq order; a term without any is left
+    out."""
+    return {term: pack(sorted(by_seq.values())) for term, by_seq in postings.items() if by_seq}
+
+
+def seq_in_row(packed: bytes, row: int) -> int:
+    """The seq of one of packed records (row -1: the last), without decoding the rest."""
+    return int(_SEQ_OF_RECORD.unpack_from(packed, (row % (len(packed) // RECORD.size)) * RECORD.size)[0])
+
+
+def record_seqs(packed: bytes) -> list[int]:
+    """The seqs of packed records, in their order, without decoding the rest of each."""
+    return [seq for (seq,) in _SEQ_OF_RECORD.iter_unpack(packed)]
+
+
 def unpack(blob: bytes) -> list[Posting]:
     return [Posting(seq, price, listing_id_of(stored), region, deals)
             for seq, price, region, deals, stored in RECORD.iter_unpack(blob)]
@@ -577,6 +592,33 @@ class SplitPostings:
 
 
 EMPTY_SPLIT = SplitPostings()
+
+
+def records_by_document(packed: bytes) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """Packed records as a moving tail leaves them in its documents: by block (keys as block_key
+    spells them) and by price cell (as price_cell does), each group in the records' order. Records are
+    cut, not decoded: a fold moves tens of thousands of postings a time (README, "Thirty-seventh
+    session")."""
+    size = RECORD.size
+    by_block: dict[int, list[bytes]] = {}
+    by_cell: dict[tuple[int, int], list[bytes]] = {}
+    for row, (seq, price) in enumerate(_SEQ_AND_PRICE_OF_RECORD.iter_unpack(packed)):
+        record = packed[row * size:(row + 1) * size]
+        by_block.setdefault(seq // BLOCK_SIZE, []).append(record)
+        by_cell.setdefault((_bucket_number(price), seq // EPOCH_SIZE), []).append(record)
+    return ({str(block): b"".join(records) for block, records in by_block.items()},
+            {f"{'n' if bucket == _NEGOTIABLE_BUCKET else bucket}:{epoch}": b"".join(records)
+             for (bucket, epoch), records in by_cell.items()})
+
+
+def records_by_epoch(packed: bytes) -> dict[str, bytes]:
+    """Packed records by the epoch document a rare term's moving tail leaves them in (keys as
+    epoch_key spells them), each group in the records' order."""
+    size = RECORD.size
+    by_epoch: dict[int, list[bytes]] = {}
+    for row, seq in enumerate(record_seqs(packed)):
+        by_epoch.setdefault(seq // EPOCH_SIZE, []).append(packed[row * size:(row + 1) * size])
+    return {str(epoch): b"".join(records) for epoch, records in by_epoch.items()}
 
 
 def record_keys(packed: bytes) -> tuple[set[str], set[str]]:

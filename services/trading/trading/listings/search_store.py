@@ -30,6 +30,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from multiprocessing.sharedctypes import RawValue
 from typing import Any, TypeVar
 
@@ -73,9 +74,14 @@ from trading.listings.search import (
     listing_terms,
     newest_seq,
     pack,
+    packed_by_term,
     posting_of,
     price_cell,
     record_keys,
+    record_seqs,
+    records_by_document,
+    records_by_epoch,
+    seq_in_row,
     sort_key,
     spread_out,
     unpack,
@@ -483,19 +489,25 @@ class Segment:
 
     __slots__ = ("by_term", "carry", "packed")
 
-    def __init__(self, packed: bytes, rows_by_term: str, carry: bool = False) -> None:
+    def __init__(self, packed: bytes, by_term: dict[str, bytes], carry: bool = False) -> None:
         self.packed = packed
+        self.by_term = by_term
         self.carry = carry
+
+    @classmethod
+    def of_document(cls, doc: Document) -> Segment:
+        packed, rows_by_term = bytes(doc["d"]), doc.get("t") or ""
         size = RECORD.size
         # Each record cut once, and a term of one row (most of a carry's: rare terms) takes its record as
         # it is, rather than a slice and a join per row: a carry holds some 20,000 terms.
         records = [packed[start:start + size] for start in range(0, len(packed), size)]
-        self.by_term: dict[str, bytes] = {}
+        by_term: dict[str, bytes] = {}
         for line in rows_by_term.split("\n"):
             if line:
                 term, _, rows = line.partition("\t")
-                self.by_term[term] = (b"".join([records[int(r)] for r in rows.split()]) if " " in rows
-                                      else records[int(rows)])
+                by_term[term] = (b"".join([records[int(r)] for r in rows.split()]) if " " in rows
+                                 else records[int(rows)])
+        return cls(packed, by_term, bool(doc.get("c")))
 
     def __len__(self) -> int:
         return len(self.packed) // RECORD.size
@@ -509,29 +521,49 @@ def segment_id(number: int) -> str:
     return f"s{LAYOUT}|{number}"
 
 
-def segment_document(number: int, adds: Mapping[str, Mapping[int, Posting]], carry: bool = False) -> Document:
-    """The segment of a batch's new postings (per term, seq -> posting), or a fold's carry: each
-    listing's record once, and per term (one line each) the rows of its listings. Strings and one binary
-    value: FerretDB decodes arrays and maps element by element."""
+def segment_document(number: int, adds: Mapping[str, Mapping[int, Posting]]) -> Document:
+    """The segment of a batch's new postings (per term, seq -> posting): each listing's record once, and
+    per term (one line each) the rows of its listings. Strings and one binary value: FerretDB decodes
+    arrays and maps element by element. (A fold's carry has the same shape and `c`: carry_segment.)"""
     postings = sorted({p.seq: p for by_seq in adds.values() for p in by_seq.values()}.values())
     row_of = {p.seq: row for row, p in enumerate(postings)}
     lines = [f"{term}\t{' '.join(str(row_of[seq]) for seq in sorted(by_seq))}" for term, by_seq in adds.items()]
-    doc: Document = {"_id": segment_id(number), "d": Binary(pack(postings)), "t": "\n".join(lines)}
-    if carry:
-        doc["c"] = True
-    return doc
+    return {"_id": segment_id(number), "d": Binary(pack(postings)), "t": "\n".join(lines)}
+
+
+def carry_segment(number: int, records_by_term: Mapping[str, bytes]) -> tuple[Document, Segment]:
+    """A fold's carry, from each term's packed records (in seq order, as `_merged_for_fold` leaves
+    them), as a document of the same shape as a batch's segment (segment_document) and as the decoded
+    Segment, made together: nothing is decoded into postings or packed again. Each listing's record is
+    kept once (any term's copy: they are the same posting)."""
+    size = RECORD.size
+    record_of: dict[int, bytes] = {}
+    seqs_by_term: dict[str, list[int]] = {}
+    for term, records in records_by_term.items():
+        seqs = seqs_by_term[term] = record_seqs(records)
+        if len(seqs) == 1:
+            record_of[seqs[0]] = records
+        else:
+            for row, seq in enumerate(seqs):
+                record_of[seq] = records[row * size:(row + 1) * size]
+    ordered = sorted(record_of)
+    row_of = {seq: str(row) for row, seq in enumerate(ordered)}
+    packed = b"".join([record_of[seq] for seq in ordered])
+    lines = [f"{term}\t{' '.join([row_of[seq] for seq in seqs])}" for term, seqs in seqs_by_term.items()]
+    doc: Document = {"_id": segment_id(number), "d": Binary(packed), "t": "\n".join(lines), "c": True}
+    return doc, Segment(packed, dict(records_by_term), carry=True)
 
 
 def _decoded_segment(doc: Document) -> Segment:
-    return Segment(bytes(doc["d"]), doc.get("t") or "", bool(doc.get("c")))
+    return Segment.of_document(doc)
 
 
-def carried_terms(merged: Mapping[str, Mapping[int, Posting]], changed: Collection[str]) -> set[str]:
-    """The terms a fold leaves in the carry: fewer than CARRY_BELOW postings in the live segments and
-    not `changed` by the batch folding; when they would hold more than CARRY_MAX_POSTINGS together,
-    the ones with most postings are written to their heads until they hold at most half of it (so the
-    next folds do not each meet the limit again)."""
-    rare = {t: len(p) for t, p in merged.items() if p and t not in changed and len(p) < CARRY_BELOW}
+def carried_terms(counts: Mapping[str, int], changed: Collection[str]) -> set[str]:
+    """The terms a fold leaves in the carry, given how many postings each holds after the fold's merge:
+    fewer than CARRY_BELOW (but some) and not `changed` by the batch folding; when they would hold more
+    than CARRY_MAX_POSTINGS together, the ones with most postings are written to their heads until they
+    hold at most half of it (so the next folds do not each meet the limit again)."""
+    rare = {t: n for t, n in counts.items() if n and t not in changed and n < CARRY_BELOW}
     total = sum(rare.values())
     if total > CARRY_MAX_POSTINGS:
         for term in sorted(rare, key=lambda t: (-rare[t], t)):
@@ -635,24 +667,56 @@ async def _add_segment(db: Database, number: int, adds: Mapping[str, Mapping[int
     return {head_id(t) for t in adds}
 
 
+def _merged_records(parts: Sequence[bytes], gone: Collection[int], added: bytes) -> bytes:
+    """One term's records after a fold's merge: those of the segments (`parts`, each in seq order, one
+    record per seq), less the seqs `gone`, then the batch's `added` (a listing filed again keeps its
+    seq: its new record replaces the old one), in seq order."""
+    if not gone and all(seq_in_row(earlier, -1) < seq_in_row(later, 0)
+                        for earlier, later in pairwise([*parts, added] if added else parts)):
+        return b"".join([*parts, added])
+    size = RECORD.size
+    record_of: dict[int, bytes] = {}
+    for part in parts:
+        for row, seq in enumerate(record_seqs(part)):
+            record_of[seq] = part[row * size:(row + 1) * size]
+    for seq in gone:
+        record_of.pop(seq, None)
+    for row, seq in enumerate(record_seqs(added)):
+        record_of[seq] = added[row * size:(row + 1) * size]
+    return b"".join([record_of[seq] for seq in sorted(record_of)])
+
+
 def _merged_for_fold(segments: Sequence[Segment], removes: Mapping[str, Mapping[int, int]],
                      adds: Mapping[str, Mapping[int, Posting]]
-                     ) -> tuple[set[str], dict[str, dict[int, Posting]], dict[str, dict[int, Posting]]]:
+                     ) -> tuple[set[str], dict[str, bytes], dict[str, bytes]]:
     """A fold's postings (pure: run in a worker thread): the terms the segments hold, and every term's
-    postings after the batch's removals and additions, split into those to file in the heads and those
-    left in the new carry (carried_terms)."""
-    merged: dict[str, dict[int, Posting]] = {}
+    packed records (in seq order) after the batch's removals and additions, split into those to file in
+    the heads and those left in the new carry (carried_terms).
+
+    Records, not postings: the old carry's terms that the new segments do not touch (most of its some
+    20,000) pass into the new carry as they are, a frequent term's records are appended to its tail as
+    they are (`_file_terms`), and a term's records from batches one after the other are joined as they
+    are. Decoding every posting (the carry's some 50,000 among them) and packing them again was most of
+    a fold's Python (README, "Thirty-seventh session")."""
+    parts_by_term: dict[str, list[bytes]] = {}
     for segment in segments:
-        for term, postings in segment.postings_by_term().items():
-            merged.setdefault(term, {}).update((p.seq, p) for p in postings)
-    folded_terms = set(merged)
-    for term, gone in removes.items():
-        for seq in gone:
-            merged.get(term, {}).pop(seq, None)
-    for term, by_seq in adds.items():
-        merged.setdefault(term, {}).update(by_seq)
-    carried = carried_terms(merged, {*removes, *adds})
-    to_file = {t: p for t, p in merged.items() if p and t not in carried}
+        for term, records in segment.by_term.items():
+            parts_by_term.setdefault(term, []).append(records)
+    folded_terms = set(parts_by_term)
+    added = packed_by_term(adds)
+    # Segments whose seqs follow one another in the list's order (what batches written one after the
+    # other leave): every term's parts then too, so the check is made once here, not once per term.
+    in_order = all(seq_in_row(earlier.packed, -1) < seq_in_row(later.packed, 0)
+                   for earlier, later in pairwise(segments))
+    merged: dict[str, bytes] = {}
+    for term in [*parts_by_term, *(t for t in added if t not in parts_by_term)]:
+        parts, gone, new = parts_by_term.get(term, []), removes.get(term, {}), added.get(term, b"")
+        if not gone and not new and (in_order or len(parts) == 1):
+            merged[term] = parts[0] if len(parts) == 1 else b"".join(parts)
+        else:
+            merged[term] = _merged_records(parts, gone, new)
+    carried = carried_terms({t: len(r) // RECORD.size for t, r in merged.items()}, {*removes, *adds})
+    to_file = {t: r for t, r in merged.items() if r and t not in carried}
     return folded_terms, to_file, {t: merged[t] for t in carried}
 
 
@@ -683,7 +747,7 @@ async def merge_and_file(db: Database, numbers: Sequence[int], removes: Mapping[
     segments = [_segments[n] for n in numbers if n in _segments]
     _trace_step(fold_trace.SEGMENTS_READ)
     # Merging the segments (the carry among them holds some 50,000 postings at 100,000 listings), and
-    # encoding and decoding the new carry, held the event loop for tens of milliseconds at a time, and
+    # making the new carry, held the event loop for tens of milliseconds at a time, and
     # every request of the process waited. In a worker thread the loop takes turns with it: the
     # interpreter hands the other thread its turn every few milliseconds (sys.getswitchinterval).
     folded_terms, to_file, carried = await asyncio.to_thread(_merged_for_fold, segments, removes, adds)
@@ -693,11 +757,11 @@ async def merge_and_file(db: Database, numbers: Sequence[int], removes: Mapping[
     if not carried:
         return FoldDone(folded_terms, sorted(changed))
     seq = carry_seq if carry_seq is not None else await _take_seqs(db, 1)
-    carry = await asyncio.to_thread(segment_document, seq, carried, True)
+    carry, decoded = await asyncio.to_thread(carry_segment, seq, carried)
+    _trace_step(fold_trace.CARRY_MADE)
     await db[POSTINGS].insert_one(carry)
+    _segments[seq] = decoded
     _trace_step(fold_trace.CARRY_WRITTEN)
-    _segments[seq] = decoded = await asyncio.to_thread(_decoded_segment, carry)
-    _trace_step(fold_trace.CARRY_DECODED)
     return FoldDone(folded_terms, sorted(changed), seq, decoded)
 
 
@@ -1287,9 +1351,9 @@ class _Turns:
             self.since = time.monotonic()
 
 
-async def _file_terms(db: Database, removes: dict[str, dict[int, int]],
-                      adds: dict[str, dict[int, Posting]]) -> set[str]:
-    """Apply a batch's removals (per term, seq -> the price it was filed at) and additions, reading
+async def _file_terms(db: Database, removes: dict[str, dict[int, int]], adds: dict[str, bytes]) -> set[str]:
+    """Apply a batch's removals (per term, seq -> the price it was filed at) and additions (per term, its
+    packed records in seq order, one per seq: search.packed_by_term), reading
     (unless the indexer holds it as it wrote it) and writing each head and postings document at most
     once. A tail that only gains postings newer than all it holds (what publishing and folding
     segments do) has them appended to its packed value, without decoding it.
@@ -1311,18 +1375,19 @@ async def _file_terms(db: Database, removes: dict[str, dict[int, int]],
     # Postings documents to change: what leaves and what arrives, and (term, key, by price) of each;
     # an epoch document's key is its epoch, and its by-price None.
     leaving: dict[str, set[int]] = {}
-    arriving: dict[str, dict[int, Posting]] = {}
+    arriving: dict[str, bytes] = {}
     documents: dict[str, tuple[str, str, bool | None]] = {}
     for term in terms:
         await turns.take()
         head = heads[term]
         stored = bytes(head["t"]) if head is not None and "t" in head else b""
-        gone, adding = removes.get(term, {}), adds.get(term, {})
-        if not gone and (not adding or min(adding) > newest_seq(stored)):
-            tail = stored + pack(sorted(adding.values()))
+        gone, added = removes.get(term, {}), adds.get(term, b"")
+        if not gone and (not added or seq_in_row(added, 0) > newest_seq(stored)):
+            tail = stored + added
         else:
-            tail = pack([p for p in unpack(stored) if p.seq not in gone and p.seq not in adding]
-                        + list(adding.values()))
+            new_postings = unpack(added)
+            replaced = {p.seq for p in new_postings}
+            tail = pack([p for p in unpack(stored) if p.seq not in gone and p.seq not in replaced] + new_postings)
         for seq, price in gone.items():
             # Its epoch's document too, named by the head or not: one a failed batch wrote but did not
             # name may hold it, and a later move there would name it again.
@@ -1331,17 +1396,21 @@ async def _file_terms(db: Database, removes: dict[str, dict[int, int]],
                 leaving.setdefault(doc_id, set()).add(seq)
                 documents[doc_id] = (term, key, by_price)
         if len(tail) > TAIL_MAX * RECORD.size:
-            moving = unpack(tail)
-            if spread_out(moving):
-                for posting in moving:
-                    doc_id = epoch_posting_id(term, epoch_key(posting.seq))
-                    arriving.setdefault(doc_id, {})[posting.seq] = posting
-                    documents[doc_id] = (term, epoch_key(posting.seq), None)
+            # A tail holds each seq once (a listing filed again replaces its record), so each of its
+            # documents gets its records once.
+            if spread_out(record_seqs(tail)):
+                for epoch, records in records_by_epoch(tail).items():
+                    doc_id = epoch_posting_id(term, epoch)
+                    arriving[doc_id] = records
+                    documents[doc_id] = (term, epoch, None)
             else:
-                for posting in moving:
-                    for doc_id, key, by_price in _documents_of(term, posting):
-                        arriving.setdefault(doc_id, {})[posting.seq] = posting
-                        documents[doc_id] = (term, key, by_price)
+                by_block, by_cell = records_by_document(tail)
+                for block, records in by_block.items():
+                    arriving[posting_id(term, block)] = records
+                    documents[posting_id(term, block)] = (term, block, False)
+                for cell, records in by_cell.items():
+                    arriving[price_posting_id(term, cell)] = records
+                    documents[price_posting_id(term, cell)] = (term, cell, True)
             tail = b""
         tails[term] = tail
     ids = list(documents)
@@ -1355,13 +1424,13 @@ async def _file_terms(db: Database, removes: dict[str, dict[int, int]],
     for doc_id, doc in zip(ids, await _written.read(db, ids), strict=True):
         await turns.take()
         stored = bytes(doc["d"]) if doc is not None else b""
-        dropping, adding = leaving.get(doc_id, set()), arriving.get(doc_id, {})
-        seqs = PostingBlock(stored).seqs if stored else ()
-        if not dropping and set(adding).isdisjoint(seqs):
-            packed = stored + pack(list(adding.values()))  # moving a tail: appended without decoding
+        dropping, adding = leaving.get(doc_id, set()), arriving.get(doc_id, b"")
+        if not dropping and set(record_seqs(adding)).isdisjoint(record_seqs(stored)):
+            packed = stored + adding  # moving a tail: appended without decoding
         else:
-            current = unpack(stored)
-            kept = [p for p in current if p.seq not in dropping and p.seq not in adding] + list(adding.values())
+            current, new_postings = unpack(stored), unpack(adding)
+            replaced = {p.seq for p in new_postings}
+            kept = [p for p in current if p.seq not in dropping and p.seq not in replaced] + new_postings
             if not adding and len(kept) == len(current):
                 continue  # nothing of ours was there
             packed = pack(kept)
@@ -1591,7 +1660,7 @@ def postings_for_bulk_load(filed: Sequence[tuple[Document, int]]) -> list[Docume
         spread: dict[bool, set[str]] = {False: set(), True: set()}
         for start in range(0, moved, TAIL_MAX + 1):
             tail = postings[start:start + TAIL_MAX + 1]
-            to_epochs = spread_out(tail)
+            to_epochs = spread_out([p.seq for p in tail])
             for posting in tail:
                 if to_epochs:
                     documents.setdefault(epoch_posting_id(term, epoch_key(posting.seq)), []).append(posting)
