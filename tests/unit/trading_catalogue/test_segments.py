@@ -404,3 +404,10 @@ def test_a_carry_is_a_segment_document_of_its_records_and_decodes_as_read_back()
     read_back = search_store._decoded_segment(doc)
     assert (decoded.packed, decoded.by_term, decoded.carry) == (read_back.packed, read_back.by_term, True)
     assert len(decoded) == 3, "each listing's record once"
+
+
+def test_a_segment_without_postings_does_not_stop_a_fold() -> None:
+    empty = search_store._decoded_segment(segment_document(1, {}))
+    later = search_store._decoded_segment(segment_document(5, {"kw:a": {5: posting(5)}}))
+    _, to_file, _ = search_store._merged_for_fold([empty, later], {}, {})
+    assert to_file == {"kw:a": pack([posting(5)])}

@@ -707,7 +707,7 @@ def _merged_for_fold(segments: Sequence[Segment], removes: Mapping[str, Mapping[
     # Segments whose seqs follow one another in the list's order (what batches written one after the
     # other leave): every term's parts then too, so the check is made once here, not once per term.
     in_order = all(seq_in_row(earlier.packed, -1) < seq_in_row(later.packed, 0)
-                   for earlier, later in pairwise(segments))
+                   for earlier, later in pairwise([s for s in segments if s.packed]))
     merged: dict[str, bytes] = {}
     for term in [*parts_by_term, *(t for t in added if t not in parts_by_term)]:
         parts, gone, new = parts_by_term.get(term, []), removes.get(term, {}), added.get(term, b"")
