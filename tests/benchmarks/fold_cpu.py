@@ -79,7 +79,7 @@ def run(listings: int, fold: int, batch: int) -> None:
         numbers = [] if carry is None else [carry]
         for _ in range(fold // batch):
             adds = batch_postings(seq + 1, batch)
-            search_store._segments[seq + 1] = search_store._decoded_segment(
+            search_store._segments[seq + 1] = search_store.Segment.of_document(
                 search_store.segment_document(seq + 1, adds))
             numbers.append(seq + 1)
             seq += batch

@@ -454,7 +454,7 @@ def carried_terms(p: Profile) -> int:
     terms: set[str] = set()
     for number in search_store.live_numbers(postings.find_one({"_id": search_store.GENERATION_ID})):
         doc = postings.find_one({"_id": search_store.segment_id(number)})
-        segment = None if doc is None else search_store._decoded_segment(doc)
+        segment = None if doc is None else search_store.Segment.of_document(doc)
         if segment is not None and segment.carry:
             terms.update(segment.by_term)
     mongo.close()

@@ -85,7 +85,7 @@ def test_the_api_takes_the_folds_carry_as_the_folders_process_decoded_it(monkeyp
     assert search_store._segments[done.carry_number] is done.carry
     assert live_numbers(db.collection.docs[GENERATION_ID]) == (done.carry_number,)
     assert {t: [p.seq for p in unpack(r)] for t, r in done.carry.by_term.items()} == {"kw:rare": [1], "kw:x y": [2]}
-    stored = search_store._decoded_segment(db.collection.docs[segment_id(done.carry_number)])
+    stored = search_store.Segment.of_document(db.collection.docs[segment_id(done.carry_number)])
     assert stored.by_term == done.carry.by_term, "the carry as stored is the carry as handed back"
     assert found(db, keywords=("rare",)) == [1] and found(db, keywords=("a",)) == [2, 1]
 

@@ -37,7 +37,7 @@ def fresh_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_a_segment_keeps_each_terms_postings() -> None:
     adds = batch((7, ["kw:a"]), (8, ["kw:a", "kw:b"]), (9, []))
-    segment = search_store._decoded_segment(segment_document(7, adds))
+    segment = search_store.Segment.of_document(segment_document(7, adds))
     assert len(segment) == 3
     assert segment.by_term["kw:a"] == pack([posting(7), posting(8)])
     assert segment.by_term["all"] == pack([posting(7), posting(8), posting(9)])
@@ -155,7 +155,7 @@ def carry_of(db: FakeDb) -> dict[str, list[int]]:
     """The live carry's postings by term (seqs), {} when none is live."""
     out: dict[str, list[int]] = {}
     for number in live_numbers(db.collection.docs[GENERATION_ID]):
-        segment = search_store._decoded_segment(db.collection.docs[segment_id(number)])
+        segment = search_store.Segment.of_document(db.collection.docs[segment_id(number)])
         if segment.carry:
             for term, postings in segment.postings_by_term().items():
                 out.setdefault(term, []).extend(p.seq for p in postings)
@@ -384,7 +384,7 @@ def test_a_folds_merge_of_records_files_and_carries_what_a_merge_of_postings_wou
                for t in rng.sample(terms, rng.randint(0, 3))}
     refiled = [*rng.sample(every_seq, min(len(every_seq), rng.randint(0, 2))), rng.randint(300, 310)]
     adds = {t: {seq: posting(seq, 77) for seq in refiled} for t in rng.sample(terms, rng.randint(0, 3))}
-    decoded = [search_store._decoded_segment(segment_document(n, s)) for n, s in enumerate(segments)]
+    decoded = [search_store.Segment.of_document(segment_document(n, s)) for n, s in enumerate(segments)]
 
     folded_terms, to_file, carried = search_store._merged_for_fold(decoded, removes, adds)
 
@@ -401,13 +401,13 @@ def test_a_carry_is_a_segment_document_of_its_records_and_decodes_as_read_back()
     postings = {"kw:a": {3: posting(3), 9: posting(9, 800)}, "kw:b": {9: posting(9, 800)}, "all": {1: posting(1)}}
     doc, decoded = search_store.carry_segment(12, {t: pack(sorted(p.values())) for t, p in postings.items()})
     assert doc == {**segment_document(12, postings), "c": True}, "the shape of a batch's segment, marked"
-    read_back = search_store._decoded_segment(doc)
+    read_back = search_store.Segment.of_document(doc)
     assert (decoded.packed, decoded.by_term, decoded.carry) == (read_back.packed, read_back.by_term, True)
     assert len(decoded) == 3, "each listing's record once"
 
 
 def test_a_segment_without_postings_does_not_stop_a_fold() -> None:
-    empty = search_store._decoded_segment(segment_document(1, {}))
-    later = search_store._decoded_segment(segment_document(5, {"kw:a": {5: posting(5)}}))
+    empty = search_store.Segment.of_document(segment_document(1, {}))
+    later = search_store.Segment.of_document(segment_document(5, {"kw:a": {5: posting(5)}}))
     _, to_file, _ = search_store._merged_for_fold([empty, later], {}, {})
     assert to_file == {"kw:a": pack([posting(5)])}

@@ -395,7 +395,7 @@ def pack(postings: Sequence[Posting]) -> bytes:
 
 def newest_seq(packed: bytes) -> int:
     """The highest seq among packed records (-1 when there are none)."""
-    return max((seq for (seq,) in _SEQ_OF_RECORD.iter_unpack(packed)), default=-1)
+    return max(record_seqs(packed), default=-1)
 
 
 def packed_by_term(postings: Mapping[str, Mapping[int, Posting]]) -> dict[str, bytes]:
@@ -412,6 +412,12 @@ def seq_in_row(packed: bytes, row: int) -> int:
 def record_seqs(packed: bytes) -> list[int]:
     """The seqs of packed records, in their order, without decoding the rest of each."""
     return [seq for (seq,) in _SEQ_OF_RECORD.iter_unpack(packed)]
+
+
+def records_with_seqs(packed: bytes) -> list[tuple[int, bytes]]:
+    """Each of packed records, cut out as it is, with its seq (the rest not decoded)."""
+    size = RECORD.size
+    return [(seq, packed[row * size:(row + 1) * size]) for row, seq in enumerate(record_seqs(packed))]
 
 
 def unpack(blob: bytes) -> list[Posting]:
@@ -515,6 +521,11 @@ _SEQ_AND_PRICE_OF_RECORD = struct.Struct(f">Iq{RECORD.size - 12}x")
 _NEGOTIABLE_BUCKET = -1  # the "n" bucket as a number, in SplitPostings
 
 
+def _cell_key(bucket: int, epoch: int) -> str:
+    """A price cell as price_cell spells it, from a bucket number (_bucket_number) and an epoch."""
+    return f"{'n' if bucket == _NEGOTIABLE_BUCKET else bucket}:{epoch}"
+
+
 def _bucket_number(price: int) -> int:
     """A posting's price bucket as a number (_NEGOTIABLE_BUCKET for "n"), without making a string."""
     return _NEGOTIABLE_BUCKET if price == NEGOTIABLE else _priced_bucket(price)
@@ -559,8 +570,7 @@ class SplitPostings:
             seqs = self._seqs_and_prices()[0]
             if by_price:
                 cells = {(bucket, seq // EPOCH_SIZE) for bucket, seq in zip(self._bucket_numbers(), seqs, strict=True)}
-                found = frozenset(f"{'n' if bucket == _NEGOTIABLE_BUCKET else bucket}:{epoch}"
-                                  for bucket, epoch in cells)
+                found = frozenset(_cell_key(bucket, epoch) for bucket, epoch in cells)
             else:
                 found = frozenset(str(block) for block in {seq // BLOCK_SIZE for seq in seqs})
             self._keys[by_price] = found
@@ -599,25 +609,22 @@ def records_by_document(packed: bytes) -> tuple[dict[str, bytes], dict[str, byte
     spells them) and by price cell (as price_cell does), each group in the records' order. Records are
     cut, not decoded: a fold moves tens of thousands of postings a time (README, "Thirty-seventh
     session")."""
-    size = RECORD.size
     by_block: dict[int, list[bytes]] = {}
     by_cell: dict[tuple[int, int], list[bytes]] = {}
-    for row, (seq, price) in enumerate(_SEQ_AND_PRICE_OF_RECORD.iter_unpack(packed)):
-        record = packed[row * size:(row + 1) * size]
+    for (seq, record), (_, price) in zip(records_with_seqs(packed), _SEQ_AND_PRICE_OF_RECORD.iter_unpack(packed),
+                                         strict=True):
         by_block.setdefault(seq // BLOCK_SIZE, []).append(record)
         by_cell.setdefault((_bucket_number(price), seq // EPOCH_SIZE), []).append(record)
     return ({str(block): b"".join(records) for block, records in by_block.items()},
-            {f"{'n' if bucket == _NEGOTIABLE_BUCKET else bucket}:{epoch}": b"".join(records)
-             for (bucket, epoch), records in by_cell.items()})
+            {_cell_key(*cell): b"".join(records) for cell, records in by_cell.items()})
 
 
 def records_by_epoch(packed: bytes) -> dict[str, bytes]:
     """Packed records by the epoch document a rare term's moving tail leaves them in (keys as
     epoch_key spells them), each group in the records' order."""
-    size = RECORD.size
     by_epoch: dict[int, list[bytes]] = {}
-    for row, seq in enumerate(record_seqs(packed)):
-        by_epoch.setdefault(seq // EPOCH_SIZE, []).append(packed[row * size:(row + 1) * size])
+    for seq, record in records_with_seqs(packed):
+        by_epoch.setdefault(seq // EPOCH_SIZE, []).append(record)
     return {str(epoch): b"".join(records) for epoch, records in by_epoch.items()}
 
 

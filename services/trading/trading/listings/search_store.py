@@ -81,6 +81,7 @@ from trading.listings.search import (
     record_seqs,
     records_by_document,
     records_by_epoch,
+    records_with_seqs,
     seq_in_row,
     sort_key,
     spread_out,
@@ -536,26 +537,18 @@ def carry_segment(number: int, records_by_term: Mapping[str, bytes]) -> tuple[Do
     them), as a document of the same shape as a batch's segment (segment_document) and as the decoded
     Segment, made together: nothing is decoded into postings or packed again. Each listing's record is
     kept once (any term's copy: they are the same posting)."""
-    size = RECORD.size
     record_of: dict[int, bytes] = {}
     seqs_by_term: dict[str, list[int]] = {}
     for term, records in records_by_term.items():
-        seqs = seqs_by_term[term] = record_seqs(records)
-        if len(seqs) == 1:
-            record_of[seqs[0]] = records
-        else:
-            for row, seq in enumerate(seqs):
-                record_of[seq] = records[row * size:(row + 1) * size]
+        cut = records_with_seqs(records)
+        record_of.update(cut)
+        seqs_by_term[term] = [seq for seq, _ in cut]
     ordered = sorted(record_of)
     row_of = {seq: str(row) for row, seq in enumerate(ordered)}
     packed = b"".join([record_of[seq] for seq in ordered])
     lines = [f"{term}\t{' '.join([row_of[seq] for seq in seqs])}" for term, seqs in seqs_by_term.items()]
     doc: Document = {"_id": segment_id(number), "d": Binary(packed), "t": "\n".join(lines), "c": True}
     return doc, Segment(packed, dict(records_by_term), carry=True)
-
-
-def _decoded_segment(doc: Document) -> Segment:
-    return Segment.of_document(doc)
 
 
 def carried_terms(counts: Mapping[str, int], changed: Collection[str]) -> set[str]:
@@ -589,7 +582,7 @@ async def segments_of(db: Database, numbers: Sequence[int]) -> list[Segment]:
     for number, doc in zip(missing, await _read_at_most(db, [segment_id(n) for n in missing], READS_AT_ONCE),
                            strict=True):
         if doc is not None:
-            _segments[number] = _decoded_segment(doc)
+            _segments[number] = Segment.of_document(doc)
     return [_segments[n] for n in numbers if n in _segments]
 
 
@@ -660,7 +653,7 @@ async def _add_segment(db: Database, number: int, adds: Mapping[str, Mapping[int
     global _last_segment_at
     doc = segment_document(number, adds)
     await db[POSTINGS].insert_one(doc)
-    _segments[number] = _decoded_segment(doc)
+    _segments[number] = Segment.of_document(doc)
     async with _live_lock:
         await _set_live(db, [*await _writer_live(db), number], bump=False)
     _last_segment_at = time.monotonic()
@@ -674,15 +667,12 @@ def _merged_records(parts: Sequence[bytes], gone: Collection[int], added: bytes)
     if not gone and all(seq_in_row(earlier, -1) < seq_in_row(later, 0)
                         for earlier, later in pairwise([*parts, added] if added else parts)):
         return b"".join([*parts, added])
-    size = RECORD.size
     record_of: dict[int, bytes] = {}
     for part in parts:
-        for row, seq in enumerate(record_seqs(part)):
-            record_of[seq] = part[row * size:(row + 1) * size]
+        record_of.update(records_with_seqs(part))
     for seq in gone:
         record_of.pop(seq, None)
-    for row, seq in enumerate(record_seqs(added)):
-        record_of[seq] = added[row * size:(row + 1) * size]
+    record_of.update(records_with_seqs(added))
     return b"".join([record_of[seq] for seq in sorted(record_of)])
 
 
