@@ -19,7 +19,7 @@ import pymongo
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeout, NetworkTimeout
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, ExecutionTimeout, NetworkTimeout
 
 from servicekit import mongo_wire
 from servicekit.outcomes import WriteCounter
@@ -208,6 +208,18 @@ async def bulk_write_in_batches(collection: Collection, operations: list[Any], o
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
+
+
+DUPLICATE_KEY = 11000
+
+
+def only_duplicates(refused: BulkWriteError) -> bool:
+    """Whether every statement a bulk write refused was refused as a duplicate key (an insert of a
+    document already there), and nothing else went wrong."""
+    details = refused.details or {}
+    errors = details.get("writeErrors") or []
+    return bool(errors) and not details.get("writeConcernErrors") and all(
+        e.get("code") == DUPLICATE_KEY for e in errors)
 
 
 # The process's one set of per-document write locks: the aggregate seam (servicekit.aggregates), the

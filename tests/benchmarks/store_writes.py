@@ -7,8 +7,8 @@ commands in parallel). Baseline: one `update_one` at a time.
 
 It also prices each kind of single-document write a registration or a publish makes (the store's CPU per
 statement, from /proc, and the client's), against an insert of a small new document: why the pending
-markers are inserted rather than upserted (servicekit.outbox.mark_pending), and what the lookups and the
-relay's tidy-up cost beside them.
+markers are inserted rather than upserted (servicekit.outbox.mark_pending) and a first filing document
+too (search_store._write_filings), and what the lookups and the relay's tidy-up cost beside them.
 
     .venv/bin/python -m tests.benchmarks.store_writes [--profile bench]
 """
@@ -66,6 +66,12 @@ async def bulk_commands(collection: Any, value: Binary, per_command: int, at_onc
     return STATEMENTS / (time.perf_counter() - started)
 
 
+# A listing's filing document in the search read model (search_store.filing_document): what it is
+# filed under, and its result card as one JSON string, about 1 KB.
+FILING = {"terms": "\n".join(f"kw:term{t}" for t in range(30)), "price": 500, "layout": 1, "status": "published",
+          "j": "{" + "x" * 700 + "}"}
+
+
 def _marker(i: int) -> dict[str, Any]:
     return {"collection": "organisations", "doc_id": f"91110000MA{i:08d}X"}
 
@@ -80,6 +86,10 @@ KINDS: list[tuple[str, Any]] = [
      lambda c, i: c["buckets"].update_one({"_id": f"b{i % 256}"}, {"$set": {"s": BUCKET, "v": i}})),
     ("insert a 1 KB aggregate with its event",
      lambda c, i: c["aggregates"].insert_one({"_id": f"a{i}", **AGGREGATE})),
+    ("replace-upsert a new 1 KB filing document (before)",
+     lambda c, i: c["filings_upserted"].replace_one({"_id": f"c{i}"}, {**FILING, "seq": i}, upsert=True)),
+    ("insert a new 1 KB filing document (now)",
+     lambda c, i: c["filings"].insert_one({"_id": f"c{i}", **FILING, "seq": i})),
     ("$unset the sent event of an aggregate (tidy-up)",
      lambda c, i: c["aggregates"].update_one({"_id": f"a{i}"}, {"$unset": {"outbox.e1": ""}})),
     ("delete a marker by _id (tidy-up)",
