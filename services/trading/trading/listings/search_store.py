@@ -1261,11 +1261,12 @@ async def _reconcile(db: Database, listing_ids: Sequence[str], stored_markers: C
 async def _write_filings(db: Database, filed: Sequence[Document], never_filed: Collection[str]) -> None:
     """Write a batch's filing documents: those of listings never filed (`never_filed`, their ids: just
     created, or none found when read) inserted, the others replaced. FerretDB answers an upsert of a
-    document that is not there by looking for it first and then inserting it, some 2.7 times the store's
-    CPU of an insert (README, "Pending markers are inserted, not upserted"), and every listing is filed
-    first as the draft its create made. Should one be there after all (another API replica filed it
-    meanwhile), its insert is refused as a duplicate and the whole batch is written again as replaces,
-    which leaves the same documents as replacing them at once would have."""
+    document that is not there by looking for it first and then inserting it: 1.7-3.2 times the store's
+    CPU of an insert (`tests.benchmarks.store_writes`, README "Thirty-eighth session"), and every listing
+    is filed first as the draft its create made. (On MongoDB either is one statement.) Should one be
+    there after all (another API replica filed it meanwhile), its insert is refused as a duplicate and
+    the whole batch is written again as replaces, which leaves the same documents as replacing them at
+    once would have."""
     def replace(filing: Document) -> ReplaceOne[Document]:
         return ReplaceOne({"_id": filing["_id"]}, filing, upsert=True)
 
