@@ -60,6 +60,29 @@ def stolen_seconds() -> float:
     return int(fields[8]) / TICKS
 
 
+def stalled_seconds(resource: str) -> float | None:
+    """Wall time during which some task waited for `resource` (`cpu` or `io`: Linux's pressure stall
+    information, "some" total, /proc/pressure), or None where the kernel does not keep it. Unlike steal,
+    it sees a run held up inside the machine: a slow disk's writes or more runnable work than cores."""
+    try:
+        line = Path(f"/proc/pressure/{resource}").read_text().splitlines()[0]
+    except OSError:
+        return None
+    return int(line.rsplit("total=", 1)[1]) / 1e6
+
+
+def disk_written_bytes() -> int:
+    """Bytes written to the machine's disks so far (/proc/diskstats, whole devices only: a partition's
+    writes are its disk's too; loop and RAM devices are not disks)."""
+    disks = {d.name for d in Path("/sys/block").iterdir() if not d.name.startswith(("loop", "ram", "zram"))}
+    total = 0
+    for line in Path("/proc/diskstats").read_text().splitlines():
+        fields = line.split()
+        if fields[2] in disks:
+            total += int(fields[9]) * 512  # sectors written, always of 512 bytes here
+    return total
+
+
 def taking_part(processes: Iterable[ManagedProcess]) -> dict[str, int]:
     """The pids of the stack's processes a benchmark drives, and its own (the client shares the cores)."""
     pids = {proc.name: proc.pid for proc in processes if proc.pid}
@@ -75,19 +98,34 @@ class CpuWatch:
         self.started = time.monotonic()
         self.before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         self.stolen_before = stolen_seconds()
+        self.stalls_before = {resource: stalled_seconds(resource) for resource in ("cpu", "io")}
+        self.written_before = disk_written_bytes()
         self.used: dict[str, float] = {}
         self.stolen = 0.0
+        self.stalled: dict[str, float | None] = {}
+        self.written = 0
         self.wall = 0.0
 
     def stop(self) -> CpuWatch:
         self.wall = time.monotonic() - self.started
         self.used = {name: cpu_seconds(pid) - self.before[name] for name, pid in self.pids.items()}
         self.stolen = stolen_seconds() - self.stolen_before
+        for resource, before in self.stalls_before.items():
+            after = stalled_seconds(resource)
+            self.stalled[resource] = None if before is None or after is None else after - before
+        self.written = disk_written_bytes() - self.written_before
         return self
 
     def steal_line(self) -> str:
-        return (f"time stolen by the host: {self.stolen / max(self.wall, 1e-9) / (os.cpu_count() or 1):.0%} "
-                f"of the {os.cpu_count()} cores over {self.wall:.0f} s")
+        """Steal, then what held the run up inside the machine: a run slow with its CPU per operation as
+        usual shows it here (tasks waiting for a core or for the disk, the disk's write rate)."""
+        wall = max(self.wall, 1e-9)
+        waits = ", ".join(f"waiting for {'a core' if resource == 'cpu' else 'the disk'} "
+                          + ("n/a" if stalled is None else f"{stalled / wall:.0%}")
+                          for resource, stalled in self.stalled.items())
+        return (f"time stolen by the host: {self.stolen / wall / (os.cpu_count() or 1):.0%} "
+                f"of the {os.cpu_count()} cores over {self.wall:.0f} s; some task {waits} of the time; "
+                f"disks written {self.written / wall / 1e6:.1f} MB/s")
 
     def line(self, operations: int) -> str:
         """Each process's share of one core and CPU per operation, busiest first, and the total:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.benchmarks.cpu import cpu_seconds
+from tests.benchmarks.cpu import CpuWatch, cpu_seconds, disk_written_bytes
 
 # A parent that only waits, with a child that spends about 0.3 s of CPU and then waits too.
 PARENT = """
@@ -45,3 +45,32 @@ def test_a_process_s_cpu_includes_its_live_children_but_the_benchmark_s_own_does
             os.kill(child, signal.SIGKILL)
         parent.kill()
         parent.wait()
+
+
+def test_the_disks_written_counts_a_file_synced_to_the_project_s_disk() -> None:
+    # The project's own folder, not the temporary one: that may be a RAM file system, which is no disk.
+    folder = Path(__file__).resolve().parents[2] / ".local" / "test"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"disk-write-probe-{os.getpid()}"
+    before = disk_written_bytes()
+    try:
+        with path.open("wb") as out:
+            out.write(os.urandom(4 << 20))
+            out.flush()
+            os.fsync(out.fileno())
+        assert disk_written_bytes() - before >= 4 << 20
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_the_watch_says_what_held_a_run_up_inside_the_machine() -> None:
+    watch = CpuWatch({"benchmark client": os.getpid()})
+    end = time.process_time() + 0.1
+    while time.process_time() < end:
+        pass
+    line = watch.stop().line(1)
+    for resource in ("cpu", "io"):
+        stalled = watch.stalled[resource]
+        # None only where the kernel keeps no pressure information; then the line says so.
+        assert stalled is None or 0 <= stalled <= watch.wall + 0.01
+    assert "waiting for a core" in line and "waiting for the disk" in line and "disks written" in line
