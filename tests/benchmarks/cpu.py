@@ -60,6 +60,10 @@ def stolen_seconds() -> float:
     return int(fields[8]) / TICKS
 
 
+# The pressure stall resources the watch reads, with what a task waiting on each waits for.
+STALL_RESOURCES = {"cpu": "a core", "io": "the disk"}
+
+
 def stalled_seconds(resource: str) -> float | None:
     """Wall time during which some task waited for `resource` (`cpu` or `io`: Linux's pressure stall
     information, "some" total, /proc/pressure), or None where the kernel does not keep it. Unlike steal,
@@ -98,7 +102,7 @@ class CpuWatch:
         self.started = time.monotonic()
         self.before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         self.stolen_before = stolen_seconds()
-        self.stalls_before = {resource: stalled_seconds(resource) for resource in ("cpu", "io")}
+        self.stalls_before = {resource: stalled_seconds(resource) for resource in STALL_RESOURCES}
         self.written_before = disk_written_bytes()
         self.used: dict[str, float] = {}
         self.stolen = 0.0
@@ -120,7 +124,7 @@ class CpuWatch:
         """Steal, then what held the run up inside the machine: a run slow with its CPU per operation as
         usual shows it here (tasks waiting for a core or for the disk, the disk's write rate)."""
         wall = max(self.wall, 1e-9)
-        waits = ", ".join(f"waiting for {'a core' if resource == 'cpu' else 'the disk'} "
+        waits = ", ".join(f"waiting for {STALL_RESOURCES[resource]} "
                           + ("n/a" if stalled is None else f"{stalled / wall:.0%}")
                           for resource, stalled in self.stalled.items())
         return (f"time stolen by the host: {self.stolen / wall / (os.cpu_count() or 1):.0%} "

@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from tests.benchmarks.cpu import CpuWatch, cpu_seconds, disk_written_bytes
+from devstack.layout import LOCAL_DIR
+
+from tests.benchmarks.cpu import STALL_RESOURCES, CpuWatch, cpu_seconds, disk_written_bytes
 
 # A parent that only waits, with a child that spends about 0.3 s of CPU and then waits too.
 PARENT = """
@@ -49,7 +51,7 @@ def test_a_process_s_cpu_includes_its_live_children_but_the_benchmark_s_own_does
 
 def test_the_disks_written_counts_a_file_synced_to_the_project_s_disk() -> None:
     # The project's own folder, not the temporary one: that may be a RAM file system, which is no disk.
-    folder = Path(__file__).resolve().parents[2] / ".local" / "test"
+    folder = LOCAL_DIR / "test"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"disk-write-probe-{os.getpid()}"
     before = disk_written_bytes()
@@ -69,7 +71,7 @@ def test_the_watch_says_what_held_a_run_up_inside_the_machine() -> None:
     while time.process_time() < end:
         pass
     line = watch.stop().line(1)
-    for resource in ("cpu", "io"):
+    for resource in STALL_RESOURCES:
         stalled = watch.stalled[resource]
         # None only where the kernel keeps no pressure information; then the line says so.
         assert stalled is None or 0 <= stalled <= watch.wall + 0.01
