@@ -173,8 +173,11 @@ def kafka_process(profile: Profile) -> ManagedProcess:
 # --- FerretDB ----------------------------------------------------------------------------------
 
 # How the FerretDB program is built with Go; its Go tests (tests/unit/test_ferretdb_program.py) run with
-# the same environment and flags, so they reuse the build's cache.
-FERRETDB_GO_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
+# the same environment and flags, so they reuse the build's cache. cgo is on: SQLite is compiled from C
+# (deploy/local/ferretdb/sqlitecgo, in place of FerretDB's modernc.org/sqlite), with the machine's gcc.
+FERRETDB_GO_ENV = {"CGO_ENABLED": "1", "GOFLAGS": "-buildvcs=false"}
+# The local module that stands in for modernc.org/sqlite (deploy/local/ferretdb/go.mod's replace).
+FERRETDB_SQLITE_MODULE = "sqlitecgo"
 FERRETDB_GO_FLAGS = ("-trimpath",)
 
 
@@ -226,7 +229,8 @@ def ensure_ferretdb() -> Path:
         return Path(given)
     src = LOCAL_DEPLOY / "ferretdb"
     overlays = chosen_overlays()
-    program = [src / "go.mod", src / "go.sum", *src.glob("*.go")]
+    program = [src / "go.mod", src / "go.sum", *src.glob("*.go"),
+               *sorted((src / FERRETDB_SQLITE_MODULE).rglob("*.go")), src / FERRETDB_SQLITE_MODULE / "go.mod"]
     replacing = [path for files in overlays.values() for path in files]
     digest = hashlib.sha256(f"overlays {','.join(sorted(overlays))}".encode())
     for path in sorted([*program, *replacing]):
@@ -236,6 +240,8 @@ def ensure_ferretdb() -> Path:
         return binary
     if shutil.which("go") is None:
         raise SystemExit("FerretDB is built with Go; put `go` (1.24 or newer, as its go.mod says) on PATH")
+    if shutil.which(os.environ.get("CC", "gcc")) is None:
+        raise SystemExit("FerretDB's SQLite is compiled from C through cgo; put a C compiler (gcc, or $CC) on PATH")
     binary.parent.mkdir(parents=True, exist_ok=True)
     title = "Building FerretDB 1.24 (SQLite backend) with Go"
     if not overlays:
@@ -248,7 +254,9 @@ def ensure_ferretdb() -> Path:
     with tempfile.TemporaryDirectory(prefix="ferretdb-build-", dir=CACHE_DIR) as workdir:
         build = Path(workdir)
         for path in program:
-            shutil.copy2(path, build / path.name)
+            copied = build / path.relative_to(src)
+            copied.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copied)
         _run_with_progress("Vendoring FerretDB's modules for its build", ["go", "mod", "vendor"], cwd=build,
                            env=FERRETDB_GO_ENV)
         for path in replacing:

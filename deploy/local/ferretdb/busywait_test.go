@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// A writer that finds the write lock taken waits in pollForLock (not in SQLite's own sleeps) and writes
+// A writer that finds the write lock taken waits in poll_for_lock (not in SQLite's own sleeps) and writes
 // once the holder commits. Without the hook installed the poll count stays at zero and the test fails.
 func TestAWriterFindingTheLockTakenPollsAndWritesAfterTheCommit(t *testing.T) {
 	usePollForLock()
@@ -17,7 +17,7 @@ func TestAWriterFindingTheLockTakenPollsAndWritesAfterTheCommit(t *testing.T) {
 	holder, waiter := openPair(t, "busy.sqlite")
 	held := holdWriteLock(t, holder)
 
-	pollsBefore := busyPollCount.Load()
+	pollsBefore := busyPolls()
 	written := make(chan error, 1)
 	go func() {
 		_, err := waiter.ExecContext(ctx, "INSERT INTO t VALUES (2)")
@@ -25,14 +25,14 @@ func TestAWriterFindingTheLockTakenPollsAndWritesAfterTheCommit(t *testing.T) {
 	}()
 
 	deadline := time.Now().Add(5 * time.Second)
-	for busyPollCount.Load() < pollsBefore+3 {
+	for busyPolls() < pollsBefore+3 {
 		select {
 		case err := <-written:
 			t.Fatalf("the second writer did not wait for the lock held by the first (err: %v)", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no polls in 5 s while the lock was held: pollForLock is not the busy handler")
+			t.Fatal("no polls in 5 s while the lock was held: poll_for_lock is not the busy handler")
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -55,7 +55,7 @@ func TestAWriterFindingTheLockTakenPollsAndWritesAfterTheCommit(t *testing.T) {
 // The pauses asked for ramp up from busyFirstPause to busyLongest and stay there.
 func TestBusyPausesRampUpToTheLongest(t *testing.T) {
 	previous := time.Duration(0)
-	for tries := int32(0); tries < 100; tries++ {
+	for tries := 0; tries < 100; tries++ {
 		pause := busyPause(tries)
 		if pause < busyFirstPause || pause > busyLongest || pause < previous {
 			t.Fatalf("busyPause(%d) = %v after %v: not ramping within [%v, %v]", tries, pause, previous,
@@ -69,30 +69,30 @@ func TestBusyPausesRampUpToTheLongest(t *testing.T) {
 }
 
 // A writer facing a lock that is never released gives up once the limit has passed on the clock, not
-// after the pauses it asked for add up to it: Go's sleeps last longer than asked (about 1 ms for a
-// 200 us one here), and adding up the asked pauses waited five times the limit.
+// after the pauses it asked for add up to it: sleeps last longer than asked (Go's lasted about 1 ms for a
+// 200 us one here), and adding up the asked pauses once waited five times the limit.
 func TestAWriterGivesUpWhenTheLimitHasPassedOnTheClock(t *testing.T) {
 	usePollForLock()
-	limit := busyGiveUp
-	busyGiveUp = 500 * time.Millisecond
-	t.Cleanup(func() { busyGiveUp = limit })
+	const limit = 500 * time.Millisecond
+	previous := setBusyGiveUp(limit)
+	t.Cleanup(func() { setBusyGiveUp(previous) })
 
 	ctx := context.Background()
 	holder, waiter := openPair(t, "held.sqlite")
 	holdWriteLock(t, holder) // never released: the test's cleanup closes the connection
 
-	gaveUpBefore := busyGaveUpCount.Load()
+	gaveUpBefore := busyGaveUps()
 	started := time.Now()
 	_, err := waiter.ExecContext(ctx, "INSERT INTO t VALUES (2)")
 	waited := time.Since(started)
 	if err == nil || !strings.Contains(err.Error(), "database is locked") {
 		t.Fatalf("the write met a held lock and answered %v, want SQLITE_BUSY (database is locked)", err)
 	}
-	if waited < busyGiveUp || waited > 2*busyGiveUp {
-		t.Fatalf("gave up after %v, want %v on the clock (within twice that)", waited, busyGiveUp)
+	if waited < limit || waited > 2*limit {
+		t.Fatalf("gave up after %v, want %v on the clock (within twice that)", waited, limit)
 	}
-	if busyGaveUpCount.Load() != gaveUpBefore+1 {
-		t.Fatalf("ferretdb_sqlite_busy_gave_up_total moved by %d, want 1", busyGaveUpCount.Load()-gaveUpBefore)
+	if busyGaveUps() != gaveUpBefore+1 {
+		t.Fatalf("ferretdb_sqlite_busy_gave_up_total moved by %d, want 1", busyGaveUps()-gaveUpBefore)
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	_ "modernc.org/sqlite" // the same pure-Go SQLite driver FerretDB itself uses
+	_ "modernc.org/sqlite" // the SQLite driver FerretDB itself uses (our C stand-in, sqlitecgo/driver.go)
 )
 
 // FerretDB 1.24's SQLite backend looks a document up by `_ferretdb_sjson->'$._id'` but creates

@@ -12,8 +12,9 @@
 //
 // And: FerretDB sends every statement as text, so SQLite parsed and planned each one anew (11-12% of
 // the store's CPU in the same profile). Here the statements that read and write documents are prepared
-// once per connection and kept (statementCache), which modernc.org/sqlite 1.42 and later honour by
-// keeping the prepared handle (1.32, the version FerretDB 1.24 pins, prepared at every execution).
+// once per connection and kept (statementCache); the driver keeps the prepared handle (our C driver,
+// deploy/local/ferretdb/sqlitecgo, as modernc.org/sqlite 1.42 and later did; 1.32, the version FerretDB
+// 1.24 pins, prepared at every execution).
 package fsql
 
 import (
