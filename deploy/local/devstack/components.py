@@ -186,8 +186,8 @@ FERRETDB_GO_FLAGS = ("-trimpath",)
 # records a stack for every iterator and transaction) does nothing; `fsql` formats a statement's debug
 # log only when debug records are written and keeps the statements that read and write documents
 # prepared (README, "FerretDB 1.x facts"). `FERRETDB_OVERLAYS` picks which (comma-separated names, or
-# `none` for FerretDB as published), to compare; all by default (README, "Twenty-sixth session" and
-# "Twenty-seventh session").
+# `none` for FerretDB's files as published, still on our C SQLite driver), to compare; all by default
+# (README, "Twenty-sixth session" and "Twenty-seventh session").
 FERRETDB_OVERLAYS_ENV = "FERRETDB_OVERLAYS"
 # A FerretDB program built before (another go.mod, an older commit's), run instead of building one: to
 # compare builds through the whole stack, one run with it and one without, side by side.
