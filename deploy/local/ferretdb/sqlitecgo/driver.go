@@ -83,9 +83,9 @@ func (*Driver) Open(uri string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &mattn.SQLiteDriver{ConnectHook: func(conn *mattn.SQLiteConn) error {
+	c := &mattn.SQLiteDriver{ConnectHook: func(connection *mattn.SQLiteConn) error {
 		for _, pragma := range pragmas {
-			if _, err := conn.Exec("PRAGMA "+pragma, nil); err != nil {
+			if _, err := connection.Exec("PRAGMA "+pragma, nil); err != nil {
 				return fmt.Errorf("PRAGMA %s: %w", pragma, err)
 			}
 		}
@@ -93,7 +93,7 @@ func (*Driver) Open(uri string) (driver.Conn, error) {
 		registered := append([]ConnectionHook(nil), hooks...)
 		hooksMu.Unlock()
 		for _, hook := range registered {
-			if err := hook(handleOf(conn)); err != nil {
+			if err := hook(handleOf(connection)); err != nil {
 				return err
 			}
 		}

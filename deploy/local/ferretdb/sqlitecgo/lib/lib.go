@@ -1,10 +1,7 @@
 // Package lib takes the place of modernc.org/sqlite/lib in the local FerretDB build (see the parent
-// package): the SQLite result codes FerretDB and our program compare errors with, from SQLite's C API.
+// package): the SQLite result code FerretDB compares errors with, from SQLite's C API.
 package lib
 
-// SQLite's result codes (https://www.sqlite.org/rescode.html).
-const (
-	SQLITE_OK                = 0
-	SQLITE_BUSY              = 5
-	SQLITE_CONSTRAINT_UNIQUE = 2067 // SQLITE_CONSTRAINT | (8 << 8)
-)
+// SQLite's extended result code for a unique index violated (https://www.sqlite.org/rescode.html):
+// SQLITE_CONSTRAINT | (8 << 8). The only code FerretDB 1.24 compares errors with.
+const SQLITE_CONSTRAINT_UNIQUE = 2067
