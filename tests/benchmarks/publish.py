@@ -38,8 +38,9 @@ published, when the folder ran and each process's CPU every half second, for `te
 to say which slow pairs met a fold and what the cores did meanwhile.
 
 It prints one table, the ratios against the baselines and the growth from the smallest to the
-largest size. Goals (issue 10, concurrency 8, at 100,000): create + publish p95 < 100 ms, >= 50
-publishes/s, publish p50 growth (100,000 / 1,000) <= 1.5, publish-to-search p95 < 1 s.
+largest size. Goals (issue 10, concurrency 8, at 100,000): create + publish p95 < 100 ms at the load
+of >= 50 publishes/s (judged with `--rate`; a run without it prints its p95 as a capacity figure, see
+SATURATED), >= 50 publishes/s, publish p50 growth (100,000 / 1,000) <= 1.5, publish-to-search p95 < 1 s.
 
     .venv/bin/python -m tests.benchmarks.publish [--sizes 1000 100000] [--publishes 400] [--concurrency 8]
         [--warm-up 3000] [--settle 6000] [--rate 60] [--text varied|uniform] [--timeline FILE]
@@ -426,6 +427,10 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: in
 # How long the benchmark waits for the folder to merge what a run left in live segments (it folds them
 # once no segment has come for `search_fold_idle_seconds`, 5 s by default).
 DRAIN_SECONDS = 180
+# Issue 10's goal is a p95 under 100 ms while the API answers >= 50 publishes/s to 8 clients: a latency at
+# a load. A run without --rate offers more than the stack carries, so its p95 is 8 clients over the
+# pairs per second it reached; it says how much the stack carries (>= 50/s), not the latency at 50/s.
+SATURATED = "capacity run, not the p95 goal (judged with --rate; `make bench` offers 60/s)"
 
 
 def fold_what_is_left(p: Profile, pids: dict[str, int]) -> tuple[CpuWatch, bool]:
@@ -531,8 +536,15 @@ def report(results: list[SizeResult], concurrency: int, text: str, rate: float |
             at = f"{r.size}, offered {rate:g}/s" if rate else f"{r.size}"
             record(Figure("publish", f"create+publish p50 ms at {at}", both["p50"] * 1000, "ms",
                           bare["p50"] * 1000, "bare insert p50"))
-            record(Figure("publish", f"create+publish p95 ms at {at}", both["p95"] * 1000, "ms",
-                          bare["p95"] * 1000, "bare insert p95", "< 100 ms", both["p95"] < 0.1))
+            if rate:
+                record(Figure("publish", f"create+publish p95 ms at {at}", both["p95"] * 1000, "ms",
+                              bare["p95"] * 1000, "bare insert p95", "< 100 ms", both["p95"] < 0.1))
+            else:
+                # As fast as the clients go the stack is saturated and a pair's latency is the clients'
+                # count over the pairs per second (Little's law): a capacity figure. The goal's p95 is a
+                # latency at the goal's load, judged by a run with --rate (see SATURATED).
+                record(Figure("publish", f"create+publish p95 ms at {at}, as fast as {concurrency} clients go",
+                              both["p95"] * 1000, "ms", bare["p95"] * 1000, "bare insert p95", SATURATED))
             record(Figure("publish", f"publishes/s at {at} (concurrency {concurrency})", r.rate, "1/s",
                           goal=">= 50", met=r.rate >= 50))
         if len(r.visible) >= 2:
@@ -546,7 +558,6 @@ def report(results: list[SizeResult], concurrency: int, text: str, rate: float |
               f"x{percentiles(large.both)['p95'] / percentiles(small.both)['p95']:.2f}, bare insert p50 "
               f"x{statistics.median(large.bare_insert) / statistics.median(small.bare_insert):.2f}")
         goals = [
-            ("create + publish p95 < 100 ms", bool(large.both) and percentiles(large.both)["p95"] < 0.1),
             (">= 50 publishes/s", large.rate >= 50),
             ("publish p50 growth <= 1.5", growth <= 1.5),
             ("publish -> search p95 < 1 s", len(large.visible) >= 2 and percentiles(large.visible)["p95"] < 1.0),
@@ -555,6 +566,14 @@ def report(results: list[SizeResult], concurrency: int, text: str, rate: float |
             print(f"goal at {large.size}: {goal}: {'met' if met else 'NOT met'}")
         record(Figure("publish", f"growth of publish p50, {large.size} / {small.size}", growth, "x",
                       goal="<= 1.5", met=growth <= 1.5))
+    for r in results:
+        if rate is None and len(r.both) >= 2:
+            print(f"at {r.size}: create + publish p95 {percentiles(r.both)['p95'] * 1000:.1f} ms as fast as "
+                  f"{concurrency} clients go, at {r.rate:.1f} pairs/s (on average {concurrency} / {r.rate:.1f} = "
+                  f"{concurrency / r.rate * 1000:.0f} ms a pair): {SATURATED}")
+        elif rate and len(r.both) >= 2:
+            print(f"goal at {r.size}, offered {rate:g}/s: create + publish p95 < 100 ms: "
+                  f"{'met' if percentiles(r.both)['p95'] < 0.1 else 'NOT met'}")
 
 
 def main() -> None:
