@@ -427,6 +427,7 @@ def measure(p: Profile, size: int, publishes: int, concurrency: int, warm_up: in
 # How long the benchmark waits for the folder to merge what a run left in live segments (it folds them
 # once no segment has come for `search_fold_idle_seconds`, 5 s by default).
 DRAIN_SECONDS = 180
+P95_GOAL_SECONDS = 0.1  # issue 10: create + publish p95 < 100 ms
 # Issue 10's goal is a p95 under 100 ms while the API answers >= 50 publishes/s to 8 clients: a latency at
 # a load. A run without --rate offers more than the stack carries, so its p95 is 8 clients over the
 # pairs per second it reached; it says how much the stack carries (>= 50/s), not the latency at 50/s.
@@ -504,6 +505,7 @@ def report(results: list[SizeResult], concurrency: int, text: str, rate: float |
               f"{ms(r.bare_insert, 'p50'):>15} {ms(r.bare_read, 'p50'):>12} | {len(r.failures)}")
     print("(milliseconds; search delay: from the publish's answer until the search poller, every 50 ms, "
           "first shows it)")
+    p95_lines: list[str] = []  # printed after the growth, one per size
     for r in results:
         if r.publish and r.bare_insert:
             print(f"ratio at {r.size:>7}: publish p50 / bare insert p50 = "
@@ -537,14 +539,19 @@ def report(results: list[SizeResult], concurrency: int, text: str, rate: float |
             record(Figure("publish", f"create+publish p50 ms at {at}", both["p50"] * 1000, "ms",
                           bare["p50"] * 1000, "bare insert p50"))
             if rate:
+                met = both["p95"] < P95_GOAL_SECONDS
                 record(Figure("publish", f"create+publish p95 ms at {at}", both["p95"] * 1000, "ms",
-                              bare["p95"] * 1000, "bare insert p95", "< 100 ms", both["p95"] < 0.1))
+                              bare["p95"] * 1000, "bare insert p95", "< 100 ms", met))
+                p95_lines.append(f"goal at {at}: create + publish p95 < 100 ms: {'met' if met else 'NOT met'}")
             else:
                 # As fast as the clients go the stack is saturated and a pair's latency is the clients'
                 # count over the pairs per second (Little's law): a capacity figure. The goal's p95 is a
                 # latency at the goal's load, judged by a run with --rate (see SATURATED).
                 record(Figure("publish", f"create+publish p95 ms at {at}, as fast as {concurrency} clients go",
                               both["p95"] * 1000, "ms", bare["p95"] * 1000, "bare insert p95", SATURATED))
+                p95_lines.append(f"at {at}: create + publish p95 {both['p95'] * 1000:.1f} ms as fast as "
+                                 f"{concurrency} clients go, at {r.rate:.1f} pairs/s (on average {concurrency} / "
+                                 f"{r.rate:.1f} = {concurrency / r.rate * 1000:.0f} ms a pair): {SATURATED}")
             record(Figure("publish", f"publishes/s at {at} (concurrency {concurrency})", r.rate, "1/s",
                           goal=">= 50", met=r.rate >= 50))
         if len(r.visible) >= 2:
@@ -566,14 +573,8 @@ def report(results: list[SizeResult], concurrency: int, text: str, rate: float |
             print(f"goal at {large.size}: {goal}: {'met' if met else 'NOT met'}")
         record(Figure("publish", f"growth of publish p50, {large.size} / {small.size}", growth, "x",
                       goal="<= 1.5", met=growth <= 1.5))
-    for r in results:
-        if rate is None and len(r.both) >= 2:
-            print(f"at {r.size}: create + publish p95 {percentiles(r.both)['p95'] * 1000:.1f} ms as fast as "
-                  f"{concurrency} clients go, at {r.rate:.1f} pairs/s (on average {concurrency} / {r.rate:.1f} = "
-                  f"{concurrency / r.rate * 1000:.0f} ms a pair): {SATURATED}")
-        elif rate and len(r.both) >= 2:
-            print(f"goal at {r.size}, offered {rate:g}/s: create + publish p95 < 100 ms: "
-                  f"{'met' if percentiles(r.both)['p95'] < 0.1 else 'NOT met'}")
+    for line in p95_lines:
+        print(line)
 
 
 def main() -> None:
