@@ -131,6 +131,15 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+# How long a served app keeps an idle client connection open (uvicorn's default, named because the
+# clients that pool connections to these apps depend on it). A client that reuses a pooled connection
+# at the moment the server closes it gets "Server disconnected without sending a response"; httpx's
+# own default expiry is also 5 s, so the two race (seen once as a 500 from the portal's home page in a
+# CI run). Clients let idle connections go at half the server's time: CLIENT_KEEPALIVE_EXPIRY_SECONDS.
+SERVER_KEEP_ALIVE_SECONDS = 5
+CLIENT_KEEPALIVE_EXPIRY_SECONDS = SERVER_KEEP_ALIVE_SECONDS / 2
+
+
 def serve(app: ASGIApp, host: str, port: int) -> None:
     """Serve an HTTP app (a service's API, the portal) until SIGTERM, one process.
 
@@ -140,4 +149,4 @@ def serve(app: ASGIApp, host: str, port: int) -> None:
     publish, side by side: the trading API's CPU per create + publish 15.7 -> 13.6 ms, 44.1 -> 49.1
     publishes/s."""
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False,
-                timeout_graceful_shutdown=10, loop="uvloop")
+                timeout_graceful_shutdown=10, timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS, loop="uvloop")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from servicekit.app import CLIENT_KEEPALIVE_EXPIRY_SECONDS
 
 from portal.i18n import Formatter
 
@@ -87,7 +88,9 @@ class Apis:
     def __init__(self, urls: Mapping[str, str], timeout: float,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._urls = dict(urls)
-        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        # Idle connections go before the APIs close them (see servicekit.app.SERVER_KEEP_ALIVE_SECONDS).
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport,
+                                         limits=httpx.Limits(keepalive_expiry=CLIENT_KEEPALIVE_EXPIRY_SECONDS))
 
     async def close(self) -> None:
         await self._client.aclose()
